@@ -1,0 +1,28 @@
+/** Exit codes, from sysexits.h where one fits, so systemd units and scripts can tell them apart. */
+export const EXIT = {
+  OK: 0,
+  /** Stopped, but the stop-timeout passed and running jobs had to be handed back. */
+  FORCED: 1,
+  /** `status`: the pool answers but is not ready. */
+  NOT_READY: 1,
+  /** `status`: nothing answers at the URL (as `systemctl status` for a stopped unit). */
+  NOT_RUNNING: 3,
+  USAGE: 64,
+  /** Bad data given on the command line (e.g. --data that is not JSON). */
+  DATAERR: 65,
+  /** A service the command needs (Redis, a port) is not available. */
+  UNAVAILABLE: 69,
+  SOFTWARE: 70,
+  CONFIG: 78,
+} as const;
+
+/** A user mistake: printed as one line, never a stack trace. */
+export class CliError extends Error {
+  override readonly name = 'CliError';
+  constructor(
+    message: string,
+    readonly exitCode: number,
+  ) {
+    super(message);
+  }
+}

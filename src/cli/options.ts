@@ -1,0 +1,31 @@
+/** Commander options generated from the config schema, so flags and config keys never drift apart. */
+import { Option, type Command } from 'commander';
+import { OPTIONS, envName } from '../config/schema.js';
+import type { RawValues } from '../config/load.js';
+
+function defaultText(spec: (typeof OPTIONS)[number]): string | undefined {
+  if (spec.key === 'redis-url') return '$REDIS_URL, else redis://127.0.0.1:6379';
+  if (spec.default === undefined || spec.default === false) return undefined;
+  return Array.isArray(spec.default) ? spec.default.join(',') : String(spec.default);
+}
+
+export function addPoolOptions(cmd: Command): Command {
+  for (const spec of OPTIONS) {
+    const flags = spec.kind === 'bool' ? `--${spec.key}` : `--${spec.key} <${spec.arg ?? 'VALUE'}>`;
+    const opt = new Option(flags, spec.help + (spec.cliOnly ? '' : ` [env ${envName(spec.key)}]`));
+    const shown = defaultText(spec);
+    if (shown !== undefined) opt.default(undefined, shown);
+    cmd.addOption(opt);
+  }
+  return cmd;
+}
+
+/** Commander's camelCase opts back to schema keys, leaving out what was not given. */
+export function flagsFromOpts(opts: Record<string, unknown>): RawValues {
+  const out: RawValues = {};
+  for (const spec of OPTIONS) {
+    const camel = spec.key.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+    if (opts[camel] !== undefined) out[spec.key] = opts[camel];
+  }
+  return out;
+}

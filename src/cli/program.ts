@@ -1,0 +1,110 @@
+/** The commander program: `start` (default), `check-config`, `enqueue`, `status`, `demo`. */
+import { Command, CommanderError, Option } from 'commander';
+import { VERSION } from '../daemon.js';
+import { runCheckConfig } from './check-config.js';
+import { runDemo } from './demo.js';
+import { runEnqueue } from './enqueue.js';
+import { CliError, EXIT } from './exit-codes.js';
+import { addPoolOptions, flagsFromOpts } from './options.js';
+import { runStart } from './start.js';
+import { runStatus } from './status.js';
+
+/** Parse a number flag of a subcommand, or fail with a one-line usage error. */
+function numberArg(flag: string, opts: { integer?: boolean; min?: number; above?: number } = {}) {
+  return (raw: string): number => {
+    const n = Number(raw);
+    const ok =
+      raw.trim() !== '' && Number.isFinite(n) && (!opts.integer || Number.isInteger(n)) && (opts.min === undefined || n >= opts.min) && (opts.above === undefined || n > opts.above);
+    if (!ok) {
+      const what = opts.integer ? 'a whole number' : 'a number';
+      const bound = opts.min !== undefined ? ` ≥ ${opts.min}` : opts.above !== undefined ? ` > ${opts.above}` : '';
+      throw new CliError(`${flag}: ${JSON.stringify(raw)} is not allowed; expected ${what}${bound}`, EXIT.USAGE);
+    }
+    return n;
+  };
+}
+
+export interface ProgramResult {
+  exitCode: number;
+}
+
+export function buildProgram(result: ProgramResult): Command {
+  const program = new Command('worker-pool')
+    .description('Keeps the right number of BullMQ worker processes alive for a set of Redis queues.')
+    .version(VERSION, '-V, --version')
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride();
+
+  addPoolOptions(
+    program
+      .command('start', { isDefault: true })
+      .description('run the pool (the default command)')
+      .exitOverride(),
+  ).action(async (opts: Record<string, unknown>) => {
+    result.exitCode = await runStart(flagsFromOpts(opts));
+  });
+
+  program
+    .command('check-config')
+    .description('validate config files (and that their processor loads) without starting anything')
+    .argument('<files...>', 'YAML config files')
+    .exitOverride()
+    .action(async (files: string[]) => {
+      result.exitCode = await runCheckConfig(files);
+    });
+
+  program
+    .command('enqueue')
+    .description('add jobs to a queue (in bulk, or at --rate per second), with progress on a terminal')
+    .option('--queue <NAME>', 'queue to add to', 'default')
+    .option('--name <NAME>', 'job name (picks the handler)', 'job')
+    .option('--data <JSON>', 'job data as JSON', '{}')
+    .addOption(new Option('--count <N>', 'how many jobs').default(1).argParser(numberArg('--count', { integer: true, min: 1 })))
+    .addOption(new Option('--rate <PER_SECOND>', 'add jobs one by one at this rate instead of in bulk').argParser(numberArg('--rate', { above: 0 })))
+    .addOption(new Option('--delay <SECONDS>', 'delay each job by this long').argParser(numberArg('--delay', { min: 0 })))
+    .addOption(new Option('--attempts <N>', 'tries before a job is failed for good').argParser(numberArg('--attempts', { integer: true, min: 1 })))
+    .option('--redis-url <URL>', 'Redis to use (default $REDIS_URL, else redis://127.0.0.1:6379)')
+    .option('--prefix <PREFIX>', 'BullMQ key prefix', 'bull')
+    .exitOverride()
+    .action(async (o: { queue: string; name: string; data: string; count: number; rate?: number; delay?: number; attempts?: number; redisUrl?: string; prefix: string }) => {
+      result.exitCode = await runEnqueue({
+        redisUrl: o.redisUrl ?? process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379',
+        prefix: o.prefix,
+        queue: o.queue,
+        name: o.name,
+        data: o.data,
+        count: o.count,
+        rate: o.rate,
+        delaySeconds: o.delay,
+        attempts: o.attempts,
+      });
+    });
+
+  program
+    .command('status')
+    .description('show a running pool: workers, utilization, queues, recent scaling (exit 0 ready, 1 not ready, 3 not running)')
+    .option('--url <URL>', 'the daemon\'s HTTP address', 'http://127.0.0.1:9464')
+    .option('--json', 'print the raw /status JSON')
+    .exitOverride()
+    .action(async (o: { url: string; json?: boolean }) => {
+      result.exitCode = await runStatus({ url: o.url, json: o.json === true });
+    });
+
+  program
+    .command('demo')
+    .description('watch a pool scale 2 → 4/5 → 2 on a synthetic load, on a private redis-server')
+    .addOption(new Option('--duration <SECONDS>', 'total length; jobs arrive during the first half').default(180).argParser(numberArg('--duration', { above: 0 })))
+    .addOption(new Option('--rate <PER_SECOND>', 'jobs offered per second during the load phase').default(2).argParser(numberArg('--rate', { above: 0 })))
+    .addOption(new Option('--job-seconds <SECONDS>', 'how long each job runs').default(1).argParser(numberArg('--job-seconds', { min: 0 })))
+    .addOption(new Option('--scaling-period <SECONDS>', 'the pool\'s scaling period').default(5).argParser(numberArg('--scaling-period', { above: 0 })))
+    .addOption(new Option('--window <SECONDS>', 'the pool\'s utilization window').default(30).argParser(numberArg('--window', { above: 0 })))
+    .option('--redis-url <URL>', 'use this Redis instead of starting a private redis-server')
+    .exitOverride()
+    .action(async (o: { duration: number; rate: number; jobSeconds: number; scalingPeriod: number; window: number; redisUrl?: string }) => {
+      result.exitCode = await runDemo({ redisUrl: o.redisUrl, duration: o.duration, rate: o.rate, jobSeconds: o.jobSeconds, scalingPeriod: o.scalingPeriod, window: o.window });
+    });
+
+  return program;
+}
+
+export { CommanderError };

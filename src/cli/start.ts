@@ -1,0 +1,43 @@
+/** `worker-pool [start]`: run the daemon until SIGTERM/SIGINT (a second signal forces). */
+import { loadConfig, type RawValues } from '../config/load.js';
+import { Daemon } from '../daemon.js';
+import { startEmbeddedRedis, type EmbeddedRedis } from '../redis/embedded.js';
+import { probeProcessor } from '../supervisor/probe-processor.js';
+import { CliError, EXIT } from './exit-codes.js';
+
+export async function runStart(flags: RawValues): Promise<number> {
+  const config = loadConfig({ flags, requireProcessor: true });
+  const probe = await probeProcessor(config.processor!);
+  if (!probe.ok) throw new CliError(probe.message, EXIT.CONFIG);
+
+  let redis: EmbeddedRedis | undefined;
+  if (config.embeddedRedis) {
+    redis = await startEmbeddedRedis();
+    config.redisUrl = redis.url;
+  }
+  const daemon = new Daemon({ config });
+  try {
+    await daemon.start();
+  } catch (err) {
+    await redis?.stop();
+    const e = err as NodeJS.ErrnoException;
+    if (e.code === 'EADDRINUSE' || e.code === 'EACCES' || e.code === 'EADDRNOTAVAIL') {
+      throw new CliError(`metrics-port: cannot listen on ${config.metricsHost}:${config.metricsPort} (${e.code}); choose another --metrics-port or stop what uses it`, EXIT.UNAVAILABLE);
+    }
+    throw err;
+  }
+  if (redis) daemon.log.info({ redis: redis.url, dir: redis.dir }, 'using an embedded redis-server (data is thrown away at exit)');
+
+  // Signals only record intent; the daemon acts on it.
+  const onSignal = (signal: NodeJS.Signals) => {
+    daemon.log.info({ signal }, 'signal received');
+    void daemon.stop();
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  process.on('SIGHUP', () => daemon.log.warn('SIGHUP received; live reload is not available in this version, restart to apply changes'));
+
+  const { forced } = await daemon.done;
+  await redis?.stop();
+  return forced ? EXIT.FORCED : EXIT.OK;
+}

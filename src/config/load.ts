@@ -1,0 +1,183 @@
+/**
+ * Builds a pool's configuration: defaults < config file < WORKER_POOL_* environment < flags.
+ * Every problem is a ConfigError with one line naming the key, the value and what is allowed.
+ */
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { parseDocument } from 'yaml';
+import { ConfigError, OPTIONS, OPTION_BY_KEY, envName, parseValue, type OptionSpec, type Source } from './schema.js';
+
+export interface PoolConfig {
+  name: string;
+  configFile: string | undefined;
+  redisUrl: string;
+  prefix: string;
+  queues: string[];
+  /** Absolute path, or undefined when not set (the demo provides its own). */
+  processor: string | undefined;
+  concurrency: number;
+  minWorkers: number;
+  maxWorkers: number;
+  /** Seconds, like every duration in the configuration. */
+  scalingPeriod: number;
+  window: number;
+  utilizationThreshold: number;
+  sampleInterval: number;
+  stopTimeout: number;
+  maxJobsPerWorker: number | undefined;
+  maxMemoryMb: number | undefined;
+  metricsHost: string;
+  metricsPort: number;
+  logLevel: string;
+  logFormat: 'json' | 'pretty' | undefined;
+  embeddedRedis: boolean;
+}
+
+/** Raw values by option key, as commander or a test gives them (strings, booleans, or typed). */
+export type RawValues = Record<string, unknown>;
+
+export interface LoadInput {
+  flags?: RawValues;
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+  /** Require a processor (true for `start` and `check-config`). */
+  requireProcessor?: boolean;
+}
+
+function camel(key: string): string {
+  return key.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+}
+
+/** Read a YAML config file into raw values, rejecting unknown keys. */
+export function readConfigFile(file: string): RawValues {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? 'unreadable';
+    throw new ConfigError(`config: cannot read ${file} (${code})`);
+  }
+  const doc = parseDocument(text, { prettyErrors: false, uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    const e = doc.errors[0]!;
+    const line = e.linePos?.[0]?.line;
+    throw new ConfigError(`config: ${file}${line ? ` line ${line}` : ''} is not valid YAML: ${e.message.split('\n')[0]}`);
+  }
+  const data: unknown = doc.toJS();
+  if (data === null || data === undefined) return {};
+  if (typeof data !== 'object' || Array.isArray(data)) {
+    throw new ConfigError(`config: ${file} must be a mapping of option names to values (e.g. "min-workers: 2")`);
+  }
+  const out: RawValues = {};
+  for (const [key, value] of Object.entries(data as Record<string, unknown>)) {
+    const spec = OPTION_BY_KEY.get(key);
+    if (!spec || spec.cliOnly) {
+      throw new ConfigError(`${key} in ${file}: unknown key; allowed keys are ${fileKeys().join(', ')}`);
+    }
+    out[key] = value;
+  }
+  return out;
+}
+
+export function fileKeys(): string[] {
+  return OPTIONS.filter((o) => !o.cliOnly).map((o) => o.key);
+}
+
+export function loadConfig(input: LoadInput = {}): PoolConfig {
+  const flags = input.flags ?? {};
+  const env = input.env ?? process.env;
+  const cwd = input.cwd ?? process.cwd();
+
+  // Reject WORKER_POOL_* variables that name no option: a typo there would otherwise be silent.
+  const known = new Set(OPTIONS.map((o) => envName(o.key)));
+  for (const name of Object.keys(env)) {
+    if (name.startsWith('WORKER_POOL_') && !known.has(name)) {
+      throw new ConfigError(`${name}: unknown variable; each option X-Y is WORKER_POOL_X_Y (e.g. ${envName('min-workers')})`);
+    }
+  }
+
+  const configRaw = flags['config'] ?? env[envName('config')];
+  const configFile = typeof configRaw === 'string' && configRaw !== '' ? path.resolve(cwd, configRaw) : undefined;
+  const fileValues = configFile ? readConfigFile(configFile) : {};
+
+  const values: Record<string, unknown> = {};
+  const sources: Record<string, Source> = {};
+  for (const spec of OPTIONS) {
+    const pick = pickRaw(spec, flags, env, fileValues);
+    if (pick) {
+      values[spec.key] = parseValue(spec, pick.raw, pick.source, configFile);
+      sources[spec.key] = pick.source;
+    } else if (spec.key === 'redis-url' && env['REDIS_URL']) {
+      values[spec.key] = parseValue(spec, env['REDIS_URL'], 'env');
+      sources[spec.key] = 'env';
+    } else if (spec.default !== undefined) {
+      values[spec.key] = spec.default;
+      sources[spec.key] = 'default';
+    }
+  }
+
+  const cfg = Object.fromEntries(Object.entries(values).map(([k, v]) => [camel(k), v])) as Partial<PoolConfig>;
+  const config: PoolConfig = {
+    ...(cfg as PoolConfig),
+    configFile,
+    name: (values['name'] as string | undefined) ?? (configFile ? path.basename(configFile).replace(/\.ya?ml$/i, '') : 'default'),
+    processor: undefined,
+    embeddedRedis: values['embedded-redis'] === true,
+  };
+
+  if (!/^[A-Za-z0-9_.@-]{1,64}$/.test(config.name)) {
+    throw new ConfigError(`name: ${JSON.stringify(config.name)} is not allowed; expected 1–64 letters, digits, '_', '-', '.' or '@'`);
+  }
+  if (config.minWorkers > config.maxWorkers) {
+    throw new ConfigError(`min-workers: ${config.minWorkers} is not allowed; it must be ≤ max-workers (${config.maxWorkers})`);
+  }
+  if (config.window < config.scalingPeriod) {
+    throw new ConfigError(`window: ${config.window} is not allowed; it must be ≥ scaling-period (${config.scalingPeriod})`);
+  }
+  checkRedisUrl(config.redisUrl, sources['redis-url'] ?? 'default');
+
+  const processorRaw = values['processor'] as string | undefined;
+  if (processorRaw !== undefined) {
+    const base = sources['processor'] === 'file' && configFile ? path.dirname(configFile) : cwd;
+    const resolved = path.resolve(base, processorRaw);
+    if (!existsSync(resolved) || !statSync(resolved).isFile()) {
+      throw new ConfigError(`processor: ${JSON.stringify(processorRaw)} is not allowed; no such file (${resolved}); expected a path to a .js, .mjs or .cjs module`);
+    }
+    config.processor = resolved;
+  } else if (input.requireProcessor) {
+    throw new ConfigError(`processor: missing; set --processor FILE, ${envName('processor')} or "processor:" in the config file`);
+  }
+  return config;
+}
+
+function pickRaw(spec: OptionSpec, flags: RawValues, env: NodeJS.ProcessEnv, file: RawValues): { raw: unknown; source: Source } | undefined {
+  if (flags[spec.key] !== undefined) return { raw: flags[spec.key], source: 'flag' };
+  const fromEnv = env[envName(spec.key)];
+  if (fromEnv !== undefined && fromEnv !== '' && spec.key !== 'config') return { raw: fromEnv, source: 'env' };
+  if (file[spec.key] !== undefined) return { raw: file[spec.key], source: 'file' };
+  return undefined;
+}
+
+function checkRedisUrl(url: string, source: Source): void {
+  let parsed: URL | undefined;
+  try {
+    parsed = new URL(url);
+  } catch {
+    parsed = undefined;
+  }
+  if (!parsed || !['redis:', 'rediss:'].includes(parsed.protocol)) {
+    const where = source === 'flag' ? '--redis-url' : source === 'env' ? 'redis-url (from the environment)' : 'redis-url';
+    throw new ConfigError(`${where}: ${JSON.stringify(redactUrl(url))} is not allowed; expected redis://[user:password@]host[:port][/db] or rediss://…`);
+  }
+}
+
+/** The URL with any password replaced, for logs and /status. */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return url.replace(/\/\/([^@/]*):[^@/]*@/, '//$1:***@');
+  }
+}

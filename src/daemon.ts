@@ -1,0 +1,227 @@
+/**
+ * The composition root: one per process. Wires the clock, logger, supervisor, control loop,
+ * queue probe, metrics and HTTP server for one pool, and stops them in order.
+ */
+import type { AddressInfo } from 'node:net';
+import { systemClock, type Clock } from './clock.js';
+import { redactUrl, type PoolConfig } from './config/load.js';
+import { HttpServer, sendJson, sendText } from './observe/http.js';
+import { createLogger, wantsPretty, type Logger } from './observe/logger.js';
+import { createMetrics } from './observe/metrics.js';
+import { QueueProbe, type QueueCounts } from './observe/queue-probe.js';
+import { decideScale } from './policy/threshold.js';
+import type { ScalePolicy } from './policy/types.js';
+import { ControlLoop, type DecisionRecord } from './supervisor/control-loop.js';
+import { Supervisor } from './supervisor/supervisor.js';
+
+export interface DaemonOptions {
+  config: PoolConfig;
+  log?: Logger;
+  clock?: Clock;
+  policy?: ScalePolicy;
+  workerEntry?: string;
+}
+
+export interface WorkerStatus {
+  id: string;
+  pid: number | undefined;
+  state: string;
+  busy: number;
+  concurrency: number;
+  processed: number;
+  failed: number;
+  rssBytes: number;
+  uptimeSeconds: number;
+}
+
+export interface PoolStatus {
+  pool: string;
+  version: string;
+  redis: { url: string; up: boolean };
+  queues: string[];
+  minWorkers: number;
+  maxWorkers: number;
+  desiredWorkers: number;
+  runningWorkers: number;
+  fatalSlots: Array<{ id: string; failedStarts: number; retryInSeconds: number; lastError: string | undefined }>;
+  utilization: number | null;
+  utilizationThreshold: number;
+  scalingPeriodSeconds: number;
+  windowSeconds: number;
+  ready: boolean;
+  workers: WorkerStatus[];
+  decisions: DecisionRecord[];
+  queueCounts: Record<string, QueueCounts> | null;
+}
+
+export const VERSION = '0.1.0';
+
+export class Daemon {
+  readonly log: Logger;
+  readonly supervisor: Supervisor;
+  readonly loop: ControlLoop;
+  readonly probe: QueueProbe;
+  private readonly clock: Clock;
+  private readonly http: HttpServer;
+  private address: AddressInfo | undefined;
+  private titleTimer: NodeJS.Timeout | undefined;
+  private stopped: Promise<{ forced: boolean }> | undefined;
+  private forceResolve: (() => void) | undefined;
+  private resolveDone: ((r: { forced: boolean }) => void) | undefined;
+  /** Resolves once the daemon has stopped (after a stop() call, e.g. from a signal). */
+  readonly done: Promise<{ forced: boolean }> = new Promise((resolve) => (this.resolveDone = resolve));
+
+  constructor(private readonly opts: DaemonOptions) {
+    const c = opts.config;
+    this.clock = opts.clock ?? systemClock;
+    this.log = opts.log ?? createLogger({ level: c.logLevel, pretty: wantsPretty(c.logFormat), base: { pool: c.name } });
+    this.supervisor = new Supervisor({
+      settings: {
+        pool: c.name,
+        redisUrl: c.redisUrl,
+        prefix: c.prefix,
+        queues: c.queues,
+        processor: c.processor ?? '',
+        concurrency: c.concurrency,
+        sampleIntervalMs: c.sampleInterval * 1000,
+        orphanTimeoutMs: c.stopTimeout * 1000,
+        logLevel: c.logLevel,
+        logPretty: wantsPretty(c.logFormat),
+      },
+      windowMs: c.window * 1000,
+      clock: this.clock,
+      log: this.log,
+      workerEntry: opts.workerEntry,
+      maxJobsPerWorker: c.maxJobsPerWorker,
+      maxMemoryMb: c.maxMemoryMb,
+    });
+    this.loop = new ControlLoop(
+      this.supervisor,
+      opts.policy ?? decideScale,
+      { minWorkers: c.minWorkers, maxWorkers: c.maxWorkers, threshold: c.utilizationThreshold, scalingPeriodMs: c.scalingPeriod * 1000 },
+      this.clock,
+      this.log,
+    );
+    this.probe = new QueueProbe(c.redisUrl, c.prefix, c.queues, c.name);
+    const metrics = createMetrics(c.name, this.supervisor, this.loop);
+    this.http = new HttpServer({
+      '/metrics': async (_req, res) => sendText(res, 200, await metrics.registry.metrics(), metrics.registry.contentType),
+      '/healthz': (_req, res) => (this.healthy() ? sendText(res, 200, 'ok\n') : sendText(res, 503, 'control loop stalled\n')),
+      '/readyz': async (_req, res) => {
+        const ready = await this.ready();
+        sendText(res, ready ? 200 : 503, ready ? 'ready\n' : 'not ready\n');
+      },
+      '/status': async (_req, res) => sendJson(res, 200, await this.status()),
+    });
+  }
+
+  get config(): PoolConfig {
+    return this.opts.config;
+  }
+
+  /** Where the HTTP endpoints listen (after start). */
+  get url(): string {
+    const a = this.address!;
+    const host = a.family === 'IPv6' ? `[${a.address}]` : a.address;
+    return `http://${host}:${a.port}`;
+  }
+
+  async start(): Promise<void> {
+    const c = this.opts.config;
+    this.address = await this.http.listen(c.metricsPort, c.metricsHost);
+    this.log.info(
+      { redis: redactUrl(c.redisUrl), queues: c.queues, concurrency: c.concurrency, minWorkers: c.minWorkers, maxWorkers: c.maxWorkers, threshold: c.utilizationThreshold, http: this.url },
+      'worker-pool starting',
+    );
+    this.loop.start();
+    this.titleTimer = setInterval(() => this.setTitle(), 250);
+    this.setTitle();
+  }
+
+  private setTitle(): void {
+    const workers = this.supervisor.workers().filter((w) => w.state !== 'draining');
+    const busy = workers.reduce((n, w) => n + w.jobs.size, 0);
+    const slots = workers.reduce((n, w) => n + w.concurrency, 0);
+    const title = `worker-pool ${this.opts.config.name} supervisor [${workers.length} workers, ${busy} of ${slots} busy]${this.stopped ? ' stopping' : ''}`;
+    if (process.title !== title) process.title = title;
+  }
+
+  healthy(): boolean {
+    const last = this.loop.lastTickAt;
+    if (last === undefined || !this.loop.running) return false;
+    return this.clock.now() - last < this.loop.limits.scalingPeriodMs * 3 + 1000;
+  }
+
+  async ready(): Promise<boolean> {
+    const up = await this.probe.ping();
+    return up && this.healthy() && this.supervisor.runningCount() >= this.loop.limits.minWorkers && this.supervisor.fatalCount() === 0;
+  }
+
+  async status(): Promise<PoolStatus> {
+    const c = this.opts.config;
+    const now = this.clock.now();
+    let queueCounts: Record<string, QueueCounts> | null = null;
+    const ready = await this.ready();
+    if (this.probe.redisUp) {
+      queueCounts = await this.probe.counts().catch(() => null);
+    }
+    return {
+      pool: c.name,
+      version: VERSION,
+      redis: { url: redactUrl(c.redisUrl), up: this.probe.redisUp },
+      queues: c.queues,
+      minWorkers: this.loop.limits.minWorkers,
+      maxWorkers: this.loop.limits.maxWorkers,
+      desiredWorkers: this.supervisor.desired,
+      runningWorkers: this.supervisor.runningCount(),
+      fatalSlots: this.supervisor
+        .slotList()
+        .filter((s) => s.fatalUntil !== undefined)
+        .map((s) => ({ id: s.name, failedStarts: s.failedStarts, retryInSeconds: Math.max(0, Math.round((s.fatalUntil! - now) / 1000)), lastError: s.lastError })),
+      utilization: this.supervisor.utilization(),
+      utilizationThreshold: this.loop.limits.threshold,
+      scalingPeriodSeconds: this.loop.limits.scalingPeriodMs / 1000,
+      windowSeconds: this.supervisor.usage.window / 1000,
+      ready,
+      workers: this.supervisor.workers().map((w) => ({
+        id: w.id,
+        pid: w.pid,
+        state: w.state,
+        busy: w.jobs.size,
+        concurrency: w.concurrency,
+        processed: w.processed,
+        failed: w.failed,
+        rssBytes: w.rssBytes,
+        uptimeSeconds: Math.round((now - w.forkedAt) / 100) / 10,
+      })),
+      decisions: this.loop.decisions.slice(-20),
+      queueCounts,
+    };
+  }
+
+  /**
+   * Graceful stop: no more scaling, every child drains; after stop-timeout the rest hand their jobs
+   * back and are killed. Calling it again (a second signal) forces at once.
+   */
+  stop(): Promise<{ forced: boolean }> {
+    if (this.stopped) {
+      this.log.warn('second stop request; forcing');
+      this.forceResolve?.();
+      return this.stopped;
+    }
+    const force = new Promise<void>((resolve) => (this.forceResolve = resolve));
+    this.stopped = (async () => {
+      this.log.info({ stopTimeout: this.opts.config.stopTimeout }, 'stopping: draining workers');
+      this.loop.stop();
+      this.setTitle();
+      const result = await this.supervisor.shutdown(this.opts.config.stopTimeout * 1000, force);
+      if (this.titleTimer) clearInterval(this.titleTimer);
+      await this.http.close();
+      await this.probe.close();
+      this.log.info({ forced: result.forced }, 'stopped');
+      this.resolveDone?.(result);
+      return result;
+    })();
+    return this.stopped;
+  }
+}

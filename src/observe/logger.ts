@@ -1,0 +1,24 @@
+/** pino, JSON by default and pretty on a terminal; one line per event with `pool` and `worker` fields. */
+import { pino, type Logger } from 'pino';
+import pretty from 'pino-pretty';
+
+export type { Logger };
+
+export interface LoggerOptions {
+  level: string;
+  pretty: boolean;
+  base: Record<string, unknown>;
+}
+
+export function createLogger(opts: LoggerOptions): Logger {
+  const options = { level: opts.level, base: opts.base, timestamp: pino.stdTimeFunctions.isoTime };
+  if (opts.pretty) {
+    return pino(options, pretty({ sync: true, colorize: true, ignore: 'hostname', translateTime: 'SYS:HH:MM:ss.l' }));
+  }
+  return pino(options, pino.destination({ sync: true }));
+}
+
+/** Whether to pretty-print: an explicit choice, else whether stdout is a terminal. */
+export function wantsPretty(format: 'json' | 'pretty' | undefined): boolean {
+  return format ? format === 'pretty' : process.stdout.isTTY === true;
+}

@@ -1,0 +1,117 @@
+/**
+ * The pool's Prometheus metrics. The supervisor owns every counter (fed by IPC events from the
+ * children), so a child's death never resets one. Gauges are read from the supervisor when scraped.
+ * Names follow Prometheus' conventions: `worker_pool_` prefix, base units, `_total` on counters only.
+ */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { ControlLoop } from '../supervisor/control-loop.js';
+import type { Supervisor } from '../supervisor/supervisor.js';
+
+const STATES = ['starting', 'running', 'draining', 'fatal'] as const;
+
+export interface PoolMetrics {
+  registry: Registry;
+}
+
+export function createMetrics(pool: string, supervisor: Supervisor, loop: ControlLoop): PoolMetrics {
+  const registry = new Registry();
+  registry.setDefaultLabels({ pool });
+  collectDefaultMetrics({ register: registry, prefix: 'worker_pool_process_' });
+
+  new Gauge({
+    name: 'worker_pool_workers',
+    help: 'Worker processes by state (fatal: slots that stopped restarting a failing child).',
+    labelNames: ['state'],
+    registers: [registry],
+    collect() {
+      const counts: Record<string, number> = Object.fromEntries(STATES.map((s) => [s, 0]));
+      for (const w of supervisor.workers()) if (w.state in counts) counts[w.state]!++;
+      counts['fatal'] = supervisor.fatalCount();
+      for (const s of STATES) this.set({ state: s }, counts[s]!);
+    },
+  });
+  const simple = (name: string, help: string, read: () => number | null) =>
+    new Gauge({
+      name,
+      help,
+      registers: [registry],
+      collect() {
+        const v = read();
+        if (v === null) this.reset();
+        else this.set(v);
+      },
+    });
+  simple('worker_pool_min_workers', 'Configured fewest workers.', () => loop.limits.minWorkers);
+  simple('worker_pool_max_workers', 'Configured most workers.', () => loop.limits.maxWorkers);
+  simple('worker_pool_desired_workers', 'Workers the pool currently wants.', () => supervisor.desired);
+  simple('worker_pool_utilization_threshold_ratio', 'Utilization above which a worker is added (below half of it one is removed).', () => loop.limits.threshold);
+  simple('worker_pool_utilization_ratio', 'Busy slot-time over available slot-time in the window.', () => supervisor.utilization());
+  simple('worker_pool_worker_slots', 'Job slots of workers that take jobs (sum of concurrency).', () =>
+    supervisor.workers().filter((w) => w.state === 'running').reduce((n, w) => n + w.concurrency, 0),
+  );
+  simple('worker_pool_busy_slots', 'Jobs running now.', () => supervisor.workers().reduce((n, w) => n + w.jobs.size, 0));
+
+  const scaleEvents = new Counter({ name: 'worker_pool_scale_events_total', help: 'Scaling decisions that changed the pool size.', labelNames: ['direction'], registers: [registry] });
+  scaleEvents.inc({ direction: 'up' }, 0);
+  scaleEvents.inc({ direction: 'down' }, 0);
+  loop.onDecision((d) => {
+    if (d.action !== 'hold') scaleEvents.inc({ direction: d.action });
+  });
+
+  const exits = new Counter({ name: 'worker_pool_worker_exits_total', help: 'Worker exits by reason.', labelNames: ['reason'], registers: [registry] });
+  const startSeconds = new Histogram({
+    name: 'worker_pool_worker_start_seconds',
+    help: 'Time from fork to a worker being ready for jobs.',
+    buckets: [0.1, 0.2, 0.3, 0.5, 0.75, 1, 2, 5, 10],
+    registers: [registry],
+  });
+  supervisor.on('worker-exit', (e) => exits.inc({ reason: e.reason }));
+  supervisor.on('worker-ready', (w) => {
+    if (w.readyAt !== undefined) startSeconds.observe((w.readyAt - w.forkedAt) / 1000);
+  });
+
+  const jobsStarted = new Counter({ name: 'worker_pool_jobs_started_total', help: 'Jobs started by this pool.', labelNames: ['queue'], registers: [registry] });
+  const jobsCompleted = new Counter({ name: 'worker_pool_jobs_completed_total', help: 'Jobs completed by this pool.', labelNames: ['queue'], registers: [registry] });
+  const jobsFailed = new Counter({ name: 'worker_pool_jobs_failed_total', help: 'Job attempts that failed in this pool.', labelNames: ['queue'], registers: [registry] });
+  for (const q of supervisor.settings.queues) {
+    jobsStarted.inc({ queue: q }, 0);
+    jobsCompleted.inc({ queue: q }, 0);
+    jobsFailed.inc({ queue: q }, 0);
+  }
+  const duration = new Histogram({
+    name: 'worker_pool_job_duration_seconds',
+    help: 'Time a job ran, by queue and outcome.',
+    labelNames: ['queue', 'status'],
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
+    registers: [registry],
+  });
+  const wait = new Histogram({
+    name: 'worker_pool_job_wait_seconds',
+    help: 'Time from enqueue (or the end of a delay) to a job starting.',
+    labelNames: ['queue'],
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
+    registers: [registry],
+  });
+  supervisor.on('worker-message', (_w, msg) => {
+    if (msg.type === 'job-start') {
+      jobsStarted.inc({ queue: msg.queue });
+      wait.observe({ queue: msg.queue }, msg.waitMs / 1000);
+    } else if (msg.type === 'job-end') {
+      (msg.status === 'completed' ? jobsCompleted : jobsFailed).inc({ queue: msg.queue });
+      duration.observe({ queue: msg.queue, status: msg.status }, msg.durationMs / 1000);
+    }
+  });
+
+  new Gauge({
+    name: 'worker_pool_worker_resident_memory_bytes',
+    help: 'Resident memory of each worker, by slot name.',
+    labelNames: ['worker'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const w of supervisor.workers()) if (w.rssBytes > 0) this.set({ worker: w.id }, w.rssBytes);
+    },
+  });
+
+  return { registry };
+}

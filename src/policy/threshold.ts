@@ -1,0 +1,37 @@
+/**
+ * The default scaling rule (RQ Orchestrator's): above the threshold add one worker, below half of it
+ * remove one, otherwise hold — always within [min, max]. Pure: it sees a snapshot, returns a decision.
+ */
+import type { ScaleDecision, ScaleSnapshot } from './types.js';
+
+export function decideScale(s: ScaleSnapshot): ScaleDecision {
+  const { workers, minWorkers, maxWorkers, utilization, threshold } = s;
+  if (workers < minWorkers) {
+    return { action: 'up', target: minWorkers, reason: `below min-workers (${workers} < ${minWorkers})` };
+  }
+  if (workers > maxWorkers) {
+    return { action: 'down', target: maxWorkers, reason: `above max-workers (${workers} > ${maxWorkers})` };
+  }
+  if (utilization === null) {
+    return { action: 'hold', target: workers, reason: 'no usage sample yet' };
+  }
+  const u = fmt(utilization);
+  if (utilization > threshold) {
+    if (workers >= maxWorkers) {
+      return { action: 'hold', target: workers, reason: `utilization ${u} > threshold ${fmt(threshold)} but at max-workers` };
+    }
+    return { action: 'up', target: workers + 1, reason: `utilization ${u} > threshold ${fmt(threshold)}` };
+  }
+  const low = threshold / 2;
+  if (utilization < low) {
+    if (workers <= minWorkers) {
+      return { action: 'hold', target: workers, reason: `utilization ${u} < ${fmt(low)} but at min-workers` };
+    }
+    return { action: 'down', target: workers - 1, reason: `utilization ${u} < half threshold ${fmt(low)}` };
+  }
+  return { action: 'hold', target: workers, reason: `utilization ${u} within [${fmt(low)}, ${fmt(threshold)}]` };
+}
+
+function fmt(x: number): string {
+  return x.toFixed(2);
+}

@@ -1,0 +1,99 @@
+/**
+ * The control loop: every scaling period, read the pool's utilization over the window, ask the
+ * policy, and set the supervisor's desired size. `tick()` is one period and can be called directly.
+ */
+import type { Clock } from '../clock.js';
+import type { Logger } from '../observe/logger.js';
+import type { ScaleAction, ScalePolicy } from '../policy/types.js';
+import type { Supervisor } from './supervisor.js';
+
+export interface ScaleLimits {
+  minWorkers: number;
+  maxWorkers: number;
+  threshold: number;
+  scalingPeriodMs: number;
+}
+
+export interface DecisionRecord {
+  /** Epoch ms. */
+  at: number;
+  action: ScaleAction;
+  utilization: number | null;
+  workersBefore: number;
+  workersAfter: number;
+  reason: string;
+}
+
+const KEEP_DECISIONS = 100;
+
+export class ControlLoop {
+  readonly decisions: DecisionRecord[] = [];
+  lastTickAt: number | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private listeners: Array<(d: DecisionRecord) => void> = [];
+
+  constructor(
+    private readonly supervisor: Supervisor,
+    private readonly policy: ScalePolicy,
+    public limits: ScaleLimits,
+    private readonly clock: Clock,
+    private readonly log: Logger,
+  ) {}
+
+  onDecision(fn: (d: DecisionRecord) => void): void {
+    this.listeners.push(fn);
+  }
+
+  /** Start at min-workers, then decide every period. */
+  start(): void {
+    this.supervisor.setDesired(this.limits.minWorkers);
+    this.lastTickAt = this.clock.now();
+    this.schedule();
+  }
+
+  stop(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  get running(): boolean {
+    return this.timer !== undefined;
+  }
+
+  private schedule(): void {
+    this.timer = setTimeout(() => {
+      this.tick();
+      this.schedule();
+    }, this.limits.scalingPeriodMs);
+  }
+
+  tick(): DecisionRecord {
+    this.lastTickAt = this.clock.now();
+    const before = this.supervisor.desired;
+    const utilization = this.supervisor.utilization();
+    const decision = this.policy({
+      workers: before,
+      minWorkers: this.limits.minWorkers,
+      maxWorkers: this.limits.maxWorkers,
+      utilization,
+      threshold: this.limits.threshold,
+    });
+    if (decision.target !== before) this.supervisor.setDesired(decision.target);
+    else this.supervisor.reconcile();
+    const record: DecisionRecord = {
+      at: this.clock.wallNow(),
+      action: decision.action,
+      utilization,
+      workersBefore: before,
+      workersAfter: decision.target,
+      reason: decision.reason,
+    };
+    this.decisions.push(record);
+    if (this.decisions.length > KEEP_DECISIONS) this.decisions.shift();
+    const fields = { action: record.action, utilization: utilization === null ? null : Number(utilization.toFixed(3)), workersBefore: before, workersAfter: decision.target, reason: decision.reason };
+    if (record.action === 'hold') this.log.debug(fields, 'scale decision');
+    else this.log.info(fields, 'scale decision');
+    for (const fn of this.listeners) fn(record);
+    return record;
+  }
+}

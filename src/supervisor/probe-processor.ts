@@ -1,0 +1,33 @@
+/**
+ * Checks that a processor module loads, in a throwaway child so that the user's top-level code
+ * never runs inside the supervisor. Answers with the reason when it does not.
+ */
+import { fork } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+const PROBE_ENTRY = fileURLToPath(new URL('../../dist/worker/probe.js', import.meta.url));
+
+export type ProbeResult = { ok: true; names: string[] | null } | { ok: false; message: string };
+
+export function probeProcessor(file: string, timeoutMs = 15_000): Promise<ProbeResult> {
+  return new Promise((resolve) => {
+    let answered: ProbeResult | undefined;
+    let stderr = '';
+    const child = fork(PROBE_ENTRY, [file], { stdio: ['ignore', 'ignore', 'pipe', 'ipc'], execArgv: [] });
+    child.stderr?.setEncoding('utf8');
+    child.stderr?.on('data', (c: string) => (stderr = (stderr + c).slice(-2000)));
+    const timer = setTimeout(() => {
+      answered ??= { ok: false, message: `processor ${file} did not finish loading within ${timeoutMs / 1000} s` };
+      child.kill('SIGKILL');
+    }, timeoutMs);
+    child.on('message', (m: unknown) => {
+      const msg = m as { ok?: boolean; message?: string; names?: string[] | null };
+      answered = msg.ok ? { ok: true, names: msg.names ?? null } : { ok: false, message: String(msg.message) };
+    });
+    child.on('exit', (code, signal) => {
+      clearTimeout(timer);
+      const lastLine = stderr.trim().split('\n').filter(Boolean).pop();
+      resolve(answered ?? { ok: false, message: `processor ${file} exited while loading (${signal ?? `code ${code}`})${lastLine ? `: ${lastLine}` : ''}` });
+    });
+  });
+}

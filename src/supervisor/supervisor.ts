@@ -1,0 +1,291 @@
+/**
+ * The supervisor owns the worker children. It keeps `desired` slots filled (forking, restarting
+ * with back-off, marking a slot fatal when its child keeps failing to start), drains the idlest
+ * worker when asked for fewer, feeds the usage window, and stops everything with a deadline.
+ * It decides nothing about scale: the control loop sets `desired`.
+ */
+import { EventEmitter } from 'node:events';
+import { fileURLToPath } from 'node:url';
+import type { Clock } from '../clock.js';
+import type { ChildMessage, WorkerSettings } from '../ipc/messages.js';
+import type { Logger } from '../observe/logger.js';
+import { DEFAULT_BACKOFF, planRestart, type BackoffOptions } from '../policy/backoff.js';
+import { UsageWindow } from '../policy/usage-window.js';
+import { WorkerProcess, type ExitReason } from './worker-process.js';
+
+/** The compiled child entry; src/ and dist/ sit at the same depth, so this works from either. */
+export const WORKER_ENTRY = fileURLToPath(new URL('../../dist/worker/main.js', import.meta.url));
+
+export interface SupervisorOptions {
+  /** Settings for every child, less its id. */
+  settings: Omit<WorkerSettings, 'workerId'>;
+  windowMs: number;
+  clock: Clock;
+  log: Logger;
+  backoff?: BackoffOptions;
+  workerEntry?: string;
+  maxJobsPerWorker?: number;
+  maxMemoryMb?: number;
+}
+
+export interface Slot {
+  name: string;
+  worker: WorkerProcess | undefined;
+  failedStarts: number;
+  restartAt: number;
+  fatalUntil: number | undefined;
+  lastError: string | undefined;
+}
+
+export interface WorkerExit {
+  worker: WorkerProcess;
+  reason: ExitReason;
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
+
+export interface SupervisorEvents {
+  'worker-started': [WorkerProcess];
+  'worker-ready': [WorkerProcess];
+  'worker-exit': [WorkerExit];
+  'worker-message': [WorkerProcess, ChildMessage];
+  'slot-fatal': [Slot];
+}
+
+export class Supervisor extends EventEmitter<SupervisorEvents> {
+  readonly usage: UsageWindow;
+  private readonly slots = new Map<string, Slot>();
+  private readonly draining = new Set<WorkerProcess>();
+  private desiredCount = 0;
+  private stopping = false;
+  private restartTimer: NodeJS.Timeout | undefined;
+  private readonly backoff: BackoffOptions;
+  private readonly entry: string;
+
+  constructor(private readonly opts: SupervisorOptions) {
+    super();
+    this.usage = new UsageWindow(opts.windowMs);
+    this.backoff = opts.backoff ?? DEFAULT_BACKOFF;
+    this.entry = opts.workerEntry ?? WORKER_ENTRY;
+  }
+
+  get desired(): number {
+    return this.desiredCount;
+  }
+
+  get settings(): Omit<WorkerSettings, 'workerId'> {
+    return this.opts.settings;
+  }
+
+  /** Every live child: those in slots and those draining. */
+  workers(): WorkerProcess[] {
+    const out: WorkerProcess[] = [];
+    for (const slot of this.slots.values()) if (slot.worker) out.push(slot.worker);
+    out.push(...this.draining);
+    return out.sort((a, b) => a.id.localeCompare(b.id, undefined, { numeric: true }) || a.forkedAt - b.forkedAt);
+  }
+
+  slotList(): Slot[] {
+    return [...this.slots.values()];
+  }
+
+  /** Children that count toward the pool's size: starting or running, not draining. */
+  activeCount(): number {
+    let n = 0;
+    for (const slot of this.slots.values()) if (slot.worker && slot.worker.state !== 'draining') n++;
+    return n;
+  }
+
+  runningCount(): number {
+    let n = 0;
+    for (const slot of this.slots.values()) if (slot.worker?.state === 'running') n++;
+    return n;
+  }
+
+  fatalCount(): number {
+    let n = 0;
+    for (const slot of this.slots.values()) if (slot.fatalUntil !== undefined) n++;
+    return n;
+  }
+
+  utilization(): number | null {
+    const now = this.opts.clock.now();
+    this.usage.prune(now);
+    return this.usage.utilization(now);
+  }
+
+  setDesired(n: number): void {
+    this.desiredCount = Math.max(0, n);
+    this.reconcile();
+  }
+
+  /** Bring the slots in line with `desired`: add, drain, (re)start what is due. */
+  reconcile(): void {
+    if (this.stopping) return;
+    const now = this.opts.clock.now();
+    while (this.slots.size < this.desiredCount) {
+      const name = this.freeSlotName();
+      this.slots.set(name, { name, worker: undefined, failedStarts: 0, restartAt: now, fatalUntil: undefined, lastError: undefined });
+    }
+    while (this.slots.size > this.desiredCount) {
+      const victim = this.pickSlotToRemove();
+      this.slots.delete(victim.name);
+      if (victim.worker) this.drainWorker(victim.worker, 'scale_down');
+    }
+    let nextAt = Infinity;
+    for (const slot of this.slots.values()) {
+      if (slot.worker) continue;
+      if (slot.fatalUntil !== undefined) {
+        if (now < slot.fatalUntil) {
+          nextAt = Math.min(nextAt, slot.fatalUntil);
+          continue;
+        }
+        slot.fatalUntil = undefined;
+        slot.failedStarts = 0;
+        this.opts.log.info({ worker: slot.name }, 'fatal cooldown over; trying the slot again');
+      }
+      if (slot.restartAt <= now) this.spawn(slot);
+      else nextAt = Math.min(nextAt, slot.restartAt);
+    }
+    this.scheduleReconcile(nextAt - now);
+  }
+
+  private scheduleReconcile(inMs: number): void {
+    if (this.restartTimer) clearTimeout(this.restartTimer);
+    this.restartTimer = undefined;
+    if (!Number.isFinite(inMs)) return;
+    this.restartTimer = setTimeout(() => this.reconcile(), Math.max(1, inMs));
+  }
+
+  private freeSlotName(): string {
+    const used = new Set<string>([...this.slots.keys(), ...[...this.draining].map((w) => w.id)]);
+    for (let i = 1; ; i++) {
+      const name = `worker-${i}`;
+      if (!used.has(name)) return name;
+    }
+  }
+
+  /** Prefer an empty slot (backing off or fatal), then a starting child, then the least busy. */
+  private pickSlotToRemove(): Slot {
+    const slots = [...this.slots.values()];
+    const rank = (s: Slot) => (!s.worker ? -2 : s.worker.state === 'starting' ? -1 : s.worker.busySlots);
+    slots.sort((a, b) => rank(a) - rank(b) || b.name.localeCompare(a.name, undefined, { numeric: true }));
+    return slots[0]!;
+  }
+
+  private spawn(slot: Slot): void {
+    const settings: WorkerSettings = { ...this.opts.settings, workerId: slot.name };
+    const worker = new WorkerProcess(slot.name, settings.concurrency, settings, this.entry, () => this.opts.clock.now());
+    slot.worker = worker;
+    this.opts.log.debug({ worker: slot.name, pid: worker.pid }, 'worker forked');
+    worker.on('ready', () => {
+      this.usage.workerStarted(worker.key, this.opts.clock.now(), worker.concurrency);
+      this.emit('worker-ready', worker);
+      this.opts.log.info({ worker: worker.id, pid: worker.pid, startMs: Math.round(this.opts.clock.now() - worker.forkedAt) }, 'worker ready');
+    });
+    worker.on('message', (msg) => this.onWorkerMessage(worker, msg));
+    worker.on('exit', (code, signal) => this.onWorkerExit(worker, code, signal));
+    this.emit('worker-started', worker);
+  }
+
+  private onWorkerMessage(worker: WorkerProcess, msg: ChildMessage): void {
+    if (msg.type === 'sample') {
+      this.usage.record(worker.key, { at: this.opts.clock.now(), busyMs: msg.busyMs, busySlots: msg.busySlots });
+      this.checkRecycle(worker);
+    } else if (msg.type === 'job-end') {
+      this.checkRecycle(worker);
+    }
+    this.emit('worker-message', worker, msg);
+  }
+
+  /** Retire a worker that ran its quota of jobs or grew too big; its replacement starts at once. */
+  private checkRecycle(worker: WorkerProcess): void {
+    if (worker.state !== 'running' || this.stopping) return;
+    const { maxJobsPerWorker, maxMemoryMb } = this.opts;
+    let reason: ExitReason | undefined;
+    if (maxJobsPerWorker !== undefined && worker.processed + worker.failed >= maxJobsPerWorker) reason = 'max_jobs';
+    else if (maxMemoryMb !== undefined && worker.rssBytes > maxMemoryMb * 1024 * 1024) reason = 'max_memory';
+    if (!reason) return;
+    const slot = this.slots.get(worker.id);
+    if (slot?.worker !== worker) return;
+    this.opts.log.info({ worker: worker.id, pid: worker.pid, reason, jobs: worker.processed + worker.failed, rssBytes: worker.rssBytes }, 'recycling worker');
+    this.slots.delete(slot.name);
+    this.drainWorker(worker, reason);
+    this.reconcile();
+  }
+
+  drainWorker(worker: WorkerProcess, reason: ExitReason): void {
+    this.draining.add(worker);
+    worker.drain(reason);
+    this.opts.log.info({ worker: worker.id, pid: worker.pid, reason, running: worker.jobs.size }, 'draining worker');
+  }
+
+  private onWorkerExit(worker: WorkerProcess, code: number | null, signal: NodeJS.Signals | null): void {
+    const now = this.opts.clock.now();
+    this.usage.workerExited(worker.key, now);
+    if (this.draining.delete(worker)) {
+      const reason = worker.stopReason ?? 'shutdown';
+      this.opts.log.info({ worker: worker.id, pid: worker.pid, reason, code, signal }, 'worker exited');
+      this.emit('worker-exit', { worker, reason, code, signal });
+      return;
+    }
+    const slot = this.slots.get(worker.id);
+    if (!slot || slot.worker !== worker) return;
+    slot.worker = undefined;
+    if (this.stopping) {
+      this.emit('worker-exit', { worker, reason: 'shutdown', code, signal });
+      return;
+    }
+    const livedMs = now - worker.forkedAt;
+    const plan = planRestart(this.backoff, slot, { now, livedMs, becameReady: worker.readyAt !== undefined && !worker.loadError });
+    const reason: ExitReason = plan.failedStarts > 0 ? 'failed_start' : 'crash';
+    slot.failedStarts = plan.failedStarts;
+    slot.lastError = worker.loadError ?? worker.stderrTail.slice(-5).join('\n') ?? undefined;
+    this.emit('worker-exit', { worker, reason, code, signal });
+    if (plan.kind === 'fatal') {
+      slot.fatalUntil = plan.untilMs;
+      this.opts.log.error(
+        { worker: slot.name, failedStarts: plan.failedStarts, retryInS: Math.round((plan.untilMs - now) / 1000), loadError: worker.loadError, stderr: worker.stderrTail.slice(-10) },
+        'worker keeps failing to start; slot is fatal until the cooldown passes',
+      );
+      this.emit('slot-fatal', slot);
+    } else {
+      slot.restartAt = plan.atMs;
+      const level = plan.failedStarts > 0 ? 'warn' : 'error';
+      this.opts.log[level](
+        { worker: slot.name, pid: worker.pid, code, signal, lostJobs: worker.jobs.size, restartInMs: Math.round(plan.atMs - now), failedStarts: plan.failedStarts, loadError: worker.loadError },
+        plan.failedStarts > 0 ? 'worker failed to start; restarting after back-off' : 'worker died; replacing it',
+      );
+    }
+    this.reconcile();
+  }
+
+  /**
+   * Stop every child: drain, wait until `deadlineMs`, then make the rest hand their jobs back and
+   * kill what is still alive. Resolves to whether anything had to be forced.
+   */
+  async shutdown(timeoutMs: number, force?: Promise<void>): Promise<{ forced: boolean }> {
+    this.stopping = true;
+    if (this.restartTimer) clearTimeout(this.restartTimer);
+    const all = this.workers();
+    for (const slot of this.slots.values()) {
+      if (slot.worker) this.draining.add(slot.worker);
+      slot.worker = undefined;
+    }
+    this.slots.clear();
+    for (const w of all) w.drain('shutdown');
+    const allExited = Promise.all(all.map((w) => w.exited()));
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<'deadline'>((resolve) => (timer = setTimeout(() => resolve('deadline'), timeoutMs)));
+    const outcome = await Promise.race([allExited.then(() => 'done' as const), deadline, ...(force ? [force.then(() => 'deadline' as const)] : [])]);
+    clearTimeout(timer);
+    if (outcome === 'done') return { forced: false };
+    const left = all.filter((w) => w.alive);
+    this.opts.log.warn({ workers: left.map((w) => w.id), jobs: left.reduce((n, w) => n + w.jobs.size, 0) }, 'stop deadline reached; handing running jobs back');
+    for (const w of left) w.handBack();
+    const killTimer = setTimeout(() => left.forEach((w) => w.kill('SIGKILL')), 3000);
+    await Promise.all(left.map((w) => w.exited()));
+    clearTimeout(killTimer);
+    return { forced: left.length > 0 };
+  }
+}

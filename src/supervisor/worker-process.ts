@@ -1,0 +1,158 @@
+/**
+ * One forked worker child as the supervisor sees it: its state (starting → running → draining →
+ * exited), its latest sample, the jobs it holds, and the verbs to stop it (drain, hand back, kill).
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { EventEmitter } from 'node:events';
+import { isChildMessage, type ChildMessage, type ParentMessage, type WorkerSettings } from '../ipc/messages.js';
+
+export type WorkerState = 'starting' | 'running' | 'draining' | 'exited';
+
+export type ExitReason = 'crash' | 'failed_start' | 'scale_down' | 'max_jobs' | 'max_memory' | 'job_timeout' | 'shutdown' | 'reload';
+
+export interface HeldJob {
+  queue: string;
+  id: string;
+  name: string;
+  token: string;
+  startedAt: number;
+}
+
+export interface WorkerProcessEvents {
+  ready: [];
+  message: [ChildMessage];
+  exit: [code: number | null, signal: NodeJS.Signals | null];
+}
+
+const STDERR_TAIL_LINES = 20;
+
+export class WorkerProcess extends EventEmitter<WorkerProcessEvents> {
+  state: WorkerState = 'starting';
+  readonly child: ChildProcess;
+  readonly forkedAt: number;
+  readyAt: number | undefined;
+  exitedAt: number | undefined;
+  busySlots = 0;
+  processed = 0;
+  failed = 0;
+  rssBytes = 0;
+  lastSampleAt: number | undefined;
+  /** Why it was asked to stop (set when draining starts). */
+  stopReason: ExitReason | undefined;
+  loadError: string | undefined;
+  readonly jobs = new Map<string, HeldJob>();
+  readonly stderrTail: string[] = [];
+  /** Unique per child (slot names are reused). */
+  readonly key: string;
+
+  constructor(
+    readonly id: string,
+    readonly concurrency: number,
+    settings: WorkerSettings,
+    entry: string,
+    private readonly now: () => number,
+  ) {
+    super();
+    this.forkedAt = now();
+    this.child = fork(entry, [], {
+      stdio: ['ignore', 'inherit', 'pipe', 'ipc'],
+      serialization: 'json',
+      execArgv: [],
+    });
+    this.key = `${id}#${this.child.pid ?? 'x'}`;
+    this.child.stderr?.setEncoding('utf8');
+    this.child.stderr?.on('data', (chunk: string) => {
+      process.stderr.write(chunk);
+      for (const line of chunk.split('\n')) {
+        if (line.trim() === '') continue;
+        this.stderrTail.push(line);
+        if (this.stderrTail.length > STDERR_TAIL_LINES) this.stderrTail.shift();
+      }
+    });
+    this.child.on('message', (msg: unknown) => this.onMessage(msg));
+    this.child.on('error', () => undefined); // reported through 'exit'
+    this.child.once('exit', (code, signal) => {
+      this.state = 'exited';
+      this.exitedAt = this.now();
+      this.emit('exit', code, signal);
+    });
+    this.send({ type: 'start', settings });
+  }
+
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
+  get alive(): boolean {
+    return this.state !== 'exited';
+  }
+
+  private onMessage(msg: unknown): void {
+    if (!isChildMessage(msg)) return;
+    const now = this.now();
+    switch (msg.type) {
+      case 'ready':
+        if (this.state === 'starting') this.state = 'running';
+        this.readyAt = now;
+        this.lastSampleAt = now;
+        this.emit('ready');
+        break;
+      case 'sample':
+        this.busySlots = msg.busySlots;
+        this.processed = msg.processed;
+        this.failed = msg.failed;
+        this.rssBytes = msg.rssBytes;
+        this.lastSampleAt = now;
+        break;
+      case 'job-start':
+        this.jobs.set(msg.id, { queue: msg.queue, id: msg.id, name: msg.name, token: msg.token, startedAt: now });
+        this.busySlots = this.jobs.size;
+        break;
+      case 'job-end':
+        this.jobs.delete(msg.id);
+        this.busySlots = this.jobs.size;
+        if (msg.status === 'completed') this.processed++;
+        else this.failed++;
+        break;
+      case 'load-error':
+        this.loadError = msg.message;
+        break;
+      case 'warn':
+        break;
+    }
+    this.emit('message', msg);
+  }
+
+  send(msg: ParentMessage): void {
+    if (this.child.connected) {
+      try {
+        this.child.send(msg);
+      } catch {
+        // The child is going away; its exit event follows.
+      }
+    }
+  }
+
+  /** Stop taking jobs; the child exits once its running jobs finish. */
+  drain(reason: ExitReason): void {
+    if (this.state === 'exited') return;
+    this.stopReason ??= reason;
+    this.state = 'draining';
+    this.send({ type: 'drain', reason });
+  }
+
+  /** Shutdown deadline: the child returns its running jobs to their queues and exits. */
+  handBack(): void {
+    this.send({ type: 'hand-back' });
+  }
+
+  kill(signal: NodeJS.Signals = 'SIGKILL'): void {
+    if (this.state !== 'exited') this.child.kill(signal);
+  }
+
+  /** Resolves when the child has exited (at once if it already has). */
+  exited(): Promise<void> {
+    if (this.state === 'exited') return Promise.resolve();
+    return new Promise((resolve) => this.once('exit', () => resolve()));
+  }
+}

@@ -1,0 +1,86 @@
+/**
+ * Loading the user's processor module and turning it into one function that runs a job.
+ * The module's default export is `async (job) => result` or `{ init?(ctx), handlers: { name: fn } }`.
+ */
+import { pathToFileURL } from 'node:url';
+import type { Job } from 'bullmq';
+
+export type JobHandler = (job: Job) => Promise<unknown> | unknown;
+
+export interface ProcessorContext {
+  pool: string;
+  workerId: string;
+  queues: readonly string[];
+}
+
+export interface ProcessorObject {
+  init?: (ctx: ProcessorContext) => unknown;
+  handlers: Record<string, JobHandler>;
+}
+
+export class ProcessorLoadError extends Error {
+  override readonly name = 'ProcessorLoadError';
+}
+
+export interface LoadedProcessor {
+  run: (job: Job) => Promise<unknown>;
+  /** Job names with a handler, or undefined when one function takes every job. */
+  names: string[] | undefined;
+  init: ((ctx: ProcessorContext) => unknown) | undefined;
+}
+
+function describe(x: unknown): string {
+  if (x === null) return 'null';
+  if (Array.isArray(x)) return 'an array';
+  return typeof x === 'object' ? 'an object' : `a ${typeof x}`;
+}
+
+/** Check a module's export and build the runner. Throws ProcessorLoadError with a one-line reason. */
+export function toProcessor(mod: unknown, file: string): LoadedProcessor {
+  const exported = (mod as { default?: unknown })?.default ?? mod;
+  if (typeof exported === 'function') {
+    const fn = exported as JobHandler;
+    return { run: async (job) => fn(job), names: undefined, init: undefined };
+  }
+  if (typeof exported === 'object' && exported !== null && 'handlers' in exported) {
+    const obj = exported as Partial<ProcessorObject>;
+    const handlers = obj.handlers;
+    if (typeof handlers !== 'object' || handlers === null) {
+      throw new ProcessorLoadError(`processor ${file}: "handlers" must be an object of job name → function, got ${describe(handlers)}`);
+    }
+    for (const [name, h] of Object.entries(handlers)) {
+      if (typeof h !== 'function') {
+        throw new ProcessorLoadError(`processor ${file}: handler "${name}" must be a function, got ${describe(h)}`);
+      }
+    }
+    if (obj.init !== undefined && typeof obj.init !== 'function') {
+      throw new ProcessorLoadError(`processor ${file}: "init" must be a function, got ${describe(obj.init)}`);
+    }
+    const names = Object.keys(handlers);
+    return {
+      names,
+      init: obj.init,
+      run: async (job) => {
+        const h = Object.prototype.hasOwnProperty.call(handlers, job.name) ? handlers[job.name] : undefined;
+        if (!h) {
+          throw new Error(`no handler for job name "${job.name}" (this processor handles: ${names.join(', ') || 'nothing'})`);
+        }
+        return h(job);
+      },
+    };
+  }
+  throw new ProcessorLoadError(
+    `processor ${file}: default export must be a function (job) => result or { init?, handlers: { name: fn } }, got ${describe(exported)}`,
+  );
+}
+
+export async function loadProcessor(file: string): Promise<LoadedProcessor> {
+  let mod: unknown;
+  try {
+    mod = await import(pathToFileURL(file).href);
+  } catch (err) {
+    const e = err as Error;
+    throw new ProcessorLoadError(`processor ${file} failed to load: ${e?.name ?? 'Error'}: ${String(e?.message ?? e).split('\n')[0]}`);
+  }
+  return toProcessor(mod, file);
+}

@@ -1,0 +1,318 @@
+/**
+ * One worker child: takes jobs from the pool's queues in strict order, runs at most `concurrency`
+ * of them at once across all queues, and reports its busy time to the supervisor.
+ *
+ * Jobs are fetched by hand (BullMQ's manual-fetch API), one per free slot: an idle child never
+ * holds a job another child could run. When every queue is empty it blocks on all the queues'
+ * BullMQ marker keys at once (one BZPOPMIN), then tries the queues again from the first.
+ */
+import { randomUUID } from 'node:crypto';
+import { LockManager, Worker, type Job } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { ChildMessage, ParentMessage, WorkerSettings } from '../ipc/messages.js';
+import { connect } from '../redis/connection.js';
+import { createLogger, type Logger } from '../observe/logger.js';
+import { loadProcessor, type LoadedProcessor } from './processor.js';
+
+export interface ParentPort {
+  send(msg: ChildMessage): void;
+}
+
+interface Running {
+  job: Job;
+  queue: QueueSide;
+  token: string;
+  startedAt: number;
+}
+
+interface QueueSide {
+  name: string;
+  worker: Worker;
+  locks: LockManager;
+  markerKey: string;
+}
+
+/** Longest a blocked fetch waits before looking at the queues again (delayed jobs, lost markers). */
+const MAX_BLOCK_SECONDS = 5;
+const REDIS_RETRY_MS = 1000;
+const LOCK_DURATION_MS = 30_000;
+
+export class WorkerRuntime {
+  private readonly log: Logger;
+  private processor: LoadedProcessor | undefined;
+  private readonly running = new Map<string, Running>();
+  private sides: QueueSide[] = [];
+  private client: Redis | undefined;
+  private blocking: Redis | undefined;
+  private busyDoneMs = 0;
+  private processed = 0;
+  private failed = 0;
+  private draining = false;
+  private exiting = false;
+  private slotFreed: (() => void) | undefined;
+  private sampleTimer: NodeJS.Timeout | undefined;
+  /** Earliest time a delayed job becomes due in any queue (epoch ms), to cap the blocking wait. */
+  private nextDelayedAt = 0;
+  private readonly tokenBase = randomUUID();
+  private tokenSeq = 0;
+
+  constructor(
+    private readonly settings: WorkerSettings,
+    private readonly port: ParentPort,
+    private readonly exit: (code: number) => void,
+  ) {
+    this.log = createLogger({ level: settings.logLevel, pretty: settings.logPretty, base: { pool: settings.pool, worker: settings.workerId } });
+  }
+
+  /** Load the processor, connect, report ready, and run the fetch loop until drained. */
+  async start(): Promise<void> {
+    this.setTitle();
+    try {
+      this.processor = await loadProcessor(this.settings.processor);
+      await this.processor.init?.({ pool: this.settings.pool, workerId: this.settings.workerId, queues: this.settings.queues });
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      this.port.send({ type: 'load-error', message });
+      this.log.error({ err: message }, 'processor failed to load');
+      this.exit(70);
+      return;
+    }
+    const s = this.settings;
+    this.client = connect(s.redisUrl, { connectionName: `worker-pool:${s.pool}:${s.workerId}` });
+    this.blocking = connect(s.redisUrl, { connectionName: `worker-pool:${s.pool}:${s.workerId}:wait` });
+    this.client.on('error', (err) => this.log.debug({ err: err.message }, 'redis connection error'));
+    this.blocking.on('error', (err) => this.log.debug({ err: err.message }, 'redis connection error'));
+    this.sides = s.queues.map((name) => {
+      const worker = new Worker(name, null, {
+        connection: this.client!,
+        prefix: s.prefix,
+        autorun: false,
+        lockDuration: LOCK_DURATION_MS,
+        name: `${s.pool}:${s.workerId}`,
+      });
+      worker.on('error', (err) => this.log.warn({ queue: name, err: err.message }, 'bullmq worker error'));
+      const locks = new LockManager(worker as unknown as ConstructorParameters<typeof LockManager>[0], { lockRenewTime: LOCK_DURATION_MS / 2, lockDuration: LOCK_DURATION_MS, workerId: worker.id, workerName: worker.opts.name });
+      locks.start();
+      return { name, worker, locks, markerKey: worker.keys.marker! };
+    });
+    for (const side of this.sides) void side.worker.startStalledCheckTimer().catch(() => undefined);
+    this.sampleTimer = setInterval(() => this.sendSample(), s.sampleIntervalMs);
+    this.sampleTimer.unref();
+    this.port.send({ type: 'ready' });
+    this.log.debug({ queues: s.queues, concurrency: s.concurrency }, 'worker ready');
+    await this.fetchLoop();
+  }
+
+  onParentMessage(msg: ParentMessage): void {
+    switch (msg.type) {
+      case 'drain':
+        this.drain(msg.reason);
+        break;
+      case 'hand-back':
+        void this.handBack();
+        break;
+      case 'start':
+        break;
+    }
+  }
+
+  /** The supervisor is gone: finish what is running (bounded), then exit. No orphan outlives it. */
+  onParentGone(): void {
+    this.log.warn('supervisor disconnected; draining');
+    this.drain('supervisor gone');
+    setTimeout(() => void this.handBack(), this.settings.orphanTimeoutMs).unref();
+  }
+
+  /** Stop taking jobs; exit when the running ones are done. */
+  drain(reason: string): void {
+    if (this.draining) return;
+    this.draining = true;
+    this.log.debug({ reason, running: this.running.size }, 'draining');
+    // Wake a blocked fetch so the loop sees `draining` now, not after the block timeout.
+    this.blocking?.disconnect();
+    this.slotFreed?.();
+    void this.finishIfIdle();
+  }
+
+  private busyMs(now: number): number {
+    let ms = this.busyDoneMs;
+    for (const r of this.running.values()) ms += now - r.startedAt;
+    return ms;
+  }
+
+  private sendSample(): void {
+    this.port.send({
+      type: 'sample',
+      busyMs: this.busyMs(performance.now()),
+      busySlots: this.running.size,
+      processed: this.processed,
+      failed: this.failed,
+      rssBytes: process.memoryUsage.rss(),
+    });
+  }
+
+  private setTitle(): void {
+    const s = this.settings;
+    process.title = `worker-pool ${s.pool} ${s.workerId} [${this.running.size} of ${s.concurrency} busy]${this.draining ? ' draining' : ''}`;
+  }
+
+  private async fetchLoop(): Promise<void> {
+    while (!this.draining) {
+      if (this.running.size >= this.settings.concurrency) {
+        await new Promise<void>((resolve) => (this.slotFreed = resolve));
+        this.slotFreed = undefined;
+        continue;
+      }
+      let fetched: { job: Job; side: QueueSide; token: string } | undefined;
+      try {
+        fetched = await this.fetchInOrder();
+      } catch (err) {
+        if (this.draining) break;
+        this.log.warn({ err: (err as Error).message }, 'fetching a job failed; retrying');
+        await sleep(REDIS_RETRY_MS);
+        continue;
+      }
+      if (fetched) {
+        void this.runJob(fetched.job, fetched.side, fetched.token);
+        continue;
+      }
+      await this.waitForWork();
+    }
+  }
+
+  /** The first job found, trying the queues in the order they are listed. */
+  private async fetchInOrder(): Promise<{ job: Job; side: QueueSide; token: string } | undefined> {
+    this.nextDelayedAt = 0;
+    for (const side of this.sides) {
+      if (this.draining) return undefined;
+      const token = `${this.tokenBase}:${++this.tokenSeq}`;
+      const job = await side.worker.getNextJob(token, { block: false });
+      if (job) return { job, side, token };
+      // BullMQ remembers when the next delayed job is due; wake for it.
+      const due = (side.worker as unknown as { blockUntil?: number }).blockUntil ?? 0;
+      if (due > 0 && (this.nextDelayedAt === 0 || due < this.nextDelayedAt)) this.nextDelayedAt = due;
+    }
+    return undefined;
+  }
+
+  /** Block until any queue signals a job (BullMQ's marker), a delayed job is due, or a bound passes. */
+  private async waitForWork(): Promise<void> {
+    let timeout = MAX_BLOCK_SECONDS;
+    if (this.nextDelayedAt > 0) timeout = Math.max(0.01, Math.min(timeout, (this.nextDelayedAt - Date.now()) / 1000));
+    const blocking = this.blocking!;
+    try {
+      if (blocking.status === 'end') {
+        if (this.draining) return;
+        await blocking.connect();
+      }
+      await blocking.bzpopmin(...this.sides.map((s) => s.markerKey), timeout);
+    } catch (err) {
+      if (this.draining) return;
+      this.log.debug({ err: (err as Error).message }, 'waiting for jobs failed; retrying');
+      await sleep(REDIS_RETRY_MS);
+    }
+  }
+
+  private async runJob(job: Job, side: QueueSide, token: string): Promise<void> {
+    const startedAt = performance.now();
+    const id = job.id!;
+    this.running.set(id, { job, queue: side, token, startedAt });
+    side.locks.trackJob(id, token, Date.now());
+    this.setTitle();
+    const queuedAt = Math.max(job.timestamp + (job.delay ?? 0), job.timestamp);
+    this.port.send({ type: 'job-start', queue: side.name, id, name: job.name, token, waitMs: Math.max(0, Date.now() - queuedAt) });
+    let status: 'completed' | 'failed' = 'completed';
+    let error: string | undefined;
+    try {
+      const result = await this.processor!.run(job);
+      if (this.running.has(id)) await job.moveToCompleted(result, token, false);
+    } catch (err) {
+      status = 'failed';
+      const e = err instanceof Error ? err : new Error(String(err));
+      error = e.message;
+      if (this.running.has(id)) {
+        try {
+          await job.moveToFailed(e, token, false);
+        } catch (moveErr) {
+          this.log.warn({ queue: side.name, jobId: id, err: (moveErr as Error).message }, 'could not record job failure');
+        }
+      }
+    }
+    const durationMs = performance.now() - startedAt;
+    side.locks.untrackJob(id);
+    if (!this.running.delete(id)) return; // handed back meanwhile
+    this.busyDoneMs += durationMs;
+    if (status === 'completed') this.processed++;
+    else this.failed++;
+    this.port.send({ type: 'job-end', queue: side.name, id, name: job.name, status, durationMs, error });
+    if (status === 'failed') this.log.info({ queue: side.name, jobId: id, name: job.name, err: error }, 'job failed');
+    this.setTitle();
+    this.slotFreed?.();
+    void this.finishIfIdle();
+  }
+
+  private async finishIfIdle(): Promise<void> {
+    if (!this.draining || this.running.size > 0 || this.exiting) return;
+    this.exiting = true;
+    this.setTitle();
+    await this.close();
+    this.exit(0);
+  }
+
+  /** Put every running job back in its queue (the lock token proves it is still ours), then exit. */
+  async handBack(): Promise<void> {
+    if (this.exiting) return;
+    this.exiting = true;
+    this.draining = true;
+    this.blocking?.disconnect();
+    const jobs = [...this.running.values()];
+    this.running.clear();
+    await Promise.all(
+      jobs.map(async ({ job, queue, token }) => {
+        queue.locks.untrackJob(job.id!);
+        try {
+          await withTimeout(job.moveToWait(token), 2000);
+          this.log.info({ queue: queue.name, jobId: job.id }, 'job handed back to its queue');
+        } catch (err) {
+          this.log.warn({ queue: queue.name, jobId: job.id, err: (err as Error).message }, 'could not hand job back; the stalled check will recover it');
+        }
+      }),
+    );
+    await this.close();
+    this.exit(jobs.length > 0 ? 75 : 0);
+  }
+
+  private async close(): Promise<void> {
+    if (this.sampleTimer) clearInterval(this.sampleTimer);
+    this.sendSample();
+    await withTimeout(
+      Promise.allSettled(this.sides.map(async (s) => {
+        await s.locks.close();
+        await s.worker.close(true);
+      })),
+      3000,
+    ).catch(() => undefined);
+    this.blocking?.disconnect();
+    await withTimeout<unknown>(this.client?.quit() ?? Promise.resolve(), 1000).catch(() => this.client?.disconnect());
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);
+    p.then(
+      (v) => {
+        clearTimeout(t);
+        resolve(v);
+      },
+      (e) => {
+        clearTimeout(t);
+        reject(e);
+      },
+    );
+  });
+}
