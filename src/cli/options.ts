@@ -12,10 +12,9 @@ function defaultText(spec: (typeof OPTIONS)[number]): string | undefined {
 export function addPoolOptions(cmd: Command): Command {
   for (const spec of OPTIONS) {
     const flags = spec.kind === 'bool' ? `--${spec.key}` : `--${spec.key} <${spec.arg ?? 'VALUE'}>`;
-    const opt = new Option(flags, spec.help + (spec.cliOnly ? '' : ` [env ${envName(spec.key)}]`));
     const shown = defaultText(spec);
-    if (shown !== undefined) opt.default(undefined, shown);
-    cmd.addOption(opt);
+    const help = spec.help + (shown !== undefined && spec.key !== 'redis-url' ? ` (default: ${shown})` : '') + (spec.cliOnly ? '' : ` [env ${envName(spec.key)}]`);
+    cmd.addOption(new Option(flags, help));
   }
   return cmd;
 }
