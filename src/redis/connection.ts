@@ -4,7 +4,7 @@ import { Redis, type RedisOptions } from 'ioredis';
 export interface ConnectOptions {
   /** Name shown by CLIENT LIST, to tell pools and workers apart. */
   connectionName?: string;
-  /** Fail commands at once while disconnected instead of queueing them (probes, status). */
+  /** Fail a command after one reconnect attempt instead of waiting for Redis forever (probes, CLI). */
   failFast?: boolean;
 }
 
@@ -12,7 +12,6 @@ export function redisOptions(opts: ConnectOptions = {}): RedisOptions {
   return {
     // BullMQ requires this for connections used by workers: commands wait for a reconnect.
     maxRetriesPerRequest: opts.failFast ? 1 : null,
-    enableOfflineQueue: !opts.failFast,
     connectionName: opts.connectionName,
     // Back off up to 2 s between reconnect attempts; never give up (a daemon outlives outages).
     retryStrategy: (times) => Math.min(100 * 2 ** Math.min(times, 5), 2000),
