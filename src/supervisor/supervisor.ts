@@ -123,10 +123,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   reconcile(): void {
     if (this.stopping) return;
     const now = this.opts.clock.now();
-    while (this.slots.size < this.desiredCount) {
-      const name = this.freeSlotName();
-      this.slots.set(name, { name, worker: undefined, failedStarts: 0, restartAt: now, fatalUntil: undefined, lastError: undefined });
-    }
+    while (this.slots.size < this.desiredCount) this.newSlot(now);
     while (this.slots.size > this.desiredCount) {
       const victim = this.pickSlotToRemove();
       this.slots.delete(victim.name);
@@ -200,21 +197,49 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
 
   /** Retire a worker that ran its quota of jobs or grew too big; its replacement starts at once. */
   private checkRecycle(worker: WorkerProcess): void {
-    if (worker.state !== 'running' || this.stopping) return;
+    if (worker.state !== 'running' || this.stopping || this.slots.get(worker.id)?.worker !== worker) return;
     const { maxJobsPerWorker, maxMemoryMb } = this.opts;
     let reason: ExitReason | undefined;
     if (maxJobsPerWorker !== undefined && worker.processed + worker.failed >= maxJobsPerWorker) reason = 'max_jobs';
     else if (maxMemoryMb !== undefined && worker.rssBytes > maxMemoryMb * 1024 * 1024) reason = 'max_memory';
     if (!reason) return;
-    const slot = this.slots.get(worker.id);
-    if (slot?.worker !== worker) return;
     this.opts.log.info({ worker: worker.id, pid: worker.pid, reason, jobs: worker.processed + worker.failed, rssBytes: worker.rssBytes }, 'recycling worker');
+    this.retire(worker, reason);
+  }
+
+  /**
+   * Replace a worker without losing capacity: its replacement is forked at once, and the old one
+   * keeps taking jobs until the replacement is ready (or fails), then drains. Used for recycling
+   * and for settings that need new processes.
+   */
+  retire(worker: WorkerProcess, reason: ExitReason): boolean {
+    const slot = this.slots.get(worker.id);
+    if (!slot || slot.worker !== worker || this.stopping) return false;
+    worker.stopReason = reason;
     this.slots.delete(slot.name);
-    this.drainWorker(worker, reason);
-    this.reconcile();
+    this.draining.add(worker);
+    const fresh = this.newSlot(this.opts.clock.now());
+    this.spawn(fresh);
+    const replacement = fresh.worker!;
+    const handOver = () => {
+      replacement.off('ready', handOver);
+      replacement.off('exit', handOver);
+      this.drainWorker(worker, reason);
+    };
+    replacement.on('ready', handOver);
+    replacement.on('exit', handOver);
+    return true;
+  }
+
+  private newSlot(now: number): Slot {
+    const name = this.freeSlotName();
+    const slot: Slot = { name, worker: undefined, failedStarts: 0, restartAt: now, fatalUntil: undefined, lastError: undefined };
+    this.slots.set(name, slot);
+    return slot;
   }
 
   drainWorker(worker: WorkerProcess, reason: ExitReason): void {
+    if (worker.state === 'draining' || worker.state === 'exited') return;
     this.draining.add(worker);
     worker.drain(reason);
     this.opts.log.info({ worker: worker.id, pid: worker.pid, reason, running: worker.jobs.size }, 'draining worker');
