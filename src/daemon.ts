@@ -9,9 +9,11 @@ import { HttpServer, sendJson, sendText } from './observe/http.js';
 import { createLogger, wantsPretty, type Logger } from './observe/logger.js';
 import { createMetrics } from './observe/metrics.js';
 import { QueueProbe, type QueueCounts } from './observe/queue-probe.js';
+import { createAdaptivePolicy } from './policy/adaptive.js';
 import { decideScale } from './policy/threshold.js';
 import type { ScalePolicy } from './policy/types.js';
 import { ControlLoop, type DecisionRecord } from './supervisor/control-loop.js';
+import { PoolDemand } from './supervisor/pool-demand.js';
 import { Supervisor } from './supervisor/supervisor.js';
 
 export interface DaemonOptions {
@@ -56,6 +58,12 @@ export interface PoolStatus {
 
 export const VERSION = '0.1.0';
 
+/** The scaling rule a config asks for (`--policy`). */
+export function policyFromConfig(c: Pick<PoolConfig, 'policy' | 'maxStep' | 'stabilizationWindow' | 'memoryBudgetMb' | 'scalingPeriod'>): ScalePolicy {
+  if (c.policy !== 'adaptive') return decideScale;
+  return createAdaptivePolicy({ maxStep: c.maxStep, stabilizationMs: c.stabilizationWindow * 1000, drainTargetMs: c.scalingPeriod * 1000, memoryBudgetMb: c.memoryBudgetMb });
+}
+
 export class Daemon {
   readonly log: Logger;
   readonly supervisor: Supervisor;
@@ -95,14 +103,15 @@ export class Daemon {
       maxJobsPerWorker: c.maxJobsPerWorker,
       maxMemoryMb: c.maxMemoryMb,
     });
+    this.probe = new QueueProbe(c.redisUrl, c.prefix, c.queues, c.name);
     this.loop = new ControlLoop(
       this.supervisor,
-      opts.policy ?? decideScale,
+      opts.policy ?? policyFromConfig(c),
       { minWorkers: c.minWorkers, maxWorkers: c.maxWorkers, threshold: c.utilizationThreshold, scalingPeriodMs: c.scalingPeriod * 1000 },
       this.clock,
       this.log,
+      new PoolDemand(this.supervisor, this.probe, this.clock, c.window * 1000),
     );
-    this.probe = new QueueProbe(c.redisUrl, c.prefix, c.queues, c.name);
     const metrics = createMetrics(c.name, this.supervisor, this.loop);
     this.http = new HttpServer({
       '/metrics': async (_req, res) => sendText(res, 200, await metrics.registry.metrics(), metrics.registry.contentType),

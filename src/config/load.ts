@@ -22,6 +22,10 @@ export interface PoolConfig {
   scalingPeriod: number;
   window: number;
   utilizationThreshold: number;
+  policy: 'threshold' | 'adaptive';
+  maxStep: number;
+  stabilizationWindow: number;
+  memoryBudgetMb: number | undefined;
   sampleInterval: number;
   stopTimeout: number;
   maxJobsPerWorker: number | undefined;

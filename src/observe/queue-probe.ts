@@ -40,6 +40,23 @@ export class QueueProbe {
     return out;
   }
 
+  /** Jobs waiting (and prioritized) across the queues, and the age of the oldest waiting one. */
+  async backlog(): Promise<{ waiting: number; oldestWaitMs: number | null }> {
+    let waiting = 0;
+    let oldest = Infinity;
+    await Promise.all(
+      [...this.queues.values()].map(async (q) => {
+        const counts = await q.getJobCounts('waiting', 'prioritized');
+        waiting += (counts['waiting'] ?? 0) + (counts['prioritized'] ?? 0);
+        if ((counts['waiting'] ?? 0) > 0) {
+          const [job] = await q.getJobs(['wait'], 0, 0, true);
+          if (job) oldest = Math.min(oldest, job.timestamp);
+        }
+      }),
+    );
+    return { waiting, oldestWaitMs: Number.isFinite(oldest) ? Math.max(0, Date.now() - oldest) : null };
+  }
+
   queue(name: string): Queue | undefined {
     return this.queues.get(name);
   }

@@ -1,6 +1,7 @@
 /**
  * The default scaling rule (RQ Orchestrator's): above the threshold add one worker, below half of it
- * remove one, otherwise hold — always within [min, max]. Pure: it sees a snapshot, returns a decision.
+ * remove one, otherwise hold — always within [min, max]. With min-workers 0 a pool that went to zero
+ * wakes one worker when the snapshot shows a job waiting. Pure: it sees a snapshot, returns a decision.
  */
 import type { ScaleDecision, ScaleSnapshot } from './types.js';
 
@@ -11,6 +12,11 @@ export function decideScale(s: ScaleSnapshot): ScaleDecision {
   }
   if (workers > maxWorkers) {
     return { action: 'down', target: maxWorkers, reason: `above max-workers (${workers} > ${maxWorkers})` };
+  }
+  if (workers === 0) {
+    // Scaled to zero: nothing to measure; wake one worker as soon as a job waits.
+    if ((s.backlog ?? 0) > 0 && maxWorkers > 0) return { action: 'up', target: 1, reason: `${s.backlog} jobs waiting and no worker` };
+    return { action: 'hold', target: 0, reason: 'no worker and no job waiting' };
   }
   if (utilization === null) {
     return { action: 'hold', target: workers, reason: 'no usage sample yet' };

@@ -10,6 +10,25 @@ export interface ScaleSnapshot {
   /** Busy ÷ available slot-time over the window; null when nothing has been measured yet. */
   utilization: number | null;
   threshold: number;
+  /** The rest is optional: the threshold rule needs none of it; the adaptive policy uses what is there. */
+  /** Monotonic time of the decision (ms). */
+  now?: number;
+  /** Job slots per worker. */
+  concurrency?: number;
+  /** Jobs waiting in the pool's queues (not running, not delayed); null when Redis could not be read. */
+  backlog?: number | null;
+  /** Age of the oldest waiting job (ms); null when unknown or nothing waits. */
+  oldestWaitMs?: number | null;
+  /** Jobs arriving per second over the window; null until two observations exist. */
+  arrivalRate?: number | null;
+  /** Jobs finishing per second over the window. */
+  completionRate?: number | null;
+  /** Mean run time of the jobs that finished in the window (ms); null when none finished. */
+  meanJobMs?: number | null;
+  /** Mean resident memory of a running worker (MiB); null before any sample. */
+  workerMemoryMb?: number | null;
+  /** Resident memory of every live worker together (MiB). */
+  poolMemoryMb?: number | null;
 }
 
 export interface ScaleDecision {

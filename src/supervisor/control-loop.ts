@@ -4,7 +4,7 @@
  */
 import type { Clock } from '../clock.js';
 import type { Logger } from '../observe/logger.js';
-import type { ScaleAction, ScalePolicy } from '../policy/types.js';
+import type { ScaleAction, ScalePolicy, ScaleSnapshot } from '../policy/types.js';
 import type { Supervisor } from './supervisor.js';
 
 export interface ScaleLimits {
@@ -26,6 +26,13 @@ export interface DecisionRecord {
 
 const KEEP_DECISIONS = 100;
 
+/** What the loop can add to a snapshot besides utilization: backlog, rates, memory (see ScaleSnapshot). */
+export interface DemandSource {
+  /** Read what needs I/O (queue counts) before each tick; errors are the source's business. */
+  refresh(): Promise<void>;
+  signals(): Partial<ScaleSnapshot>;
+}
+
 export class ControlLoop {
   readonly decisions: DecisionRecord[] = [];
   lastTickAt: number | undefined;
@@ -38,6 +45,7 @@ export class ControlLoop {
     public limits: ScaleLimits,
     private readonly clock: Clock,
     private readonly log: Logger,
+    private readonly demand?: DemandSource,
   ) {}
 
   onDecision(fn: (d: DecisionRecord) => void): void {
@@ -62,8 +70,12 @@ export class ControlLoop {
 
   private schedule(): void {
     this.timer = setTimeout(() => {
-      this.tick();
-      this.schedule();
+      const refreshed = this.demand ? this.demand.refresh() : Promise.resolve();
+      void refreshed.then(() => {
+        if (this.timer === undefined) return; // stopped meanwhile
+        this.tick();
+        this.schedule();
+      });
     }, this.limits.scalingPeriodMs);
   }
 
@@ -72,11 +84,13 @@ export class ControlLoop {
     const before = this.supervisor.desired;
     const utilization = this.supervisor.utilization();
     const decision = this.policy({
+      ...this.demand?.signals(),
       workers: before,
       minWorkers: this.limits.minWorkers,
       maxWorkers: this.limits.maxWorkers,
       utilization,
       threshold: this.limits.threshold,
+      now: this.lastTickAt,
     });
     if (decision.target !== before) this.supervisor.setDesired(decision.target);
     else this.supervisor.reconcile();

@@ -1,0 +1,92 @@
+/**
+ * The adaptive policy (`--policy adaptive`): sizes the pool from demand instead of nudging it.
+ *
+ *   slots needed = max(arrival rate × mean job time (Little's law), busy slots measured) ÷ threshold
+ *                + the slots that would clear the backlog within one drain target
+ *
+ * The threshold is the target utilization. Up: straight to what is needed, by at most `maxStep`
+ * workers per decision, never past `maxWorkers` or the memory budget; a job waiting with no worker
+ * (scaled to zero) or a job waiting longer than the drain target forces at least one more. Down: one
+ * worker at a time, and only when every recommendation in the last `stabilizationMs` was lower
+ * (Kubernetes HPA's scale-down stabilization), so it does not flap. Pure apart from that memory
+ * of recent recommendations, which lives in the closure; time comes from the snapshot.
+ */
+import type { ScaleDecision, ScalePolicy, ScaleSnapshot } from './types.js';
+
+export interface AdaptiveOptions {
+  /** Most workers added by one decision (≥ 1). */
+  maxStep: number;
+  /** A scale-down needs every recommendation in this long to be below the current size (ms). */
+  stabilizationMs: number;
+  /** How soon a backlog should be cleared (ms); also the oldest-wait age that forces one more worker. */
+  drainTargetMs: number;
+  /** Never start a worker that would take the workers' resident memory over this (MiB). */
+  memoryBudgetMb?: number;
+}
+
+export function createAdaptivePolicy(opts: AdaptiveOptions): ScalePolicy {
+  if (!(opts.maxStep >= 1)) throw new RangeError(`maxStep must be ≥ 1, got ${opts.maxStep}`);
+  const history: Array<{ at: number; want: number }> = [];
+  let clock = 0;
+
+  return (s: ScaleSnapshot): ScaleDecision => {
+    const now = s.now ?? (clock += 1);
+    const { workers, minWorkers, maxWorkers } = s;
+    if (workers < minWorkers) return { action: 'up', target: minWorkers, reason: `below min-workers (${workers} < ${minWorkers})` };
+    if (workers > maxWorkers) return { action: 'down', target: maxWorkers, reason: `above max-workers (${workers} > ${maxWorkers})` };
+
+    const { want, why } = recommend(s, opts);
+    history.push({ at: now, want });
+    while (history.length > 0 && history[0]!.at < now - opts.stabilizationMs) history.shift();
+
+    if (want > workers) {
+      const cap = memoryCap(s, opts.memoryBudgetMb);
+      const target = Math.min(want, workers + opts.maxStep, cap);
+      if (target <= workers) return { action: 'hold', target: workers, reason: `${why}; wants ${want} but memory budget ${opts.memoryBudgetMb} MiB allows ${cap}` };
+      const capped = target < want ? ` (step ≤ ${opts.maxStep}${cap < want ? `, memory allows ${cap}` : ''})` : '';
+      return { action: 'up', target, reason: `${why}; wants ${want}${capped}` };
+    }
+    const stable = Math.max(...history.map((h) => h.want));
+    if (stable < workers && workers > minWorkers) {
+      return { action: 'down', target: workers - 1, reason: `${why}; wanted ≤ ${stable} for ${fmt(opts.stabilizationMs / 1000)} s` };
+    }
+    return { action: 'hold', target: workers, reason: `${why}; wants ${want}${stable > want ? `, held by ${stable} within ${fmt(opts.stabilizationMs / 1000)} s` : ''}` };
+  };
+}
+
+/** Workers the demand calls for, within [min, max], with a one-line explanation. */
+export function recommend(s: ScaleSnapshot, opts: Pick<AdaptiveOptions, 'drainTargetMs'>): { want: number; why: string } {
+  const { workers, minWorkers, maxWorkers, utilization, threshold } = s;
+  const concurrency = Math.max(1, s.concurrency ?? 1);
+  const backlog = s.backlog ?? 0;
+  const meanJobMs = s.meanJobMs ?? null;
+  const measured = utilization === null ? 0 : utilization * workers * concurrency;
+  const little = s.arrivalRate != null && meanJobMs !== null ? (s.arrivalRate * meanJobMs) / 1000 : 0;
+  const busy = Math.max(measured, little);
+  // Unknown job time: assume each waiting job wants a slot for one drain target.
+  const backlogSlots = meanJobMs !== null ? (backlog * meanJobMs) / opts.drainTargetMs : backlog;
+  const slots = busy / threshold + backlogSlots;
+  let want = Math.ceil(slots / concurrency - 1e-9);
+  const parts = [`demand ${fmt(busy)} slots`];
+  if (backlog > 0) parts.push(`backlog ${backlog}`);
+  if (backlog > 0 && workers === 0) want = Math.max(want, 1);
+  if (backlog > 0 && s.oldestWaitMs != null && s.oldestWaitMs > opts.drainTargetMs) {
+    want = Math.max(want, workers + 1);
+    parts.push(`oldest waiting ${fmt(s.oldestWaitMs / 1000)} s`);
+  }
+  want = Math.min(maxWorkers, Math.max(minWorkers, want));
+  return { want, why: parts.join(', ') };
+}
+
+/** Most workers the memory budget allows, from the workers' measured size; unlimited when unknown. */
+function memoryCap(s: ScaleSnapshot, budgetMb: number | undefined): number {
+  if (budgetMb === undefined) return Infinity;
+  const per = s.workerMemoryMb;
+  if (per == null || !(per > 0)) return Infinity;
+  const used = s.poolMemoryMb ?? per * s.workers;
+  return s.workers + Math.max(0, Math.floor((budgetMb - used) / per));
+}
+
+function fmt(x: number): string {
+  return Number.isInteger(x) ? String(x) : x.toFixed(2);
+}
