@@ -9,8 +9,7 @@ import { HttpServer, sendJson, sendText } from './observe/http.js';
 import { createLogger, wantsPretty, type Logger } from './observe/logger.js';
 import { createMetrics } from './observe/metrics.js';
 import { QueueProbe, type QueueCounts } from './observe/queue-probe.js';
-import { createAdaptivePolicy } from './policy/adaptive.js';
-import { decideScale } from './policy/threshold.js';
+import { selectPolicy } from './policy/select.js';
 import type { ScalePolicy } from './policy/types.js';
 import { ControlLoop, type DecisionRecord } from './supervisor/control-loop.js';
 import { PoolDemand } from './supervisor/pool-demand.js';
@@ -58,12 +57,6 @@ export interface PoolStatus {
 
 export const VERSION = '0.1.0';
 
-/** The scaling rule a config asks for (`--policy`). */
-export function policyFromConfig(c: Pick<PoolConfig, 'policy' | 'maxStep' | 'stabilizationWindow' | 'memoryBudgetMb' | 'scalingPeriod'>): ScalePolicy {
-  if (c.policy !== 'adaptive') return decideScale;
-  return createAdaptivePolicy({ maxStep: c.maxStep, stabilizationMs: c.stabilizationWindow * 1000, drainTargetMs: c.scalingPeriod * 1000, memoryBudgetMb: c.memoryBudgetMb });
-}
-
 export class Daemon {
   readonly log: Logger;
   readonly supervisor: Supervisor;
@@ -106,7 +99,7 @@ export class Daemon {
     this.probe = new QueueProbe(c.redisUrl, c.prefix, c.queues, c.name);
     this.loop = new ControlLoop(
       this.supervisor,
-      opts.policy ?? policyFromConfig(c),
+      opts.policy ?? selectPolicy(c),
       { minWorkers: c.minWorkers, maxWorkers: c.maxWorkers, threshold: c.utilizationThreshold, scalingPeriodMs: c.scalingPeriod * 1000 },
       this.clock,
       this.log,

@@ -9,8 +9,8 @@ function defaultText(spec: (typeof OPTIONS)[number]): string | undefined {
   return Array.isArray(spec.default) ? spec.default.join(',') : String(spec.default);
 }
 
-export function addPoolOptions(cmd: Command): Command {
-  for (const spec of OPTIONS) {
+export function addPoolOptions(cmd: Command, specs: readonly (typeof OPTIONS)[number][] = OPTIONS): Command {
+  for (const spec of specs) {
     const flags = spec.kind === 'bool' ? `--${spec.key}` : `--${spec.key} <${spec.arg ?? 'VALUE'}>`;
     const shown = defaultText(spec);
     const help = spec.help + (shown !== undefined && spec.key !== 'redis-url' ? ` (default: ${shown})` : '') + (spec.cliOnly ? '' : ` [env ${envName(spec.key)}]`);

@@ -6,7 +6,9 @@ import { runDemo } from './demo.js';
 import { runEnqueue } from './enqueue.js';
 import { CliError, EXIT } from './exit-codes.js';
 import { addPoolOptions, flagsFromOpts } from './options.js';
+import { OPTIONS } from '../config/schema.js';
 import { runStart } from './start.js';
+import { runSimulate, SIM_POOL_KEYS } from './simulate.js';
 import { runStatus } from './status.js';
 
 /** Parse a number flag of a subcommand, or fail with a one-line usage error. */
@@ -103,6 +105,30 @@ export function buildProgram(result: ProgramResult): Command {
     .action(async (o: { duration: number; rate: number; jobSeconds: number; scalingPeriod: number; window: number; redisUrl?: string }) => {
       result.exitCode = await runDemo({ redisUrl: o.redisUrl, duration: o.duration, rate: o.rate, jobSeconds: o.jobSeconds, scalingPeriod: o.scalingPeriod, window: o.window });
     });
+
+  addPoolOptions(
+    program
+      .command('simulate')
+      .description('run a trace through the real scaling policy on a virtual clock; report waits and worker-seconds')
+      .requiredOption('--trace <NAME|FILE.csv>', 'built-in trace (rq-demo, step, ramp, spike, diurnal, heavy-tail) or CSV: arrival_seconds,duration_seconds[,queue]')
+      .addOption(new Option('--seed <N>', 'seed of the built-in traces').default(1).argParser(numberArg('--seed', { integer: true, min: 0 })))
+      .addOption(new Option('--spawn-seconds <SECONDS>', 'fork-to-ready time of a worker').default(0.25).argParser(numberArg('--spawn-seconds', { min: 0 })))
+      .addOption(new Option('--worker-memory-mb <N>', 'resident memory of one worker, for --memory-budget-mb').default(67).argParser(numberArg('--worker-memory-mb', { above: 0 })))
+      .option('--json', 'print the summary as JSON')
+      .option('--plot <FILE.svg>', 'write an SVG of offered load, workers and utilization over time')
+      .exitOverride(),
+    OPTIONS.filter((o) => (SIM_POOL_KEYS as readonly string[]).includes(o.key)),
+  ).action(async (opts: Record<string, unknown>) => {
+    result.exitCode = await runSimulate({
+      trace: opts['trace'] as string,
+      seed: opts['seed'] as number,
+      spawnSeconds: opts['spawnSeconds'] as number,
+      workerMemoryMb: opts['workerMemoryMb'] as number,
+      json: opts['json'] === true,
+      plot: opts['plot'] as string | undefined,
+      flags: flagsFromOpts(opts),
+    });
+  });
 
   return program;
 }

@@ -60,7 +60,7 @@ export function recommend(s: ScaleSnapshot, opts: Pick<AdaptiveOptions, 'drainTa
   const concurrency = Math.max(1, s.concurrency ?? 1);
   const backlog = s.backlog ?? 0;
   const meanJobMs = s.meanJobMs ?? null;
-  const measured = utilization === null ? 0 : utilization * workers * concurrency;
+  const measured = s.busySlots ?? (utilization === null ? 0 : utilization * workers * concurrency);
   const little = s.arrivalRate != null && meanJobMs !== null ? (s.arrivalRate * meanJobMs) / 1000 : 0;
   const busy = Math.max(measured, little);
   // Unknown job time: assume each waiting job wants a slot for one drain target.

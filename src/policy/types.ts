@@ -19,6 +19,8 @@ export interface ScaleSnapshot {
   backlog?: number | null;
   /** Age of the oldest waiting job (ms); null when unknown or nothing waits. */
   oldestWaitMs?: number | null;
+  /** Mean busy slots over the window (busy slot-time ÷ window length). */
+  busySlots?: number | null;
   /** Jobs arriving per second over the window; null until two observations exist. */
   arrivalRate?: number | null;
   /** Jobs finishing per second over the window. */

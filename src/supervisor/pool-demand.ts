@@ -53,6 +53,7 @@ export class PoolDemand implements DemandSource {
     const poolMb = measured.reduce((n, w) => n + w.rssBytes, 0) / 1048576;
     return {
       concurrency: this.supervisor.settings.concurrency,
+      busySlots: this.supervisor.usage.totals(this.clock.now()).busyMs / this.supervisor.usage.window,
       backlog: this.backlog,
       oldestWaitMs: this.oldestWaitMs,
       ...this.tracker.rates(),

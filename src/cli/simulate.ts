@@ -1,0 +1,79 @@
+/**
+ * `worker-pool simulate`: run a trace through the real scaling policy and usage window on a virtual
+ * clock and report waits, worker-seconds and scaling behaviour (text or --json), optionally an SVG.
+ */
+import { readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { loadConfig, type RawValues } from '../config/load.js';
+import { selectPolicy } from '../policy/select.js';
+import { plotSvg } from '../sim/plot.js';
+import { simulate, type SimPool } from '../sim/simulate.js';
+import { BUILT_IN_TRACES, builtInTrace, parseTraceCsv, TraceError, type Trace } from '../sim/traces.js';
+import { CliError, EXIT } from './exit-codes.js';
+
+/** Pool options that mean something in a simulation (the rest of the schema is about processes and Redis). */
+export const SIM_POOL_KEYS = ['config', 'queues', 'concurrency', 'min-workers', 'max-workers', 'scaling-period', 'window', 'utilization-threshold', 'sample-interval', 'policy', 'max-step', 'stabilization-window', 'memory-budget-mb'] as const;
+
+export interface SimulateOptions {
+  trace: string;
+  seed: number;
+  spawnSeconds: number;
+  workerMemoryMb: number;
+  json: boolean;
+  plot: string | undefined;
+  flags: RawValues;
+}
+
+export function loadTrace(nameOrFile: string, seed: number): Trace {
+  const builtIn = builtInTrace(nameOrFile, seed);
+  if (builtIn) return builtIn;
+  if (!existsSync(nameOrFile)) {
+    throw new CliError(`--trace: ${JSON.stringify(nameOrFile)} is neither a built-in trace (${Object.keys(BUILT_IN_TRACES).join(', ')}) nor a CSV file`, EXIT.USAGE);
+  }
+  try {
+    return parseTraceCsv(readFileSync(nameOrFile, 'utf8'), nameOrFile);
+  } catch (err) {
+    if (err instanceof TraceError) throw new CliError(err.message, EXIT.DATAERR);
+    throw new CliError(`--trace: cannot read ${nameOrFile} (${(err as NodeJS.ErrnoException).code ?? String(err)})`, EXIT.DATAERR);
+  }
+}
+
+export async function runSimulate(o: SimulateOptions, out: (line: string) => void = console.log): Promise<number> {
+  const config = loadConfig({ flags: o.flags, env: process.env });
+  const trace = loadTrace(o.trace, o.seed);
+  const pool: SimPool = {
+    minWorkers: config.minWorkers,
+    maxWorkers: config.maxWorkers,
+    concurrency: config.concurrency,
+    scalingPeriod: config.scalingPeriod,
+    window: config.window,
+    threshold: config.utilizationThreshold,
+    sampleInterval: config.sampleInterval,
+    spawnSeconds: o.spawnSeconds,
+    workerMemoryMb: o.workerMemoryMb,
+    queues: config.queues,
+  };
+  const started = performance.now();
+  const result = simulate(trace, pool, selectPolicy(config));
+  const elapsedMs = performance.now() - started;
+  const s = result.summary;
+  if (o.plot) {
+    writeFileSync(o.plot, plotSvg(result, { title: `${trace.name} · ${config.policy} · min ${pool.minWorkers} max ${pool.maxWorkers}`, threshold: pool.threshold, maxWorkers: pool.maxWorkers, concurrency: pool.concurrency }));
+  }
+  if (o.json) {
+    out(JSON.stringify({ ...s, trace: trace.name, policy: config.policy, pool, seed: o.seed, simulatedInMs: Math.round(elapsedMs) }, null, 2));
+    return EXIT.OK;
+  }
+  const sec = (x: number) => x.toFixed(2);
+  out(`trace ${trace.name}: ${trace.description}`);
+  out(`policy ${config.policy}; min ${pool.minWorkers}, max ${pool.maxWorkers}, concurrency ${pool.concurrency}, scaling period ${pool.scalingPeriod} s, window ${pool.window} s, threshold ${pool.threshold}`);
+  out('');
+  out(`  jobs               ${s.jobs}${s.finished < s.jobs ? ` (${s.jobs - s.finished} never finished)` : ''}`);
+  out(`  wait p50/p95/p99   ${sec(s.wait.p50)} / ${sec(s.wait.p95)} / ${sec(s.wait.p99)} s (max ${sec(s.wait.max)} s, mean ${sec(s.wait.mean)} s)`);
+  out(`  worker-seconds     ${s.workerSeconds.toFixed(0)} over ${s.durationSeconds.toFixed(0)} s (peak ${s.peakWorkers} workers)`);
+  out(`  mean utilization   ${s.meanUtilization.toFixed(2)}`);
+  out(`  scale events       ${s.scaleEvents} (${s.reversals} direction reversals)`);
+  out(`  time at max        ${s.pinnedAtMaxSeconds.toFixed(0)} s`);
+  if (o.plot) out(`  plot               ${o.plot}`);
+  out(`  simulated in       ${elapsedMs.toFixed(0)} ms`);
+  return EXIT.OK;
+}
