@@ -1,0 +1,81 @@
+/**
+ * Can the simulator be trusted? The same short trace runs on the real daemon (real children, real
+ * Redis, a compressed clock: 1 s scaling period, 4 s window) and in the simulator with the same
+ * settings; the worker counts chosen at each tick must agree within one worker ≥ 90% of the time.
+ */
+import { fileURLToPath } from 'node:url';
+import { Queue } from 'bullmq';
+import { afterEach, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config/load.js';
+import { Daemon } from '../../src/daemon.js';
+import { createLogger } from '../../src/observe/logger.js';
+import { selectPolicy } from '../../src/policy/select.js';
+import { simulate } from '../../src/sim/simulate.js';
+import type { Trace } from '../../src/sim/traces.js';
+import { deletePrefix, queue as makeQueue, redisUrl, uniquePrefix } from '../helpers/redis.js';
+
+const SLEEP = fileURLToPath(new URL('../fixtures/sleep.mjs', import.meta.url));
+
+/** 3 jobs/s of 0.6 s (1.8 busy slots) for 10 s, then nothing for 10 s. */
+function calibrationTrace(): Trace {
+  const jobs = [];
+  for (let i = 0; i < 30; i++) jobs.push({ arrival: i / 3, duration: 0.6, queue: 'default' });
+  return { name: 'calibration', description: 'calibration', jobs, horizon: 20 };
+}
+
+let cleanup: Array<() => Promise<unknown>> = [];
+afterEach(async () => {
+  for (const fn of cleanup.reverse()) await fn().catch(() => undefined);
+  cleanup = [];
+});
+
+describe('simulator calibration against the real daemon', () => {
+  for (const policy of ['threshold', 'adaptive'] as const) {
+    it(`${policy}: worker counts agree within one worker at ≥ 90% of ticks`, async () => {
+      const prefix = uniquePrefix('calib');
+      const flags = {
+        'redis-url': redisUrl(), prefix, queues: 'default', processor: SLEEP, concurrency: 1,
+        'min-workers': 1, 'max-workers': 4, 'scaling-period': 1, window: 4, 'sample-interval': 0.2,
+        'utilization-threshold': 0.5, policy, 'stabilization-window': 3, 'max-step': 2,
+        'metrics-port': 0, 'log-level': 'silent', 'stop-timeout': 5,
+      };
+      const config = loadConfig({ env: {}, flags });
+      const trace = calibrationTrace();
+      const sim = simulate(trace, { minWorkers: 1, maxWorkers: 4, concurrency: 1, scalingPeriod: 1, window: 4, threshold: 0.5, sampleInterval: 0.2, spawnSeconds: 0.3, workerMemoryMb: 67 }, selectPolicy(config));
+
+      const daemon = new Daemon({ config, log: createLogger({ level: 'silent', pretty: false }) });
+      const q: Queue = makeQueue('default', prefix);
+      cleanup.push(() => deletePrefix(prefix), () => q.close(), () => daemon.stop());
+      const real: number[] = [];
+      const reasons: string[] = [];
+      daemon.loop.onDecision((d) => {
+        real.push(d.workersAfter);
+        reasons.push(d.reason);
+      });
+      await q.waitUntilReady();
+      await daemon.start();
+      const t0 = performance.now();
+      const adds = trace.jobs.map(
+        (job) =>
+          new Promise<void>((resolve, reject) => {
+            setTimeout(() => {
+              q.add('sleep', { ms: job.duration * 1000 }, { removeOnComplete: true, removeOnFail: true }).then(() => resolve(), reject);
+            }, job.arrival * 1000 - (performance.now() - t0));
+          }),
+      );
+      await Promise.all(adds);
+      const ticks = sim.timeline.filter((r) => r.t <= trace.horizon).length;
+      await new Promise<void>((resolve) => daemon.loop.onDecision(() => real.length >= ticks && resolve()));
+      await daemon.stop();
+
+      const simulated = sim.timeline.slice(0, ticks).map((r) => r.workers);
+      const agree = simulated.filter((n, i) => Math.abs(n - real[i]!) <= 1).length / ticks;
+      const context = `\nsimulated ${simulated.join(' ')}\nreal      ${real.slice(0, ticks).join(' ')}\n${reasons.join('\n')}`;
+      expect(ticks).toBeGreaterThanOrEqual(19);
+      // The load must actually move both pools, or agreement would mean nothing.
+      expect(Math.max(...simulated), context).toBeGreaterThanOrEqual(3);
+      expect(Math.max(...real), context).toBeGreaterThanOrEqual(3);
+      expect(agree, context).toBeGreaterThanOrEqual(0.9);
+    });
+  }
+});
