@@ -223,9 +223,16 @@ export class WorkerRuntime {
     this.port.send({ type: 'job-start', queue: side.name, id, name: job.name, token, waitMs: Math.max(0, Date.now() - queuedAt) });
     let status: 'completed' | 'failed' = 'completed';
     let error: string | undefined;
+    let next: Job | undefined;
     try {
       const result = await this.processor!.run(job);
-      if (this.running.has(id)) await job.moveToCompleted(result, token, false);
+      if (this.running.has(id)) {
+        // Completing a job of the first queue may take the next job of that queue in the same
+        // round trip: strict order allows it (nothing comes before the first queue).
+        const fetchNext = side === this.sides[0] && !this.draining;
+        const raw = await job.moveToCompleted(result, token, fetchNext);
+        if (fetchNext && Array.isArray(raw)) next = await this.jobFromFetch(side, raw, token);
+      }
     } catch (err) {
       status = 'failed';
       const e = err instanceof Error ? err : new Error(String(err));
@@ -246,9 +253,28 @@ export class WorkerRuntime {
     else this.failed++;
     this.port.send({ type: 'job-end', queue: side.name, id, name: job.name, status, durationMs, error });
     if (status === 'failed') this.log.info({ queue: side.name, jobId: id, name: job.name, err: error }, 'job failed');
+    if (next) {
+      if (!this.draining) {
+        void this.runJob(next, side, token); // the slot goes straight to the next job
+        return;
+      }
+      // Asked to drain while the next job was being fetched: it goes back to its queue untouched.
+      await next.moveToWait(token).catch((err: Error) => this.log.warn({ queue: side.name, jobId: next!.id, err: err.message }, 'could not hand a fetched job back; the stalled check will recover it'));
+    }
     this.setTitle();
     this.slotFreed?.();
     void this.finishIfIdle();
+  }
+
+  /** The job that moveToCompleted fetched (BullMQ's raw [data, id, limitDelay, delayUntil]), as a Job. */
+  private async jobFromFetch(side: QueueSide, raw: unknown[], token: string): Promise<Job | undefined> {
+    const worker = side.worker as unknown as {
+      updateDelays(limitDelay?: number, delayUntil?: number): void;
+      nextJobFromJobData(data: unknown, id: unknown, token: string): Promise<Job | undefined>;
+    };
+    const [data, jobId, limitDelay, delayUntil] = raw as [unknown, unknown, number | undefined, number | undefined];
+    worker.updateDelays(limitDelay, delayUntil);
+    return (await worker.nextJobFromJobData(data, jobId, token)) ?? undefined;
   }
 
   private async finishIfIdle(): Promise<void> {

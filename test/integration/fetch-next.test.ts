@@ -1,0 +1,87 @@
+/**
+ * The worker child takes the next job of the first queue in the same round trip that completes a job
+ * of that queue (BullMQ's fetchNext). That must keep strict queue order, report every job start and
+ * end to the supervisor, and never keep or lose a job fetched while the child is asked to drain.
+ */
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { ChildMessage, WorkerSettings } from '../../src/ipc/messages.js';
+import { WORKER_ENTRY } from '../../src/supervisor/supervisor.js';
+import { WorkerProcess } from '../../src/supervisor/worker-process.js';
+import { client, deletePrefix, queue as makeQueue, redisUrl, uniquePrefix } from '../helpers/redis.js';
+import { once, until } from '../helpers/wait.js';
+
+const RECORD = fileURLToPath(new URL('../fixtures/record-order.mjs', import.meta.url));
+
+let cleanup: Array<() => Promise<unknown>> = [];
+afterEach(async () => {
+  for (const fn of cleanup.reverse()) await fn().catch(() => undefined);
+  cleanup = [];
+});
+
+function start(prefix: string, queues: string[], concurrency = 1): { worker: WorkerProcess; messages: ChildMessage[] } {
+  const settings: WorkerSettings = { pool: 't', workerId: 'worker-1', redisUrl: redisUrl(), prefix, queues, processor: RECORD, concurrency, sampleIntervalMs: 1000, orphanTimeoutMs: 5000, logLevel: 'silent', logPretty: false };
+  const worker = new WorkerProcess('worker-1', concurrency, settings, WORKER_ENTRY, () => performance.now());
+  const messages: ChildMessage[] = [];
+  worker.on('message', (m) => messages.push(m));
+  cleanup.push(async () => {
+    worker.kill('SIGKILL');
+    await worker.exited();
+  });
+  return { worker, messages };
+}
+
+describe('worker child: fetch-next on completion', () => {
+  it('keeps strict order: every high job before any low one, and a late high job jumps the low ones', async () => {
+    const prefix = uniquePrefix('fetchnext');
+    const list = `${prefix}:order`;
+    const high = makeQueue('high', prefix);
+    const low = makeQueue('low', prefix);
+    const redis = client();
+    cleanup.push(() => deletePrefix(prefix), () => high.close(), () => low.close(), async () => redis.disconnect());
+    const data = (ms = 0) => ({ url: redisUrl(), list, ms });
+    await low.addBulk(Array.from({ length: 30 }, (_, i) => ({ name: `l${i}`, data: data(i < 29 ? 20 : 0) })));
+    await high.addBulk(Array.from({ length: 30 }, (_, i) => ({ name: `h${i}`, data: data() })));
+    const { worker, messages } = start(prefix, ['high', 'low']);
+    await once(worker, 'ready');
+    // Once low jobs run, add one more high job: it must run next, before the remaining low jobs.
+    await until(async () => (await redis.lrange(list, 0, -1)).some((x) => x.startsWith('low:')), 'a low job to start', 20_000, 5);
+    await high.add('late', data());
+    await until(async () => (await redis.llen(list)) === 61, 'all 61 jobs', 30_000);
+    const order = await redis.lrange(list, 0, -1);
+    expect(order.slice(0, 30).every((x) => x.startsWith('high:'))).toBe(true);
+    const late = order.indexOf('high:late');
+    const lowsBefore = order.slice(30, late).length;
+    // The low job running (or being fetched) when "late" was added may finish first; no more than that.
+    expect(lowsBefore, order.join(' ')).toBeLessThanOrEqual(2);
+    const starts = messages.filter((m) => m.type === 'job-start').length;
+    const ends = messages.filter((m) => m.type === 'job-end' && m.status === 'completed').length;
+    expect([starts, ends]).toEqual([61, 61]);
+  });
+
+  it('a drain during a chain of fetched jobs loses nothing and keeps nothing: the rest wait in the queue', async () => {
+    const prefix = uniquePrefix('fetchdrain');
+    const list = `${prefix}:order`;
+    const q = makeQueue('default', prefix);
+    const redis = client();
+    cleanup.push(() => deletePrefix(prefix), () => q.close(), async () => redis.disconnect());
+    const total = 3000;
+    await q.addBulk(Array.from({ length: total }, (_, i) => ({ name: `j${i}`, data: { url: redisUrl(), list }, opts: { removeOnComplete: true } })));
+    const { worker, messages } = start(prefix, ['default'], 4);
+    await once(worker, 'ready');
+    await until(async () => (await redis.llen(list)) >= 200, '200 jobs done', 20_000, 5);
+    worker.drain('scale_down');
+    const [code] = await once<[number | null]>(worker, 'exit');
+    expect(code).toBe(0);
+    const counts = await q.getJobCounts('wait', 'active', 'completed', 'failed', 'delayed', 'prioritized');
+    const done = await redis.llen(list);
+    expect(counts.active).toBe(0);
+    expect(counts.failed).toBe(0);
+    expect(done).toBeLessThan(total);
+    expect(done + counts.wait! + counts.prioritized!).toBe(total);
+    const started = messages.filter((m) => m.type === 'job-start').length;
+    const ended = messages.filter((m) => m.type === 'job-end').length;
+    expect(started).toBe(done);
+    expect(ended).toBe(done);
+  });
+});
