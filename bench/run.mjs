@@ -51,7 +51,7 @@ async function startPool({ queue, children, concurrency, processor }) {
 async function startPlain({ queue, children, concurrency, processor }, sandboxed) {
   const procs = [];
   for (let i = 0; i < children; i++) {
-    const child = fork(path.join(here, 'plain-worker.mjs'), [JSON.stringify({ redisUrl: redis.url, prefix, queue, concurrency, processor, sandboxed })], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const child = fork(path.join(here, 'plain-worker.mjs'), [JSON.stringify({ redisUrl: redis.url, prefix, queue, concurrency, processor, sandboxed })], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: sandboxed ? ['--no-warnings'] : [] });
     procs.push(child);
   }
   await Promise.all(procs.map((c) => new Promise((resolve, reject) => { c.once('message', resolve); c.once('exit', (code) => reject(new Error(`baseline worker exited ${code}`))); })));
