@@ -61,7 +61,9 @@ export function recommend(s: ScaleSnapshot, opts: Pick<AdaptiveOptions, 'drainTa
   const backlog = s.backlog ?? 0;
   const meanJobMs = s.meanJobMs ?? null;
   const measured = s.busySlots ?? (utilization === null ? 0 : utilization * workers * concurrency);
-  const little = s.arrivalRate != null && meanJobMs !== null ? (s.arrivalRate * meanJobMs) / 1000 : 0;
+  // Arrivals over the window; on a rising load, halfway to the last period's rate (faster, noisier).
+  const rate = Math.max(s.arrivalRate ?? 0, ((s.arrivalRate ?? 0) + (s.recentArrivalRate ?? 0)) / 2);
+  const little = meanJobMs !== null ? (rate * meanJobMs) / 1000 : 0;
   const busy = Math.max(measured, little);
   // Unknown job time: assume each waiting job wants a slot for one drain target.
   const backlogSlots = meanJobMs !== null ? (backlog * meanJobMs) / opts.drainTargetMs : backlog;

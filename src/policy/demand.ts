@@ -22,6 +22,8 @@ export interface DemandRates {
   /** Jobs arriving per second; null until two observations with a readable backlog exist. */
   arrivalRate: number | null;
   completionRate: number | null;
+  /** Jobs arriving per second between the two newest observations (one scaling period): reacts faster. */
+  recentArrivalRate: number | null;
   /** Mean run time of jobs finished in the window, else the last one known; null before any. */
   meanJobMs: number | null;
 }
@@ -52,7 +54,7 @@ export class DemandTracker {
   rates(): DemandRates {
     const newest = this.obs[this.obs.length - 1];
     const anchor = this.obs[0];
-    if (!newest || !anchor || newest.at <= anchor.at) return { arrivalRate: null, completionRate: null, meanJobMs: this.lastMeanJobMs };
+    if (!newest || !anchor || newest.at <= anchor.at) return { arrivalRate: null, completionRate: null, recentArrivalRate: null, meanJobMs: this.lastMeanJobMs };
     const spanS = (newest.at - anchor.at) / 1000;
     const finished = newest.finished - anchor.finished;
     if (finished > 0) this.lastMeanJobMs = (newest.finishedBusyMs - anchor.finishedBusyMs) / finished;
@@ -61,6 +63,12 @@ export class DemandTracker {
       const arrived = finished + newest.backlog + newest.running - (anchor.backlog + anchor.running);
       arrivalRate = Math.max(0, arrived) / spanS;
     }
-    return { arrivalRate, completionRate: finished / spanS, meanJobMs: this.lastMeanJobMs };
+    return { arrivalRate, completionRate: finished / spanS, recentArrivalRate: arrivalsPerSecond(this.obs[this.obs.length - 2]!, newest), meanJobMs: this.lastMeanJobMs };
   }
+}
+
+function arrivalsPerSecond(a: DemandObservation, b: DemandObservation): number | null {
+  if (a.backlog === null || b.backlog === null || b.at <= a.at) return null;
+  const arrived = b.finished - a.finished + b.backlog + b.running - (a.backlog + a.running);
+  return Math.max(0, arrived) / ((b.at - a.at) / 1000);
 }

@@ -23,6 +23,8 @@ export interface ScaleSnapshot {
   busySlots?: number | null;
   /** Jobs arriving per second over the window; null until two observations exist. */
   arrivalRate?: number | null;
+  /** Jobs arriving per second over the last scaling period only. */
+  recentArrivalRate?: number | null;
   /** Jobs finishing per second over the window. */
   completionRate?: number | null;
   /** Mean run time of the jobs that finished in the window (ms); null when none finished. */

@@ -121,13 +121,19 @@ describe('threshold rule with min-workers 0', () => {
 describe('DemandTracker', () => {
   it('derives arrivals from conservation and the mean job time from finished jobs', () => {
     const d = new DemandTracker(10_000);
-    expect(d.rates()).toEqual({ arrivalRate: null, completionRate: null, meanJobMs: null });
+    expect(d.rates()).toEqual({ arrivalRate: null, completionRate: null, recentArrivalRate: null, meanJobMs: null });
     d.observe({ at: 0, backlog: 5, running: 2, finished: 0, finishedBusyMs: 0 });
     // In 10 s: 20 finished (40 s of work), backlog 5 → 3, running 2 → 4: arrived 20 + 7 - 7 = 20.
     d.observe({ at: 10_000, backlog: 3, running: 4, finished: 20, finishedBusyMs: 40_000 });
-    expect(d.rates()).toEqual({ arrivalRate: 2, completionRate: 2, meanJobMs: 2000 });
+    expect(d.rates()).toEqual({ arrivalRate: 2, completionRate: 2, recentArrivalRate: 2, meanJobMs: 2000 });
     // The window slides: the anchor becomes the observation at 10 s.
     d.observe({ at: 20_000, backlog: null, running: 0, finished: 20, finishedBusyMs: 40_000 });
-    expect(d.rates()).toEqual({ arrivalRate: null, completionRate: 0, meanJobMs: 2000 });
+    expect(d.rates()).toEqual({ arrivalRate: null, completionRate: 0, recentArrivalRate: null, meanJobMs: 2000 });
+    // The recent rate looks at the last period only: 10 s at 2/s, then 5 s in which 30 arrive.
+    const e = new DemandTracker(30_000);
+    e.observe({ at: 0, backlog: 0, running: 0, finished: 0, finishedBusyMs: 0 });
+    e.observe({ at: 10_000, backlog: 0, running: 0, finished: 20, finishedBusyMs: 20_000 });
+    e.observe({ at: 15_000, backlog: 25, running: 1, finished: 24, finishedBusyMs: 24_000 });
+    expect(e.rates()).toMatchObject({ arrivalRate: 50 / 15, recentArrivalRate: 6 });
   });
 });
