@@ -70,13 +70,15 @@ export class ControlLoop {
   tick(): DecisionRecord {
     this.lastTickAt = this.clock.now();
     const before = this.supervisor.desired;
-    const utilization = this.supervisor.utilization();
+    const { utilization, measuredMs } = this.supervisor.utilizationAtCurrentSize();
     const decision = this.policy({
       workers: before,
       minWorkers: this.limits.minWorkers,
       maxWorkers: this.limits.maxWorkers,
       utilization,
       threshold: this.limits.threshold,
+      measuredMs,
+      periodMs: this.limits.scalingPeriodMs,
     });
     if (decision.target !== before) this.supervisor.setDesired(decision.target);
     else this.supervisor.reconcile();
