@@ -93,8 +93,7 @@ export class ControlLoop {
     this.decisions.push(record);
     if (this.decisions.length > KEEP_DECISIONS) this.decisions.shift();
     const fields = { action: record.action, utilization: utilization === null ? null : Number(utilization.toFixed(3)), workersBefore: before, workersAfter: decision.target, reason: decision.reason };
-    if (record.action === 'hold') this.log.debug(fields, 'scale decision');
-    else this.log.info(fields, 'scale decision');
+    this.log.info(fields, 'scale decision');
     for (const fn of this.listeners) fn(record);
     return record;
   }
