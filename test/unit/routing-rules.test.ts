@@ -78,3 +78,27 @@ describe('job types', () => {
     expect(d.tags).toEqual(['t']);
   });
 });
+
+describe('routing settings in the configuration', () => {
+  it('reads routing-rules as JSON from the environment and queue-selector as a string', async () => {
+    const { loadConfig } = await import('../../src/config/load.js');
+    const c = loadConfig({ env: { WORKER_POOL_ROUTING_RULES: '[["urgency=high", null], ["*", "default"]]', WORKER_POOL_QUEUE_SELECTOR: 'urgency=high' } });
+    expect(c.routingRules!.map((r) => [r.selector, r.destination])).toEqual([['urgency=high', null], ['*', 'default']]);
+    expect(c.queueSelector).toBe('urgency=high');
+    expect(c.queues).toEqual([]); // the selector alone decides, unless queues are given too
+    expect(loadConfig({ flags: { 'queue-selector': '*', queues: 'old' } }).queues).toEqual(['old']);
+    expect(() => loadConfig({ env: { WORKER_POOL_ROUTING_RULES: '[["*", null]' } })).toThrow(/WORKER_POOL_ROUTING_RULES: .* is not allowed; expected a list of \[selector, queue or null\] pairs/);
+    expect(() => loadConfig({ flags: { 'routing-rules': '[["*", 7]]' } })).toThrow(/--routing-rules: rule 1: destination 7 must be a queue name/);
+    expect(() => loadConfig({ flags: { 'queue-selector': 'urgency=' } })).toThrow(/--queue-selector: expected a value, found end of selector at position 9\n {2}urgency=\n {10}\^/);
+  });
+
+  it('builds handlers from a processor module that declares jobs', async () => {
+    const { toProcessor } = await import('../../src/worker/processor.js');
+    const p = toProcessor({ default: { jobs: [defineJob({ name: 'SendEmail', tags: ['mail'], run: () => 'sent' })] } }, 'jobs.js');
+    expect(p.names).toEqual(['SendEmail']);
+    expect(p.catalog).toEqual([{ name: 'SendEmail', urgency: 'low', resourceBoundary: 'unknown', tags: ['mail'] }]);
+    expect(await p.run({ name: 'SendEmail' } as never)).toBe('sent');
+    expect(() => toProcessor({ default: { jobs: [{ name: 'X' }] } }, 'jobs.js')).toThrow(/jobs\[0\] \(X\) has no "run" function/);
+    expect(() => toProcessor({ default: { jobs: [{ name: 'X', urgency: 'now', run() {} }] } }, 'jobs.js')).toThrow(/job type X: urgency "now" is not allowed/);
+  });
+});
