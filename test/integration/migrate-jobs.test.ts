@@ -84,12 +84,12 @@ describe('migrate-jobs', () => {
     const pre = await newQueue.addBulk(Array.from({ length: ALREADY_NEW }, (_, i) => ({ name: 'ImportIssueJob', data: { uid: `new-${i}` } })));
     for (const j of pre) expected.set(j.data.uid, { uid: j.data.uid, kind: 'new', due: j.timestamp, attemptsMade: 0, timestamp: j.timestamp });
 
-    // Retrying: the first attempt fails, and the back-off keeps the job delayed for 15 s.
-    await oldQueue.addBulk(Array.from({ length: RETRYING }, (_, i) => ({ name: 'SendEmail', data: { uid: `retry-${i}`, failFirst: true }, opts: { attempts: 2, backoff: { type: 'fixed', delay: 15_000 } } })));
+    // Retrying: the first attempt fails, and the back-off keeps the job delayed for 18 s.
+    await oldQueue.addBulk(Array.from({ length: RETRYING }, (_, i) => ({ name: 'SendEmail', data: { uid: `retry-${i}`, failFirst: true }, opts: { attempts: 2, backoff: { type: 'fixed', delay: 18_000 } } })));
     const failer = new Worker('send_email', async () => { throw new Error('first attempt fails'); }, { connection, prefix, concurrency: 50 });
     await until(async () => (await oldQueue.getDelayedCount()) === RETRYING, `${RETRYING} retrying jobs`);
     await failer.close();
-    const delays = Array.from({ length: DELAYED }, (_, i) => 12_000 + ((i * 7919) % 8000));
+    const delays = Array.from({ length: DELAYED }, (_, i) => 15_000 + ((i * 7919) % 8000));
     for (let i = 0; i < DELAYED; i += 1000) {
       await oldQueue.addBulk(delays.slice(i, i + 1000).map((delay, k) => ({ name: 'SendEmail', data: { uid: `delayed-${i + k}` }, opts: { delay } })));
     }
@@ -141,7 +141,7 @@ describe('migrate-jobs', () => {
     try {
       // First run: SIGKILLed once it has moved a part.
       const journal = journalKey(prefix);
-      const first = run(['migrate-jobs', '--config-dir', dir, '--include-waiting', '--batch-size', '50', '--batch-pause', '0.02'], env);
+      const first = run(['migrate-jobs', '--config-dir', dir, '--include-waiting', '--batch-size', '50', '--batch-pause', '0.05'], env);
       await until(async () => (await redis.hlen(journal)) >= Math.round(TOTAL * 0.15), 'the first run to move some jobs', 30_000, 5);
       first.child.kill('SIGKILL');
       const killed = await first.exited;
@@ -178,7 +178,7 @@ describe('migrate-jobs', () => {
           scoresChecked++;
         }
       });
-      expect(scoresChecked).toBeGreaterThan(DELAYED / 2);
+      expect(scoresChecked).toBeGreaterThan(DELAYED / 4); // the rest came due already (each is checked below by its start time)
 
       // Every job runs exactly once, never before it is due, with the attempts it had.
       const want = expected.size;
