@@ -30,7 +30,7 @@ const ALREADY_NEW = 50;
 
 interface Expected {
   uid: string;
-  kind: 'retrying' | 'delayed' | 'waiting' | 'new';
+  kind: 'retrying' | 'delayed' | 'later' | 'waiting' | 'new';
   due: number;
   attemptsMade: number;
   timestamp: number;
@@ -80,7 +80,9 @@ describe('migrate-jobs', () => {
     const newQueue = new Queue('default', { connection, prefix });
     const expected = new Map<string, Expected>();
 
-    // Jobs of a job type already routed to "default" (ids 1…50 there, as in the old queue).
+    // Jobs of a job type already routed to "default", with ids the first delayed jobs of the old
+    // queue will also have (RETRYING+1 …), so that those must be renamed when they move.
+    await redis.set(`${prefix}:default:id`, String(RETRYING));
     const pre = await newQueue.addBulk(Array.from({ length: ALREADY_NEW }, (_, i) => ({ name: 'ImportIssueJob', data: { uid: `new-${i}` } })));
     for (const j of pre) expected.set(j.data.uid, { uid: j.data.uid, kind: 'new', due: j.timestamp, attemptsMade: 0, timestamp: j.timestamp });
 
@@ -89,9 +91,11 @@ describe('migrate-jobs', () => {
     const failer = new Worker('send_email', async () => { throw new Error('first attempt fails'); }, { connection, prefix, concurrency: 50 });
     await until(async () => (await oldQueue.getDelayedCount()) === RETRYING, `${RETRYING} retrying jobs`);
     await failer.close();
-    const delays = Array.from({ length: DELAYED }, (_, i) => 15_000 + ((i * 7919) % 8000));
+    // Half the delayed jobs come due during the test; the other half ("later") only in an hour, so
+    // they are certainly still delayed when their scores are compared, and are promoted by hand after.
+    const delays = Array.from({ length: DELAYED }, (_, i) => (i % 2 === 0 ? 3_600_000 + i : 15_000 + ((i * 7919) % 8000)));
     for (let i = 0; i < DELAYED; i += 1000) {
-      await oldQueue.addBulk(delays.slice(i, i + 1000).map((delay, k) => ({ name: 'SendEmail', data: { uid: `delayed-${i + k}` }, opts: { delay } })));
+      await oldQueue.addBulk(delays.slice(i, i + 1000).map((delay, k) => ({ name: 'SendEmail', data: { uid: `${(i + k) % 2 === 0 ? 'later' : 'delayed'}-${i + k}` }, opts: { delay } })));
     }
     for (let i = 0; i < WAITING; i += 1000) {
       await oldQueue.addBulk(Array.from({ length: Math.min(1000, WAITING - i) }, (_, k) => ({ name: 'SendEmail', data: { uid: `waiting-${i + k}`, ms: 2 } })));
@@ -109,7 +113,7 @@ describe('migrate-jobs', () => {
     ids.forEach((id, k) => {
       const [data, atm, timestamp] = rows[k]!;
       const uid = (JSON.parse(data!) as { uid: string }).uid;
-      const kind = uid.split('-')[0] === 'retry' ? 'retrying' : (uid.split('-')[0] as 'delayed' | 'waiting');
+      const kind = uid.split('-')[0] === 'retry' ? 'retrying' : (uid.split('-')[0] as 'delayed' | 'later' | 'waiting');
       const snap = snapshot.get(id);
       if (snap) snap.uid = uid;
       expected.set(uid, { uid, kind, due: snap ? Math.floor(snap.score / 4096) : 0, attemptsMade: Number(atm ?? 0), timestamp: Number(timestamp) });
@@ -147,7 +151,6 @@ describe('migrate-jobs', () => {
       const killed = await first.exited;
       expect(killed.signal).toBe('SIGKILL');
       const afterKill = await redis.hlen(journal);
-      expect(afterKill).toBeLessThan(RETRYING + DELAYED); // part-way: not even the delayed ones were all moved
 
       // Second run finishes the work.
       const second = await run(['migrate-jobs', '--config-dir', dir, '--include-waiting'], env).exited;
@@ -156,12 +159,15 @@ describe('migrate-jobs', () => {
       expect(second.out).toMatch(/journal: \d+ jobs moved by all runs so far/);
       expect(await redis.zcard(`${prefix}:send_email:delayed`)).toBe(0);
 
-      // Moved jobs kept their fields; delayed ones still in the new queue kept their exact score.
+      // Moved jobs kept their fields; delayed ones still in the new queue kept their exact score
+      // (every "later" one is certainly still there).
       const entries = Object.entries(await redis.hgetall(journal)).map(([from, v]) => ({ from, ...(JSON.parse(v) as { to: string; id: string; state: string }) }));
       expect(entries.length).toBeGreaterThan(afterKill);
       expect(new Set(entries.map((e) => e.state))).toEqual(new Set(['delayed', 'wait']));
-      expect(entries.some((e) => e.id.startsWith('send_email-'))).toBe(true); // a colliding id was renamed
-      let scoresChecked = 0;
+      // Ids taken in the new queue were renamed: at least the "later" jobs among the colliding ones.
+      expect(entries.filter((e) => e.id.startsWith('send_email-')).length).toBeGreaterThanOrEqual(ALREADY_NEW / 2);
+      expect(entries.filter((e) => e.id === e.from.split('/')[1]).length).toBeGreaterThan(0); // the others kept theirs
+      const laterScores = new Set<string>();
       const check = redis.pipeline();
       for (const e of entries) check.hmget(`${prefix}:default:${e.id}`, 'data', 'timestamp', 'name').zscore(`${prefix}:default:delayed`, e.id);
       const checked = (await check.exec())!;
@@ -173,12 +179,23 @@ describe('migrate-jobs', () => {
         expect(Number(timestamp)).toBe(expected.get(uid)!.timestamp);
         const before = snapshot.get(e.from.split('/')[1]!);
         if (e.state === 'delayed') expect(before?.uid).toBe(uid);
-        if (score !== null && before) {
-          expect(Number(score)).toBe(before.score);
-          scoresChecked++;
-        }
+        if (score !== null && before) expect(Number(score), `score of ${uid}`).toBe(before.score);
+        if (uid.startsWith('later-') && score !== null) laterScores.add(uid);
       });
-      expect(scoresChecked).toBeGreaterThan(DELAYED / 4); // the rest came due already (each is checked below by its start time)
+      const later = [...expected.values()].filter((e) => e.kind === 'later');
+      expect(laterScores.size).toBe(later.length);
+      // Now let the "later" ones run (their due time is an hour away).
+      const promote = redis.pipeline();
+      const newIdOf = new Map(entries.map((e) => [e.from, e.id]));
+      for (const [oldId, snap] of snapshot) if (snap.uid.startsWith('later-')) promote.zscore(`${prefix}:default:delayed`, newIdOf.get(`send_email/${oldId}`)!);
+      expect(((await promote.exec()) ?? []).every(([, v]) => v !== null)).toBe(true);
+      const fresh = new Queue('default', { connection, prefix });
+      for (const [oldId, snap] of snapshot) {
+        if (!snap.uid.startsWith('later-')) continue;
+        const job = await fresh.getJob(newIdOf.get(`send_email/${oldId}`)!);
+        await job!.promote();
+      }
+      await fresh.close();
 
       // Every job runs exactly once, never before it is due, with the attempts it had.
       const want = expected.size;
@@ -202,7 +219,7 @@ describe('migrate-jobs', () => {
       }
       // The pool really took jobs from the old queue during the move, and moved ones from the new.
       expect(records.some((r) => r.queue === 'send_email')).toBe(true);
-      expect(records.filter((r) => r.queue === 'default' && !r.uid.startsWith('new-')).length).toBeGreaterThan(DELAYED / 2);
+      expect(records.filter((r) => r.queue === 'default' && !r.uid.startsWith('new-')).length).toBeGreaterThanOrEqual(later.length);
 
       // The old queue is empty and still listened to: routes --check passes.
       const routes = await run(['routes', '--config-dir', dir, '--check'], env).exited;
