@@ -47,6 +47,7 @@ export interface WorkerExit {
 export interface SupervisorEvents {
   'worker-started': [WorkerProcess];
   'worker-ready': [WorkerProcess];
+  'worker-draining': [WorkerProcess, ExitReason];
   'worker-exit': [WorkerExit];
   'worker-message': [WorkerProcess, ChildMessage];
   'slot-fatal': [Slot];
@@ -243,6 +244,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     this.draining.add(worker);
     worker.drain(reason);
     this.opts.log.info({ worker: worker.id, pid: worker.pid, reason, running: worker.jobs.size }, 'draining worker');
+    this.emit('worker-draining', worker, reason);
   }
 
   private onWorkerExit(worker: WorkerProcess, code: number | null, signal: NodeJS.Signals | null): void {
