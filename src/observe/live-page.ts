@@ -159,8 +159,8 @@ export const LIVE_PAGE_HTML = String.raw`<!doctype html>
   }
   function range(points) {
     var t1 = Date.now();
-    var t0 = points.length ? Math.max(points[0].at, t1 - SPAN_MS) : t1 - 60000;
-    if (t1 - t0 < 60000) t0 = t1 - 60000;
+    var t0 = points.length ? Math.max(points[0].at, t1 - SPAN_MS) : t1 - 30000;
+    if (t1 - t0 < 30000) t0 = t1 - 30000;
     return [t0, t1];
   }
 
@@ -187,7 +187,8 @@ export const LIVE_PAGE_HTML = String.raw`<!doctype html>
     var last = pts[pts.length - 1];
     svg.setAttribute('data-running', last ? String(last.running) : '');
     svg.setAttribute('data-points', String(pts.length));
-    $('span').textContent = '(last ' + Math.round((r[1] - r[0]) / 60000) + ' min)';
+    var spanS = Math.round((r[1] - r[0]) / 1000);
+    $('span').textContent = '(last ' + (spanS < 120 ? spanS + ' s' : Math.round(spanS / 60) + ' min') + ')';
   }
 
   function drawQueues() {
