@@ -13,10 +13,8 @@ export const LIVE_PAGE_HTML = String.raw`<!doctype html>
 <link rel="icon" href="data:,">
 <title>worker-pool</title>
 <style>
-  :root { --bg:#f6f7f9; --card:#fff; --ink:#1d2330; --mute:#6b7280; --line:#e5e7eb;
-          --blue:#2563eb; --orange:#ea580c; --green:#16a34a; --red:#dc2626; --purple:#7c3aed; --grey:#9ca3af; }
   * { box-sizing: border-box; }
-  body { margin:0; font:14px/1.4 system-ui, -apple-system, "Segoe UI", sans-serif; background:var(--bg); color:var(--ink); }
+  body { margin:0; font:14px/1.4 system-ui, -apple-system, "Segoe UI", sans-serif; background:#f6f7f9; color:#1d2330; }
   header { display:flex; align-items:baseline; gap:16px; padding:14px 24px; background:#111827; color:#f9fafb; }
   header h1 { font-size:18px; margin:0; font-weight:600; }
   header .meta { color:#cbd5e1; font-size:13px; }
@@ -24,22 +22,22 @@ export const LIVE_PAGE_HTML = String.raw`<!doctype html>
   .ok { background:#dcfce7; color:#166534; } .bad { background:#fee2e2; color:#991b1b; }
   main { padding:16px 24px; display:grid; gap:16px; grid-template-columns: 1fr 1fr; max-width:1400px; }
   .wide { grid-column: 1 / -1; }
-  .card { background:var(--card); border:1px solid var(--line); border-radius:8px; padding:12px 16px; }
-  .card h2 { font-size:13px; text-transform:uppercase; letter-spacing:.04em; color:var(--mute); margin:0 0 8px; font-weight:600; }
+  .card { background:#fff; border:1px solid #e5e7eb; border-radius:8px; padding:12px 16px; }
+  .card h2 { font-size:13px; text-transform:uppercase; letter-spacing:.04em; color:#6b7280; margin:0 0 8px; font-weight:600; }
   .kpis { display:grid; grid-template-columns: repeat(5, 1fr); gap:16px; }
-  .kpi .v { font-size:26px; font-weight:600; } .kpi .s { color:var(--mute); font-size:12px; }
+  .kpi .v { font-size:26px; font-weight:600; } .kpi .s { color:#6b7280; font-size:12px; }
   svg { width:100%; height:auto; display:block; }
-  svg text { font-size:11px; fill:var(--mute); }
-  .legend { display:flex; gap:14px; flex-wrap:wrap; font-size:12px; color:var(--mute); margin-top:4px; }
+  svg text { font-size:11px; fill:#6b7280; }
+  .legend { display:flex; gap:14px; flex-wrap:wrap; font-size:12px; color:#6b7280; margin-top:4px; }
   .legend i { display:inline-block; width:14px; height:3px; vertical-align:middle; margin-right:4px; }
   table { border-collapse:collapse; width:100%; font-variant-numeric: tabular-nums; }
-  th, td { text-align:left; padding:4px 8px; border-bottom:1px solid var(--line); white-space:nowrap; }
-  th { color:var(--mute); font-weight:600; font-size:12px; }
+  th, td { text-align:left; padding:4px 8px; border-bottom:1px solid #e5e7eb; white-space:nowrap; }
+  th { color:#6b7280; font-weight:600; font-size:12px; }
   td.n, th.n { text-align:right; }
-  .st-running { color:var(--green); } .st-starting { color:var(--blue); } .st-draining { color:var(--orange); }
+  .st-running { color:#16a34a; } .st-starting { color:#2563eb; } .st-draining { color:#ea580c; }
   ul.log { list-style:none; margin:0; padding:0; max-height:220px; overflow:auto; font:12px/1.5 ui-monospace, monospace; }
-  ul.log li { border-bottom:1px dotted var(--line); }
-  .up { color:var(--green); font-weight:600; } .down { color:var(--orange); font-weight:600; }
+  ul.log li { border-bottom:1px dotted #e5e7eb; }
+  .up { color:#16a34a; font-weight:600; } .down { color:#ea580c; font-weight:600; }
   #offline { display:none; background:#fef3c7; color:#92400e; padding:8px 24px; }
 </style>
 </head>
@@ -64,9 +62,9 @@ export const LIVE_PAGE_HTML = String.raw`<!doctype html>
     <h2>Workers and utilization <span id="span"></span></h2>
     <svg id="workers-chart" viewBox="0 0 1000 260" data-running="" data-points="0" role="img" aria-label="workers and utilization"></svg>
     <div class="legend">
-      <span><i style="background:var(--blue)"></i>running workers</span>
-      <span><i style="background:var(--blue);opacity:.45"></i>desired</span>
-      <span><i style="background:var(--orange)"></i>utilization</span>
+      <span><i style="background:#2563eb"></i>running workers</span>
+      <span><i style="background:#2563eb;opacity:.45"></i>desired</span>
+      <span><i style="background:#ea580c"></i>utilization</span>
       <span><i style="background:#fecaca"></i>above threshold: add a worker</span>
       <span><i style="background:#dbeafe"></i>below half: remove one</span>
       <span>▲▼ scaling decisions</span>
@@ -76,10 +74,10 @@ export const LIVE_PAGE_HTML = String.raw`<!doctype html>
     <h2>Queue depth and oldest job age</h2>
     <svg id="queue-chart" viewBox="0 0 1000 200" data-points="0" role="img" aria-label="queue depth"></svg>
     <div class="legend">
-      <span><i style="background:var(--purple)"></i>waiting</span>
-      <span><i style="background:var(--green)"></i>active</span>
-      <span><i style="background:var(--grey)"></i>delayed</span>
-      <span><i style="background:var(--red)"></i>oldest job age (s, right axis)</span>
+      <span><i style="background:#7c3aed"></i>waiting</span>
+      <span><i style="background:#16a34a"></i>active</span>
+      <span><i style="background:#9ca3af"></i>delayed</span>
+      <span><i style="background:#dc2626"></i>oldest job age (s, right axis)</span>
     </div>
   </section>
   <section class="card">
@@ -176,13 +174,13 @@ export const LIVE_PAGE_HTML = String.raw`<!doctype html>
       svg.appendChild(el('text', { x: f.L + 4, y: f.y(v) - 3 }, i ? 'max ' + v : 'min ' + v));
     });
     var t = function (p) { return p.at; };
-    svg.appendChild(el('path', { d: path(pts.map(function (p) { return [t(p), p.utilization]; }), f.x, f.y2, false), fill: 'none', stroke: 'var(--orange)', 'stroke-width': 1.8 }));
-    svg.appendChild(el('path', { d: path(pts.map(function (p) { return [t(p), p.desired]; }), f.x, f.y, true), fill: 'none', stroke: 'var(--blue)', 'stroke-width': 2, opacity: 0.45, 'stroke-dasharray': '6 3' }));
-    svg.appendChild(el('path', { id: 'running-line', d: path(pts.map(function (p) { return [t(p), p.running]; }), f.x, f.y, true), fill: 'none', stroke: 'var(--blue)', 'stroke-width': 2.5 }));
+    svg.appendChild(el('path', { d: path(pts.map(function (p) { return [t(p), p.utilization]; }), f.x, f.y2, false), fill: 'none', stroke: '#ea580c', 'stroke-width': 1.8 }));
+    svg.appendChild(el('path', { d: path(pts.map(function (p) { return [t(p), p.desired]; }), f.x, f.y, true), fill: 'none', stroke: '#2563eb', 'stroke-width': 2, opacity: 0.45, 'stroke-dasharray': '6 3' }));
+    svg.appendChild(el('path', { id: 'running-line', d: path(pts.map(function (p) { return [t(p), p.running]; }), f.x, f.y, true), fill: 'none', stroke: '#2563eb', 'stroke-width': 2.5 }));
     decisions.forEach(function (d) {
       if (d.action === 'hold' || d.at < r[0]) return;
       var X = f.x(d.at), up = d.action === 'up';
-      svg.appendChild(el('text', { x: X, y: up ? f.T + 10 : f.B - 4, 'text-anchor': 'middle', style: 'fill:' + (up ? 'var(--green)' : 'var(--orange)') + ';font-size:12px' }, up ? '▲' : '▼'));
+      svg.appendChild(el('text', { x: X, y: up ? f.T + 10 : f.B - 4, 'text-anchor': 'middle', style: 'fill:' + (up ? '#16a34a' : '#ea580c') + ';font-size:12px' }, up ? '▲' : '▼'));
     });
     var last = pts[pts.length - 1];
     svg.setAttribute('data-running', last ? String(last.running) : '');
@@ -196,11 +194,11 @@ export const LIVE_PAGE_HTML = String.raw`<!doctype html>
     var yMax = 1, ageMax = 10;
     pts.forEach(function (p) { yMax = Math.max(yMax, p.waiting || 0, p.active || 0, p.delayed || 0); ageMax = Math.max(ageMax, p.oldestAgeSeconds || 0); });
     var f = frame(svg, r[0], r[1], yMax * 1.1, ageMax * 1.1, function (v) { return Math.round(v) + 's'; });
-    var series = [['waiting', 'var(--purple)'], ['active', 'var(--green)'], ['delayed', 'var(--grey)']];
+    var series = [['waiting', '#7c3aed'], ['active', '#16a34a'], ['delayed', '#9ca3af']];
     series.forEach(function (s) {
       svg.appendChild(el('path', { d: path(pts.map(function (p) { return [p.at, p[s[0]]]; }), f.x, f.y, false), fill: 'none', stroke: s[1], 'stroke-width': 2 }));
     });
-    svg.appendChild(el('path', { d: path(pts.map(function (p) { return [p.at, p.oldestAgeSeconds]; }), f.x, f.y2, false), fill: 'none', stroke: 'var(--red)', 'stroke-width': 1.5, 'stroke-dasharray': '5 3' }));
+    svg.appendChild(el('path', { d: path(pts.map(function (p) { return [p.at, p.oldestAgeSeconds]; }), f.x, f.y2, false), fill: 'none', stroke: '#dc2626', 'stroke-width': 1.5, 'stroke-dasharray': '5 3' }));
     svg.setAttribute('data-points', String(pts.length));
   }
 
