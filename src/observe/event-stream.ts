@@ -56,7 +56,7 @@ export class EventStream {
   }
 
   /** The route: holds the response open and writes events until the client goes away. */
-  handle = async (req: http.IncomingMessage, res: http.ServerResponse): Promise<void> => {
+  handle = async (_req: http.IncomingMessage, res: http.ServerResponse): Promise<void> => {
     res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', connection: 'keep-alive', 'x-accel-buffering': 'no' });
     const send: Send = (event, data) => res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
     res.write('retry: 2000\n\n');
@@ -66,12 +66,15 @@ export class EventStream {
       clearInterval(keepAlive);
       if (this.clients.delete(send) && this.clients.size === 0) void this.stopJobEvents();
     };
-    req.on('close', gone);
+    res.on('close', gone);
     res.on('error', gone);
     this.clients.add(send);
     let jobs = true;
     try {
-      await this.startJobEvents();
+      // Redis down: say so after a few seconds rather than keep the client waiting for hello.
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error('Redis did not answer within 3 s; job events will follow when it does')), 3000)));
+      await Promise.race([this.startJobEvents(), late]).finally(() => clearTimeout(timer));
     } catch (err) {
       jobs = false;
       this.log.warn({ err: (err as Error).message }, 'event stream: cannot follow job events');

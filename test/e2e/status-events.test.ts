@@ -7,7 +7,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort, startCliDaemon, type CliDaemon } from '../helpers/cli-daemon.js';
-import { deletePrefix, queue, redisUrl, uniquePrefix } from '../helpers/redis.js';
+import { client, deletePrefix, queue, redisUrl, uniquePrefix } from '../helpers/redis.js';
 import { until } from '../helpers/wait.js';
 
 function status(...args: string[]) {
@@ -131,8 +131,18 @@ describe('status and events', () => {
       await more.close();
       await until(() => events.some((e) => e.event === 'worker' && e.data['event'] === 'ready' && e.data['worker'] === 'worker-2'), 'worker-2 ready on the stream', 30_000);
       expect(events.some((e) => e.event === 'worker' && e.data['event'] === 'started' && e.data['worker'] === 'worker-2')).toBe(true);
+      const redis = client();
+      expect((await redis.client('LIST')).toString()).toContain('worker-pool:st:events');
+      redis.disconnect();
     } finally {
       close();
+    }
+    // Job events are read only while someone listens: the last client gone, their connections close.
+    const redis = client();
+    try {
+      await until(async () => !(await redis.client('LIST')).toString().includes('worker-pool:st:events'), 'the job-event connections to close', 10_000, 100);
+    } finally {
+      redis.disconnect();
     }
   });
 });
