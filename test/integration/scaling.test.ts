@@ -19,7 +19,9 @@ describe('scaling on a real Redis', () => {
   it('grows to 4–5 workers under 2 busy slots of load, then returns to min, losing nothing', async () => {
     pool = await startPool({
       processor: fixture('sleep.mjs'),
-      'min-workers': 2,
+      // Three workers already cover the load (utilization 0.67), so no backlog builds up while the
+      // pool grows even when forking is slow on a busy host: the test is about where it settles.
+      'min-workers': 3,
       'max-workers': 6,
       'scaling-period': 0.5,
       window: 3,
@@ -67,7 +69,7 @@ describe('scaling on a real Redis', () => {
     for (const n of settled) expect(expected, why).toContain(n);
 
     // Load stopped: back to min-workers.
-    await until(() => decisions.at(-1)?.workersAfter === 2 && daemon.supervisor.activeCount() === 2, 'the pool back at min-workers', 30_000);
+    await until(() => decisions.at(-1)?.workersAfter === 3 && daemon.supervisor.activeCount() === 3, 'the pool back at min-workers', 30_000);
     await until(async () => {
       const c = await q.getJobCounts('completed', 'failed', 'waiting', 'active');
       return c.completed === added ? c : undefined;
