@@ -189,7 +189,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     this.opts.log.debug({ worker: slot.name, pid: worker.pid }, 'worker forked');
     worker.on('ready', () => {
       this.lastResizeAt = this.opts.clock.now();
-      this.usage.workerStarted(worker.key, this.opts.clock.now(), worker.concurrency);
+      this.usage.workerStarted(worker.key, worker.readyAtLocal ?? this.opts.clock.now(), worker.concurrency);
       this.emit('worker-ready', worker);
       this.opts.log.info({ worker: worker.id, pid: worker.pid, startMs: Math.round(this.opts.clock.now() - worker.forkedAt) }, 'worker ready');
     });
@@ -200,7 +200,8 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
 
   private onWorkerMessage(worker: WorkerProcess, msg: ChildMessage): void {
     if (msg.type === 'sample') {
-      this.usage.record(worker.key, { at: this.opts.clock.now(), busyMs: msg.busyMs, busySlots: msg.busySlots });
+      const at = worker.childTimeToLocal(msg.at, this.opts.clock.now());
+      this.usage.record(worker.key, { at, busyMs: msg.busyMs, busySlots: msg.busySlots });
       this.checkRecycle(worker);
     } else if (msg.type === 'job-end') {
       this.checkRecycle(worker);
