@@ -2,7 +2,8 @@
  * A discrete-event simulation of one pool on a virtual clock. It runs the real policy (any
  * ScalePolicy), the real UsageWindow and the real DemandTracker; what it models is the rest of the
  * daemon: workers forked at once and ready `spawnSeconds` later, reporting cumulative busy time
- * every sample interval from their own start, taking a waiting job the moment a slot is free (strict
+ * every sample interval from their own start, utilization measured since the pool last changed size
+ * (as the supervisor does), taking a waiting job the moment a slot is free (strict
  * queue order, oldest first), scale-down draining the idlest worker (a starting one first), and the
  * control loop deciding every scaling period. Deterministic: the same trace gives the same answer.
  */
@@ -169,6 +170,8 @@ export function simulate(trace: Trace, pool: SimPool, policy: ScalePolicy): SimR
   let nextId = 1;
   let desired = 0;
   let now = 0;
+  /** As the supervisor: when a worker last became ready, started draining or died. */
+  let lastResizeAt = -Infinity;
   let nextArrival = 0;
   let finished = 0;
   let finishedBusyMs = 0;
@@ -255,6 +258,7 @@ export function simulate(trace: Trace, pool: SimPool, policy: ScalePolicy): SimR
       // The supervisor's choice: a starting worker first, then the least busy, then the newest.
       active.sort((a, b) => rank(a) - rank(b) || b.id - a.id);
       const victim = active.shift()!;
+      lastResizeAt = now;
       if (victim.state === 'starting' || victim.running === 0) exitWorker(victim);
       else victim.state = 'draining';
     }
@@ -270,7 +274,9 @@ export function simulate(trace: Trace, pool: SimPool, policy: ScalePolicy): SimR
 
   const tick = () => {
     usage.prune(now);
-    const utilization = usage.utilization(now);
+    // As the supervisor: utilization since the pool last changed size, at most the window.
+    const since = Math.max(now - usage.window, lastResizeAt);
+    const utilization = usage.utilization(now, since);
     let runningJobs = 0;
     const running = workers.filter((w) => w.state === 'running' || w.state === 'draining');
     for (const w of running) runningJobs += w.running;
@@ -287,6 +293,8 @@ export function simulate(trace: Trace, pool: SimPool, policy: ScalePolicy): SimR
       maxWorkers: pool.maxWorkers,
       utilization,
       threshold: pool.threshold,
+      measuredMs: now - since,
+      periodMs,
       now,
       concurrency: pool.concurrency,
       backlog: waitingCount,
@@ -386,6 +394,7 @@ export function simulate(trace: Trace, pool: SimPool, policy: ScalePolicy): SimR
       for (const w of workers) {
         if (w.state === 'starting' && w.readyAt <= now) {
           w.state = 'running';
+          lastResizeAt = now;
           w.nextSampleAt = now + sampleMs;
           usage.workerStarted(w.key, now, pool.concurrency);
           dispatch();

@@ -101,7 +101,7 @@ export class WorkerRuntime {
     for (const side of this.sides) void side.worker.startStalledCheckTimer().catch(() => undefined);
     this.sampleTimer = setInterval(() => this.sendSample(), s.sampleIntervalMs);
     this.sampleTimer.unref();
-    this.port.send({ type: 'ready' });
+    this.port.send({ type: 'ready', at: performance.now() });
     this.log.debug({ queues: s.queues, concurrency: s.concurrency }, 'worker ready');
     await this.fetchLoop();
   }
@@ -144,9 +144,11 @@ export class WorkerRuntime {
   }
 
   private sendSample(): void {
+    const now = performance.now();
     this.port.send({
       type: 'sample',
-      busyMs: this.busyMs(performance.now()),
+      at: now,
+      busyMs: this.busyMs(now),
       busySlots: this.running.size,
       processed: this.processed,
       failed: this.failed,
@@ -269,7 +271,11 @@ export class WorkerRuntime {
     }
     const durationMs = performance.now() - startedAt;
     side.locks.untrackJob(id);
-    if (!this.running.delete(id)) return; // handed back meanwhile
+    if (!this.running.delete(id)) {
+      // Handed back meanwhile (shutdown deadline): a job fetched with the completion goes back too.
+      await next?.moveToWait(token).catch(() => undefined);
+      return;
+    }
     this.busyDoneMs += durationMs;
     if (status === 'completed') this.processed++;
     else this.failed++;
