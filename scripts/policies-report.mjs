@@ -10,7 +10,7 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const options = {
   seed: 1,
   pool: { minWorkers: 1, maxWorkers: 10, concurrency: 1, scalingPeriod: 5, window: 30, threshold: 0.5, sampleInterval: 1, spawnSeconds: 0.25, workerMemoryMb: 67 },
-  adaptive: { maxStep: 4, stabilizationWindow: 15, memoryBudgetMb: undefined },
+  adaptive: { maxStep: 4, stabilizationWindow: 10, memoryBudgetMb: undefined },
 };
 const { traces, plots } = runReport(options);
 const plotDir = path.join(root, 'docs', 'policies');

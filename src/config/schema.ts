@@ -47,7 +47,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   { key: 'utilization-threshold', kind: 'number', arg: 'R', default: 0.5, above: 0, max: 1, help: 'add a worker above this utilization, remove one below half of it' },
   { key: 'policy', kind: 'enum', arg: 'NAME', default: 'threshold', choices: ['threshold', 'adaptive'], help: 'scaling rule: threshold (one worker at a time) or adaptive (sized from demand and backlog)' },
   { key: 'max-step', kind: 'int', arg: 'N', default: 4, min: 1, max: 1000, help: 'adaptive: most workers added by one decision' },
-  { key: 'stabilization-window', kind: 'seconds', arg: 'SECONDS', default: 15, min: 0, help: 'adaptive: remove a worker only if every recommendation this long was lower' },
+  { key: 'stabilization-window', kind: 'seconds', arg: 'SECONDS', default: 10, min: 0, help: 'adaptive: remove a worker only if every recommendation this long was lower' },
   { key: 'memory-budget-mb', kind: 'int', arg: 'N', optional: true, min: 1, help: 'adaptive: never start a worker that would take the workers\' total resident memory over this' },
   { key: 'sample-interval', kind: 'seconds', arg: 'SECONDS', default: 1, above: 0, max: 60, help: 'how often each worker reports its busy time' },
   { key: 'stop-timeout', kind: 'seconds', arg: 'SECONDS', default: 25, above: 0, help: 'on shutdown, how long running jobs may take before they are handed back' },
