@@ -96,9 +96,14 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     return n;
   }
 
+  /**
+   * Children taking jobs now. Includes a retired worker that still works while its successor
+   * starts (it left its slot but is not draining yet), so a reload or a recycle never looks
+   * like a pool below min-workers.
+   */
   runningCount(): number {
     let n = 0;
-    for (const slot of this.slots.values()) if (slot.worker?.state === 'running') n++;
+    for (const w of this.workers()) if (w.state === 'running') n++;
     return n;
   }
 

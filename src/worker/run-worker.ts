@@ -49,6 +49,8 @@ export class WorkerRuntime {
   private failed = 0;
   private draining = false;
   private exiting = false;
+  /** A fetch is in flight: it may still move a job to active, which must then run, not be abandoned. */
+  private fetching = false;
   private slotFreed: (() => void) | undefined;
   private sampleTimer: NodeJS.Timeout | undefined;
   /** Earliest time a delayed job becomes due in any queue (epoch ms), to cap the blocking wait. */
@@ -164,20 +166,26 @@ export class WorkerRuntime {
         continue;
       }
       let fetched: { job: Job; side: QueueSide; token: string } | undefined;
+      this.fetching = true;
       try {
         fetched = await this.fetchInOrder();
       } catch (err) {
+        this.fetching = false;
         if (this.draining) break;
         this.log.warn({ err: (err as Error).message }, 'fetching a job failed; retrying');
         await sleep(REDIS_RETRY_MS);
         continue;
       }
+      this.fetching = false;
       if (fetched) {
+        // Run it even if a drain arrived meanwhile: the job is already ours (active, locked).
         void this.runJob(fetched.job, fetched.side, fetched.token);
         continue;
       }
       await this.waitForWork();
     }
+    this.fetching = false;
+    void this.finishIfIdle();
   }
 
   /** The first job found, trying the queues in the order they are listed. */
@@ -252,7 +260,7 @@ export class WorkerRuntime {
   }
 
   private async finishIfIdle(): Promise<void> {
-    if (!this.draining || this.running.size > 0 || this.exiting) return;
+    if (!this.draining || this.running.size > 0 || this.exiting || this.fetching) return;
     this.exiting = true;
     this.setTitle();
     await this.close();
