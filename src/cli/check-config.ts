@@ -1,4 +1,8 @@
-/** `worker-pool check-config FILE…`: validate config files (and that their processor loads) without starting anything. */
+/**
+ * `worker-pool check-config FILE…`: validate config files (and that their processor loads) without
+ * starting anything; given several, also check them as the instances of one host.
+ */
+import { checkConfigSet, type InstanceConfig } from '../config/config-set.js';
 import { ConfigError } from '../config/schema.js';
 import { loadConfig } from '../config/load.js';
 import { probeProcessor } from '../supervisor/probe-processor.js';
@@ -6,6 +10,7 @@ import { EXIT } from './exit-codes.js';
 
 export async function runCheckConfig(files: string[], out: (line: string) => void = console.log): Promise<number> {
   let bad = 0;
+  const loaded: InstanceConfig[] = [];
   for (const file of files) {
     try {
       // The file alone, as the service would read it: no WORKER_POOL_* from this shell.
@@ -13,12 +18,17 @@ export async function runCheckConfig(files: string[], out: (line: string) => voi
       const probe = await probeProcessor(config.processor!);
       if (!probe.ok) throw new ConfigError(probe.message);
       const handlers = probe.names ? `handlers ${probe.names.join(',') || '(none)'}` : 'one function for every job';
+      loaded.push({ file, config });
       out(`ok     ${file}: pool "${config.name}", queues ${config.queues.join(',')}, concurrency ${config.concurrency}, workers ${config.minWorkers}–${config.maxWorkers}, ${handlers}`);
     } catch (err) {
       if (!(err instanceof ConfigError)) throw err;
       bad++;
       out(`error  ${file}: ${err.message}`);
     }
+  }
+  for (const problem of checkConfigSet(loaded)) {
+    bad++;
+    out(`error  together: ${problem}`);
   }
   return bad > 0 ? EXIT.CONFIG : EXIT.OK;
 }

@@ -13,6 +13,8 @@ export interface PoolConfig {
   redisUrl: string;
   prefix: string;
   queues: string[];
+  /** Queue → most jobs running at once across every pool on the Redis (BullMQ global concurrency). */
+  globalConcurrency: Record<string, number>;
   /** Absolute path, or undefined when not set (the demo provides its own). */
   processor: string | undefined;
   concurrency: number;
@@ -133,6 +135,11 @@ export function loadConfig(input: LoadInput = {}): PoolConfig {
   }
   if (config.window < config.scalingPeriod) {
     throw new ConfigError(`window: ${config.window} is not allowed; it must be ≥ scaling-period (${config.scalingPeriod})`);
+  }
+  for (const queue of Object.keys(config.globalConcurrency)) {
+    if (!config.queues.includes(queue)) {
+      throw new ConfigError(`global-concurrency: queue ${JSON.stringify(queue)} is not allowed; it must be one of this pool's queues (${config.queues.join(', ')})`);
+    }
   }
   checkRedisUrl(config.redisUrl, sources['redis-url'] ?? 'default');
 

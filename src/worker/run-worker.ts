@@ -30,6 +30,8 @@ interface QueueSide {
   worker: Worker;
   locks: LockManager;
   markerKey: string;
+  /** The queue has a global concurrency limit (see wakeWaiters). */
+  limited: boolean;
 }
 
 /** Longest a blocked fetch waits before looking at the queues again (delayed jobs, lost markers). */
@@ -95,7 +97,7 @@ export class WorkerRuntime {
       worker.on('error', (err) => this.log.warn({ queue: name, err: err.message }, 'bullmq worker error'));
       const locks = new LockManager(worker as unknown as ConstructorParameters<typeof LockManager>[0], { lockRenewTime: LOCK_DURATION_MS / 2, lockDuration: LOCK_DURATION_MS, workerId: worker.id, workerName: worker.opts.name });
       locks.start();
-      return { name, worker, locks, markerKey: worker.keys.marker! };
+      return { name, worker, locks, markerKey: worker.keys.marker!, limited: s.limitedQueues?.includes(name) ?? false };
     });
     for (const side of this.sides) void side.worker.startStalledCheckTimer().catch(() => undefined);
     this.sampleTimer = setInterval(() => this.sendSample(), s.sampleIntervalMs);
@@ -248,6 +250,7 @@ export class WorkerRuntime {
     }
     const durationMs = performance.now() - startedAt;
     side.locks.untrackJob(id);
+    if (side.limited) void this.wakeWaiters(side);
     if (!this.running.delete(id)) return; // handed back meanwhile
     this.busyDoneMs += durationMs;
     if (status === 'completed') this.processed++;
@@ -257,6 +260,19 @@ export class WorkerRuntime {
     this.setTitle();
     this.slotFreed?.();
     void this.finishIfIdle();
+  }
+
+  /**
+   * A job of a queue at its global limit does not signal BullMQ's marker when it ends, so workers
+   * of every pool blocked on that queue would sleep until their block timeout. Set the marker
+   * (as BullMQ does when a job is added): one waiting worker wakes and takes the next job.
+   */
+  private async wakeWaiters(side: QueueSide): Promise<void> {
+    try {
+      await this.client!.zadd(side.markerKey, 0, '0');
+    } catch (err) {
+      this.log.debug({ queue: side.name, err: (err as Error).message }, 'could not wake waiting workers');
+    }
   }
 
   private async finishIfIdle(): Promise<void> {
