@@ -105,6 +105,14 @@ describe('reload on SIGHUP', () => {
       expect(kept['concurrency']).toBe(3);
       expect(kept['minWorkers']).toBe(2);
       expect(kept['lastReload']).toMatchObject({ ok: false });
+
+      // A processor that does not load is refused the same way, before any worker is replaced.
+      writeFileSync(file, good.replace(/^processor: .*$/m, `processor: ${path.join(ROOT, 'test/fixtures/not-a-processor.mjs')}`));
+      daemon.child.kill('SIGHUP');
+      const unloadable = await daemon.waitFor('reload refused; keeping the current config', (l) => String(l['err']).includes('not-a-processor'));
+      expect(unloadable['err']).toMatch(/default export must be a function/);
+      expect((await daemon.status(url))['lastReload']).toMatchObject({ ok: false });
+      expect(daemon.lines.filter((l) => l.msg === 'reload: replacing worker').length).toBe(replaced);
       expect(daemon.child.exitCode).toBeNull();
     } finally {
       await q.close();

@@ -2,6 +2,7 @@
  * A serial queue (global-concurrency 1) shared by two daemons: however many workers and slots
  * both pools have, never two of its jobs run at once, and every job completes. A second queue
  * without a limit, served by the same workers, shows that they would otherwise run in parallel.
+ * A limit changed in Redis behind the pools' backs is put back within a scaling period.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -57,6 +58,8 @@ describe('serial queue across two daemons', () => {
           'concurrency: 3',
           'min-workers: 2',
           'max-workers: 2',
+          'scaling-period: 1',
+          'window: 2',
           'metrics-port: 0',
           'log-level: info',
         ].join('\n'),
@@ -93,6 +96,15 @@ describe('serial queue across two daemons', () => {
       expect(pools).toEqual(new Set(['serial-a', 'serial-b']));
       const serialPools = serialRuns.reduce<Record<string, number>>((m, r) => ((m[r.pool] = (m[r.pool] ?? 0) + 1), m), {});
       console.log('serial jobs by pool:', serialPools, 'span ms:', Math.max(...serialRuns.map((r) => r.end)) - Math.min(...serialRuns.map((r) => r.start)));
+
+      // A limit changed behind the pools' backs (another pool, a restored Redis) is put back.
+      await serial.setGlobalConcurrency(5);
+      await until(async () => (await serial.getGlobalConcurrency()) === 1, 'the limit to be set back', 15_000, 100);
+      const warned = await until(
+        () => daemons.flatMap((d) => d.lines).find((l) => l.msg === 'global concurrency in Redis differed (another pool configured with a different limit?); set it back'),
+        'a pool to warn that it set the limit back',
+      );
+      expect(warned).toMatchObject({ queue: 'serial', globalConcurrency: 1, found: 5 });
     } finally {
       await serial.close();
       await free.close();
