@@ -226,7 +226,9 @@ export class WorkerRuntime {
   private async runJob(job: Job, side: QueueSide, token: string): Promise<void> {
     const startedAt = performance.now();
     const id = job.id!;
-    this.running.set(id, { job, queue: side, token, startedAt });
+    // Job ids are per queue ("1" in one queue is not "1" in another): key by both.
+    const key = `${side.name}:${id}`;
+    this.running.set(key, { job, queue: side, token, startedAt });
     side.locks.trackJob(id, token, Date.now());
     this.setTitle();
     const queuedAt = Math.max(job.timestamp + (job.delay ?? 0), job.timestamp);
@@ -235,12 +237,12 @@ export class WorkerRuntime {
     let error: string | undefined;
     try {
       const result = await this.processor!.run(job);
-      if (this.running.has(id)) await job.moveToCompleted(result, token, false);
+      if (this.running.has(key)) await job.moveToCompleted(result, token, false);
     } catch (err) {
       status = 'failed';
       const e = err instanceof Error ? err : new Error(String(err));
       error = e.message;
-      if (this.running.has(id)) {
+      if (this.running.has(key)) {
         try {
           await job.moveToFailed(e, token, false);
         } catch (moveErr) {
@@ -251,7 +253,7 @@ export class WorkerRuntime {
     const durationMs = performance.now() - startedAt;
     side.locks.untrackJob(id);
     if (side.limited) void this.wakeWaiters(side);
-    if (!this.running.delete(id)) return; // handed back meanwhile
+    if (!this.running.delete(key)) return; // handed back meanwhile
     this.busyDoneMs += durationMs;
     if (status === 'completed') this.processed++;
     else this.failed++;
