@@ -5,9 +5,13 @@
 import type { AddressInfo } from 'node:net';
 import { systemClock, type Clock } from './clock.js';
 import { redactUrl, type PoolConfig } from './config/load.js';
+import { EventStream } from './observe/event-stream.js';
+import { History } from './observe/history.js';
 import { HttpServer, sendJson, sendText } from './observe/http.js';
+import { LIVE_PAGE_HTML } from './observe/live-page.js';
 import { createLogger, wantsPretty, type Logger } from './observe/logger.js';
 import { createMetrics } from './observe/metrics.js';
+import { buildInfo, registerQueueMetrics } from './observe/queue-metrics.js';
 import { QueueProbe, type QueueCounts } from './observe/queue-probe.js';
 import { decideScale } from './policy/threshold.js';
 import type { ScalePolicy } from './policy/types.js';
@@ -58,6 +62,9 @@ export interface PoolStatus {
   workers: WorkerStatus[];
   decisions: DecisionRecord[];
   queueCounts: Record<string, QueueCounts> | null;
+  /** Per queue: seconds the oldest runnable job has waited (null when Redis did not answer). */
+  queueOldestAgeSeconds: Record<string, number> | null;
+  pausedQueues: string[];
   lastReload: ReloadRecord | null;
 }
 
@@ -95,6 +102,8 @@ export class Daemon {
   readonly supervisor: Supervisor;
   readonly loop: ControlLoop;
   readonly probe: QueueProbe;
+  readonly events: EventStream;
+  readonly history: History;
   readonly globalConcurrency: GlobalConcurrency;
   readonly rollout: Rollout;
   lastReload: ReloadRecord | undefined;
@@ -128,13 +137,19 @@ export class Daemon {
       this.clock,
       this.log,
     );
-    this.probe = new QueueProbe(c.redisUrl, c.prefix, c.queues, c.name);
+    this.probe = new QueueProbe(c.redisUrl, c.prefix, c.queues, c.name, () => this.clock.wallNow());
     this.globalConcurrency = new GlobalConcurrency(this.probe.client, c.prefix, this.log);
     this.rollout = new Rollout(this.supervisor, this.log);
     // Every period, put back a global limit that Redis lost or another pool changed.
     this.loop.onDecision(() => void this.globalConcurrency.check().catch((err: Error) => this.log.debug({ err: err.message }, 'global concurrency check failed')));
     const metrics = createMetrics(c.name, this.supervisor, this.loop);
+    registerQueueMetrics(metrics.registry, this.probe, buildInfo(VERSION));
+    this.events = new EventStream({ pool: c.name, redisUrl: c.redisUrl, prefix: c.prefix, queues: c.queues }, this.supervisor, this.loop, this.log, () => this.clock.wallNow());
+    this.history = new History(c.name, this.supervisor, this.loop, this.probe, this.clock);
     this.http = new HttpServer({
+      '/': (_req, res) => sendText(res, 200, LIVE_PAGE_HTML, 'text/html; charset=utf-8'),
+      '/history': (_req, res) => sendJson(res, 200, this.history.body()),
+      '/events': this.events.handle,
       '/metrics': async (_req, res) => sendText(res, 200, await metrics.registry.metrics(), metrics.registry.contentType),
       '/healthz': (_req, res) => (this.healthy() ? sendText(res, 200, 'ok\n') : sendText(res, 503, 'control loop stalled\n')),
       '/readyz': async (_req, res) => {
@@ -170,6 +185,7 @@ export class Daemon {
         if (!this.stopped) this.loop.start();
       });
     }
+    this.history.start();
     this.titleTimer = setInterval(() => this.setTitle(), 250);
     this.setTitle();
   }
@@ -246,11 +262,9 @@ export class Daemon {
   async status(): Promise<PoolStatus> {
     const c = this.opts.config;
     const now = this.clock.now();
-    let queueCounts: Record<string, QueueCounts> | null = null;
     const ready = await this.ready();
-    if (this.probe.redisUp) {
-      queueCounts = await this.probe.counts().catch(() => null);
-    }
+    const snap = this.probe.redisUp ? await this.probe.snapshot().catch(() => null) : null;
+    const perQueue = <T>(f: (s: NonNullable<typeof snap>[string]) => T) => (snap ? Object.fromEntries(Object.entries(snap).map(([q, s]) => [q, f(s)])) : null);
     return {
       pool: c.name,
       version: VERSION,
@@ -283,7 +297,9 @@ export class Daemon {
         uptimeSeconds: Math.round((now - w.forkedAt) / 100) / 10,
       })),
       decisions: this.loop.decisions.slice(-20),
-      queueCounts,
+      queueCounts: perQueue((s) => s.counts),
+      queueOldestAgeSeconds: perQueue((s) => Math.round(s.oldestAgeSeconds * 10) / 10),
+      pausedQueues: snap ? Object.entries(snap).filter(([, s]) => s.paused).map(([q]) => q) : [],
       lastReload: this.lastReload ?? null,
     };
   }
@@ -305,6 +321,8 @@ export class Daemon {
       this.setTitle();
       const result = await this.supervisor.shutdown(this.opts.config.stopTimeout * 1000, force);
       if (this.titleTimer) clearInterval(this.titleTimer);
+      this.history.stop();
+      await this.events.close();
       await this.http.close();
       await this.globalConcurrency.close();
       await this.probe.close();

@@ -4,7 +4,8 @@
  */
 import { checkConfigSet, type InstanceConfig } from '../config/config-set.js';
 import { ConfigError } from '../config/schema.js';
-import { loadConfig } from '../config/load.js';
+import { checkLimitedQueues, loadConfig } from '../config/load.js';
+import { poolQueues, RuleError } from '../routing/rules.js';
 import { probeProcessor } from '../supervisor/probe-processor.js';
 import { EXIT } from './exit-codes.js';
 
@@ -17,7 +18,14 @@ export async function runCheckConfig(files: string[], out: (line: string) => voi
       const config = loadConfig({ flags: { config: file }, env: {}, requireProcessor: true });
       const probe = await probeProcessor(config.processor!);
       if (!probe.ok) throw new ConfigError(probe.message);
-      const handlers = probe.names ? `handlers ${probe.names.join(',') || '(none)'}` : 'one function for every job';
+      try {
+        config.queues = poolQueues(config, probe.catalog);
+      } catch (err) {
+        if (err instanceof RuleError) throw new ConfigError(err.message);
+        throw err;
+      }
+      checkLimitedQueues(config);
+      const handlers = probe.catalog ? `job types ${probe.catalog.map((j) => j.name).join(',')}` : probe.names ? `handlers ${probe.names.join(',') || '(none)'}` : 'one function for every job';
       loaded.push({ file, config });
       out(`ok     ${file}: pool "${config.name}", queues ${config.queues.join(',')}, concurrency ${config.concurrency}, workers ${config.minWorkers}–${config.maxWorkers}, ${handlers}`);
     } catch (err) {

@@ -1,8 +1,9 @@
 /** `worker-pool [start]`: run the daemon until SIGTERM/SIGINT (a second signal forces); SIGHUP reloads the config. */
-import { loadConfig, type RawValues } from '../config/load.js';
+import { checkLimitedQueues, loadConfig, type RawValues } from '../config/load.js';
 import { ConfigError } from '../config/schema.js';
 import { Daemon } from '../daemon.js';
 import { startEmbeddedRedis, type EmbeddedRedis } from '../redis/embedded.js';
+import { poolQueues, RuleError } from '../routing/rules.js';
 import { probeProcessor } from '../supervisor/probe-processor.js';
 import { CliError, EXIT } from './exit-codes.js';
 
@@ -14,6 +15,13 @@ export async function runStart(flags: RawValues): Promise<number> {
   const config = loadConfig({ flags, requireProcessor: true });
   const probe = await probeProcessor(config.processor!);
   if (!probe.ok) throw new CliError(probe.message, EXIT.CONFIG);
+  try {
+    config.queues = poolQueues(config, probe.catalog);
+  } catch (err) {
+    if (err instanceof RuleError) throw new CliError(err.message, EXIT.CONFIG);
+    throw err;
+  }
+  checkLimitedQueues(config);
 
   let redis: EmbeddedRedis | undefined;
   if (config.embeddedRedis) {
@@ -47,6 +55,13 @@ export async function runStart(flags: RawValues): Promise<number> {
       const next = loadConfig({ flags, requireProcessor: true });
       const probe = await probeProcessor(next.processor!);
       if (!probe.ok) throw new ConfigError(probe.message);
+      try {
+        next.queues = poolQueues(next, probe.catalog);
+      } catch (err) {
+        if (err instanceof RuleError) throw new ConfigError(err.message);
+        throw err;
+      }
+      checkLimitedQueues(next);
       if (redis) next.redisUrl = redis.url;
       await daemon.reload(next);
     } catch (err) {

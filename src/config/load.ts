@@ -5,6 +5,7 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { parseDocument } from 'yaml';
+import type { RoutingRule } from '../routing/rules.js';
 import { ConfigError, OPTIONS, OPTION_BY_KEY, envName, parseValue, type OptionSpec, type Source } from './schema.js';
 
 export interface PoolConfig {
@@ -12,7 +13,11 @@ export interface PoolConfig {
   configFile: string | undefined;
   redisUrl: string;
   prefix: string;
+  /** Queues named outright; empty when only `queue-selector` says which queues to take from. */
   queues: string[];
+  queueSelector: string | undefined;
+  /** Undefined when not configured (then every job type goes to its generated queue). */
+  routingRules: RoutingRule[] | undefined;
   /** Queue → most jobs running at once across every pool on the Redis (BullMQ global concurrency). */
   globalConcurrency: Record<string, number>;
   /** Absolute path, or undefined when not set (the demo provides its own). */
@@ -127,6 +132,9 @@ export function loadConfig(input: LoadInput = {}): PoolConfig {
     embeddedRedis: values['embedded-redis'] === true,
   };
 
+  // A selector alone decides the queues; `queues` given as well adds to them (e.g. an old queue while migrating).
+  if (config.queueSelector !== undefined && sources['queues'] === 'default') config.queues = [];
+
   if (!/^[A-Za-z0-9_.@-]{1,64}$/.test(config.name)) {
     throw new ConfigError(`name: ${JSON.stringify(config.name)} is not allowed; expected 1–64 letters, digits, '_', '-', '.' or '@'`);
   }
@@ -136,11 +144,8 @@ export function loadConfig(input: LoadInput = {}): PoolConfig {
   if (config.window < config.scalingPeriod) {
     throw new ConfigError(`window: ${config.window} is not allowed; it must be ≥ scaling-period (${config.scalingPeriod})`);
   }
-  for (const queue of Object.keys(config.globalConcurrency)) {
-    if (!config.queues.includes(queue)) {
-      throw new ConfigError(`global-concurrency: queue ${JSON.stringify(queue)} is not allowed; it must be one of this pool's queues (${config.queues.join(', ')})`);
-    }
-  }
+  // With a selector the pool's queues are known only once the processor's job types are: checked then.
+  if (config.queueSelector === undefined) checkLimitedQueues(config);
   checkRedisUrl(config.redisUrl, sources['redis-url'] ?? 'default');
 
   const processorRaw = values['processor'] as string | undefined;
@@ -155,6 +160,15 @@ export function loadConfig(input: LoadInput = {}): PoolConfig {
     throw new ConfigError(`processor: missing; set --processor FILE, ${envName('processor')} or "processor:" in the config file`);
   }
   return config;
+}
+
+/** Every queue with a global-concurrency limit must be one the pool listens to. */
+export function checkLimitedQueues(config: Pick<PoolConfig, 'queues' | 'globalConcurrency'>): void {
+  for (const queue of Object.keys(config.globalConcurrency)) {
+    if (!config.queues.includes(queue)) {
+      throw new ConfigError(`global-concurrency: queue ${JSON.stringify(queue)} is not allowed; it must be one of this pool's queues (${config.queues.join(', ')})`);
+    }
+  }
 }
 
 function pickRaw(spec: OptionSpec, flags: RawValues, env: NodeJS.ProcessEnv, file: RawValues): { raw: unknown; source: Source } | undefined {

@@ -9,6 +9,8 @@ import type { PoolConfig } from './load.js';
 type Key = keyof PoolConfig;
 
 const LIVE: readonly Key[] = ['minWorkers', 'maxWorkers', 'utilizationThreshold', 'scalingPeriod', 'window', 'stopTimeout', 'maxJobsPerWorker', 'maxMemoryMb', 'logLevel', 'globalConcurrency'];
+/** They act through the queues they resolve to (`queues`, computed before the plan): listed, never a reason by themselves. */
+const VIA_QUEUES: readonly Key[] = ['queueSelector', 'routingRules'];
 const WORKERS: readonly Key[] = ['queues', 'processor', 'concurrency', 'sampleInterval'];
 const RESTART: readonly Key[] = ['name', 'redisUrl', 'prefix', 'metricsHost', 'metricsPort', 'logFormat', 'embeddedRedis'];
 
@@ -38,7 +40,7 @@ export function planReload(old: PoolConfig, next: PoolConfig): ReloadPlan {
     needRestart.push(kebab(key));
     (effective as unknown as Record<string, unknown>)[key] = old[key];
   }
-  for (const key of [...LIVE, ...WORKERS]) if (!same(old[key], next[key])) changed.push(kebab(key));
+  for (const key of [...LIVE, ...VIA_QUEUES, ...WORKERS]) if (!same(old[key], next[key])) changed.push(kebab(key));
   const limited = (c: PoolConfig) => Object.keys(c.globalConcurrency).sort();
   // Workers wake each other after jobs of limited queues, so a new set of them needs new workers too.
   const replaceWorkers = WORKERS.some((k) => !same(old[k], next[k])) || !same(limited(old), limited(next));

@@ -4,8 +4,14 @@
  * Parsing and validation of one value live here too, so the file, the environment and the flags
  * are all checked by the same code and report the same one-line errors.
  */
+import { parseRules, RuleError } from '../routing/rules.js';
+import { parseSelector, SelectorError } from '../routing/selector.js';
 
-export type Kind = 'int' | 'number' | 'string' | 'list' | 'bool' | 'enum' | 'seconds' | 'limits';
+/**
+ * `rules`: a list of [selector, queue or null] pairs (YAML, or JSON in env/flags); `selector`: a queue
+ * selector; `limits`: queue → whole number (QUEUE=N,… in env/flags, a mapping in YAML).
+ */
+export type Kind = 'int' | 'number' | 'string' | 'list' | 'bool' | 'enum' | 'seconds' | 'rules' | 'selector' | 'limits';
 
 export interface OptionSpec {
   key: string;
@@ -33,6 +39,8 @@ export const OPTIONS: readonly OptionSpec[] = [
   { key: 'redis-url', kind: 'string', arg: 'URL', default: 'redis://127.0.0.1:6379', help: 'Redis to use (redis:// or rediss://); default $REDIS_URL, else redis://127.0.0.1:6379' },
   { key: 'prefix', kind: 'string', arg: 'PREFIX', default: 'bull', help: 'BullMQ key prefix of the queues' },
   { key: 'queues', kind: 'list', arg: 'A,B', default: ['default'], help: 'queues to take jobs from, in strict priority order' },
+  { key: 'queue-selector', kind: 'selector', arg: 'SELECTOR', optional: true, help: 'also take jobs from the actual queues of the job types this selector matches (e.g. "resource_boundary=cpu&urgency=high"); needs a processor that declares jobs' },
+  { key: 'routing-rules', kind: 'rules', arg: 'JSON', optional: true, help: 'routing rules: a list of [selector, queue or null] pairs, first match wins (default: [["*", null]], every job type to its generated queue)' },
   { key: 'processor', kind: 'string', arg: 'MODULE', optional: true, help: 'module whose default export runs jobs (a function or { init, handlers })' },
   { key: 'global-concurrency', kind: 'limits', arg: 'QUEUE=N,…', default: {}, help: 'most jobs of a queue running at once across every pool on the shared Redis (QUEUE=1: a serial queue)' },
   { key: 'concurrency', kind: 'int', arg: 'N', default: 1, min: 1, max: 10000, help: 'jobs one worker runs at once, across all its queues' },
@@ -104,6 +112,10 @@ function describeAllowed(spec: OptionSpec): string {
       return 'a non-empty string';
     case 'limits':
       return 'queue names with a whole number ≥ 1 each (QUEUE=N,… or a YAML mapping)';
+    case 'rules':
+      return 'a list of [selector, queue or null] pairs, e.g. [["urgency=high", null], ["*", "default"]]';
+    case 'selector':
+      return 'a queue selector such as "resource_boundary=cpu&urgency=high" or "*"';
   }
 }
 
@@ -162,6 +174,32 @@ export function parseValue(spec: OptionSpec, raw: unknown, source: Source, file?
     }
     case 'limits':
       return parseLimits(raw, fail);
+    case 'selector': {
+      if (typeof raw !== 'string') throw fail();
+      try {
+        parseSelector(raw);
+      } catch (err) {
+        if (err instanceof SelectorError) throw new ConfigError(`${where(spec.key, source, file)}: ${err.message}`);
+        throw err;
+      }
+      return raw.trim();
+    }
+    case 'rules': {
+      let value = raw;
+      if (typeof raw === 'string') {
+        try {
+          value = JSON.parse(raw);
+        } catch {
+          throw fail();
+        }
+      }
+      try {
+        return parseRules(value);
+      } catch (err) {
+        if (err instanceof RuleError) throw new ConfigError(`${where(spec.key, source, file)}: ${err.message}`);
+        throw err;
+      }
+    }
   }
 }
 

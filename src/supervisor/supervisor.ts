@@ -47,6 +47,7 @@ export interface WorkerExit {
 export interface SupervisorEvents {
   'worker-started': [WorkerProcess];
   'worker-ready': [WorkerProcess];
+  'worker-draining': [WorkerProcess, ExitReason];
   'worker-exit': [WorkerExit];
   'worker-message': [WorkerProcess, ChildMessage];
   'slot-fatal': [Slot];
@@ -213,7 +214,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     this.opts.log.debug({ worker: slot.name, pid: worker.pid }, 'worker forked');
     worker.on('ready', () => {
       this.lastResizeAt = this.opts.clock.now();
-      this.usage.workerStarted(worker.key, this.opts.clock.now(), worker.concurrency);
+      this.usage.workerStarted(worker.key, worker.readyAtLocal ?? this.opts.clock.now(), worker.concurrency);
       this.emit('worker-ready', worker);
       this.opts.log.info({ worker: worker.id, pid: worker.pid, startMs: Math.round(this.opts.clock.now() - worker.forkedAt) }, 'worker ready');
     });
@@ -224,7 +225,8 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
 
   private onWorkerMessage(worker: WorkerProcess, msg: ChildMessage): void {
     if (msg.type === 'sample') {
-      this.usage.record(worker.key, { at: this.opts.clock.now(), busyMs: msg.busyMs, busySlots: msg.busySlots });
+      const at = worker.childTimeToLocal(msg.at, this.opts.clock.now());
+      this.usage.record(worker.key, { at, busyMs: msg.busyMs, busySlots: msg.busySlots });
       this.checkRecycle(worker);
     } else if (msg.type === 'job-end') {
       this.checkRecycle(worker);
@@ -282,6 +284,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     this.draining.add(worker);
     worker.drain(reason);
     this.opts.log.info({ worker: worker.id, pid: worker.pid, reason, running: worker.jobs.size }, 'draining worker');
+    this.emit('worker-draining', worker, reason);
   }
 
   private onWorkerExit(worker: WorkerProcess, code: number | null, signal: NodeJS.Signals | null): void {
