@@ -5,7 +5,7 @@
 import { checkConfigSet, type InstanceConfig } from '../config/config-set.js';
 import { ConfigError } from '../config/schema.js';
 import { checkLimitedQueues, loadConfig } from '../config/load.js';
-import { poolQueues, RuleError } from '../routing/rules.js';
+import { DEFAULT_RULES_RAW, parseRules, poolQueues, routeCatalog, RuleError } from '../routing/rules.js';
 import { probeProcessor } from '../supervisor/probe-processor.js';
 import { EXIT } from './exit-codes.js';
 
@@ -25,8 +25,11 @@ export async function runCheckConfig(files: string[], out: (line: string) => voi
         throw err;
       }
       checkLimitedQueues(config);
+      const routes = probe.catalog
+        ? routeCatalog(probe.catalog, config.routingRules ?? parseRules(DEFAULT_RULES_RAW)).routes.map((r) => ({ jobType: r.jobType.name, queue: r.actual }))
+        : undefined;
       const handlers = probe.catalog ? `job types ${probe.catalog.map((j) => j.name).join(',')}` : probe.names ? `handlers ${probe.names.join(',') || '(none)'}` : 'one function for every job';
-      loaded.push({ file, config });
+      loaded.push({ file, config, routes });
       out(`ok     ${file}: pool "${config.name}", queues ${config.queues.join(',')}, concurrency ${config.concurrency}, workers ${config.minWorkers}–${config.maxWorkers}, ${handlers}`);
     } catch (err) {
       if (!(err instanceof ConfigError)) throw err;

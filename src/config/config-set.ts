@@ -7,6 +7,8 @@ import type { PoolConfig } from './load.js';
 export interface InstanceConfig {
   file: string;
   config: PoolConfig;
+  /** Where its routing rules send each job type of its processor's catalog (none without a catalog). */
+  routes?: ReadonlyArray<{ jobType: string; queue: string }>;
 }
 
 const WILDCARD_HOSTS = new Set(['0.0.0.0', '::', '[::]', '']);
@@ -52,6 +54,22 @@ export function checkConfigSet(instances: readonly InstanceConfig[]): string[] {
     const queue = key.slice(key.lastIndexOf(' ') + 1);
     const shown = list.map((l) => `${l.limit ?? 'none'} in ${l.file}`).join(', ');
     problems.push(`global-concurrency: queue "${queue}" has different limits (${shown}); every instance that listens to it must set the same one`);
+  }
+  // Given the whole set (more than one file), a queue the routing rules send jobs to must have a listener.
+  if (instances.length > 1) {
+    const unserved = new Map<string, { queue: string; jobTypes: Set<string>; file: string }>();
+    for (const { file, config, routes } of instances) {
+      for (const route of routes ?? []) {
+        const key = `${redisKey(config)} ${route.queue}`;
+        if (listeners.has(key)) continue;
+        const entry = unserved.get(key) ?? { queue: route.queue, jobTypes: new Set<string>(), file };
+        entry.jobTypes.add(route.jobType);
+        unserved.set(key, entry);
+      }
+    }
+    for (const { queue, jobTypes, file } of unserved.values()) {
+      problems.push(`routing-rules: queue "${queue}" (job types ${[...jobTypes].join(', ')}, routed by ${file}) has no instance listening to it; its jobs would wait forever`);
+    }
   }
   return problems;
 }

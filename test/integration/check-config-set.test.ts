@@ -1,7 +1,8 @@
 /**
  * `check-config` on the shipped instance files as an operator installs them (processor pointed at
  * a test module): each file is valid and the set is consistent. A copy of worker.yml that keeps its
- * port, and an instance that listens to the serial queue without its limit, are reported.
+ * port, an instance that listens to the serial queue without its limit, and a queue the routing
+ * rules use that no instance listens to, are reported.
  */
 import { mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -44,5 +45,24 @@ describe('check-config on a set of instance files', () => {
       `error  together: metrics-port: ${files[1]} and ${link} both use port 9465; give each instance its own metrics-port`,
       `error  together: global-concurrency: queue "orchestrator" has different limits (1 in ${files[0]}, none in ${stray}); every instance that listens to it must set the same one`,
     ]);
+  });
+
+  it('reports a queue the routing rules send jobs to that no instance listens to', async () => {
+    const rules = 'routing-rules: [["urgency=high", "urgent"], ["*", "default"]]';
+    const write = (name: string, lines: string[]) => {
+      const file = path.join(dir, `${name}.yml`);
+      writeFileSync(file, [`processor: ${path.join(ROOT, 'test/fixtures/routed-jobs.mjs')}`, rules, ...lines].join('\n'));
+      return file;
+    };
+    const urgent = write('urgent', ['queues: [urgent]', 'metrics-port: 9501']);
+    const other = write('other', ['queues: [other]', 'metrics-port: 9502']);
+    const lines: string[] = [];
+    expect(await runCheckConfig([urgent, other], (l) => lines.push(l))).toBe(78);
+    expect(lines.filter((l) => l.startsWith('error'))).toEqual([
+      `error  together: routing-rules: queue "default" (job types SendEmail, ImportIssueJob, routed by ${urgent}) has no instance listening to it; its jobs would wait forever`,
+    ]);
+    // With an instance on it, the set is complete.
+    const fallback = write('fallback', ['queues: [default]', 'metrics-port: 9503']);
+    expect(await runCheckConfig([urgent, other, fallback], () => undefined)).toBe(0);
   });
 });

@@ -41,4 +41,20 @@ describe('checkConfigSet', () => {
     const otherPrefix = instance('prefixed.yml', { queues: 'orchestrator', prefix: 'app2', 'metrics-port': 5 });
     expect(checkConfigSet([serial, elsewhere, otherPrefix])).toEqual([]);
   });
+
+  it('reports a routed queue without a listener, only when given more than one instance', () => {
+    const routes = [
+      { jobType: 'A', queue: 'urgent' },
+      { jobType: 'B', queue: 'default' },
+      { jobType: 'C', queue: 'default' },
+    ];
+    const urgent = { ...instance('urgent.yml', { queues: 'urgent', 'metrics-port': 1 }), routes };
+    const other = { ...instance('other.yml', { queues: 'other', 'metrics-port': 2 }), routes };
+    expect(checkConfigSet([urgent])).toEqual([]);
+    expect(checkConfigSet([urgent, other])).toEqual([
+      'routing-rules: queue "default" (job types B, C, routed by urgent.yml) has no instance listening to it; its jobs would wait forever',
+    ]);
+    const fallback = instance('fallback.yml', { queues: 'default', 'metrics-port': 3 });
+    expect(checkConfigSet([urgent, other, fallback])).toEqual([]);
+  });
 });
