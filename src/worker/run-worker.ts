@@ -38,6 +38,7 @@ interface QueueSide {
 const MAX_BLOCK_SECONDS = 5;
 const REDIS_RETRY_MS = 1000;
 const LOCK_DURATION_MS = 30_000;
+const TRANSITION_SAMPLE_GAP_MS = 20;
 
 export class WorkerRuntime {
   private readonly log: Logger;
@@ -55,6 +56,7 @@ export class WorkerRuntime {
   private fetching = false;
   private slotFreed: (() => void) | undefined;
   private sampleTimer: NodeJS.Timeout | undefined;
+  private lastSampleAt = 0;
   /** Earliest time a delayed job becomes due in any queue (epoch ms), to cap the blocking wait. */
   private nextDelayedAt = 0;
   private readonly tokenBase = randomUUID();
@@ -144,8 +146,18 @@ export class WorkerRuntime {
     return ms;
   }
 
+  /**
+   * A sample right after a job starts or ends (at most one per TRANSITION_SAMPLE_GAP_MS), so the
+   * supervisor's busy curve has a point at nearly every change of slope and between-sample
+   * guesses stay small even when the periodic timer is late on a busy host.
+   */
+  private sampleAfterTransition(): void {
+    if (performance.now() - this.lastSampleAt >= TRANSITION_SAMPLE_GAP_MS) this.sendSample();
+  }
+
   private sendSample(): void {
     const now = performance.now();
+    this.lastSampleAt = now;
     this.port.send({
       type: 'sample',
       at: now,
@@ -235,6 +247,7 @@ export class WorkerRuntime {
     this.setTitle();
     const queuedAt = Math.max(job.timestamp + (job.delay ?? 0), job.timestamp);
     this.port.send({ type: 'job-start', queue: side.name, id, name: job.name, token, waitMs: Math.max(0, Date.now() - queuedAt) });
+    this.sampleAfterTransition();
     let status: 'completed' | 'failed' = 'completed';
     let error: string | undefined;
     try {
@@ -260,6 +273,7 @@ export class WorkerRuntime {
     if (status === 'completed') this.processed++;
     else this.failed++;
     this.port.send({ type: 'job-end', queue: side.name, id, name: job.name, status, durationMs, error });
+    this.sampleAfterTransition();
     if (status === 'failed') this.log.info({ queue: side.name, jobId: id, name: job.name, err: error }, 'job failed');
     this.setTitle();
     this.slotFreed?.();
