@@ -121,11 +121,12 @@ export class WorkerProcess extends EventEmitter<WorkerProcessEvents> {
         this.lastSampleAt = now;
         break;
       case 'job-start':
-        this.jobs.set(msg.id, { queue: msg.queue, id: msg.id, name: msg.name, token: msg.token, startedAt: now });
+        // Job ids are per queue: key by both.
+        this.jobs.set(`${msg.queue}:${msg.id}`, { queue: msg.queue, id: msg.id, name: msg.name, token: msg.token, startedAt: now });
         this.busySlots = this.jobs.size;
         break;
       case 'job-end':
-        this.jobs.delete(msg.id);
+        this.jobs.delete(`${msg.queue}:${msg.id}`);
         this.busySlots = this.jobs.size;
         if (msg.status === 'completed') this.processed++;
         else this.failed++;

@@ -30,6 +30,8 @@ interface QueueSide {
   worker: Worker;
   locks: LockManager;
   markerKey: string;
+  /** The queue has a global concurrency limit (see wakeWaiters). */
+  limited: boolean;
 }
 
 /** Longest a blocked fetch waits before looking at the queues again (delayed jobs, lost markers). */
@@ -37,6 +39,7 @@ const MAX_BLOCK_SECONDS = 5;
 const REDIS_RETRY_MS = 1000;
 const LOCK_DURATION_MS = 30_000;
 const TITLE_INTERVAL_MS = 100;
+const TRANSITION_SAMPLE_GAP_MS = 20;
 
 export class WorkerRuntime {
   private readonly log: Logger;
@@ -50,8 +53,11 @@ export class WorkerRuntime {
   private failed = 0;
   private draining = false;
   private exiting = false;
+  /** A fetch is in flight: it may still move a job to active, which must then run, not be abandoned. */
+  private fetching = false;
   private slotFreed: (() => void) | undefined;
   private sampleTimer: NodeJS.Timeout | undefined;
+  private lastSampleAt = 0;
   /** Earliest time a delayed job becomes due in any queue (epoch ms), to cap the blocking wait. */
   private nextDelayedAt = 0;
   private readonly tokenBase = randomUUID();
@@ -96,7 +102,7 @@ export class WorkerRuntime {
       worker.on('error', (err) => this.log.warn({ queue: name, err: err.message }, 'bullmq worker error'));
       const locks = new LockManager(worker as unknown as ConstructorParameters<typeof LockManager>[0], { lockRenewTime: LOCK_DURATION_MS / 2, lockDuration: LOCK_DURATION_MS, workerId: worker.id, workerName: worker.opts.name });
       locks.start();
-      return { name, worker, locks, markerKey: worker.keys.marker! };
+      return { name, worker, locks, markerKey: worker.keys.marker!, limited: s.limitedQueues?.includes(name) ?? false };
     });
     for (const side of this.sides) void side.worker.startStalledCheckTimer().catch(() => undefined);
     this.sampleTimer = setInterval(() => this.sendSample(), s.sampleIntervalMs);
@@ -143,8 +149,18 @@ export class WorkerRuntime {
     return ms;
   }
 
+  /**
+   * A sample right after a job starts or ends (at most one per TRANSITION_SAMPLE_GAP_MS), so the
+   * supervisor's busy curve has a point at nearly every change of slope and between-sample
+   * guesses stay small even when the periodic timer is late on a busy host.
+   */
+  private sampleAfterTransition(): void {
+    if (performance.now() - this.lastSampleAt >= TRANSITION_SAMPLE_GAP_MS) this.sendSample();
+  }
+
   private sendSample(): void {
     const now = performance.now();
+    this.lastSampleAt = now;
     this.port.send({
       type: 'sample',
       at: now,
@@ -188,20 +204,26 @@ export class WorkerRuntime {
         continue;
       }
       let fetched: { job: Job; side: QueueSide; token: string } | undefined;
+      this.fetching = true;
       try {
         fetched = await this.fetchInOrder();
       } catch (err) {
+        this.fetching = false;
         if (this.draining) break;
         this.log.warn({ err: (err as Error).message }, 'fetching a job failed; retrying');
         await sleep(REDIS_RETRY_MS);
         continue;
       }
+      this.fetching = false;
       if (fetched) {
+        // Run it even if a drain arrived meanwhile: the job is already ours (active, locked).
         void this.runJob(fetched.job, fetched.side, fetched.token);
         continue;
       }
       await this.waitForWork();
     }
+    this.fetching = false;
+    void this.finishIfIdle();
   }
 
   /** The first job found, trying the queues in the order they are listed. */
@@ -240,20 +262,24 @@ export class WorkerRuntime {
   private async runJob(job: Job, side: QueueSide, token: string): Promise<void> {
     const startedAt = performance.now();
     const id = job.id!;
-    this.running.set(id, { job, queue: side, token, startedAt });
+    // Job ids are per queue ("1" in one queue is not "1" in another): key by both.
+    const key = `${side.name}:${id}`;
+    this.running.set(key, { job, queue: side, token, startedAt });
     side.locks.trackJob(id, token, Date.now());
     this.setTitle();
     const queuedAt = Math.max(job.timestamp + (job.delay ?? 0), job.timestamp);
     this.port.send({ type: 'job-start', queue: side.name, id, name: job.name, token, waitMs: Math.max(0, Date.now() - queuedAt) });
+    this.sampleAfterTransition();
     let status: 'completed' | 'failed' = 'completed';
     let error: string | undefined;
     let next: Job | undefined;
     try {
       const result = await this.processor!.run(job);
-      if (this.running.has(id)) {
+      if (this.running.has(key)) {
         // Completing a job of the first queue may take the next job of that queue in the same
-        // round trip: strict order allows it (nothing comes before the first queue).
-        const fetchNext = side === this.sides[0] && !this.draining;
+        // round trip: strict order allows it (nothing comes before the first queue). Not for a queue
+        // with a global limit: there the end of a job wakes waiting workers of every pool instead.
+        const fetchNext = side === this.sides[0] && !side.limited && !this.draining;
         const raw = await job.moveToCompleted(result, token, fetchNext);
         if (fetchNext && Array.isArray(raw)) next = await this.jobFromFetch(side, raw, token);
       }
@@ -261,7 +287,7 @@ export class WorkerRuntime {
       status = 'failed';
       const e = err instanceof Error ? err : new Error(String(err));
       error = e.message;
-      if (this.running.has(id)) {
+      if (this.running.has(key)) {
         try {
           await job.moveToFailed(e, token, false);
         } catch (moveErr) {
@@ -271,7 +297,8 @@ export class WorkerRuntime {
     }
     const durationMs = performance.now() - startedAt;
     side.locks.untrackJob(id);
-    if (!this.running.delete(id)) {
+    if (side.limited) void this.wakeWaiters(side);
+    if (!this.running.delete(key)) {
       // Handed back meanwhile (shutdown deadline): a job fetched with the completion goes back too.
       await next?.moveToWait(token).catch(() => undefined);
       return;
@@ -280,6 +307,7 @@ export class WorkerRuntime {
     if (status === 'completed') this.processed++;
     else this.failed++;
     this.port.send({ type: 'job-end', queue: side.name, id, name: job.name, status, durationMs, error });
+    this.sampleAfterTransition();
     if (status === 'failed') this.log.info({ queue: side.name, jobId: id, name: job.name, err: error }, 'job failed');
     if (next) {
       if (!this.draining) {
@@ -305,8 +333,21 @@ export class WorkerRuntime {
     return (await worker.nextJobFromJobData(data, jobId, token)) ?? undefined;
   }
 
+  /**
+   * A job of a queue at its global limit does not signal BullMQ's marker when it ends, so workers
+   * of every pool blocked on that queue would sleep until their block timeout. Set the marker
+   * (as BullMQ does when a job is added): one waiting worker wakes and takes the next job.
+   */
+  private async wakeWaiters(side: QueueSide): Promise<void> {
+    try {
+      await this.client!.zadd(side.markerKey, 0, '0');
+    } catch (err) {
+      this.log.debug({ queue: side.name, err: (err as Error).message }, 'could not wake waiting workers');
+    }
+  }
+
   private async finishIfIdle(): Promise<void> {
-    if (!this.draining || this.running.size > 0 || this.exiting) return;
+    if (!this.draining || this.running.size > 0 || this.exiting || this.fetching) return;
     this.exiting = true;
     this.setTitle();
     await this.close();
