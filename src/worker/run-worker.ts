@@ -108,6 +108,7 @@ export class WorkerRuntime {
     this.sampleTimer = setInterval(() => this.sendSample(), s.sampleIntervalMs);
     this.sampleTimer.unref();
     this.port.send({ type: 'ready', at: performance.now() });
+    this.sendSample(); // memory and counters known from the first moment, not a sample interval later
     this.log.debug({ queues: s.queues, concurrency: s.concurrency }, 'worker ready');
     await this.fetchLoop();
   }
