@@ -9,9 +9,11 @@ import { HttpServer, sendJson, sendText } from './observe/http.js';
 import { createLogger, wantsPretty, type Logger } from './observe/logger.js';
 import { createMetrics } from './observe/metrics.js';
 import { QueueProbe, type QueueCounts } from './observe/queue-probe.js';
+import { DEFAULT_BACKOFF } from './policy/backoff.js';
 import { decideScale } from './policy/threshold.js';
 import type { ScalePolicy } from './policy/types.js';
 import { ControlLoop, type DecisionRecord } from './supervisor/control-loop.js';
+import { HandBack } from './supervisor/hand-back.js';
 import { Supervisor } from './supervisor/supervisor.js';
 
 export interface DaemonOptions {
@@ -61,6 +63,7 @@ export class Daemon {
   readonly supervisor: Supervisor;
   readonly loop: ControlLoop;
   readonly probe: QueueProbe;
+  readonly handBack: HandBack;
   private readonly clock: Clock;
   private readonly http: HttpServer;
   private address: AddressInfo | undefined;
@@ -87,7 +90,13 @@ export class Daemon {
         orphanTimeoutMs: c.stopTimeout * 1000,
         logLevel: c.logLevel,
         logPretty: wantsPretty(c.logFormat),
+        lockDurationMs: c.lockDuration * 1000,
+        stalledIntervalMs: c.stalledInterval * 1000,
+        maxStalledCount: c.maxStalledCount,
+        jobTimeoutMs: (c.jobTimeout ?? 0) * 1000,
+        maxJobs: c.maxJobsPerWorker ?? 0,
       },
+      backoff: { ...DEFAULT_BACKOFF, startMs: c.startSeconds * 1000, retries: c.startRetries, fatalCooldownMs: c.fatalCooldown * 1000 },
       windowMs: c.window * 1000,
       clock: this.clock,
       log: this.log,
@@ -103,7 +112,9 @@ export class Daemon {
       this.log,
     );
     this.probe = new QueueProbe(c.redisUrl, c.prefix, c.queues, c.name);
-    const metrics = createMetrics(c.name, this.supervisor, this.loop);
+    this.handBack = new HandBack({ client: this.probe.client, prefix: c.prefix, queue: (q) => this.probe.queue(q), maxStalledCount: c.maxStalledCount, clock: this.clock, log: this.log });
+    this.supervisor.on('worker-exit', (e) => void this.handBack.recover(e.worker));
+    const metrics = createMetrics(c.name, this.supervisor, this.loop, this.handBack);
     this.http = new HttpServer({
       '/metrics': async (_req, res) => sendText(res, 200, await metrics.registry.metrics(), metrics.registry.contentType),
       '/healthz': (_req, res) => (this.healthy() ? sendText(res, 200, 'ok\n') : sendText(res, 503, 'control loop stalled\n')),
@@ -216,6 +227,7 @@ export class Daemon {
       this.setTitle();
       const result = await this.supervisor.shutdown(this.opts.config.stopTimeout * 1000, force);
       if (this.titleTimer) clearInterval(this.titleTimer);
+      await this.handBack.idle();
       await this.http.close();
       await this.probe.close();
       this.log.info({ forced: result.forced }, 'stopped');

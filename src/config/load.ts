@@ -26,6 +26,14 @@ export interface PoolConfig {
   stopTimeout: number;
   maxJobsPerWorker: number | undefined;
   maxMemoryMb: number | undefined;
+  startSeconds: number;
+  startRetries: number;
+  fatalCooldown: number;
+  jobTimeout: number | undefined;
+  lockDuration: number;
+  stalledInterval: number;
+  maxStalledCount: number;
+  redisPasswordFile: string | undefined;
   metricsHost: string;
   metricsPort: number;
   logLevel: string;

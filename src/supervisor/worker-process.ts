@@ -44,6 +44,8 @@ export class WorkerProcess extends EventEmitter<WorkerProcessEvents> {
   readonly stderrTail: string[] = [];
   /** Unique per child (slot names are reused). */
   readonly key: string;
+  /** Resolves once the child has exited and its IPC channel is drained (every message it sent has arrived). */
+  readonly closed: Promise<void>;
 
   constructor(
     readonly id: string,
@@ -69,6 +71,7 @@ export class WorkerProcess extends EventEmitter<WorkerProcessEvents> {
         if (this.stderrTail.length > STDERR_TAIL_LINES) this.stderrTail.shift();
       }
     });
+    this.closed = new Promise((resolve) => this.child.once('close', () => resolve()));
     this.child.on('message', (msg: unknown) => this.onMessage(msg));
     this.child.on('error', () => undefined); // reported through 'exit'
     this.child.once('exit', (code, signal) => {
@@ -116,6 +119,10 @@ export class WorkerProcess extends EventEmitter<WorkerProcessEvents> {
         break;
       case 'load-error':
         this.loadError = msg.message;
+        break;
+      case 'job-returned':
+        this.jobs.delete(msg.id);
+        this.busySlots = this.jobs.size;
         break;
       case 'warn':
         break;

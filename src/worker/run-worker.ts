@@ -7,7 +7,7 @@
  * BullMQ marker keys at once (one BZPOPMIN), then tries the queues again from the first.
  */
 import { randomUUID } from 'node:crypto';
-import { LockManager, Worker, type Job } from 'bullmq';
+import { LockManager, UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { ChildMessage, ParentMessage, WorkerSettings } from '../ipc/messages.js';
 import { connect } from '../redis/connection.js';
@@ -35,7 +35,6 @@ interface QueueSide {
 /** Longest a blocked fetch waits before looking at the queues again (delayed jobs, lost markers). */
 const MAX_BLOCK_SECONDS = 5;
 const REDIS_RETRY_MS = 1000;
-const LOCK_DURATION_MS = 30_000;
 
 export class WorkerRuntime {
   private readonly log: Logger;
@@ -55,6 +54,10 @@ export class WorkerRuntime {
   private nextDelayedAt = 0;
   private readonly tokenBase = randomUUID();
   private tokenSeq = 0;
+  /** Jobs this child has started (for --max-jobs-per-worker). */
+  private started = 0;
+  /** Set once the child asked to be replaced: it takes no more jobs but runs its own to the end. */
+  private retiring: 'max_jobs' | 'job_timeout' | undefined;
 
   constructor(
     private readonly settings: WorkerSettings,
@@ -87,11 +90,14 @@ export class WorkerRuntime {
         connection: this.client!,
         prefix: s.prefix,
         autorun: false,
-        lockDuration: LOCK_DURATION_MS,
+        lockDuration: s.lockDurationMs,
+        stalledInterval: s.stalledIntervalMs,
+        maxStalledCount: s.maxStalledCount,
         name: `${s.pool}:${s.workerId}`,
       });
       worker.on('error', (err) => this.log.warn({ queue: name, err: err.message }, 'bullmq worker error'));
-      const locks = new LockManager(worker as unknown as ConstructorParameters<typeof LockManager>[0], { lockRenewTime: LOCK_DURATION_MS / 2, lockDuration: LOCK_DURATION_MS, workerId: worker.id, workerName: worker.opts.name });
+      worker.on('stalled', (jobId) => this.port.send({ type: 'job-stalled', queue: name, id: String(jobId) }));
+      const locks = new LockManager(worker as unknown as ConstructorParameters<typeof LockManager>[0], { lockRenewTime: s.lockDurationMs / 2, lockDuration: s.lockDurationMs, workerId: worker.id, workerName: worker.opts.name });
       locks.start();
       return { name, worker, locks, markerKey: worker.keys.marker! };
     });
@@ -158,7 +164,7 @@ export class WorkerRuntime {
 
   private async fetchLoop(): Promise<void> {
     while (!this.draining) {
-      if (this.running.size >= this.settings.concurrency) {
+      if (this.running.size >= this.settings.concurrency || this.retiring) {
         await new Promise<void>((resolve) => (this.slotFreed = resolve));
         this.slotFreed = undefined;
         continue;
@@ -213,9 +219,47 @@ export class WorkerRuntime {
     }
   }
 
+  /** Stop fetching and ask the supervisor for a successor; running jobs go on to their end. */
+  private retire(reason: 'max_jobs' | 'job_timeout'): void {
+    if (this.retiring || this.draining) return;
+    this.retiring = reason;
+    this.log.info({ reason, started: this.started, running: this.running.size }, 'taking no more jobs; asking for a successor');
+    this.blocking?.disconnect();
+    this.port.send({ type: 'retire', reason });
+  }
+
+  /** The job's time limit in ms (0: none): data.timeoutSeconds if it is a positive number, else --job-timeout. */
+  private timeoutFor(job: Job): number {
+    const own = (job.data as { timeoutSeconds?: unknown } | null)?.timeoutSeconds;
+    if (typeof own === 'number' && Number.isFinite(own) && own > 0) return own * 1000;
+    return this.settings.jobTimeoutMs;
+  }
+
+  /** Run the processor, racing it against the job's time limit. A hung promise cannot be cancelled. */
+  private async process(job: Job): Promise<unknown> {
+    // BullMQ's stalled check marks a job that stalled too often; its own runner fails it unrun.
+    if (job.deferredFailure) throw new UnrecoverableError(job.deferredFailure);
+    const limitMs = this.timeoutFor(job);
+    if (limitMs <= 0) return this.processor!.run(job);
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        this.retire('job_timeout');
+        reject(new Error(`job timed out after ${limitMs / 1000} s (its worker is replaced, as a running job cannot be cancelled)`));
+      }, limitMs);
+    });
+    try {
+      return await Promise.race([this.processor!.run(job), timedOut]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
   private async runJob(job: Job, side: QueueSide, token: string): Promise<void> {
     const startedAt = performance.now();
     const id = job.id!;
+    this.started++;
+    if (this.settings.maxJobs > 0 && this.started >= this.settings.maxJobs) this.retire('max_jobs');
     this.running.set(id, { job, queue: side, token, startedAt });
     side.locks.trackJob(id, token, Date.now());
     this.setTitle();
@@ -224,7 +268,7 @@ export class WorkerRuntime {
     let status: 'completed' | 'failed' = 'completed';
     let error: string | undefined;
     try {
-      const result = await this.processor!.run(job);
+      const result = await this.process(job);
       if (this.running.has(id)) await job.moveToCompleted(result, token, false);
     } catch (err) {
       status = 'failed';
@@ -272,6 +316,7 @@ export class WorkerRuntime {
         queue.locks.untrackJob(job.id!);
         try {
           await withTimeout(job.moveToWait(token), 2000);
+          this.port.send({ type: 'job-returned', queue: queue.name, id: job.id! });
           this.log.info({ queue: queue.name, jobId: job.id }, 'job handed back to its queue');
         } catch (err) {
           this.log.warn({ queue: queue.name, jobId: job.id, err: (err as Error).message }, 'could not hand job back; the stalled check will recover it');
