@@ -1,0 +1,41 @@
+import { describe, expect, it } from 'vitest';
+import { decideScale } from '../../src/policy/threshold.js';
+import type { ScaleSnapshot } from '../../src/policy/types.js';
+
+const base: ScaleSnapshot = { workers: 3, minWorkers: 2, maxWorkers: 5, utilization: 0.4, threshold: 0.5 };
+const decide = (over: Partial<ScaleSnapshot>) => decideScale({ ...base, ...over });
+
+describe('threshold policy', () => {
+  it.each([
+    // utilization, workers, expected action, expected target
+    [0.51, 3, 'up', 4],
+    [0.5, 3, 'hold', 3], // at the threshold: not above it
+    [0.49, 3, 'hold', 3],
+    [0.25, 3, 'hold', 3], // at half the threshold: not below it
+    [0.2499, 3, 'down', 2],
+    [0, 3, 'down', 2],
+    [1, 3, 'up', 4],
+    [0.9, 5, 'hold', 5], // clamped at max
+    [0.1, 2, 'hold', 2], // clamped at min
+  ] as const)('utilization %s with %s workers → %s to %s', (utilization, workers, action, target) => {
+    const d = decide({ utilization, workers });
+    expect(d.action).toBe(action);
+    expect(d.target).toBe(target);
+    expect(d.reason).not.toBe('');
+  });
+
+  it('holds when nothing has been measured yet', () => {
+    expect(decide({ utilization: null })).toMatchObject({ action: 'hold', target: 3, reason: 'no usage sample yet' });
+  });
+
+  it('brings a pool below min or above max back inside the bounds', () => {
+    expect(decide({ workers: 0, utilization: null })).toMatchObject({ action: 'up', target: 2 });
+    expect(decide({ workers: 7, utilization: 0.9 })).toMatchObject({ action: 'down', target: 5 });
+  });
+
+  it('uses the configured threshold, not a fixed one', () => {
+    expect(decide({ threshold: 0.8, utilization: 0.7 }).action).toBe('hold');
+    expect(decide({ threshold: 0.8, utilization: 0.39 }).action).toBe('down');
+    expect(decide({ threshold: 0.2, utilization: 0.21 }).action).toBe('up');
+  });
+});
