@@ -52,6 +52,8 @@ export type ChildMessage =
   | { type: 'job-end'; queue: string; id: string; name: string; status: 'completed' | 'failed'; durationMs: number; error?: string }
   /** The processor could not be loaded: a failed start, whatever the exit code. */
   | { type: 'load-error'; message: string }
+  /** About to ask BullMQ for a job with this lock token: if the child dies now, the job it got can be found by it. */
+  | { type: 'fetching'; queue: string; token: string }
   /** A running job was put back in its queue by the child itself (forced shutdown). */
   | { type: 'job-returned'; queue: string; id: string }
   /** BullMQ's stalled check in this child moved a job whose lock had expired back to waiting. */
@@ -81,6 +83,8 @@ export function isChildMessage(x: unknown): x is ChildMessage {
     case 'load-error':
     case 'warn':
       return str(x['message']);
+    case 'fetching':
+      return str(x['queue']) && str(x['token']);
     case 'job-returned':
     case 'job-stalled':
       return str(x['queue']) && str(x['id']);

@@ -22,6 +22,15 @@ if redis.call('GET', KEYS[2]) ~= ARGV[1] then return -1 end
 return redis.call('HINCRBY', KEYS[1], 'stc', 1)
 `;
 
+/** The active job (if any) whose lock holds this token: a job fetched by a child that died before reporting it. */
+const FIND_BY_TOKEN = `
+local ids = redis.call('LRANGE', KEYS[1], 0, -1)
+for _, id in ipairs(ids) do
+  if redis.call('GET', ARGV[1] .. id .. ':lock') == ARGV[2] then return id end
+end
+return false
+`;
+
 export type HandBackOutcome =
   /** Back in waiting; `ms` from the child's death. */
   | { kind: 'returned'; job: HeldJob; ms: number; deaths: number }
@@ -75,8 +84,14 @@ export class HandBack extends EventEmitter<HandBackEvents> {
   private async returnJobs(worker: WorkerProcess): Promise<void> {
     const jobs = [...worker.jobs.values()];
     worker.jobs.clear();
-    if (jobs.length === 0) return;
     const diedAt = worker.exitedAt ?? this.opts.clock.now();
+    const fetching = worker.fetching;
+    worker.fetching = undefined;
+    if (fetching) {
+      const found = await this.findFetched(fetching.queue, fetching.token).catch(() => undefined);
+      if (found && !jobs.some((j) => j.id === found)) jobs.push({ queue: fetching.queue, id: found, name: '', token: fetching.token, startedAt: diedAt });
+    }
+    if (jobs.length === 0) return;
     await Promise.all(
       jobs.map(async (job) => {
         const outcome = await this.returnOne(job, diedAt).catch((err: unknown): HandBackOutcome => ({ kind: 'error', job, error: (err as Error).message }));
@@ -84,6 +99,12 @@ export class HandBack extends EventEmitter<HandBackEvents> {
         this.emit('outcome', outcome);
       }),
     );
+  }
+
+  private async findFetched(queue: string, token: string): Promise<string | undefined> {
+    const base = `${this.opts.prefix}:${queue}:`;
+    const id = await this.bounded(this.opts.client.eval(FIND_BY_TOKEN, 1, `${base}active`, base, token));
+    return typeof id === 'string' ? id : undefined;
   }
 
   private async returnOne(held: HeldJob, diedAt: number): Promise<HandBackOutcome> {

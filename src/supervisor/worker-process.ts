@@ -41,6 +41,8 @@ export class WorkerProcess extends EventEmitter<WorkerProcessEvents> {
   stopReason: ExitReason | undefined;
   loadError: string | undefined;
   readonly jobs = new Map<string, HeldJob>();
+  /** The fetch under way (its token), until the job it got is reported: a death in between still finds that job. */
+  fetching: { queue: string; token: string } | undefined;
   readonly stderrTail: string[] = [];
   /** Unique per child (slot names are reused). */
   readonly key: string;
@@ -107,7 +109,11 @@ export class WorkerProcess extends EventEmitter<WorkerProcessEvents> {
         this.rssBytes = msg.rssBytes;
         this.lastSampleAt = now;
         break;
+      case 'fetching':
+        this.fetching = { queue: msg.queue, token: msg.token };
+        break;
       case 'job-start':
+        if (this.fetching?.token === msg.token) this.fetching = undefined;
         this.jobs.set(msg.id, { queue: msg.queue, id: msg.id, name: msg.name, token: msg.token, startedAt: now });
         this.busySlots = this.jobs.size;
         break;

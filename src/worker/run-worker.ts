@@ -192,6 +192,8 @@ export class WorkerRuntime {
     for (const side of this.sides) {
       if (this.draining) return undefined;
       const token = `${this.tokenBase}:${++this.tokenSeq}`;
+      // Tell the supervisor first: a job moved to active just before this child dies is still found.
+      this.port.send({ type: 'fetching', queue: side.name, token });
       const job = await side.worker.getNextJob(token, { block: false });
       if (job) return { job, side, token };
       // BullMQ remembers when the next delayed job is due; wake for it.
