@@ -16,6 +16,8 @@ import { loadProcessor, type LoadedProcessor } from './processor.js';
 
 export interface ParentPort {
   send(msg: ChildMessage): void;
+  /** Send and resolve once the message is written to the channel (so a SIGKILL cannot lose it). */
+  sendFlushed?(msg: ChildMessage): Promise<void>;
 }
 
 interface Running {
@@ -193,7 +195,11 @@ export class WorkerRuntime {
       if (this.draining) return undefined;
       const token = `${this.tokenBase}:${++this.tokenSeq}`;
       // Tell the supervisor first: a job moved to active just before this child dies is still found.
-      this.port.send({ type: 'fetching', queue: side.name, token });
+      // Flushed, not just queued: under load the IPC pipe can back up, and a message still in this
+      // process's buffer dies with it while the Redis command it announces does not.
+      const announce: ChildMessage = { type: 'fetching', queue: side.name, token };
+      if (this.port.sendFlushed) await this.port.sendFlushed(announce);
+      else this.port.send(announce);
       const job = await side.worker.getNextJob(token, { block: false });
       if (job) return { job, side, token };
       // BullMQ remembers when the next delayed job is due; wake for it.

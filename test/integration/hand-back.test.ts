@@ -142,7 +142,14 @@ describe('supervisor-driven hand-back', () => {
         await until(() => d.supervisor.runningCount() >= 2, 'workers back');
         for (const w of d.supervisor.workers()) if (w.state === 'running' && w.jobs.size > 0) (process.kill(w.pid!, 'SIGKILL'), kills++);
       }
-      await until(async () => (await c.hlen(runs)) === N, 'every job recorded', 60_000, 100);
+      await until(async () => (await c.hlen(runs)) === N, 'every job recorded', 60_000, 100).catch(async (err: unknown) => {
+        const done = await c.hgetall(runs);
+        for (const id of Array.from({ length: N }, (_, i) => `j${i}`).filter((x) => !done[x]).slice(0, 10)) {
+          const j = await queue.getJob(id);
+          console.log(`not done: ${id} state=${await queue.getJobState(id)} started=${j?.attemptsStarted} reason=${j?.failedReason ?? ''} lock=${await c.get(`${prefix}:q:${id}:lock`)}`);
+        }
+        throw err;
+      });
       await until(async () => (await queue.getCompletedCount()) === N, 'every job completed', 30_000);
       const counts = await queue.getJobCounts('wait', 'active', 'failed', 'delayed');
       expect(counts).toEqual({ wait: 0, active: 0, failed: 0, delayed: 0 });
