@@ -46,13 +46,13 @@ function check(o: Outcome, daemonUp: boolean): void {
 }
 
 describe('chaos', () => {
-  it(`kill -9 a random child every second while ${1000 * SCALE} jobs of 10–100 ms run, the pool scaling up and down`, async () => {
+  it(`kill -9 a random child every second while ${2000 * SCALE} jobs of 10–100 ms run, the pool scaling up and down`, async () => {
     const s = (scenario = await openScenario('kill -9 a child every second'));
     const { d, restarts, interrupted } = await pool(s, { concurrency: '4', 'min-workers': '2', 'max-workers': '5', 'scaling-period': '1', window: '2' });
     let ups = 0;
     let downs = 0;
     d.loop.onDecision((x) => (x.action === 'up' ? ups++ : x.action === 'down' ? downs++ : 0));
-    await addJobs(s, 1000 * SCALE);
+    await addJobs(s, 2000 * SCALE);
     let kills = 0;
     const killer = setInterval(() => {
       const alive = d.supervisor.workers().filter((w) => w.state === 'running');
