@@ -2,15 +2,17 @@
  * Issue 3, item 8: the Redis password (here an ACL user's) comes from a file or systemd's
  * credentials directory, works, and appears in no command line, log line, /status or /metrics.
  */
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load.js';
 import { ConfigError } from '../../src/config/schema.js';
-import { startEmbeddedRedis, type EmbeddedRedis } from '../../src/redis/embedded.js';
-import { fixture, startDaemon } from '../helpers/daemon.js';
+import { freePort, startEmbeddedRedis, type EmbeddedRedis } from '../../src/redis/embedded.js';
+import { FIXTURES, fixture, startDaemon } from '../helpers/daemon.js';
 import { queue as openQueue, uniquePrefix } from '../helpers/redis.js';
 import { until } from '../helpers/wait.js';
 
@@ -66,6 +68,35 @@ describe('Redis password', () => {
     } finally {
       await q.close();
       await d.stop();
+    }
+  });
+});
+
+describe('TLS', () => {
+  it('rediss:// works end to end against a TLS-only redis-server (CA trusted via NODE_EXTRA_CA_CERTS)', async () => {
+    const tlsDir = mkdtempSync(path.join(os.tmpdir(), 'wp-tls-'));
+    const key = path.join(tlsDir, 'key.pem');
+    const cert = path.join(tlsDir, 'cert.pem');
+    const made = spawnSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1']);
+    expect(made.status, `openssl failed: ${made.stderr}`).toBe(0);
+    const tlsPort = await freePort();
+    const server = spawn('redis-server', ['--port', '0', '--tls-port', String(tlsPort), '--bind', '127.0.0.1', '--tls-cert-file', cert, '--tls-key-file', key, '--tls-ca-cert-file', cert, '--tls-auth-clients', 'no', '--save', '', '--dir', tlsDir], { stdio: 'ignore' });
+    const metricsPort = await freePort();
+    const prefix = uniquePrefix('tls');
+    const url = `rediss://127.0.0.1:${tlsPort}`;
+    const cli = spawn(process.execPath, [path.join(FIXTURES, '../../bin/worker-pool'), 'start', '--redis-url', url, '--prefix', prefix, '--queues', 'q', '--processor', fixture('record.mjs'), '--metrics-port', String(metricsPort), '--log-format', 'json'], { stdio: 'ignore', env: { ...process.env, NODE_EXTRA_CA_CERTS: cert } });
+    const q = new Queue('q', { prefix, connection: { host: '127.0.0.1', port: tlsPort, tls: { ca: readFileSync(cert) }, maxRetriesPerRequest: null } });
+    q.on('error', () => undefined);
+    try {
+      await until(async () => (await fetch(`http://127.0.0.1:${metricsPort}/readyz`)).status === 200, 'the daemon ready over TLS', 30_000, 200);
+      await q.add('ok', { ms: 5 }, { jobId: 'tls-job' });
+      await until(async () => (await q.getJobState('tls-job')) === 'completed', 'a job completed over TLS');
+    } finally {
+      await q.close();
+      const exited = new Promise((r) => cli.once('exit', r));
+      cli.kill('SIGTERM');
+      await exited;
+      server.kill('SIGTERM');
     }
   });
 });
