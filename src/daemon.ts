@@ -5,9 +5,13 @@
 import type { AddressInfo } from 'node:net';
 import { systemClock, type Clock } from './clock.js';
 import { redactUrl, type PoolConfig } from './config/load.js';
+import { EventStream } from './observe/event-stream.js';
+import { History } from './observe/history.js';
 import { HttpServer, sendJson, sendText } from './observe/http.js';
+import { LIVE_PAGE_HTML } from './observe/live-page.js';
 import { createLogger, wantsPretty, type Logger } from './observe/logger.js';
 import { createMetrics } from './observe/metrics.js';
+import { buildInfo, registerQueueMetrics } from './observe/queue-metrics.js';
 import { QueueProbe, type QueueCounts } from './observe/queue-probe.js';
 import { DEFAULT_BACKOFF } from './policy/backoff.js';
 import { decideScale } from './policy/threshold.js';
@@ -54,6 +58,9 @@ export interface PoolStatus {
   workers: WorkerStatus[];
   decisions: DecisionRecord[];
   queueCounts: Record<string, QueueCounts> | null;
+  /** Per queue: seconds the oldest runnable job has waited (null when Redis did not answer). */
+  queueOldestAgeSeconds: Record<string, number> | null;
+  pausedQueues: string[];
 }
 
 export const VERSION = '0.1.0';
@@ -64,6 +71,8 @@ export class Daemon {
   readonly loop: ControlLoop;
   readonly probe: QueueProbe;
   readonly handBack: HandBack;
+  readonly events: EventStream;
+  readonly history: History;
   private readonly clock: Clock;
   private readonly http: HttpServer;
   private address: AddressInfo | undefined;
@@ -111,11 +120,17 @@ export class Daemon {
       this.clock,
       this.log,
     );
-    this.probe = new QueueProbe(c.redisUrl, c.prefix, c.queues, c.name);
+    this.probe = new QueueProbe(c.redisUrl, c.prefix, c.queues, c.name, () => this.clock.wallNow());
     this.handBack = new HandBack({ client: this.probe.client, prefix: c.prefix, queue: (q) => this.probe.queue(q), maxStalledCount: c.maxStalledCount, clock: this.clock, log: this.log });
     this.supervisor.on('worker-exit', (e) => void this.handBack.recover(e.worker));
     const metrics = createMetrics(c.name, this.supervisor, this.loop, this.handBack);
+    registerQueueMetrics(metrics.registry, this.probe, buildInfo(VERSION));
+    this.events = new EventStream({ pool: c.name, redisUrl: c.redisUrl, prefix: c.prefix, queues: c.queues }, this.supervisor, this.loop, this.log, () => this.clock.wallNow());
+    this.history = new History(c.name, this.supervisor, this.loop, this.probe, this.clock);
     this.http = new HttpServer({
+      '/': (_req, res) => sendText(res, 200, LIVE_PAGE_HTML, 'text/html; charset=utf-8'),
+      '/history': (_req, res) => sendJson(res, 200, this.history.body()),
+      '/events': this.events.handle,
       '/metrics': async (_req, res) => sendText(res, 200, await metrics.registry.metrics(), metrics.registry.contentType),
       '/healthz': (_req, res) => (this.healthy() ? sendText(res, 200, 'ok\n') : sendText(res, 503, 'control loop stalled\n')),
       '/readyz': async (_req, res) => {
@@ -145,6 +160,7 @@ export class Daemon {
       'worker-pool starting',
     );
     this.loop.start();
+    this.history.start();
     this.titleTimer = setInterval(() => this.setTitle(), 250);
     this.setTitle();
   }
@@ -171,11 +187,9 @@ export class Daemon {
   async status(): Promise<PoolStatus> {
     const c = this.opts.config;
     const now = this.clock.now();
-    let queueCounts: Record<string, QueueCounts> | null = null;
     const ready = await this.ready();
-    if (this.probe.redisUp) {
-      queueCounts = await this.probe.counts().catch(() => null);
-    }
+    const snap = this.probe.redisUp ? await this.probe.snapshot().catch(() => null) : null;
+    const perQueue = <T>(f: (s: NonNullable<typeof snap>[string]) => T) => (snap ? Object.fromEntries(Object.entries(snap).map(([q, s]) => [q, f(s)])) : null);
     return {
       pool: c.name,
       version: VERSION,
@@ -206,7 +220,9 @@ export class Daemon {
         uptimeSeconds: Math.round((now - w.forkedAt) / 100) / 10,
       })),
       decisions: this.loop.decisions.slice(-20),
-      queueCounts,
+      queueCounts: perQueue((s) => s.counts),
+      queueOldestAgeSeconds: perQueue((s) => Math.round(s.oldestAgeSeconds * 10) / 10),
+      pausedQueues: snap ? Object.entries(snap).filter(([, s]) => s.paused).map(([q]) => q) : [],
     };
   }
 
@@ -228,6 +244,8 @@ export class Daemon {
       const result = await this.supervisor.shutdown(this.opts.config.stopTimeout * 1000, force);
       if (this.titleTimer) clearInterval(this.titleTimer);
       await this.handBack.idle();
+      this.history.stop();
+      await this.events.close();
       await this.http.close();
       await this.probe.close();
       this.log.info({ forced: result.forced }, 'stopped');

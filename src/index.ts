@@ -6,3 +6,8 @@ export { decideScale } from './policy/threshold.js';
 export { UsageWindow } from './policy/usage-window.js';
 export type { ScaleDecision, ScalePolicy, ScaleSnapshot } from './policy/types.js';
 export type { ProcessorContext, ProcessorObject, JobHandler } from './worker/processor.js';
+export { createProducer, UnknownJobTypeError, type Producer, type ProducerOptions } from './producer.js';
+export { defineJob, toCatalog, type JobType, type JobTypeSpec, type JobDefinition } from './routing/job-type.js';
+export { generatedQueueName } from './routing/queue-name.js';
+export { parseSelector, matches, SelectorError, type Selector } from './routing/selector.js';
+export { parseRules, routeCatalog, routeJobType, type RoutingRule, type Route } from './routing/rules.js';

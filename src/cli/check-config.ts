@@ -1,6 +1,7 @@
 /** `worker-pool check-config FILE…`: validate config files (and that their processor loads) without starting anything. */
 import { ConfigError } from '../config/schema.js';
 import { loadConfig } from '../config/load.js';
+import { poolQueues, RuleError } from '../routing/rules.js';
 import { probeProcessor } from '../supervisor/probe-processor.js';
 import { EXIT } from './exit-codes.js';
 
@@ -12,7 +13,13 @@ export async function runCheckConfig(files: string[], out: (line: string) => voi
       const config = loadConfig({ flags: { config: file }, env: {}, requireProcessor: true });
       const probe = await probeProcessor(config.processor!);
       if (!probe.ok) throw new ConfigError(probe.message);
-      const handlers = probe.names ? `handlers ${probe.names.join(',') || '(none)'}` : 'one function for every job';
+      try {
+        config.queues = poolQueues(config, probe.catalog);
+      } catch (err) {
+        if (err instanceof RuleError) throw new ConfigError(err.message);
+        throw err;
+      }
+      const handlers = probe.catalog ? `job types ${probe.catalog.map((j) => j.name).join(',')}` : probe.names ? `handlers ${probe.names.join(',') || '(none)'}` : 'one function for every job';
       out(`ok     ${file}: pool "${config.name}", queues ${config.queues.join(',')}, concurrency ${config.concurrency}, workers ${config.minWorkers}–${config.maxWorkers}, ${handlers}`);
     } catch (err) {
       if (!(err instanceof ConfigError)) throw err;

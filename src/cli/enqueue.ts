@@ -1,8 +1,7 @@
 /** `worker-pool enqueue`: add jobs to a queue, in bulk or at a steady rate, with progress on a terminal. */
 import { Queue, type JobsOptions } from 'bullmq';
-import { connect } from '../redis/connection.js';
-import { redactUrl } from '../config/load.js';
 import { CliError, EXIT } from './exit-codes.js';
+import { connectOrFail } from './redis-check.js';
 import { Progress } from './progress.js';
 
 export interface EnqueueOptions {
@@ -30,14 +29,7 @@ export function parseJobData(text: string): unknown {
 
 export async function runEnqueue(o: EnqueueOptions, out: (line: string) => void = console.log): Promise<number> {
   const data = parseJobData(o.data);
-  const client = connect(o.redisUrl, { failFast: true, connectionName: 'worker-pool:enqueue' });
-  client.on('error', () => undefined);
-  try {
-    await Promise.race([client.ping(), new Promise((_, reject) => setTimeout(() => reject(new Error('timed out')), 3000).unref())]);
-  } catch (err) {
-    client.disconnect();
-    throw new CliError(`redis-url: cannot reach Redis at ${redactUrl(o.redisUrl)} (${(err as Error).message})`, EXIT.UNAVAILABLE);
-  }
+  const client = await connectOrFail(o.redisUrl, 'worker-pool:enqueue');
   const queue = new Queue(o.queue, { connection: client, prefix: o.prefix });
   const opts: JobsOptions = {};
   if (o.delaySeconds) opts.delay = Math.round(o.delaySeconds * 1000);

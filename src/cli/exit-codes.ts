@@ -7,6 +7,8 @@ export const EXIT = {
   NOT_READY: 1,
   /** `status`: nothing answers at the URL (as `systemctl status` for a stopped unit). */
   NOT_RUNNING: 3,
+  /** `routes --check`: a queue nobody listens to, or jobs left in a queue no job type uses. */
+  CHECK_FAILED: 1,
   USAGE: 64,
   /** Bad data given on the command line (e.g. --data that is not JSON). */
   DATAERR: 65,

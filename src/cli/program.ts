@@ -1,9 +1,12 @@
-/** The commander program: `start` (default), `check-config`, `enqueue`, `status`, `demo`. */
+/** The commander program: `start` (default), `check-config`, `enqueue`, `status`, `demo`, `routes`, `migrate-jobs`. */
 import { Command, CommanderError, Option } from 'commander';
 import { VERSION } from '../daemon.js';
 import { runCheckConfig } from './check-config.js';
 import { runDemo } from './demo.js';
 import { runEnqueue } from './enqueue.js';
+import { resolveJobTarget } from './enqueue-job.js';
+import { runMigrateJobs } from './migrate-jobs.js';
+import { runRoutes } from './routes.js';
 import { CliError, EXIT } from './exit-codes.js';
 import { addPoolOptions, flagsFromOpts } from './options.js';
 import { runStart } from './start.js';
@@ -56,22 +59,28 @@ export function buildProgram(result: ProgramResult): Command {
   program
     .command('enqueue')
     .description('add jobs to a queue (in bulk, or at --rate per second), with progress on a terminal')
-    .option('--queue <NAME>', 'queue to add to', 'default')
+    .option('--queue <NAME>', 'queue to add to (default: default)')
     .option('--name <NAME>', 'job name (picks the handler)', 'job')
+    .option('--job <JOB_TYPE>', 'add jobs of this job type to its actual queue (catalog and routing rules from --config or --processor/--routing-rules); sets the job name')
+    .option('--config <FILE>', 'with --job: the pool config that names the processor and the routing rules')
+    .option('--processor <MODULE>', 'with --job: the module that declares the job types')
+    .option('--routing-rules <JSON>', 'with --job: routing rules, if not from --config')
     .option('--data <JSON>', 'job data as JSON', '{}')
     .addOption(new Option('--count <N>', 'how many jobs').default(1).argParser(numberArg('--count', { integer: true, min: 1 })))
     .addOption(new Option('--rate <PER_SECOND>', 'add jobs one by one at this rate instead of in bulk').argParser(numberArg('--rate', { above: 0 })))
     .addOption(new Option('--delay <SECONDS>', 'delay each job by this long').argParser(numberArg('--delay', { min: 0 })))
     .addOption(new Option('--attempts <N>', 'tries before a job is failed for good').argParser(numberArg('--attempts', { integer: true, min: 1 })))
     .option('--redis-url <URL>', 'Redis to use (default $REDIS_URL, else redis://127.0.0.1:6379)')
-    .option('--prefix <PREFIX>', 'BullMQ key prefix', 'bull')
+    .option('--prefix <PREFIX>', 'BullMQ key prefix (default: bull)')
     .exitOverride()
-    .action(async (o: { queue: string; name: string; data: string; count: number; rate?: number; delay?: number; attempts?: number; redisUrl?: string; prefix: string }) => {
+    .action(async (o: { queue?: string; name: string; job?: string; config?: string; processor?: string; routingRules?: string; data: string; count: number; rate?: number; delay?: number; attempts?: number; redisUrl?: string; prefix?: string }) => {
+      if (o.job !== undefined && o.queue !== undefined) throw new CliError('--job and --queue: give one; --job finds the queue from the routing rules', EXIT.USAGE);
+      const target = o.job !== undefined ? await resolveJobTarget(o.job, { config: o.config, processor: o.processor, routingRules: o.routingRules, redisUrl: o.redisUrl, prefix: o.prefix }) : undefined;
       result.exitCode = await runEnqueue({
-        redisUrl: o.redisUrl ?? process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379',
-        prefix: o.prefix,
-        queue: o.queue,
-        name: o.name,
+        redisUrl: target?.redisUrl ?? o.redisUrl ?? process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379',
+        prefix: target?.prefix ?? o.prefix ?? 'bull',
+        queue: target?.queue ?? o.queue ?? 'default',
+        name: o.job ?? o.name,
         data: o.data,
         count: o.count,
         rate: o.rate,
@@ -85,9 +94,17 @@ export function buildProgram(result: ProgramResult): Command {
     .description('show a running pool: workers, utilization, queues, recent scaling (exit 0 ready, 1 not ready, 3 not running)')
     .option('--url <URL>', 'the daemon\'s HTTP address', 'http://127.0.0.1:9464')
     .option('--json', 'print the raw /status JSON')
+    .option('--watch', 'redraw every --interval seconds until Ctrl-C (exit code from the last look)')
+    .addOption(new Option('--interval <SECONDS>', 'seconds between redraws with --watch').default(2).argParser(numberArg('--interval', { min: 0.2 })))
     .exitOverride()
-    .action(async (o: { url: string; json?: boolean }) => {
-      result.exitCode = await runStatus({ url: o.url, json: o.json === true });
+    .action(async (o: { url: string; json?: boolean; watch?: boolean; interval: number }) => {
+      const stop = o.watch
+        ? new Promise<void>((resolve) => {
+            process.once('SIGINT', () => resolve());
+            process.once('SIGTERM', () => resolve());
+          })
+        : undefined;
+      result.exitCode = await runStatus({ url: o.url, json: o.json === true, watch: o.watch === true, interval: o.interval }, console.log, stop);
     });
 
   program
@@ -102,6 +119,38 @@ export function buildProgram(result: ProgramResult): Command {
     .exitOverride()
     .action(async (o: { duration: number; rate: number; jobSeconds: number; scalingPeriod: number; window: number; redisUrl?: string }) => {
       result.exitCode = await runDemo({ redisUrl: o.redisUrl, duration: o.duration, rate: o.rate, jobSeconds: o.jobSeconds, scalingPeriod: o.scalingPeriod, window: o.window });
+    });
+
+  program
+    .command('routes')
+    .description('show job types, their generated and actual queues and who listens; warn about unlistened queues and jobs left in old ones (--check: exit 1 then)')
+    .option('--config-dir <DIR>', 'directory of the pool configs, one *.yml per instance', '/etc/worker-pool')
+    .option('--check', 'exit 1 when a warning is found (to guard a deploy)')
+    .option('--redis-url <URL>', 'Redis to look at, instead of the configs\' redis-url')
+    .exitOverride()
+    .action(async (o: { configDir: string; check?: boolean; redisUrl?: string }) => {
+      result.exitCode = await runRoutes({ configDir: o.configDir, check: o.check === true, redisUrl: o.redisUrl });
+    });
+
+  program
+    .command('migrate-jobs')
+    .description('move delayed and retrying jobs (and, with --include-waiting, waiting ones) whose actual queue changed to their new queue')
+    .option('--config-dir <DIR>', 'directory of the pool configs, one *.yml per instance', '/etc/worker-pool')
+    .option('--dry-run', 'count what would move, move nothing')
+    .option('--include-waiting', 'also move waiting and prioritized jobs')
+    .addOption(new Option('--batch-size <N>', 'jobs looked at per round trip').default(100).argParser(numberArg('--batch-size', { integer: true, min: 1 })))
+    .addOption(new Option('--batch-pause <SECONDS>', 'pause between batches, to spare a busy Redis').default(0).argParser(numberArg('--batch-pause', { min: 0 })))
+    .option('--redis-url <URL>', 'Redis to use, instead of the configs\' redis-url')
+    .exitOverride()
+    .action(async (o: { configDir: string; dryRun?: boolean; includeWaiting?: boolean; batchSize: number; batchPause: number; redisUrl?: string }) => {
+      result.exitCode = await runMigrateJobs({
+        configDir: o.configDir,
+        dryRun: o.dryRun === true,
+        includeWaiting: o.includeWaiting === true,
+        batchSize: o.batchSize,
+        batchPauseSeconds: o.batchPause,
+        redisUrl: o.redisUrl,
+      });
     });
 
   return program;

@@ -2,6 +2,7 @@
 import { loadConfig, type RawValues } from '../config/load.js';
 import { Daemon } from '../daemon.js';
 import { startEmbeddedRedis, type EmbeddedRedis } from '../redis/embedded.js';
+import { poolQueues, RuleError } from '../routing/rules.js';
 import { probeProcessor } from '../supervisor/probe-processor.js';
 import { CliError, EXIT } from './exit-codes.js';
 
@@ -9,6 +10,12 @@ export async function runStart(flags: RawValues): Promise<number> {
   const config = loadConfig({ flags, requireProcessor: true });
   const probe = await probeProcessor(config.processor!);
   if (!probe.ok) throw new CliError(probe.message, EXIT.CONFIG);
+  try {
+    config.queues = poolQueues(config, probe.catalog);
+  } catch (err) {
+    if (err instanceof RuleError) throw new CliError(err.message, EXIT.CONFIG);
+    throw err;
+  }
 
   let redis: EmbeddedRedis | undefined;
   if (config.embeddedRedis) {

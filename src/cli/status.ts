@@ -1,14 +1,27 @@
-/** `worker-pool status`: what the running daemon says about itself, as a table or JSON. */
+/**
+ * `worker-pool status`: what the running daemon says about itself, as a table or JSON; with
+ * --watch, redrawn every --interval seconds until Ctrl-C (like `watch worker-pool status`).
+ */
 import type { PoolStatus } from '../daemon.js';
 import { EXIT } from './exit-codes.js';
 
 export interface StatusOptions {
   url: string;
   json: boolean;
+  watch?: boolean;
+  /** Seconds between redraws with --watch. */
+  interval?: number;
 }
 
 function mb(bytes: number): string {
   return bytes > 0 ? `${Math.round(bytes / 1024 / 1024)} MiB` : '-';
+}
+
+function age(seconds: number | undefined): string {
+  if (seconds === undefined) return '-';
+  if (seconds < 60) return `${seconds.toFixed(seconds < 10 ? 1 : 0)}s`;
+  if (seconds < 3600) return `${Math.floor(seconds / 60)}m${String(Math.round(seconds % 60)).padStart(2, '0')}s`;
+  return `${Math.floor(seconds / 3600)}h${String(Math.floor((seconds % 3600) / 60)).padStart(2, '0')}m`;
 }
 
 function pct(x: number | null): string {
@@ -38,8 +51,17 @@ export function formatStatus(s: PoolStatus): string {
     lines.push('');
     lines.push(
       table([
-        ['QUEUE', 'WAITING', 'ACTIVE', 'DELAYED', 'PRIORITIZED', 'FAILED', 'COMPLETED'],
-        ...Object.entries(s.queueCounts).map(([q, c]) => [q, String(c.waiting), String(c.active), String(c.delayed), String(c.prioritized), String(c.failed), String(c.completed)]),
+        ['QUEUE', 'WAITING', 'ACTIVE', 'DELAYED', 'PRIORITIZED', 'FAILED', 'COMPLETED', 'OLDEST'],
+        ...Object.entries(s.queueCounts).map(([q, c]) => [
+          (s.pausedQueues ?? []).includes(q) ? `${q} (paused: ${c.paused})` : q,
+          String(c.waiting),
+          String(c.active),
+          String(c.delayed),
+          String(c.prioritized),
+          String(c.failed),
+          String(c.completed),
+          age(s.queueOldestAgeSeconds?.[q]),
+        ]),
       ]),
     );
   }
@@ -52,17 +74,51 @@ export function formatStatus(s: PoolStatus): string {
   return lines.join('\n');
 }
 
-export async function runStatus(o: StatusOptions, out: (line: string) => void = console.log): Promise<number> {
-  const base = o.url.replace(/\/+$/, '');
-  let body: PoolStatus;
+async function fetchStatus(base: string): Promise<PoolStatus | string> {
   try {
     const res = await fetch(`${base}/status`, { signal: AbortSignal.timeout(5000) });
     if (!res.ok) throw new Error(`HTTP ${res.status}`);
-    body = (await res.json()) as PoolStatus;
+    return (await res.json()) as PoolStatus;
   } catch (err) {
-    out(`worker-pool status: nothing answers at ${base} (${(err as Error).cause ? String(((err as Error).cause as Error).message ?? (err as Error).cause) : (err as Error).message})`);
-    return EXIT.NOT_RUNNING;
+    const cause = (err as Error).cause as Error | undefined;
+    return `worker-pool status: nothing answers at ${base} (${cause ? String(cause.message ?? cause) : (err as Error).message})`;
   }
-  out(o.json ? JSON.stringify(body, null, 2) : formatStatus(body));
-  return body.ready ? EXIT.OK : EXIT.NOT_READY;
+}
+
+const exitCode = (s: PoolStatus | string) => (typeof s === 'string' ? EXIT.NOT_RUNNING : s.ready ? EXIT.OK : EXIT.NOT_READY);
+
+/**
+ * Print the status once, or with `watch` redraw it every `interval` seconds until `stop` resolves
+ * (Ctrl-C from the CLI); the exit code is that of the last look: 0 ready, 1 not ready, 3 nothing answers.
+ */
+export async function runStatus(o: StatusOptions, out: (line: string) => void = console.log, stop?: Promise<void>): Promise<number> {
+  const base = o.url.replace(/\/+$/, '');
+  const render = (s: PoolStatus | string) => (typeof s === 'string' ? s : o.json ? JSON.stringify(s, null, 2) : formatStatus(s));
+  if (!o.watch) {
+    const s = await fetchStatus(base);
+    out(render(s));
+    return exitCode(s);
+  }
+  const clear = process.stdout.isTTY && out === console.log && !o.json ? '\x1b[H\x1b[2J' : '';
+  const everyMs = (o.interval ?? 2) * 1000;
+  let stopped = false;
+  let wake: (() => void) | undefined;
+  void stop?.then(() => {
+    stopped = true;
+    wake?.();
+  });
+  let last: PoolStatus | string = '';
+  while (!stopped) {
+    last = await fetchStatus(base);
+    if (stopped) break;
+    out(`${clear}${o.json ? '' : `every ${everyMs / 1000} s, Ctrl-C to quit — ${new Date().toISOString()}\n`}${render(last)}`);
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, everyMs);
+      wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+  }
+  return exitCode(last);
 }

@@ -5,6 +5,7 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { parseDocument } from 'yaml';
+import type { RoutingRule } from '../routing/rules.js';
 import { ConfigError, OPTIONS, OPTION_BY_KEY, envName, parseValue, type OptionSpec, type Source } from './schema.js';
 
 export interface PoolConfig {
@@ -12,7 +13,11 @@ export interface PoolConfig {
   configFile: string | undefined;
   redisUrl: string;
   prefix: string;
+  /** Queues named outright; empty when only `queue-selector` says which queues to take from. */
   queues: string[];
+  queueSelector: string | undefined;
+  /** Undefined when not configured (then every job type goes to its generated queue). */
+  routingRules: RoutingRule[] | undefined;
   /** Absolute path, or undefined when not set (the demo provides its own). */
   processor: string | undefined;
   concurrency: number;
@@ -132,6 +137,9 @@ export function loadConfig(input: LoadInput = {}): PoolConfig {
     processor: undefined,
     embeddedRedis: values['embedded-redis'] === true,
   };
+
+  // A selector alone decides the queues; `queues` given as well adds to them (e.g. an old queue while migrating).
+  if (config.queueSelector !== undefined && sources['queues'] === 'default') config.queues = [];
 
   if (!/^[A-Za-z0-9_.@-]{1,64}$/.test(config.name)) {
     throw new ConfigError(`name: ${JSON.stringify(config.name)} is not allowed; expected 1–64 letters, digits, '_', '-', '.' or '@'`);

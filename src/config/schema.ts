@@ -4,8 +4,11 @@
  * Parsing and validation of one value live here too, so the file, the environment and the flags
  * are all checked by the same code and report the same one-line errors.
  */
+import { parseRules, RuleError } from '../routing/rules.js';
+import { parseSelector, SelectorError } from '../routing/selector.js';
 
-export type Kind = 'int' | 'number' | 'string' | 'list' | 'bool' | 'enum' | 'seconds';
+/** `rules`: a list of [selector, queue or null] pairs (YAML, or JSON in env/flags); `selector`: a queue selector. */
+export type Kind = 'int' | 'number' | 'string' | 'list' | 'bool' | 'enum' | 'seconds' | 'rules' | 'selector';
 
 export interface OptionSpec {
   key: string;
@@ -33,6 +36,8 @@ export const OPTIONS: readonly OptionSpec[] = [
   { key: 'redis-url', kind: 'string', arg: 'URL', default: 'redis://127.0.0.1:6379', help: 'Redis to use (redis:// or rediss://); default $REDIS_URL, else redis://127.0.0.1:6379' },
   { key: 'prefix', kind: 'string', arg: 'PREFIX', default: 'bull', help: 'BullMQ key prefix of the queues' },
   { key: 'queues', kind: 'list', arg: 'A,B', default: ['default'], help: 'queues to take jobs from, in strict priority order' },
+  { key: 'queue-selector', kind: 'selector', arg: 'SELECTOR', optional: true, help: 'also take jobs from the actual queues of the job types this selector matches (e.g. "resource_boundary=cpu&urgency=high"); needs a processor that declares jobs' },
+  { key: 'routing-rules', kind: 'rules', arg: 'JSON', optional: true, help: 'routing rules: a list of [selector, queue or null] pairs, first match wins (default: [["*", null]], every job type to its generated queue)' },
   { key: 'processor', kind: 'string', arg: 'MODULE', optional: true, help: 'module whose default export runs jobs (a function or { init, handlers })' },
   { key: 'concurrency', kind: 'int', arg: 'N', default: 1, min: 1, max: 10000, help: 'jobs one worker runs at once, across all its queues' },
   { key: 'min-workers', kind: 'int', arg: 'N', default: 1, min: 1, max: 1000, help: 'fewest worker processes' },
@@ -109,6 +114,10 @@ function describeAllowed(spec: OptionSpec): string {
       return 'a comma-separated list of non-empty names';
     case 'string':
       return 'a non-empty string';
+    case 'rules':
+      return 'a list of [selector, queue or null] pairs, e.g. [["urgency=high", null], ["*", "default"]]';
+    case 'selector':
+      return 'a queue selector such as "resource_boundary=cpu&urgency=high" or "*"';
   }
 }
 
@@ -164,6 +173,32 @@ export function parseValue(spec: OptionSpec, raw: unknown, source: Source, file?
       if (typeof raw === 'number') return String(raw);
       if (typeof raw === 'string' && raw.trim() !== '') return raw.trim();
       throw fail();
+    }
+    case 'selector': {
+      if (typeof raw !== 'string') throw fail();
+      try {
+        parseSelector(raw);
+      } catch (err) {
+        if (err instanceof SelectorError) throw new ConfigError(`${where(spec.key, source, file)}: ${err.message}`);
+        throw err;
+      }
+      return raw.trim();
+    }
+    case 'rules': {
+      let value = raw;
+      if (typeof raw === 'string') {
+        try {
+          value = JSON.parse(raw);
+        } catch {
+          throw fail();
+        }
+      }
+      try {
+        return parseRules(value);
+      } catch (err) {
+        if (err instanceof RuleError) throw new ConfigError(`${where(spec.key, source, file)}: ${err.message}`);
+        throw err;
+      }
     }
   }
 }

@@ -38,6 +38,8 @@ export type ParentMessage =
 
 export interface SampleMessage {
   type: 'sample';
+  /** The child's own monotonic time (performance.now()) when the counter was read. */
+  at: number;
   busyMs: number;
   busySlots: number;
   processed: number;
@@ -46,7 +48,7 @@ export interface SampleMessage {
 }
 
 export type ChildMessage =
-  | { type: 'ready' }
+  | { type: 'ready'; at: number }
   | SampleMessage
   | { type: 'job-start'; queue: string; id: string; name: string; token: string; waitMs: number }
   | { type: 'job-end'; queue: string; id: string; name: string; status: 'completed' | 'failed'; durationMs: number; error?: string }
@@ -73,9 +75,9 @@ export function isChildMessage(x: unknown): x is ChildMessage {
   if (!isObject(x)) return false;
   switch (x['type']) {
     case 'ready':
-      return true;
+      return num(x['at']);
     case 'sample':
-      return num(x['busyMs']) && num(x['busySlots']) && num(x['processed']) && num(x['failed']) && num(x['rssBytes']);
+      return num(x['at']) && num(x['busyMs']) && num(x['busySlots']) && num(x['processed']) && num(x['failed']) && num(x['rssBytes']);
     case 'job-start':
       return str(x['queue']) && str(x['id']) && str(x['name']) && str(x['token']) && num(x['waitMs']);
     case 'job-end':

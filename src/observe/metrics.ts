@@ -17,7 +17,7 @@ export interface PoolMetrics {
 export function createMetrics(pool: string, supervisor: Supervisor, loop: ControlLoop, handBack?: HandBack): PoolMetrics {
   const registry = new Registry();
   registry.setDefaultLabels({ pool });
-  collectDefaultMetrics({ register: registry, prefix: 'worker_pool_process_' });
+  collectDefaultMetrics({ register: registry, prefix: 'worker_pool_' });
 
   new Gauge({
     name: 'worker_pool_workers',

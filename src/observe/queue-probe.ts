@@ -1,17 +1,45 @@
-/** The supervisor's own view of Redis: is it reachable, and how many jobs wait in each queue. */
+/**
+ * The supervisor's own view of Redis: is it reachable, how many jobs each queue holds by state,
+ * and how long the job at the head of each queue has waited. Bounded cost: every read is a count
+ * or a look at one end of a list or sorted set (O(1) / O(log n)), never a listing, so a scrape
+ * costs the same with ten jobs or ten million.
+ *
+ * Paused: BullMQ 6 has no separate paused list; pausing a queue sets `paused` in its meta hash and
+ * its jobs stay in the wait list. We report the wait list of a paused queue as state `paused`
+ * (and `waiting` as 0), as BullMQ ≤ 5 did by moving them, so every job is counted once. Jobs left
+ * in a legacy `paused` list by an older BullMQ are counted as paused too.
+ */
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { connect } from '../redis/connection.js';
 
-export const COUNT_STATES = ['waiting', 'active', 'delayed', 'prioritized', 'waiting-children', 'completed', 'failed'] as const;
-export type QueueCounts = Record<(typeof COUNT_STATES)[number], number>;
+export const COUNT_STATES = ['waiting', 'active', 'delayed', 'prioritized', 'waiting-children', 'paused', 'completed', 'failed'] as const;
+export type QueueState = (typeof COUNT_STATES)[number];
+export type QueueCounts = Record<QueueState, number>;
+
+export interface QueueSnapshot {
+  counts: QueueCounts;
+  paused: boolean;
+  /**
+   * Seconds the oldest job that could run now has waited (head of the wait list, or the first
+   * prioritized job; from enqueue or the end of its delay); 0 when none waits.
+   */
+  oldestAgeSeconds: number;
+}
 
 export class QueueProbe {
   readonly client: Redis;
   private readonly queues: Map<string, Queue>;
+  private inFlight: Promise<Record<string, QueueSnapshot>> | undefined;
   redisUp = false;
 
-  constructor(redisUrl: string, prefix: string, queueNames: readonly string[], name: string) {
+  constructor(
+    redisUrl: string,
+    prefix: string,
+    queueNames: readonly string[],
+    name: string,
+    private readonly wallNow: () => number = Date.now,
+  ) {
     this.client = connect(redisUrl, { connectionName: `worker-pool:${name}:supervisor`, failFast: true });
     this.client.on('error', () => undefined);
     this.client.on('ready', () => (this.redisUp = true));
@@ -22,7 +50,7 @@ export class QueueProbe {
 
   async ping(timeoutMs = 1000): Promise<boolean> {
     try {
-      const pong = await Promise.race([this.client.ping(), new Promise<never>((_, reject) => setTimeout(() => reject(new Error('timeout')), timeoutMs).unref())]);
+      const pong = await withTimeout(this.client.ping(), timeoutMs);
       this.redisUp = pong === 'PONG';
     } catch {
       this.redisUp = false;
@@ -31,12 +59,77 @@ export class QueueProbe {
   }
 
   async counts(): Promise<Record<string, QueueCounts>> {
-    const out: Record<string, QueueCounts> = {};
-    await Promise.all(
-      [...this.queues].map(async ([name, q]) => {
-        out[name] = (await q.getJobCounts(...COUNT_STATES)) as QueueCounts;
-      }),
-    );
+    const snap = await this.snapshot();
+    return Object.fromEntries(Object.entries(snap).map(([q, s]) => [q, s.counts]));
+  }
+
+  /** Every queue's counts and oldest age; concurrent callers (one scrape's gauges) share one read. */
+  snapshot(timeoutMs = 2000): Promise<Record<string, QueueSnapshot>> {
+    if (!this.inFlight) {
+      this.inFlight = withTimeout(this.read(), timeoutMs).finally(() => (this.inFlight = undefined));
+    }
+    return this.inFlight;
+  }
+
+  private async read(): Promise<Record<string, QueueSnapshot>> {
+    const names = [...this.queues.keys()];
+    const first = this.client.pipeline();
+    for (const name of names) {
+      const k = this.queues.get(name)!.keys;
+      first
+        .llen(k['wait']!)
+        .llen(k['active']!)
+        .zcard(k['delayed']!)
+        .zcard(k['prioritized']!)
+        .zcard(k['waiting-children']!)
+        .llen(k['paused']!)
+        .zcard(k['completed']!)
+        .zcard(k['failed']!)
+        .hexists(k['meta']!, 'paused')
+        .lindex(k['wait']!, -1)
+        .zrange(k['prioritized']!, '0', '0');
+    }
+    const r = unwrap(await first.exec());
+    const heads: Array<{ queue: string; id: string }> = [];
+    const out: Record<string, QueueSnapshot> = {};
+    names.forEach((name, i) => {
+      const v = r.slice(i * 11, i * 11 + 11);
+      const n = (x: unknown) => Number(x) || 0;
+      const paused = n(v[8]) === 1;
+      const wait = n(v[0]);
+      out[name] = {
+        counts: {
+          waiting: paused ? 0 : wait,
+          active: n(v[1]),
+          delayed: n(v[2]),
+          prioritized: n(v[3]),
+          'waiting-children': n(v[4]),
+          paused: (paused ? wait : 0) + n(v[5]),
+          completed: n(v[6]),
+          failed: n(v[7]),
+        },
+        paused,
+        oldestAgeSeconds: 0,
+      };
+      const waitHead = v[9];
+      const prioHead = (v[10] as string[] | undefined)?.[0];
+      // Markers of BullMQ < 5 ("0:…") sit at the tail of old wait lists; they are not jobs.
+      if (typeof waitHead === 'string' && !waitHead.startsWith('0:')) heads.push({ queue: name, id: waitHead });
+      if (typeof prioHead === 'string') heads.push({ queue: name, id: prioHead });
+    });
+    if (heads.length) {
+      const second = this.client.pipeline();
+      for (const h of heads) second.hmget(this.queues.get(h.queue)!.toKey(h.id), 'timestamp', 'delay');
+      const fields = unwrap(await second.exec()) as Array<[string | null, string | null]>;
+      const now = this.wallNow();
+      heads.forEach((h, i) => {
+        const [ts, delay] = fields[i] ?? [null, null];
+        if (ts === null) return; // removed between the two reads
+        const since = Number(ts) + (Number(delay) || 0);
+        const age = Math.max(0, (now - since) / 1000);
+        if (Number.isFinite(age)) out[h.queue]!.oldestAgeSeconds = Math.max(out[h.queue]!.oldestAgeSeconds, age);
+      });
+    }
     return out;
   }
 
@@ -48,4 +141,18 @@ export class QueueProbe {
     await Promise.allSettled([...this.queues.values()].map((q) => q.close()));
     this.client.disconnect();
   }
+}
+
+function unwrap(results: Array<[Error | null, unknown]> | null): unknown[] {
+  if (!results) throw new Error('pipeline aborted');
+  return results.map(([err, value]) => {
+    if (err) throw err;
+    return value;
+  });
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`Redis did not answer within ${ms} ms`)), ms)));
+  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
 }

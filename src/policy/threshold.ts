@@ -1,11 +1,14 @@
 /**
  * The default scaling rule (RQ Orchestrator's): above the threshold add one worker, below half of it
- * remove one, otherwise hold — always within [min, max]. Pure: it sees a snapshot, returns a decision.
+ * remove one, otherwise hold — always within [min, max]. Utilization is measured only over time when
+ * the pool had its current size, and a decision waits until that is at least one scaling period:
+ * otherwise the busy time of a smaller pool would keep adding workers past what the load needs.
+ * Pure: it sees a snapshot, returns a decision.
  */
 import type { ScaleDecision, ScaleSnapshot } from './types.js';
 
 export function decideScale(s: ScaleSnapshot): ScaleDecision {
-  const { workers, minWorkers, maxWorkers, utilization, threshold } = s;
+  const { workers, minWorkers, maxWorkers, utilization, threshold, measuredMs, periodMs } = s;
   if (workers < minWorkers) {
     return { action: 'up', target: minWorkers, reason: `below min-workers (${workers} < ${minWorkers})` };
   }
@@ -14,6 +17,9 @@ export function decideScale(s: ScaleSnapshot): ScaleDecision {
   }
   if (utilization === null) {
     return { action: 'hold', target: workers, reason: 'no usage sample yet' };
+  }
+  if (measuredMs < periodMs) {
+    return { action: 'hold', target: workers, reason: `pool changed size ${(measuredMs / 1000).toFixed(1)} s ago; measuring a full period first` };
   }
   const u = fmt(utilization);
   if (utilization > threshold) {

@@ -7,9 +7,13 @@ export interface ScaleSnapshot {
   workers: number;
   minWorkers: number;
   maxWorkers: number;
-  /** Busy ÷ available slot-time over the window; null when nothing has been measured yet. */
+  /** Busy ÷ available slot-time since the pool had its current size (at most the window); null before any sample. */
   utilization: number | null;
   threshold: number;
+  /** How long the utilization was measured over: the window, or less since the pool last changed size. */
+  measuredMs: number;
+  /** The scaling period: a decision needs at least this much measurement at the current size. */
+  periodMs: number;
 }
 
 export interface ScaleDecision {

@@ -84,9 +84,9 @@ export class UsageWindow {
     return false;
   }
 
-  /** Busy and available slot-milliseconds over [now - window, now]. */
-  totals(now: number): UsageTotals {
-    const start = now - this.windowMs;
+  /** Busy and available slot-milliseconds over [max(now - window, since), now]. */
+  totals(now: number, since = -Infinity): UsageTotals {
+    const start = Math.max(now - this.windowMs, since);
     let busyMs = 0;
     let availableMs = 0;
     for (const track of this.workers.values()) {
@@ -100,12 +100,12 @@ export class UsageWindow {
   }
 
   /**
-   * busy ÷ available over the window, in [0, 1]; null before any worker has reported a sample or
-   * when no slot was available (no decision should be taken on that).
+   * busy ÷ available over the window (or over [since, now] when that is shorter), in [0, 1]; null
+   * before any worker has reported a sample or when no slot was available.
    */
-  utilization(now: number): number | null {
+  utilization(now: number, since = -Infinity): number | null {
     if (!this.hasSamples()) return null;
-    const { busyMs, availableMs } = this.totals(now);
+    const { busyMs, availableMs } = this.totals(now, since);
     if (availableMs <= 0) return null;
     return Math.min(1, Math.max(0, busyMs / availableMs));
   }

@@ -75,7 +75,17 @@ export async function startEmbeddedRedis(opts: EmbeddedRedisOptions = {}): Promi
   let port = 0;
   let child: ChildProcess | undefined;
   const launch = async () => {
-    const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', opts.appendOnly ? 'yes' : 'no', '--daemonize', 'no', '--loglevel', 'warning', '--logfile', path.join(dir, 'redis.log')];
+    const settings: Record<string, string> = {
+      port: String(port),
+      bind: '127.0.0.1',
+      dir,
+      save: '',
+      appendonly: opts.appendOnly ? 'yes' : 'no',
+      daemonize: 'no',
+      loglevel: 'warning',
+      logfile: path.join(dir, 'redis.log'),
+    };
+    const args = Object.entries(settings).flatMap(([key, value]) => [`--${key}`, value]);
     child = spawn(bin, args, { stdio: 'ignore' });
     await waitForPort(port, child, 10_000);
   };

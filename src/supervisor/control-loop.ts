@@ -70,13 +70,15 @@ export class ControlLoop {
   tick(): DecisionRecord {
     this.lastTickAt = this.clock.now();
     const before = this.supervisor.desired;
-    const utilization = this.supervisor.utilization();
+    const { utilization, measuredMs } = this.supervisor.utilizationAtCurrentSize();
     const decision = this.policy({
       workers: before,
       minWorkers: this.limits.minWorkers,
       maxWorkers: this.limits.maxWorkers,
       utilization,
       threshold: this.limits.threshold,
+      measuredMs,
+      periodMs: this.limits.scalingPeriodMs,
     });
     if (decision.target !== before) this.supervisor.setDesired(decision.target);
     else this.supervisor.reconcile();
@@ -91,8 +93,7 @@ export class ControlLoop {
     this.decisions.push(record);
     if (this.decisions.length > KEEP_DECISIONS) this.decisions.shift();
     const fields = { action: record.action, utilization: utilization === null ? null : Number(utilization.toFixed(3)), workersBefore: before, workersAfter: decision.target, reason: decision.reason };
-    if (record.action === 'hold') this.log.debug(fields, 'scale decision');
-    else this.log.info(fields, 'scale decision');
+    this.log.info(fields, 'scale decision');
     for (const fn of this.listeners) fn(record);
     return record;
   }

@@ -47,6 +47,7 @@ export interface WorkerExit {
 export interface SupervisorEvents {
   'worker-started': [WorkerProcess];
   'worker-ready': [WorkerProcess];
+  'worker-draining': [WorkerProcess, ExitReason];
   'worker-exit': [WorkerExit];
   'worker-message': [WorkerProcess, ChildMessage];
   'slot-fatal': [Slot];
@@ -57,6 +58,8 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   private readonly slots = new Map<string, Slot>();
   private readonly draining = new Set<WorkerProcess>();
   private desiredCount = 0;
+  /** When the pool's capacity last changed (a worker ready, a drain begun, a death); monotonic ms. */
+  lastResizeAt = -Infinity;
   private stopping = false;
   private restartTimer: NodeJS.Timeout | undefined;
   private readonly backoff: BackoffOptions;
@@ -108,10 +111,19 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     return n;
   }
 
+  /** Utilization over the whole window (what /status and /metrics show). */
   utilization(): number | null {
     const now = this.opts.clock.now();
     this.usage.prune(now);
     return this.usage.utilization(now);
+  }
+
+  /** Utilization since the pool last changed size (at most the window), and over how long. */
+  utilizationAtCurrentSize(): { utilization: number | null; measuredMs: number } {
+    const now = this.opts.clock.now();
+    this.usage.prune(now);
+    const since = Math.max(now - this.usage.window, this.lastResizeAt);
+    return { utilization: this.usage.utilization(now, since), measuredMs: now - since };
   }
 
   setDesired(n: number): void {
@@ -176,7 +188,8 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     slot.worker = worker;
     this.opts.log.debug({ worker: slot.name, pid: worker.pid }, 'worker forked');
     worker.on('ready', () => {
-      this.usage.workerStarted(worker.key, this.opts.clock.now(), worker.concurrency);
+      this.lastResizeAt = this.opts.clock.now();
+      this.usage.workerStarted(worker.key, worker.readyAtLocal ?? this.opts.clock.now(), worker.concurrency);
       this.emit('worker-ready', worker);
       this.opts.log.info({ worker: worker.id, pid: worker.pid, startMs: Math.round(this.opts.clock.now() - worker.forkedAt) }, 'worker ready');
     });
@@ -187,7 +200,8 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
 
   private onWorkerMessage(worker: WorkerProcess, msg: ChildMessage): void {
     if (msg.type === 'sample') {
-      this.usage.record(worker.key, { at: this.opts.clock.now(), busyMs: msg.busyMs, busySlots: msg.busySlots });
+      const at = worker.childTimeToLocal(msg.at, this.opts.clock.now());
+      this.usage.record(worker.key, { at, busyMs: msg.busyMs, busySlots: msg.busySlots });
       this.checkRecycle(worker);
     } else if (msg.type === 'job-end') {
       this.checkRecycle(worker);
@@ -243,9 +257,11 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
 
   drainWorker(worker: WorkerProcess, reason: ExitReason): void {
     if (worker.state === 'draining' || worker.state === 'exited') return;
+    this.lastResizeAt = this.opts.clock.now();
     this.draining.add(worker);
     worker.drain(reason);
     this.opts.log.info({ worker: worker.id, pid: worker.pid, reason, running: worker.jobs.size }, 'draining worker');
+    this.emit('worker-draining', worker, reason);
   }
 
   private onWorkerExit(worker: WorkerProcess, code: number | null, signal: NodeJS.Signals | null): void {
@@ -260,6 +276,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     const slot = this.slots.get(worker.id);
     if (!slot || slot.worker !== worker) return;
     slot.worker = undefined;
+    this.lastResizeAt = now;
     if (this.stopping) {
       this.emit('worker-exit', { worker, reason: 'shutdown', code, signal });
       return;

@@ -37,6 +37,8 @@ export class WorkerProcess extends EventEmitter<WorkerProcessEvents> {
   failed = 0;
   rssBytes = 0;
   lastSampleAt: number | undefined;
+  /** The child's clock minus ours, as the smallest delay seen (see childTimeToLocal). */
+  private clockOffset = Infinity;
   /** Why it was asked to stop (set when draining starts). */
   stopReason: ExitReason | undefined;
   loadError: string | undefined;
@@ -84,6 +86,19 @@ export class WorkerProcess extends EventEmitter<WorkerProcessEvents> {
     this.send({ type: 'start', settings });
   }
 
+  /**
+   * A time the child measured, on our clock. IPC delivery is delayed by a varying amount on a busy
+   * host; stamping samples on receipt would turn that jitter into busy-time errors. The offset
+   * between the clocks is estimated as the smallest (receipt − child time) seen so far.
+   */
+  childTimeToLocal(childAt: number, receivedAt: number): number {
+    this.clockOffset = Math.min(this.clockOffset, receivedAt - childAt);
+    return Math.min(receivedAt, childAt + this.clockOffset);
+  }
+
+  /** When the child became ready, on our clock. */
+  readyAtLocal: number | undefined;
+
   get pid(): number | undefined {
     return this.child.pid;
   }
@@ -99,6 +114,7 @@ export class WorkerProcess extends EventEmitter<WorkerProcessEvents> {
       case 'ready':
         if (this.state === 'starting') this.state = 'running';
         this.readyAt = now;
+        this.readyAtLocal = this.childTimeToLocal(msg.at, now);
         this.lastSampleAt = now;
         this.emit('ready');
         break;

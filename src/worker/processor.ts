@@ -1,9 +1,11 @@
 /**
  * Loading the user's processor module and turning it into one function that runs a job.
- * The module's default export is `async (job) => result` or `{ init?(ctx), handlers: { name: fn } }`.
+ * The module's default export is `async (job) => result`, `{ init?(ctx), handlers: { name: fn } }`
+ * or `{ init?(ctx), jobs: [defineJob(…), …] }` (a catalog of job types with their handlers).
  */
 import { pathToFileURL } from 'node:url';
 import type { Job } from 'bullmq';
+import { CatalogError, toCatalog, type JobType } from '../routing/job-type.js';
 
 export type JobHandler = (job: Job) => Promise<unknown> | unknown;
 
@@ -15,7 +17,9 @@ export interface ProcessorContext {
 
 export interface ProcessorObject {
   init?: (ctx: ProcessorContext) => unknown;
-  handlers: Record<string, JobHandler>;
+  handlers?: Record<string, JobHandler>;
+  /** Job types with attributes and a `run` handler, as made by `defineJob`. */
+  jobs?: Array<JobType & { run: JobHandler }>;
 }
 
 export class ProcessorLoadError extends Error {
@@ -27,6 +31,8 @@ export interface LoadedProcessor {
   /** Job names with a handler, or undefined when one function takes every job. */
   names: string[] | undefined;
   init: ((ctx: ProcessorContext) => unknown) | undefined;
+  /** The job types declared with `jobs`, as plain data; undefined when the module has none. */
+  catalog?: JobType[];
 }
 
 function describe(x: unknown): string {
@@ -41,6 +47,9 @@ export function toProcessor(mod: unknown, file: string): LoadedProcessor {
   if (typeof exported === 'function') {
     const fn = exported as JobHandler;
     return { run: async (job) => fn(job), names: undefined, init: undefined };
+  }
+  if (typeof exported === 'object' && exported !== null && 'jobs' in exported) {
+    return fromJobs(exported as ProcessorObject, file);
   }
   if (typeof exported === 'object' && exported !== null && 'handlers' in exported) {
     const obj = exported as Partial<ProcessorObject>;
@@ -72,6 +81,30 @@ export function toProcessor(mod: unknown, file: string): LoadedProcessor {
   throw new ProcessorLoadError(
     `processor ${file}: default export must be a function (job) => result or { init?, handlers: { name: fn } }, got ${describe(exported)}`,
   );
+}
+
+/** `{ init?, jobs: [defineJob(…)] }`: the catalog gives both the handlers and the job types. */
+function fromJobs(obj: ProcessorObject, file: string): LoadedProcessor {
+  const list = obj.jobs;
+  let catalog: JobType[];
+  try {
+    catalog = toCatalog(list, `processor ${file}: jobs`);
+  } catch (err) {
+    if (err instanceof CatalogError) throw new ProcessorLoadError(err.message);
+    throw err;
+  }
+  const handlers: Record<string, JobHandler> = {};
+  for (const [i, entry] of (list as unknown[]).entries()) {
+    const run = (entry as { run?: unknown }).run;
+    if (typeof run !== 'function') throw new ProcessorLoadError(`processor ${file}: jobs[${i}] (${catalog[i]!.name}) has no "run" function; declare it with defineJob({ name, …, run })`);
+    handlers[catalog[i]!.name] = run as JobHandler;
+  }
+  if (obj.handlers !== undefined) throw new ProcessorLoadError(`processor ${file}: give either "jobs" or "handlers", not both`);
+  if (obj.init !== undefined && typeof obj.init !== 'function') {
+    throw new ProcessorLoadError(`processor ${file}: "init" must be a function, got ${describe(obj.init)}`);
+  }
+  const loaded = toProcessor({ default: { init: obj.init, handlers } }, file);
+  return { ...loaded, catalog };
 }
 
 export async function loadProcessor(file: string): Promise<LoadedProcessor> {

@@ -106,7 +106,7 @@ export class WorkerRuntime {
     for (const side of this.sides) void side.worker.startStalledCheckTimer().catch(() => undefined);
     this.sampleTimer = setInterval(() => this.sendSample(), s.sampleIntervalMs);
     this.sampleTimer.unref();
-    this.port.send({ type: 'ready' });
+    this.port.send({ type: 'ready', at: performance.now() });
     this.log.debug({ queues: s.queues, concurrency: s.concurrency }, 'worker ready');
     await this.fetchLoop();
   }
@@ -149,9 +149,11 @@ export class WorkerRuntime {
   }
 
   private sendSample(): void {
+    const now = performance.now();
     this.port.send({
       type: 'sample',
-      busyMs: this.busyMs(performance.now()),
+      at: now,
+      busyMs: this.busyMs(now),
       busySlots: this.running.size,
       processed: this.processed,
       failed: this.failed,

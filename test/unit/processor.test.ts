@@ -60,8 +60,8 @@ describe('restart back-off', () => {
 
 describe('IPC message guards', () => {
   it('accepts well-formed messages and rejects the rest', () => {
-    expect(isChildMessage({ type: 'sample', busyMs: 1, busySlots: 0, processed: 0, failed: 0, rssBytes: 1 })).toBe(true);
-    expect(isChildMessage({ type: 'sample', busyMs: '1', busySlots: 0, processed: 0, failed: 0, rssBytes: 1 })).toBe(false);
+    expect(isChildMessage({ type: 'sample', at: 5, busyMs: 1, busySlots: 0, processed: 0, failed: 0, rssBytes: 1 })).toBe(true);
+    expect(isChildMessage({ type: 'sample', at: 5, busyMs: '1', busySlots: 0, processed: 0, failed: 0, rssBytes: 1 })).toBe(false);
     expect(isChildMessage({ type: 'job-end', queue: 'q', id: '1', name: 'n', status: 'lost', durationMs: 1 })).toBe(false);
     expect(isChildMessage({ type: 'nope' })).toBe(false);
     expect(isChildMessage(null)).toBe(false);

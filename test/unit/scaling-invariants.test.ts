@@ -26,9 +26,11 @@ describe('threshold policy invariants over random ticks', () => {
     };
     for (let tick = 0; tick < 5000; tick++) {
       const u = r() < 0.05 ? null : r() < 0.1 ? (r() < 0.5 ? 0 : 1) : r();
-      const d = decideScale({ workers, minWorkers: min, maxWorkers: max, utilization: u, threshold });
+      const measuredMs = r() < 0.2 ? r() * 5000 : 5000 + r() * 25_000;
+      const d = decideScale({ workers, minWorkers: min, maxWorkers: max, utilization: u, threshold, measuredMs, periodMs: 5000 });
       check(Math.abs(d.target - workers) <= 1, `moved from ${workers} to ${d.target}`, tick);
       check(d.target >= min && d.target <= max, `target ${d.target} outside [${min}, ${max}]`, tick);
+      if (d.action !== 'hold') check(measuredMs >= 5000 || workers < min || workers > max, `changed after only ${measuredMs} ms at this size`, tick);
       if (d.action === 'up') check(u === null || u > threshold, `up at utilization ${u}`, tick);
       if (d.action === 'down') check(u !== null && u < threshold / 2, `down at utilization ${u}`, tick);
       if (d.action === 'hold') check(d.target === workers, 'hold changed the target', tick);

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { decideScale } from '../../src/policy/threshold.js';
 import type { ScaleSnapshot } from '../../src/policy/types.js';
 
-const base: ScaleSnapshot = { workers: 3, minWorkers: 2, maxWorkers: 5, utilization: 0.4, threshold: 0.5 };
+const base: ScaleSnapshot = { workers: 3, minWorkers: 2, maxWorkers: 5, utilization: 0.4, threshold: 0.5, measuredMs: 30_000, periodMs: 5000 };
 const decide = (over: Partial<ScaleSnapshot>) => decideScale({ ...base, ...over });
 
 describe('threshold policy', () => {
@@ -31,6 +31,13 @@ describe('threshold policy', () => {
   it('brings a pool below min or above max back inside the bounds', () => {
     expect(decide({ workers: 0, utilization: null })).toMatchObject({ action: 'up', target: 2 });
     expect(decide({ workers: 7, utilization: 0.9 })).toMatchObject({ action: 'down', target: 5 });
+  });
+
+  it('waits until the pool has been measured for a full period at its current size', () => {
+    const d = decide({ utilization: 0.9, measuredMs: 4999 });
+    expect(d).toMatchObject({ action: 'hold', target: 3 });
+    expect(d.reason).toMatch(/pool changed size 5\.0 s ago/);
+    expect(decide({ utilization: 0.9, measuredMs: 5000 })).toMatchObject({ action: 'up', target: 4 });
   });
 
   it('uses the configured threshold, not a fixed one', () => {

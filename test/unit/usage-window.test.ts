@@ -134,6 +134,19 @@ describe('UsageWindow', () => {
     expect(window.totals(clock.now())).toEqual({ busyMs: 500, availableMs: 4000 });
   });
 
+  it('measures only since a given moment when asked (the pool changed size)', () => {
+    const clock = new ManualClock();
+    const window = new UsageWindow(30_000);
+    const a = new FakeWorker('a', clock, window);
+    a.startJob('j');
+    run(clock, [a], 20); // busy [0, 20]
+    const b = new FakeWorker('b', clock, window); // a second worker at 20 s
+    a.endJob('j');
+    run(clock, [a, b], 10); // both idle [20, 30]
+    expect(window.utilization(clock.now())).toBeCloseTo(20 / 40, 6);
+    expect(window.utilization(clock.now(), 20_000)).toBe(0);
+  });
+
   it('gives the same answer after pruning old samples', () => {
     const clock = new ManualClock();
     const window = new UsageWindow(5000);

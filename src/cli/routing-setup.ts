@@ -1,0 +1,107 @@
+/**
+ * What `routes`, `migrate-jobs` and `enqueue --job` need to know about routing, read the way the
+ * services read it: the pool config files (one per instance), the catalog of job types from their
+ * processor (loaded in a throwaway child), and the routing rules they share.
+ */
+import { readdirSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { loadConfig, type PoolConfig, type RawValues } from '../config/load.js';
+import { ConfigError } from '../config/schema.js';
+import type { JobType } from '../routing/job-type.js';
+import { DEFAULT_RULES_RAW, parseRules, poolQueues, requireRoutes, RuleError, type Route, type RoutingRule } from '../routing/rules.js';
+import { probeProcessor } from '../supervisor/probe-processor.js';
+
+export interface Instance {
+  name: string;
+  file: string;
+  queues: string[];
+}
+
+export interface RoutingSetup {
+  redisUrl: string;
+  prefix: string;
+  catalog: JobType[];
+  rules: RoutingRule[];
+  routes: Map<string, Route>;
+  instances: Instance[];
+}
+
+export interface SetupInput {
+  /** A directory of pool configs (*.yml, *.yaml): every instance. */
+  configDir?: string;
+  /** One pool config. */
+  config?: string;
+  /** Overrides of what the files say. */
+  processor?: string;
+  routingRules?: string;
+  redisUrl?: string;
+  prefix?: string;
+}
+
+function configFiles(dir: string): string[] {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch (err) {
+    throw new ConfigError(`config-dir: cannot read ${dir} (${(err as NodeJS.ErrnoException).code ?? 'unreadable'})`);
+  }
+  const files = names.filter((n) => /\.ya?ml$/i.test(n)).sort().map((n) => path.join(dir, n)).filter((f) => statSync(f).isFile());
+  if (files.length === 0) throw new ConfigError(`config-dir: ${dir} holds no pool config (*.yml, *.yaml)`);
+  return files;
+}
+
+function sameRules(a: readonly RoutingRule[], b: readonly RoutingRule[]): boolean {
+  return JSON.stringify(a.map((r) => [r.selector, r.destination])) === JSON.stringify(b.map((r) => [r.selector, r.destination]));
+}
+
+export async function loadRoutingSetup(input: SetupInput): Promise<RoutingSetup> {
+  const files = input.configDir ? configFiles(input.configDir) : input.config ? [input.config] : [];
+  // The files as the services read them, but with this shell's REDIS_URL as the last fallback.
+  const env = process.env['REDIS_URL'] ? { REDIS_URL: process.env['REDIS_URL'] } : {};
+  const flags: RawValues = {};
+  if (input.redisUrl !== undefined) flags['redis-url'] = input.redisUrl;
+  if (input.prefix !== undefined) flags['prefix'] = input.prefix;
+  if (input.processor !== undefined) flags['processor'] = input.processor;
+  if (input.routingRules !== undefined) flags['routing-rules'] = input.routingRules;
+  const configs: PoolConfig[] = files.length > 0 ? files.map((f) => loadConfig({ flags: { ...flags, config: f }, env })) : [loadConfig({ flags, env })];
+
+  const first = configs[0]!;
+  for (const c of configs.slice(1)) {
+    if (c.redisUrl !== first.redisUrl || c.prefix !== first.prefix) {
+      throw new ConfigError(`redis-url/prefix: ${c.configFile} and ${first.configFile} point at different queues; routing needs one Redis and one prefix`);
+    }
+  }
+
+  const processor = configs.find((c) => c.processor)?.processor;
+  if (!processor) throw new ConfigError('processor: missing; routing needs the catalog of job types, which the processor module declares (set "processor:" in the config, or --processor FILE)');
+  const probe = await probeProcessor(processor);
+  if (!probe.ok) throw new ConfigError(probe.message);
+  if (!probe.catalog) throw new ConfigError(`processor ${processor}: declares no job types; export default { jobs: [defineJob({ name, urgency, resourceBoundary, tags, run })] }`);
+  for (const c of configs) {
+    if (c.processor && c.processor !== processor) {
+      const other = await probeProcessor(c.processor);
+      if (!other.ok) throw new ConfigError(other.message);
+      if (JSON.stringify(other.catalog) !== JSON.stringify(probe.catalog)) {
+        throw new ConfigError(`processor: ${c.configFile} and ${configs[0]!.configFile} declare different job types; every instance must share one catalog`);
+      }
+    }
+  }
+
+  const withRules = configs.filter((c) => c.routingRules);
+  const rules = withRules[0]?.routingRules ?? parseRules(DEFAULT_RULES_RAW);
+  for (const c of configs) {
+    if (!sameRules(c.routingRules ?? parseRules(DEFAULT_RULES_RAW), rules)) {
+      throw new ConfigError(`routing-rules: ${c.configFile} and ${withRules[0]?.configFile ?? 'the default'} differ; producers and every instance must use the same rules`);
+    }
+  }
+
+  try {
+    const routes = requireRoutes(probe.catalog, rules);
+    const instances = files.length > 0 ? configs.map((c) => ({ name: c.name, file: c.configFile!, queues: poolQueues(c, probe.catalog) })) : [];
+    return { redisUrl: first.redisUrl, prefix: first.prefix, catalog: probe.catalog, rules, routes, instances };
+  } catch (err) {
+    if (err instanceof RuleError) throw new ConfigError(err.message);
+    throw err;
+  }
+}
+

@@ -1,0 +1,148 @@
+/**
+ * `worker-pool status` (once and --watch) and GET /events against the real CLI: exit codes 0 ready,
+ * 1 not ready, 3 nothing answers; --watch redraws until Ctrl-C; a client of /events follows one
+ * job through its progress to its end, and sees scaling decisions and worker lifecycle.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort, startCliDaemon, type CliDaemon } from '../helpers/cli-daemon.js';
+import { client, deletePrefix, queue, redisUrl, uniquePrefix } from '../helpers/redis.js';
+import { until } from '../helpers/wait.js';
+
+function status(...args: string[]) {
+  const r = spawnSync(process.execPath, ['bin/worker-pool', 'status', ...args], { encoding: 'utf8', timeout: 20_000 });
+  return { code: r.status, out: r.stdout + r.stderr };
+}
+
+interface SseEvent {
+  event: string;
+  data: Record<string, unknown>;
+}
+
+/** Read an SSE stream, handing each event to `on`; returns a function that closes it. */
+async function follow(url: string, on: (e: SseEvent) => void): Promise<() => void> {
+  const abort = new AbortController();
+  const res = await fetch(url, { signal: abort.signal });
+  expect(res.headers.get('content-type')).toContain('text/event-stream');
+  void (async () => {
+    const decoder = new TextDecoder();
+    let buf = '';
+    try {
+      for await (const chunk of res.body!) {
+        buf += decoder.decode(chunk as Uint8Array, { stream: true });
+        let end;
+        while ((end = buf.indexOf('\n\n')) >= 0) {
+          const block = buf.slice(0, end);
+          buf = buf.slice(end + 2);
+          const event = /^event: (.+)$/m.exec(block)?.[1];
+          const data = /^data: (.+)$/m.exec(block)?.[1];
+          if (event && data) on({ event, data: JSON.parse(data) as Record<string, unknown> });
+        }
+      }
+    } catch {
+      // aborted
+    }
+  })();
+  return () => abort.abort();
+}
+
+describe('status and events', () => {
+  const prefix = uniquePrefix('status');
+  let daemon: CliDaemon;
+
+  beforeAll(async () => {
+    daemon = await startCliDaemon(['--name', 'st', '--redis-url', redisUrl(), '--prefix', prefix, '--queues', 'reports', '--processor', 'test/fixtures/progress.mjs', '--min-workers', '1', '--max-workers', '2', '--scaling-period', '0.5', '--window', '2']);
+    await until(async () => (await fetch(`${daemon.url}/readyz`)).ok, 'daemon ready');
+  });
+
+  afterAll(async () => {
+    await daemon?.stop();
+    await deletePrefix(prefix);
+  });
+
+  it('status: exit 0 and the pool, worker and queue tables when ready', () => {
+    const r = status('--url', daemon.url);
+    expect(r.code, r.out).toBe(0);
+    expect(r.out).toContain('● worker-pool st — ready');
+    expect(r.out).toMatch(/^worker-1\s+\d+\s+running\s+0\/1/m);
+    expect(r.out).toMatch(/^QUEUE\s+WAITING\s+ACTIVE\s+DELAYED\s+PRIORITIZED\s+FAILED\s+COMPLETED\s+OLDEST$/m);
+    expect(r.out).toMatch(/^reports\s+0\s+0\s+0\s+0\s+0\s+0\s+0\.0s$/m);
+  });
+
+  it('status: exit 3 when nothing answers', async () => {
+    const r = status('--url', `http://127.0.0.1:${await freePort()}`);
+    expect(r.code).toBe(3);
+    expect(r.out).toMatch(/^worker-pool status: nothing answers at http:\/\/127\.0\.0\.1:\d+ /);
+  });
+
+  it('status: exit 1 while the daemon runs but is not ready (Redis unreachable)', async () => {
+    const deadRedis = `redis://127.0.0.1:${await freePort()}`;
+    const unready = await startCliDaemon(['--name', 'nr', '--redis-url', deadRedis, '--processor', 'test/fixtures/progress.mjs']);
+    try {
+      const r = status('--url', unready.url);
+      expect(r.out).toContain('NOT READY');
+      expect(r.out).toContain('(DOWN)');
+      expect(r.code).toBe(1);
+    } finally {
+      await unready.stop();
+    }
+  });
+
+  it('status --watch redraws every --interval seconds until Ctrl-C, then exits with the last state', async () => {
+    const child = spawn(process.execPath, ['bin/worker-pool', 'status', '--url', daemon.url, '--watch', '--interval', '0.3'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+    await until(() => (out.match(/every 0\.3 s, Ctrl-C to quit/g) ?? []).length >= 3, 'three redraws', 20_000);
+    expect(out.match(/● worker-pool st — ready/g)!.length).toBeGreaterThanOrEqual(3);
+    const exited = once(child, 'exit');
+    child.kill('SIGINT');
+    const [code] = (await exited) as [number | null];
+    expect(code).toBe(0);
+  });
+
+  it('status --interval rejects a bad value with a usage error', () => {
+    const r = status('--url', daemon.url, '--watch', '--interval', 'soon');
+    expect(r.code).toBe(64);
+    expect(r.out).toContain('--interval: "soon" is not allowed');
+  });
+
+  it('GET /events follows one job through its progress to its end, with decisions and worker events', async () => {
+    const events: SseEvent[] = [];
+    const close = await follow(`${daemon.url}/events`, (e) => events.push(e));
+    try {
+      await until(() => events.find((e) => e.event === 'hello'), 'hello event');
+      expect(events.find((e) => e.event === 'hello')!.data).toMatchObject({ pool: 'st', queues: ['reports'], jobEvents: true });
+      const reports = queue('reports', prefix);
+      const job = await reports.add('monthly', { ms: 400 });
+      const failing = await reports.add('broken', { ms: 40, fail: true }, { attempts: 1 });
+      await reports.close();
+      const of = (id: string | undefined) => events.filter((e) => e.event === 'job' && e.data['jobId'] === id).map((e) => e.data);
+      await until(() => of(job.id).some((d) => d['event'] === 'completed'), 'the job to complete', 20_000);
+      expect(of(job.id).map((d) => (d['event'] === 'progress' ? `progress ${String(d['progress'])}` : d['event']))).toEqual(['active', 'progress 25', 'progress 50', 'progress 75', 'progress 100', 'completed']);
+      expect(of(job.id).at(-1)).toMatchObject({ queue: 'reports', returnvalue: { ms: 400 } });
+      await until(() => of(failing.id).some((d) => d['event'] === 'failed'), 'the failing job to fail', 20_000);
+      expect(of(failing.id).at(-1)).toMatchObject({ event: 'failed', failedReason: 'failed as requested' });
+      await until(() => events.some((e) => e.event === 'decision'), 'a scaling decision');
+      expect(events.find((e) => e.event === 'decision')!.data).toHaveProperty('reason');
+      // Ask for a new worker by making the pool busy: its lifecycle shows on the stream.
+      const more = queue('reports', prefix);
+      await more.addBulk(Array.from({ length: 12 }, () => ({ name: 'slow', data: { ms: 400 } })));
+      await more.close();
+      await until(() => events.some((e) => e.event === 'worker' && e.data['event'] === 'ready' && e.data['worker'] === 'worker-2'), 'worker-2 ready on the stream', 30_000);
+      expect(events.some((e) => e.event === 'worker' && e.data['event'] === 'started' && e.data['worker'] === 'worker-2')).toBe(true);
+      const redis = client();
+      expect((await redis.client('LIST')).toString()).toContain('worker-pool:st:events');
+      redis.disconnect();
+    } finally {
+      close();
+    }
+    // Job events are read only while someone listens: the last client gone, their connections close.
+    const redis = client();
+    try {
+      await until(async () => !(await redis.client('LIST')).toString().includes('worker-pool:st:events'), 'the job-event connections to close', 10_000, 100);
+    } finally {
+      redis.disconnect();
+    }
+  });
+});

@@ -1,0 +1,51 @@
+/** A real pool (supervisor + forked children) in the test process, on the run's Redis with its own prefix. */
+import { fileURLToPath } from 'node:url';
+import { pino } from 'pino';
+import { loadConfig, type RawValues } from '../../src/config/load.js';
+import { Daemon } from '../../src/daemon.js';
+import type { ChildMessage } from '../../src/ipc/messages.js';
+import { deletePrefix, redisUrl, uniquePrefix } from './redis.js';
+import { once } from './wait.js';
+
+export const fixture = (name: string) => fileURLToPath(new URL(`../fixtures/${name}`, import.meta.url));
+
+export interface TestPool {
+  daemon: Daemon;
+  prefix: string;
+  /** Every job-start/job-end message, in arrival order, with the worker id. */
+  events: Array<ChildMessage & { worker: string }>;
+  stop(): Promise<{ forced: boolean }>;
+}
+
+export async function startPool(flags: RawValues, opts: { waitReady?: boolean } = {}): Promise<TestPool> {
+  const prefix = (flags['prefix'] as string | undefined) ?? uniquePrefix();
+  const config = loadConfig({
+    env: {},
+    flags: { 'redis-url': redisUrl(), 'metrics-port': 0, 'log-level': 'silent', prefix, ...flags },
+  });
+  const log = pino({ level: process.env['TEST_LOG_LEVEL'] ?? 'silent' });
+  const daemon = new Daemon({ config, log });
+  const events: TestPool['events'] = [];
+  daemon.supervisor.on('worker-message', (w, msg) => {
+    if (msg.type === 'job-start' || msg.type === 'job-end') events.push({ ...msg, worker: w.id });
+  });
+  const readyAll = opts.waitReady === false ? Promise.resolve() : waitForRunning(daemon, config.minWorkers);
+  await daemon.start();
+  await readyAll;
+  return {
+    daemon,
+    prefix,
+    events,
+    async stop() {
+      const r = await daemon.stop();
+      await deletePrefix(prefix);
+      return r;
+    },
+  };
+}
+
+/** Resolves once `n` workers are running. */
+export async function waitForRunning(daemon: Daemon, n: number, timeoutMs = 30_000): Promise<void> {
+  if (daemon.supervisor.runningCount() >= n) return;
+  await once(daemon.supervisor, 'worker-ready', () => daemon.supervisor.runningCount() >= n, timeoutMs);
+}
