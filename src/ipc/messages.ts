@@ -56,6 +56,8 @@ export type ChildMessage =
   | { type: 'load-error'; message: string }
   /** About to ask BullMQ for a job with this lock token: if the child dies now, the job it got can be found by it. */
   | { type: 'fetching'; queue: string; token: string }
+  /** The connection dropped during this fetch: any job locked with the token, other than `keep`, is nobody's. */
+  | { type: 'fetch-uncertain'; queue: string; token: string; keep: string }
   /** A running job was put back in its queue by the child itself (forced shutdown). */
   | { type: 'job-returned'; queue: string; id: string }
   /** BullMQ's stalled check in this child moved a job whose lock had expired back to waiting. */
@@ -87,6 +89,8 @@ export function isChildMessage(x: unknown): x is ChildMessage {
       return str(x['message']);
     case 'fetching':
       return str(x['queue']) && str(x['token']);
+    case 'fetch-uncertain':
+      return str(x['queue']) && str(x['token']) && str(x['keep']);
     case 'job-returned':
     case 'job-stalled':
       return str(x['queue']) && str(x['id']);

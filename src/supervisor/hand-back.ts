@@ -31,6 +31,16 @@ end
 return false
 `;
 
+/** Every active job whose lock holds this token. */
+const FIND_ALL_BY_TOKEN = `
+local out = {}
+local ids = redis.call('LRANGE', KEYS[1], 0, -1)
+for _, id in ipairs(ids) do
+  if redis.call('GET', ARGV[1] .. id .. ':lock') == ARGV[2] then table.insert(out, id) end
+end
+return out
+`;
+
 export type HandBackOutcome =
   /** Back in waiting; `ms` from the child's death. */
   | { kind: 'returned'; job: HeldJob; ms: number; deaths: number }
@@ -74,6 +84,28 @@ export class HandBack extends EventEmitter<HandBackEvents> {
     return p;
   }
 
+  /**
+   * A live child's fetch spanned a lost connection: jobs locked with its token that it does not
+   * run (all but `keep`) were taken by a reply that never arrived. Return them; no stall counted.
+   */
+  async returnOrphans(worker: WorkerProcess, queue: string, token: string, keep: string): Promise<void> {
+    const p = (async () => {
+      const base = `${this.opts.prefix}:${queue}:`;
+      const ids = (await this.bounded(this.opts.client.eval(FIND_ALL_BY_TOKEN, 1, `${base}active`, base, token))) as string[];
+      const since = this.opts.clock.now();
+      for (const id of ids) {
+        if (id === keep) continue;
+        const held: HeldJob = { queue, id, name: '', token, startedAt: since };
+        const outcome = await this.returnOne(held, since, false).catch((err: unknown): HandBackOutcome => ({ kind: 'error', job: held, error: (err as Error).message }));
+        this.report(worker, outcome);
+        this.emit('outcome', outcome);
+      }
+    })().catch((err: unknown) => this.opts.log.warn({ worker: worker.id, queue, err: (err as Error).message }, 'could not look for jobs of a fetch cut by a lost connection; the stalled check will recover them'));
+    this.pending.add(p);
+    void p.finally(() => this.pending.delete(p));
+    return p;
+  }
+
   /** Resolves when every hand-back under way has ended (or `timeoutMs` passed). */
   async idle(timeoutMs = 5000): Promise<void> {
     let timer: NodeJS.Timeout | undefined;
@@ -107,11 +139,11 @@ export class HandBack extends EventEmitter<HandBackEvents> {
     return typeof id === 'string' ? id : undefined;
   }
 
-  private async returnOne(held: HeldJob, diedAt: number): Promise<HandBackOutcome> {
+  private async returnOne(held: HeldJob, diedAt: number, countStall = true): Promise<HandBackOutcome> {
     const queue = this.opts.queue(held.queue);
     if (!queue) return { kind: 'error', job: held, error: `queue ${held.queue} is not one of this pool's` };
     const jobKey = `${this.opts.prefix}:${held.queue}:${held.id}`;
-    const deaths = Number(await this.bounded(this.opts.client.eval(COUNT_IF_STILL_OURS, 2, jobKey, `${jobKey}:lock`, held.token)));
+    const deaths = countStall ? Number(await this.bounded(this.opts.client.eval(COUNT_IF_STILL_OURS, 2, jobKey, `${jobKey}:lock`, held.token))) : 0;
     if (deaths < 0) return { kind: 'not-ours', job: held };
     const job = await this.bounded(Job.fromId(queue, held.id));
     if (!job) return { kind: 'not-ours', job: held };

@@ -56,6 +56,8 @@ export class WorkerRuntime {
   private nextDelayedAt = 0;
   private readonly tokenBase = randomUUID();
   private tokenSeq = 0;
+  /** Times the main connection closed: a fetch that spans one may have run twice in Redis. */
+  private connectionLosses = 0;
   /** Jobs this child has started (for --max-jobs-per-worker). */
   private started = 0;
   /** Set once the child asked to be replaced: it takes no more jobs but runs its own to the end. */
@@ -86,6 +88,7 @@ export class WorkerRuntime {
     this.client = connect(s.redisUrl, { connectionName: `worker-pool:${s.pool}:${s.workerId}` });
     this.blocking = connect(s.redisUrl, { connectionName: `worker-pool:${s.pool}:${s.workerId}:wait` });
     this.client.on('error', (err) => this.log.debug({ err: err.message }, 'redis connection error'));
+    this.client.on('close', () => this.connectionLosses++);
     this.blocking.on('error', (err) => this.log.debug({ err: err.message }, 'redis connection error'));
     this.sides = s.queues.map((name) => {
       const worker = new Worker(name, null, {
@@ -202,7 +205,16 @@ export class WorkerRuntime {
       const announce: ChildMessage = { type: 'fetching', queue: side.name, token };
       if (this.port.sendFlushed) await this.port.sendFlushed(announce);
       else this.port.send(announce);
-      const job = await side.worker.getNextJob(token, { block: false });
+      const losses = this.connectionLosses;
+      let job: Job | undefined;
+      try {
+        job = await side.worker.getNextJob(token, { block: false });
+      } finally {
+        // The connection dropped mid-fetch: Redis may have run the fetch, lost the reply, and run it
+        // again on reconnect, leaving a job locked with this token that nobody runs. Have the
+        // supervisor return any such job now instead of after lock-duration + stalled-interval.
+        if (this.connectionLosses !== losses) this.port.send({ type: 'fetch-uncertain', queue: side.name, token, keep: job?.id ?? '' });
+      }
       if (job) return { job, side, token };
       // BullMQ remembers when the next delayed job is due; wake for it.
       const due = (side.worker as unknown as { blockUntil?: number }).blockUntil ?? 0;

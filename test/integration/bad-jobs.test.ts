@@ -22,7 +22,7 @@ describe('bad jobs', () => {
   it('no handler, wrong data, throws, hangs, exits, throws in a timer: each fails with its reason; the pool stays up', async () => {
     prefix = uniquePrefix('bad');
     q = openQueue('q', prefix);
-    daemon = await startDaemon({ 'redis-url': redisUrl(), prefix, queues: 'q', processor: fixture('bad-jobs.mjs'), concurrency: '2', 'min-workers': '2', 'max-workers': '2', 'job-timeout': '1', 'max-stalled-count': '1', 'start-seconds': '0.2' });
+    daemon = await startDaemon({ 'redis-url': redisUrl(), prefix, queues: 'q', processor: fixture('bad-jobs.mjs'), concurrency: '1', 'min-workers': '2', 'max-workers': '2', 'job-timeout': '1', 'max-stalled-count': '1', 'start-seconds': '0.2' });
     const d = daemon;
     await until(() => d.supervisor.runningCount() === 2, 'two workers running');
     await q.add('nobody-handles-this', {}, { jobId: 'no-handler' });

@@ -30,7 +30,7 @@ async function setup(flags: Record<string, string>): Promise<{ d: Daemon; queue:
   prefix = uniquePrefix('handback');
   daemon = await startDaemon({ 'redis-url': redisUrl(), prefix, queues: 'q', processor: fixture('record.mjs'), concurrency: '1', 'min-workers': '2', 'max-workers': '2', 'start-seconds': '0.1', 'stop-timeout': '1', ...flags });
   q = openQueue('q', prefix);
-  await until(() => daemon!.supervisor.runningCount() === 2, 'two workers running');
+  await until(() => daemon!.supervisor.runningCount() === 2, 'two workers running', 60_000);
   return { d: daemon, queue: q };
 }
 

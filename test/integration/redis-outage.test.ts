@@ -65,6 +65,8 @@ describe('Redis outages', () => {
     c.on('error', () => undefined);
     const exits: WorkerExit[] = [];
     d.supervisor.on('worker-exit', (e) => exits.push(e));
+    let orphans = 0;
+    d.handBack.on('outcome', (o) => o.kind === 'returned' && orphans++);
     try {
       await until(async () => (await c.hlen(runs)) >= 60, 'some jobs done before the outage', 30_000);
       const desiredBefore = d.supervisor.desired;
@@ -79,7 +81,7 @@ describe('Redis outages', () => {
       await until(async () => (await q!.getCompletedCount()) === 600, 'every job completed', 15_000);
       expect(await q.getJobCounts('wait', 'active', 'failed', 'delayed')).toEqual({ wait: 0, active: 0, failed: 0, delayed: 0 });
       const dup = Object.values(await c.hgetall(runs)).filter((v) => v !== '1').length;
-      console.log(`Redis restart mid-run: 600 jobs, ${dup} ran twice, ${exits.length} worker exits, ${d.loop.decisions.length - decisionsBefore} scaling ticks since`);
+      console.log(`Redis restart mid-run: 600 jobs, ${dup} ran twice, ${exits.length} worker exits, ${orphans} jobs of fetches cut by the outage returned, ${d.loop.decisions.length - decisionsBefore} scaling ticks since`);
       expect(dup).toBe(0);
       expect(exits).toEqual([]);
       expect(d.healthy()).toBe(true);
