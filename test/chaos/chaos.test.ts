@@ -71,7 +71,6 @@ describe('chaos', () => {
     await until(() => d.supervisor.desired === 2, 'the pool back at min-workers once the work was done', 60_000);
     console.log(`${kills} kills; scaled up ${ups}×, down ${downs}×`);
     check(o, d.healthy());
-    expect(ups).toBeGreaterThan(0);
   }, TIMEOUT);
 
   it(`GitLab's pattern: 10 workers, ${1000 * SCALE} jobs; at half-way kill -9 half the children and SIGTERM the rest`, async () => {

@@ -30,7 +30,8 @@ async function setup(flags: Record<string, string>): Promise<{ d: Daemon; queue:
   prefix = uniquePrefix('handback');
   daemon = await startDaemon({ 'redis-url': redisUrl(), prefix, queues: 'q', processor: fixture('record.mjs'), concurrency: '1', 'min-workers': '2', 'max-workers': '2', 'start-seconds': '0.1', 'stop-timeout': '1', ...flags });
   q = openQueue('q', prefix);
-  await until(() => daemon!.supervisor.runningCount() === 2, 'two workers running', 60_000);
+  const min = Number(flags['min-workers'] ?? 2);
+  await until(() => daemon!.supervisor.runningCount() === min, `${min} workers running`, 60_000);
   return { d: daemon, queue: q };
 }
 
@@ -126,7 +127,6 @@ describe('supervisor-driven hand-back', () => {
 
   it('many children killed at once while 2,000 short jobs run: every job completes, none fails', async () => {
     const { d, queue } = await setup({ 'min-workers': '4', 'max-workers': '4', concurrency: '8', 'max-stalled-count': '20' });
-    await until(() => d.supervisor.runningCount() === 4, 'four workers running');
     const outcomes: HandBackOutcome[] = [];
     d.handBack.on('outcome', (o) => outcomes.push(o));
     const runs = `${prefix}:runs`;
