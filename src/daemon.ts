@@ -244,7 +244,7 @@ export class Daemon {
       this.setTitle();
       const result = await this.supervisor.shutdown(this.opts.config.stopTimeout * 1000, force);
       if (this.titleTimer) clearInterval(this.titleTimer);
-      await this.handBack.idle();
+      await this.handBack.idle(2000);
       this.history.stop();
       await this.events.close();
       await this.http.close();

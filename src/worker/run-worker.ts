@@ -337,7 +337,7 @@ export class WorkerRuntime {
       jobs.map(async ({ job, queue, token }) => {
         queue.locks.untrackJob(job.id!);
         try {
-          await withTimeout(job.moveToWait(token), 2000);
+          await withTimeout(job.moveToWait(token), 1000);
           this.port.send({ type: 'job-returned', queue: queue.name, id: job.id! });
           this.log.info({ queue: queue.name, jobId: job.id }, 'job handed back to its queue');
         } catch (err) {

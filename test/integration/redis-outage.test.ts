@@ -51,6 +51,25 @@ describe('Redis outages', () => {
     expect(exits).toEqual([]);
   });
 
+  it('stopping with Redis unreachable does not hang: it ends within stop-timeout (plus the 3 s kill grace)', async () => {
+    redis = await startEmbeddedRedis({ appendOnly: true });
+    const prefix = uniquePrefix('outage');
+    daemon = await startDaemon({ 'redis-url': redis.url, prefix, queues: 'q', processor: fixture('record.mjs'), 'min-workers': '2', 'max-workers': '2', 'stop-timeout': '2' });
+    const d = daemon;
+    q = openQueue('q', prefix, redis.url);
+    q.on('error', () => undefined);
+    await q.add('long', { ms: 60_000 }, { jobId: 'held' });
+    await until(() => d.supervisor.workers().some((w) => w.jobs.size > 0), 'a worker running the job');
+    await redis.stop({ keepDir: true });
+    const t0 = performance.now();
+    const { forced } = await d.stop();
+    const s = (performance.now() - t0) / 1000;
+    console.log(`stop with Redis down and a job running: ${s.toFixed(2)} s (stop-timeout 2 s)`);
+    expect(forced).toBe(true);
+    expect(s).toBeLessThan(2 + 3 + 5 + 1); // stop-timeout, kill grace, hand-back bound, slack
+    daemon = undefined;
+  });
+
   it('Redis restarted mid-run (stop, 5 s, start): the daemon stays up, holds its size, and every job before and after completes', async () => {
     redis = await startEmbeddedRedis({ appendOnly: true });
     const prefix = uniquePrefix('outage');

@@ -51,7 +51,7 @@ describe('Redis password', () => {
     try {
       await q.add('ok', { ms: 5 }, { jobId: 'a' });
       await until(async () => (await q.getJobState('a')) === 'completed', 'a job completed through the ACL user');
-      expect(await d.ready()).toBe(true);
+      await until(() => d.ready(), 'ready (Redis answers the ACL user, both workers running)');
       const status = await (await fetch(`${d.url}/status`)).text();
       const metrics = await (await fetch(`${d.url}/metrics`)).text();
       const encoded = encodeURIComponent(SECRET);
