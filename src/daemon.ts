@@ -16,8 +16,12 @@ import { QueueProbe, type QueueCounts } from './observe/queue-probe.js';
 import { DEFAULT_BACKOFF } from './policy/backoff.js';
 import { decideScale } from './policy/threshold.js';
 import type { ScalePolicy } from './policy/types.js';
+import { planReload, type ReloadPlan } from './config/reload-plan.js';
+import type { WorkerSettings } from './ipc/messages.js';
+import { GlobalConcurrency } from './redis/global-concurrency.js';
 import { ControlLoop, type DecisionRecord } from './supervisor/control-loop.js';
 import { HandBack } from './supervisor/hand-back.js';
+import { Rollout } from './supervisor/rollout.js';
 import { Supervisor } from './supervisor/supervisor.js';
 
 export interface DaemonOptions {
@@ -45,6 +49,8 @@ export interface PoolStatus {
   version: string;
   redis: { url: string; up: boolean };
   queues: string[];
+  concurrency: number;
+  globalConcurrency: Record<string, number>;
   minWorkers: number;
   maxWorkers: number;
   desiredWorkers: number;
@@ -61,6 +67,39 @@ export interface PoolStatus {
   /** Per queue: seconds the oldest runnable job has waited (null when Redis did not answer). */
   queueOldestAgeSeconds: Record<string, number> | null;
   pausedQueues: string[];
+  lastReload: ReloadRecord | null;
+}
+
+/** The outcome of the last reload (SIGHUP), for logs and /status. */
+export interface ReloadRecord {
+  /** Epoch ms. */
+  at: number;
+  ok: boolean;
+  changed: string[];
+  needRestart: string[];
+  error?: string;
+}
+
+/** What every worker child gets, from the pool's config. */
+export function workerSettings(c: PoolConfig): Omit<WorkerSettings, 'workerId'> {
+  return {
+    pool: c.name,
+    redisUrl: c.redisUrl,
+    prefix: c.prefix,
+    queues: c.queues,
+    limitedQueues: Object.keys(c.globalConcurrency),
+    processor: c.processor ?? '',
+    concurrency: c.concurrency,
+    sampleIntervalMs: c.sampleInterval * 1000,
+    orphanTimeoutMs: c.stopTimeout * 1000,
+    logLevel: c.logLevel,
+    logPretty: wantsPretty(c.logFormat),
+    lockDurationMs: c.lockDuration * 1000,
+    stalledIntervalMs: c.stalledInterval * 1000,
+    maxStalledCount: c.maxStalledCount,
+    jobTimeoutMs: (c.jobTimeout ?? 0) * 1000,
+    maxJobs: c.maxJobsPerWorker ?? 0,
+  };
 }
 
 export const VERSION = '0.1.0';
@@ -73,6 +112,9 @@ export class Daemon {
   readonly handBack: HandBack;
   readonly events: EventStream;
   readonly history: History;
+  readonly globalConcurrency: GlobalConcurrency;
+  readonly rollout: Rollout;
+  lastReload: ReloadRecord | undefined;
   private readonly clock: Clock;
   private readonly http: HttpServer;
   private address: AddressInfo | undefined;
@@ -88,23 +130,7 @@ export class Daemon {
     this.clock = opts.clock ?? systemClock;
     this.log = opts.log ?? createLogger({ level: c.logLevel, pretty: wantsPretty(c.logFormat), base: { pool: c.name } });
     this.supervisor = new Supervisor({
-      settings: {
-        pool: c.name,
-        redisUrl: c.redisUrl,
-        prefix: c.prefix,
-        queues: c.queues,
-        processor: c.processor ?? '',
-        concurrency: c.concurrency,
-        sampleIntervalMs: c.sampleInterval * 1000,
-        orphanTimeoutMs: c.stopTimeout * 1000,
-        logLevel: c.logLevel,
-        logPretty: wantsPretty(c.logFormat),
-        lockDurationMs: c.lockDuration * 1000,
-        stalledIntervalMs: c.stalledInterval * 1000,
-        maxStalledCount: c.maxStalledCount,
-        jobTimeoutMs: (c.jobTimeout ?? 0) * 1000,
-        maxJobs: c.maxJobsPerWorker ?? 0,
-      },
+      settings: workerSettings(c),
       backoff: { ...DEFAULT_BACKOFF, startMs: c.startSeconds * 1000, retries: c.startRetries, fatalCooldownMs: c.fatalCooldown * 1000 },
       windowMs: c.window * 1000,
       clock: this.clock,
@@ -121,6 +147,10 @@ export class Daemon {
       this.log,
     );
     this.probe = new QueueProbe(c.redisUrl, c.prefix, c.queues, c.name, () => this.clock.wallNow());
+    this.globalConcurrency = new GlobalConcurrency(this.probe.client, c.prefix, this.log);
+    this.rollout = new Rollout(this.supervisor, this.log);
+    // Every period, put back a global limit that Redis lost or another pool changed.
+    this.loop.onDecision(() => void this.globalConcurrency.check().catch((err: Error) => this.log.debug({ err: err.message }, 'global concurrency check failed')));
     this.handBack = new HandBack({ client: this.probe.client, prefix: c.prefix, queue: (q) => this.probe.queue(q), maxStalledCount: c.maxStalledCount, clock: this.clock, log: this.log });
     this.supervisor.on('worker-exit', (e) => void this.handBack.recover(e.worker));
     this.supervisor.on('worker-message', (w, m) => m.type === 'fetch-uncertain' && void this.handBack.returnOrphans(w, m.queue, m.token, m.keep));
@@ -160,10 +190,66 @@ export class Daemon {
       { redis: redactUrl(c.redisUrl), queues: c.queues, concurrency: c.concurrency, minWorkers: c.minWorkers, maxWorkers: c.maxWorkers, threshold: c.utilizationThreshold, http: this.url },
       'worker-pool starting',
     );
-    this.loop.start();
+    if (Object.keys(c.globalConcurrency).length === 0) this.loop.start();
+    // Workers must not take jobs of a limited queue before its limit is in Redis.
+    else {
+      void this.applyGlobalConcurrency().then(() => {
+        if (!this.stopped) this.loop.start();
+      });
+    }
     this.history.start();
     this.titleTimer = setInterval(() => this.setTitle(), 250);
     this.setTitle();
+  }
+
+  private async applyGlobalConcurrency(): Promise<void> {
+    let warned = false;
+    while (!this.stopped) {
+      try {
+        await this.globalConcurrency.apply(this.opts.config.globalConcurrency);
+        return;
+      } catch (err) {
+        if (!warned) this.log.warn({ err: (err as Error).message }, 'cannot set global concurrency in Redis yet; workers start once it is set');
+        warned = true;
+        await new Promise((r) => setTimeout(r, 1000));
+      }
+    }
+  }
+
+  /**
+   * Apply a new, already validated config (SIGHUP): scaling limits, window and timeouts at once;
+   * new worker settings by replacing workers one at a time; settings that need a restart are kept
+   * as they were, with a warning. Resolves once the changes are in effect, before the rollout ends.
+   */
+  async reload(next: PoolConfig): Promise<ReloadPlan> {
+    const plan = planReload(this.opts.config, next);
+    const c = plan.effective;
+    this.opts.config = c;
+    this.log.level = c.logLevel;
+    this.loop.setLimits({ minWorkers: c.minWorkers, maxWorkers: c.maxWorkers, threshold: c.utilizationThreshold, scalingPeriodMs: c.scalingPeriod * 1000 });
+    this.supervisor.usage.resize(c.window * 1000);
+    this.supervisor.updateSettings(workerSettings(c), { maxJobsPerWorker: c.maxJobsPerWorker, maxMemoryMb: c.maxMemoryMb });
+    const desired = this.supervisor.desired;
+    if (!this.stopped && this.loop.running && (desired < c.minWorkers || desired > c.maxWorkers)) {
+      this.supervisor.setDesired(Math.min(c.maxWorkers, Math.max(c.minWorkers, desired)));
+    }
+    await this.probe.setQueues(c.queues);
+    try {
+      await this.globalConcurrency.apply(c.globalConcurrency);
+    } catch (err) {
+      this.log.warn({ err: (err as Error).message }, 'reload: could not update global concurrency in Redis yet; retrying every scaling period');
+    }
+    if (plan.needRestart.length > 0) this.log.warn({ keys: plan.needRestart }, 'reload: these settings only change with a restart; keeping their old values');
+    this.log.info({ changed: plan.changed, replaceWorkers: plan.replaceWorkers, minWorkers: c.minWorkers, maxWorkers: c.maxWorkers, concurrency: c.concurrency }, 'config reloaded');
+    this.lastReload = { at: this.clock.wallNow(), ok: true, changed: plan.changed, needRestart: plan.needRestart };
+    if (plan.replaceWorkers && !this.stopped) void this.rollout.replaceOutdated();
+    return plan;
+  }
+
+  /** A reload that was refused (the new file is invalid): the old config stays. */
+  reloadFailed(error: string): void {
+    this.log.error({ err: error }, 'reload refused; keeping the current config');
+    this.lastReload = { at: this.clock.wallNow(), ok: false, changed: [], needRestart: [], error };
   }
 
   private setTitle(): void {
@@ -196,6 +282,8 @@ export class Daemon {
       version: VERSION,
       redis: { url: redactUrl(c.redisUrl), up: this.probe.redisUp },
       queues: c.queues,
+      concurrency: c.concurrency,
+      globalConcurrency: c.globalConcurrency,
       minWorkers: this.loop.limits.minWorkers,
       maxWorkers: this.loop.limits.maxWorkers,
       desiredWorkers: this.supervisor.desired,
@@ -224,6 +312,7 @@ export class Daemon {
       queueCounts: perQueue((s) => s.counts),
       queueOldestAgeSeconds: perQueue((s) => Math.round(s.oldestAgeSeconds * 10) / 10),
       pausedQueues: snap ? Object.entries(snap).filter(([, s]) => s.paused).map(([q]) => q) : [],
+      lastReload: this.lastReload ?? null,
     };
   }
 
@@ -248,6 +337,7 @@ export class Daemon {
       this.history.stop();
       await this.events.close();
       await this.http.close();
+      await this.globalConcurrency.close();
       await this.probe.close();
       this.log.info({ forced: result.forced }, 'stopped');
       this.resolveDone?.(result);

@@ -1,12 +1,17 @@
-/** `worker-pool check-config FILE…`: validate config files (and that their processor loads) without starting anything. */
+/**
+ * `worker-pool check-config FILE…`: validate config files (and that their processor loads) without
+ * starting anything; given several, also check them as the instances of one host.
+ */
+import { checkConfigSet, type InstanceConfig } from '../config/config-set.js';
 import { ConfigError } from '../config/schema.js';
-import { loadConfig } from '../config/load.js';
-import { poolQueues, RuleError } from '../routing/rules.js';
+import { checkLimitedQueues, loadConfig } from '../config/load.js';
+import { DEFAULT_RULES_RAW, parseRules, poolQueues, routeCatalog, RuleError } from '../routing/rules.js';
 import { probeProcessor } from '../supervisor/probe-processor.js';
 import { EXIT } from './exit-codes.js';
 
 export async function runCheckConfig(files: string[], out: (line: string) => void = console.log): Promise<number> {
   let bad = 0;
+  const loaded: InstanceConfig[] = [];
   for (const file of files) {
     try {
       // The file alone, as the service would read it: no WORKER_POOL_* from this shell.
@@ -19,13 +24,22 @@ export async function runCheckConfig(files: string[], out: (line: string) => voi
         if (err instanceof RuleError) throw new ConfigError(err.message);
         throw err;
       }
+      checkLimitedQueues(config);
+      const routes = probe.catalog
+        ? routeCatalog(probe.catalog, config.routingRules ?? parseRules(DEFAULT_RULES_RAW)).routes.map((r) => ({ jobType: r.jobType.name, queue: r.actual }))
+        : undefined;
       const handlers = probe.catalog ? `job types ${probe.catalog.map((j) => j.name).join(',')}` : probe.names ? `handlers ${probe.names.join(',') || '(none)'}` : 'one function for every job';
+      loaded.push({ file, config, routes });
       out(`ok     ${file}: pool "${config.name}", queues ${config.queues.join(',')}, concurrency ${config.concurrency}, workers ${config.minWorkers}–${config.maxWorkers}, ${handlers}`);
     } catch (err) {
       if (!(err instanceof ConfigError)) throw err;
       bad++;
       out(`error  ${file}: ${err.message}`);
     }
+  }
+  for (const problem of checkConfigSet(loaded)) {
+    bad++;
+    out(`error  together: ${problem}`);
   }
   return bad > 0 ? EXIT.CONFIG : EXIT.OK;
 }

@@ -6,6 +6,7 @@ import type { RawValues } from '../config/load.js';
 function defaultText(spec: (typeof OPTIONS)[number]): string | undefined {
   if (spec.key === 'redis-url') return '$REDIS_URL, else redis://127.0.0.1:6379';
   if (spec.default === undefined || spec.default === false) return undefined;
+  if (typeof spec.default === 'object' && !Array.isArray(spec.default)) return undefined;
   return Array.isArray(spec.default) ? spec.default.join(',') : String(spec.default);
 }
 

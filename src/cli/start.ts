@@ -1,5 +1,6 @@
-/** `worker-pool [start]`: run the daemon until SIGTERM/SIGINT (a second signal forces). */
-import { loadConfig, type RawValues } from '../config/load.js';
+/** `worker-pool [start]`: run the daemon until SIGTERM/SIGINT (a second signal forces); SIGHUP reloads the config. */
+import { checkLimitedQueues, loadConfig, type RawValues } from '../config/load.js';
+import { ConfigError } from '../config/schema.js';
 import { Daemon } from '../daemon.js';
 import { startEmbeddedRedis, type EmbeddedRedis } from '../redis/embedded.js';
 import { poolQueues, RuleError } from '../routing/rules.js';
@@ -7,6 +8,10 @@ import { probeProcessor } from '../supervisor/probe-processor.js';
 import { CliError, EXIT } from './exit-codes.js';
 
 export async function runStart(flags: RawValues): Promise<number> {
+  // SIGHUP's default action ends the process: hold one that arrives while starting, apply it after.
+  let hupWhileStarting = false;
+  const holdHup = () => (hupWhileStarting = true);
+  process.on('SIGHUP', holdHup);
   const config = loadConfig({ flags, requireProcessor: true });
   const probe = await probeProcessor(config.processor!);
   if (!probe.ok) throw new CliError(probe.message, EXIT.CONFIG);
@@ -16,6 +21,7 @@ export async function runStart(flags: RawValues): Promise<number> {
     if (err instanceof RuleError) throw new CliError(err.message, EXIT.CONFIG);
     throw err;
   }
+  checkLimitedQueues(config);
 
   let redis: EmbeddedRedis | undefined;
   if (config.embeddedRedis) {
@@ -42,7 +48,33 @@ export async function runStart(flags: RawValues): Promise<number> {
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
-  process.on('SIGHUP', () => daemon.log.warn('SIGHUP received; live reload is not available in this version, restart to apply changes'));
+  // Reloads run one after another; each re-reads the file as at start (same flags and environment).
+  let reloads = Promise.resolve();
+  const reload = async () => {
+    try {
+      const next = loadConfig({ flags, requireProcessor: true });
+      const probe = await probeProcessor(next.processor!);
+      if (!probe.ok) throw new ConfigError(probe.message);
+      try {
+        next.queues = poolQueues(next, probe.catalog);
+      } catch (err) {
+        if (err instanceof RuleError) throw new ConfigError(err.message);
+        throw err;
+      }
+      checkLimitedQueues(next);
+      if (redis) next.redisUrl = redis.url;
+      await daemon.reload(next);
+    } catch (err) {
+      daemon.reloadFailed(err instanceof ConfigError ? err.message : `unexpected error: ${(err as Error).stack ?? String(err)}`);
+    }
+  };
+  const onHup = () => {
+    daemon.log.info({ signal: 'SIGHUP', config: config.configFile }, 'signal received; reloading config');
+    reloads = reloads.then(reload);
+  };
+  process.off('SIGHUP', holdHup);
+  process.on('SIGHUP', onHup);
+  if (hupWhileStarting) onHup();
 
   const { forced } = await daemon.done;
   await redis?.stop();

@@ -18,6 +18,8 @@ export interface PoolConfig {
   queueSelector: string | undefined;
   /** Undefined when not configured (then every job type goes to its generated queue). */
   routingRules: RoutingRule[] | undefined;
+  /** Queue → most jobs running at once across every pool on the Redis (BullMQ global concurrency). */
+  globalConcurrency: Record<string, number>;
   /** Absolute path, or undefined when not set (the demo provides its own). */
   processor: string | undefined;
   concurrency: number;
@@ -150,6 +152,8 @@ export function loadConfig(input: LoadInput = {}): PoolConfig {
   if (config.window < config.scalingPeriod) {
     throw new ConfigError(`window: ${config.window} is not allowed; it must be ≥ scaling-period (${config.scalingPeriod})`);
   }
+  // With a selector the pool's queues are known only once the processor's job types are: checked then.
+  if (config.queueSelector === undefined) checkLimitedQueues(config);
   checkRedisUrl(config.redisUrl, sources['redis-url'] ?? 'default');
   config.redisUrl = withPasswordFile(config.redisUrl, config.redisPasswordFile, env, cwd);
 
@@ -165,6 +169,15 @@ export function loadConfig(input: LoadInput = {}): PoolConfig {
     throw new ConfigError(`processor: missing; set --processor FILE, ${envName('processor')} or "processor:" in the config file`);
   }
   return config;
+}
+
+/** Every queue with a global-concurrency limit must be one the pool listens to. */
+export function checkLimitedQueues(config: Pick<PoolConfig, 'queues' | 'globalConcurrency'>): void {
+  for (const queue of Object.keys(config.globalConcurrency)) {
+    if (!config.queues.includes(queue)) {
+      throw new ConfigError(`global-concurrency: queue ${JSON.stringify(queue)} is not allowed; it must be one of this pool's queues (${config.queues.join(', ')})`);
+    }
+  }
 }
 
 function pickRaw(spec: OptionSpec, flags: RawValues, env: NodeJS.ProcessEnv, file: RawValues): { raw: unknown; source: Source } | undefined {

@@ -7,8 +7,11 @@
 import { parseRules, RuleError } from '../routing/rules.js';
 import { parseSelector, SelectorError } from '../routing/selector.js';
 
-/** `rules`: a list of [selector, queue or null] pairs (YAML, or JSON in env/flags); `selector`: a queue selector. */
-export type Kind = 'int' | 'number' | 'string' | 'list' | 'bool' | 'enum' | 'seconds' | 'rules' | 'selector';
+/**
+ * `rules`: a list of [selector, queue or null] pairs (YAML, or JSON in env/flags); `selector`: a queue
+ * selector; `limits`: queue → whole number (QUEUE=N,… in env/flags, a mapping in YAML).
+ */
+export type Kind = 'int' | 'number' | 'string' | 'list' | 'bool' | 'enum' | 'seconds' | 'rules' | 'selector' | 'limits';
 
 export interface OptionSpec {
   key: string;
@@ -39,6 +42,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   { key: 'queue-selector', kind: 'selector', arg: 'SELECTOR', optional: true, help: 'also take jobs from the actual queues of the job types this selector matches (e.g. "resource_boundary=cpu&urgency=high"); needs a processor that declares jobs' },
   { key: 'routing-rules', kind: 'rules', arg: 'JSON', optional: true, help: 'routing rules: a list of [selector, queue or null] pairs, first match wins (default: [["*", null]], every job type to its generated queue)' },
   { key: 'processor', kind: 'string', arg: 'MODULE', optional: true, help: 'module whose default export runs jobs (a function or { init, handlers })' },
+  { key: 'global-concurrency', kind: 'limits', arg: 'QUEUE=N,…', default: {}, help: 'most jobs of a queue running at once across every pool on the shared Redis (QUEUE=1: a serial queue)' },
   { key: 'concurrency', kind: 'int', arg: 'N', default: 1, min: 1, max: 10000, help: 'jobs one worker runs at once, across all its queues' },
   { key: 'min-workers', kind: 'int', arg: 'N', default: 1, min: 1, max: 1000, help: 'fewest worker processes' },
   { key: 'max-workers', kind: 'int', arg: 'N', default: 4, min: 1, max: 1000, help: 'most worker processes' },
@@ -114,6 +118,8 @@ function describeAllowed(spec: OptionSpec): string {
       return 'a comma-separated list of non-empty names';
     case 'string':
       return 'a non-empty string';
+    case 'limits':
+      return 'queue names with a whole number ≥ 1 each (QUEUE=N,… or a YAML mapping)';
     case 'rules':
       return 'a list of [selector, queue or null] pairs, e.g. [["urgency=high", null], ["*", "default"]]';
     case 'selector':
@@ -174,6 +180,8 @@ export function parseValue(spec: OptionSpec, raw: unknown, source: Source, file?
       if (typeof raw === 'string' && raw.trim() !== '') return raw.trim();
       throw fail();
     }
+    case 'limits':
+      return parseLimits(raw, fail);
     case 'selector': {
       if (typeof raw !== 'string') throw fail();
       try {
@@ -201,4 +209,28 @@ export function parseValue(spec: OptionSpec, raw: unknown, source: Source, file?
       }
     }
   }
+}
+
+/** `a=1,b=2` (flag, env) or a YAML mapping `{ a: 1 }` into queue → whole number ≥ 1. */
+function parseLimits(raw: unknown, fail: () => ConfigError): Record<string, number> {
+  let entries: Array<[string, unknown]>;
+  if (typeof raw === 'string') {
+    if (raw.trim() === '') return {};
+    entries = raw.split(',').map((part) => {
+      const eq = part.indexOf('=');
+      if (eq < 0) throw fail();
+      return [part.slice(0, eq).trim(), part.slice(eq + 1).trim()];
+    });
+  } else if (typeof raw === 'object' && raw !== null && !Array.isArray(raw)) {
+    entries = Object.entries(raw as Record<string, unknown>);
+  } else {
+    throw fail();
+  }
+  const out: Record<string, number> = {};
+  for (const [queue, value] of entries) {
+    const n = typeof value === 'number' ? value : typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : NaN;
+    if (queue === '' || queue in out || !Number.isInteger(n) || n < 1) throw fail();
+    out[queue] = n;
+  }
+  return out;
 }

@@ -10,6 +10,8 @@ export interface WorkerSettings {
   redisUrl: string;
   prefix: string;
   queues: string[];
+  /** Queues with a global concurrency limit: a job ending there wakes a waiting worker (BullMQ does not). */
+  limitedQueues?: string[];
   processor: string;
   concurrency: number;
   sampleIntervalMs: number;
@@ -110,6 +112,7 @@ export function isParentMessage(x: unknown): x is ParentMessage {
         isObject(s) &&
         str(s['pool']) && str(s['workerId']) && str(s['redisUrl']) && str(s['prefix']) &&
         Array.isArray(s['queues']) && s['queues'].every(str) && str(s['processor']) &&
+        (s['limitedQueues'] === undefined || (Array.isArray(s['limitedQueues']) && s['limitedQueues'].every(str))) &&
         num(s['concurrency']) && num(s['sampleIntervalMs']) && num(s['orphanTimeoutMs']) && str(s['logLevel']) && typeof s['logPretty'] === 'boolean' &&
         num(s['lockDurationMs']) && num(s['stalledIntervalMs']) && num(s['maxStalledCount']) && num(s['jobTimeoutMs']) && num(s['maxJobs'])
       );

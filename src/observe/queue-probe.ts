@@ -35,7 +35,7 @@ export class QueueProbe {
 
   constructor(
     redisUrl: string,
-    prefix: string,
+    private readonly prefix: string,
     queueNames: readonly string[],
     name: string,
     private readonly wallNow: () => number = Date.now,
@@ -131,6 +131,22 @@ export class QueueProbe {
       });
     }
     return out;
+  }
+
+  /** Watch these queues from now on (a reload changed the pool's queues). */
+  async setQueues(names: readonly string[]): Promise<void> {
+    const gone = [...this.queues.keys()].filter((n) => !names.includes(n));
+    for (const n of gone) {
+      const q = this.queues.get(n)!;
+      this.queues.delete(n);
+      await q.close().catch(() => undefined);
+    }
+    for (const n of names) {
+      if (this.queues.has(n)) continue;
+      const q = new Queue(n, { connection: this.client, prefix: this.prefix });
+      q.on('error', () => undefined);
+      this.queues.set(n, q);
+    }
   }
 
   queue(name: string): Queue | undefined {

@@ -56,6 +56,16 @@ export class ControlLoop {
     this.timer = undefined;
   }
 
+  /** New limits at once (a reload); a new period restarts the wait for the next tick. */
+  setLimits(limits: ScaleLimits): void {
+    const periodChanged = limits.scalingPeriodMs !== this.limits.scalingPeriodMs;
+    this.limits = limits;
+    if (periodChanged && this.timer) {
+      this.stop();
+      this.schedule();
+    }
+  }
+
   get running(): boolean {
     return this.timer !== undefined;
   }

@@ -121,7 +121,7 @@ export class HandBack extends EventEmitter<HandBackEvents> {
     worker.fetching = undefined;
     if (fetching) {
       const found = await this.findFetched(fetching.queue, fetching.token).catch(() => undefined);
-      if (found && !jobs.some((j) => j.id === found)) jobs.push({ queue: fetching.queue, id: found, name: '', token: fetching.token, startedAt: diedAt });
+      if (found && !jobs.some((j) => j.queue === fetching.queue && j.id === found)) jobs.push({ queue: fetching.queue, id: found, name: '', token: fetching.token, startedAt: diedAt });
     }
     if (jobs.length === 0) return;
     await Promise.all(

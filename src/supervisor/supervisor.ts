@@ -64,6 +64,9 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   private restartTimer: NodeJS.Timeout | undefined;
   private readonly backoff: BackoffOptions;
   private readonly entry: string;
+  /** Bumped by updateSettings; each child remembers the version it was forked with. */
+  private settingsVersion = 0;
+  private readonly versionOf = new WeakMap<WorkerProcess, number>();
 
   constructor(private readonly opts: SupervisorOptions) {
     super();
@@ -78,6 +81,22 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
 
   get settings(): Omit<WorkerSettings, 'workerId'> {
     return this.opts.settings;
+  }
+
+  /**
+   * Settings for children forked from now on (a reload). Children already running keep theirs
+   * until they are replaced: see outdated() and retire().
+   */
+  updateSettings(settings: Omit<WorkerSettings, 'workerId'>, recycle: { maxJobsPerWorker?: number; maxMemoryMb?: number } = {}): void {
+    this.opts.settings = settings;
+    this.opts.maxJobsPerWorker = recycle.maxJobsPerWorker;
+    this.opts.maxMemoryMb = recycle.maxMemoryMb;
+    this.settingsVersion++;
+  }
+
+  /** Workers in slots (not draining) forked with settings older than the current ones. */
+  outdated(): WorkerProcess[] {
+    return this.workers().filter((w) => this.slots.get(w.id)?.worker === w && this.versionOf.get(w) !== this.settingsVersion);
   }
 
   /** Every live child: those in slots and those draining. */
@@ -99,9 +118,14 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     return n;
   }
 
+  /**
+   * Children taking jobs now. Includes a retired worker that still works while its successor
+   * starts (it left its slot but is not draining yet), so a reload or a recycle never looks
+   * like a pool below min-workers.
+   */
   runningCount(): number {
     let n = 0;
-    for (const slot of this.slots.values()) if (slot.worker?.state === 'running') n++;
+    for (const w of this.workers()) if (w.state === 'running') n++;
     return n;
   }
 
@@ -186,6 +210,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     const settings: WorkerSettings = { ...this.opts.settings, workerId: slot.name };
     const worker = new WorkerProcess(slot.name, settings.concurrency, settings, this.entry, () => this.opts.clock.now());
     slot.worker = worker;
+    this.versionOf.set(worker, this.settingsVersion);
     this.opts.log.debug({ worker: slot.name, pid: worker.pid }, 'worker forked');
     worker.on('ready', () => {
       this.lastResizeAt = this.opts.clock.now();
@@ -227,11 +252,12 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   /**
    * Replace a worker without losing capacity: its replacement is forked at once, and the old one
    * keeps taking jobs until the replacement is ready (or fails), then drains. Used for recycling
-   * and for settings that need new processes.
+   * and for settings that need new processes. Returns the replacement, or undefined when the
+   * worker is not one of the pool's (already draining, gone) or the pool is stopping.
    */
-  retire(worker: WorkerProcess, reason: ExitReason): boolean {
+  retire(worker: WorkerProcess, reason: ExitReason): WorkerProcess | undefined {
     const slot = this.slots.get(worker.id);
-    if (!slot || slot.worker !== worker || this.stopping) return false;
+    if (!slot || slot.worker !== worker || this.stopping) return undefined;
     worker.stopReason = reason;
     this.slots.delete(slot.name);
     this.draining.add(worker);
@@ -245,7 +271,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     };
     replacement.on('ready', handOver);
     replacement.on('exit', handOver);
-    return true;
+    return replacement;
   }
 
   private newSlot(now: number): Slot {

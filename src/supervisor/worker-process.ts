@@ -130,11 +130,12 @@ export class WorkerProcess extends EventEmitter<WorkerProcessEvents> {
         break;
       case 'job-start':
         if (this.fetching?.token === msg.token) this.fetching = undefined;
-        this.jobs.set(msg.id, { queue: msg.queue, id: msg.id, name: msg.name, token: msg.token, startedAt: now });
+        // Job ids are per queue: key by both.
+        this.jobs.set(`${msg.queue}:${msg.id}`, { queue: msg.queue, id: msg.id, name: msg.name, token: msg.token, startedAt: now });
         this.busySlots = this.jobs.size;
         break;
       case 'job-end':
-        this.jobs.delete(msg.id);
+        this.jobs.delete(`${msg.queue}:${msg.id}`);
         this.busySlots = this.jobs.size;
         if (msg.status === 'completed') this.processed++;
         else this.failed++;
@@ -143,7 +144,7 @@ export class WorkerProcess extends EventEmitter<WorkerProcessEvents> {
         this.loadError = msg.message;
         break;
       case 'job-returned':
-        this.jobs.delete(msg.id);
+        this.jobs.delete(`${msg.queue}:${msg.id}`);
         this.busySlots = this.jobs.size;
         break;
       case 'warn':

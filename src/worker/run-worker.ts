@@ -32,11 +32,14 @@ interface QueueSide {
   worker: Worker;
   locks: LockManager;
   markerKey: string;
+  /** The queue has a global concurrency limit (see wakeWaiters). */
+  limited: boolean;
 }
 
 /** Longest a blocked fetch waits before looking at the queues again (delayed jobs, lost markers). */
 const MAX_BLOCK_SECONDS = 5;
 const REDIS_RETRY_MS = 1000;
+const TRANSITION_SAMPLE_GAP_MS = 20;
 
 export class WorkerRuntime {
   private readonly log: Logger;
@@ -50,8 +53,11 @@ export class WorkerRuntime {
   private failed = 0;
   private draining = false;
   private exiting = false;
+  /** A fetch is in flight: it may still move a job to active, which must then run, not be abandoned. */
+  private fetching = false;
   private slotFreed: (() => void) | undefined;
   private sampleTimer: NodeJS.Timeout | undefined;
+  private lastSampleAt = 0;
   /** Earliest time a delayed job becomes due in any queue (epoch ms), to cap the blocking wait. */
   private nextDelayedAt = 0;
   private readonly tokenBase = randomUUID();
@@ -104,7 +110,7 @@ export class WorkerRuntime {
       worker.on('stalled', (jobId) => this.port.send({ type: 'job-stalled', queue: name, id: String(jobId) }));
       const locks = new LockManager(worker as unknown as ConstructorParameters<typeof LockManager>[0], { lockRenewTime: s.lockDurationMs / 2, lockDuration: s.lockDurationMs, workerId: worker.id, workerName: worker.opts.name });
       locks.start();
-      return { name, worker, locks, markerKey: worker.keys.marker! };
+      return { name, worker, locks, markerKey: worker.keys.marker!, limited: s.limitedQueues?.includes(name) ?? false };
     });
     for (const side of this.sides) void side.worker.startStalledCheckTimer().catch(() => undefined);
     this.sampleTimer = setInterval(() => this.sendSample(), s.sampleIntervalMs);
@@ -151,8 +157,18 @@ export class WorkerRuntime {
     return ms;
   }
 
+  /**
+   * A sample right after a job starts or ends (at most one per TRANSITION_SAMPLE_GAP_MS), so the
+   * supervisor's busy curve has a point at nearly every change of slope and between-sample
+   * guesses stay small even when the periodic timer is late on a busy host.
+   */
+  private sampleAfterTransition(): void {
+    if (performance.now() - this.lastSampleAt >= TRANSITION_SAMPLE_GAP_MS) this.sendSample();
+  }
+
   private sendSample(): void {
     const now = performance.now();
+    this.lastSampleAt = now;
     this.port.send({
       type: 'sample',
       at: now,
@@ -177,20 +193,26 @@ export class WorkerRuntime {
         continue;
       }
       let fetched: { job: Job; side: QueueSide; token: string } | undefined;
+      this.fetching = true;
       try {
         fetched = await this.fetchInOrder();
       } catch (err) {
+        this.fetching = false;
         if (this.draining) break;
         this.log.warn({ err: (err as Error).message }, 'fetching a job failed; retrying');
         await sleep(REDIS_RETRY_MS);
         continue;
       }
+      this.fetching = false;
       if (fetched) {
+        // Run it even if a drain arrived meanwhile: the job is already ours (active, locked).
         void this.runJob(fetched.job, fetched.side, fetched.token);
         continue;
       }
       await this.waitForWork();
     }
+    this.fetching = false;
+    void this.finishIfIdle();
   }
 
   /** The first job found, trying the queues in the order they are listed. */
@@ -282,21 +304,24 @@ export class WorkerRuntime {
     const id = job.id!;
     this.started++;
     if (this.settings.maxJobs > 0 && this.started >= this.settings.maxJobs) this.retire('max_jobs');
-    this.running.set(id, { job, queue: side, token, startedAt });
+    // Job ids are per queue ("1" in one queue is not "1" in another): key by both.
+    const key = `${side.name}:${id}`;
+    this.running.set(key, { job, queue: side, token, startedAt });
     side.locks.trackJob(id, token, Date.now());
     this.setTitle();
     const queuedAt = Math.max(job.timestamp + (job.delay ?? 0), job.timestamp);
     this.port.send({ type: 'job-start', queue: side.name, id, name: job.name, token, waitMs: Math.max(0, Date.now() - queuedAt) });
+    this.sampleAfterTransition();
     let status: 'completed' | 'failed' = 'completed';
     let error: string | undefined;
     try {
       const result = await this.process(job);
-      if (this.running.has(id)) await job.moveToCompleted(result, token, false);
+      if (this.running.has(key)) await job.moveToCompleted(result, token, false);
     } catch (err) {
       status = 'failed';
       const e = err instanceof Error ? err : new Error(String(err));
       error = e.message;
-      if (this.running.has(id)) {
+      if (this.running.has(key)) {
         try {
           await job.moveToFailed(e, token, false);
         } catch (moveErr) {
@@ -306,19 +331,34 @@ export class WorkerRuntime {
     }
     const durationMs = performance.now() - startedAt;
     side.locks.untrackJob(id);
-    if (!this.running.delete(id)) return; // handed back meanwhile
+    if (side.limited) void this.wakeWaiters(side);
+    if (!this.running.delete(key)) return; // handed back meanwhile
     this.busyDoneMs += durationMs;
     if (status === 'completed') this.processed++;
     else this.failed++;
     this.port.send({ type: 'job-end', queue: side.name, id, name: job.name, status, durationMs, error });
+    this.sampleAfterTransition();
     if (status === 'failed') this.log.info({ queue: side.name, jobId: id, name: job.name, err: error }, 'job failed');
     this.setTitle();
     this.slotFreed?.();
     void this.finishIfIdle();
   }
 
+  /**
+   * A job of a queue at its global limit does not signal BullMQ's marker when it ends, so workers
+   * of every pool blocked on that queue would sleep until their block timeout. Set the marker
+   * (as BullMQ does when a job is added): one waiting worker wakes and takes the next job.
+   */
+  private async wakeWaiters(side: QueueSide): Promise<void> {
+    try {
+      await this.client!.zadd(side.markerKey, 0, '0');
+    } catch (err) {
+      this.log.debug({ queue: side.name, err: (err as Error).message }, 'could not wake waiting workers');
+    }
+  }
+
   private async finishIfIdle(): Promise<void> {
-    if (!this.draining || this.running.size > 0 || this.exiting) return;
+    if (!this.draining || this.running.size > 0 || this.exiting || this.fetching) return;
     this.exiting = true;
     this.setTitle();
     await this.close();

@@ -1,0 +1,124 @@
+/**
+ * Live reload (SIGHUP) of a running pool under load: new min-workers and threshold apply at once,
+ * a new concurrency replaces the workers one at a time, no job is lost or failed, and /status
+ * shows the new settings. A broken file is refused and the running config kept.
+ */
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { deletePrefix, queue, redisUrl, uniquePrefix } from '../helpers/redis.js';
+import { BIN, ROOT, freePort, spawnDaemon, type RunningDaemon } from '../helpers/spawn-daemon.js';
+import { until } from '../helpers/wait.js';
+
+describe('reload on SIGHUP', () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'wp-reload-'));
+  const prefix = uniquePrefix('reload');
+  let daemon: RunningDaemon | undefined;
+
+  afterAll(async () => {
+    if (daemon && daemon.child.exitCode === null) daemon.child.kill('SIGKILL');
+    await deletePrefix(prefix);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('applies min, threshold and concurrency under load without losing a job, and refuses a broken file', async () => {
+    const port = await freePort();
+    const url = `http://127.0.0.1:${port}`;
+    const file = path.join(dir, 'reloading.yml');
+    const settings = (s: { min: number; threshold: number; concurrency: number | string }) =>
+      [
+        `redis-url: ${redisUrl()}`,
+        `prefix: ${prefix}`,
+        'queues: [work]',
+        `processor: ${path.join(ROOT, 'test/fixtures/sleep.mjs')}`,
+        `concurrency: ${s.concurrency}`,
+        `min-workers: ${s.min}`,
+        'max-workers: 3',
+        `utilization-threshold: ${s.threshold}`,
+        'scaling-period: 1',
+        'window: 2',
+        'sample-interval: 0.25',
+        `metrics-port: ${port}`,
+      ].join('\n');
+    writeFileSync(file, settings({ min: 1, threshold: 0.5, concurrency: 2 }));
+    daemon = spawnDaemon(['node', BIN, '--config', file]);
+    await daemon.waitFor('worker ready');
+
+    const q = queue('work', prefix);
+    try {
+      const JOBS = 150;
+      await q.addBulk(Array.from({ length: JOBS }, (_, i) => ({ name: 'job', data: { ms: 150, i } })));
+      await until(async () => (await q.getJobCounts('completed'))['completed']! >= 10, 'the pool to be busy');
+
+      // Watch the pool through the reload: it must never have fewer ready workers than min.
+      let fewestRunning = Infinity;
+      let watching = true;
+      const watcher = (async () => {
+        while (watching) {
+          const s = await daemon!.status(url).catch(() => ({ runningWorkers: -1 }));
+          fewestRunning = Math.min(fewestRunning, s['runningWorkers'] as number);
+          await new Promise((r) => setTimeout(r, 50));
+        }
+      })();
+
+      writeFileSync(file, settings({ min: 2, threshold: 0.8, concurrency: 3 }));
+      daemon.child.kill('SIGHUP');
+      const reloaded = await daemon.waitFor('config reloaded');
+      expect(reloaded['changed']).toEqual(['min-workers', 'utilization-threshold', 'concurrency']);
+      expect(reloaded['replaceWorkers']).toBe(true);
+
+      const after = await daemon.status(url);
+      expect(after['minWorkers']).toBe(2);
+      expect(after['utilizationThreshold']).toBe(0.8);
+      expect(after['concurrency']).toBe(3);
+      expect(after['lastReload']).toMatchObject({ ok: true, needRestart: [] });
+
+      await daemon.waitFor('reload: every worker runs the new settings', () => true, 45_000);
+      const rolled = await daemon.status(url);
+      const active = (rolled['workers'] as Array<{ state: string; concurrency: number }>).filter((w) => w.state !== 'draining');
+      expect(active.length).toBeGreaterThanOrEqual(2);
+      expect(active.every((w) => w.concurrency === 3)).toBe(true);
+      const replaced = daemon.lines.filter((l) => l.msg === 'reload: replacing worker').length;
+      expect(replaced).toBeGreaterThanOrEqual(1);
+
+      await until(async () => (await q.getJobCounts('completed'))['completed'] === JOBS, 'every job to complete', 45_000, 100);
+      watching = false;
+      await watcher;
+      const counts = await q.getJobCounts('completed', 'failed', 'waiting', 'active', 'delayed');
+      expect(counts).toEqual({ completed: JOBS, failed: 0, waiting: 0, active: 0, delayed: 0 });
+      expect(fewestRunning).toBeGreaterThanOrEqual(1);
+      // Every replaced worker finished its jobs and exited cleanly.
+      const exits = await until(() => {
+        const all = daemon!.lines.filter((l) => l.msg === 'worker exited');
+        return all.filter((l) => l['reason'] === 'reload').length >= replaced ? all : undefined;
+      }, 'the replaced workers to exit');
+      expect(exits.every((l) => l['code'] === 0)).toBe(true);
+
+      // A broken file: refused, logged, and the pool runs on as it was.
+      const good = readFileSync(file, 'utf8');
+      writeFileSync(file, good.replace('concurrency: 3', 'concurrency: 0'));
+      daemon.child.kill('SIGHUP');
+      const refused = await daemon.waitFor('reload refused; keeping the current config');
+      expect(refused['err']).toMatch(/^concurrency in .*reloading\.yml: 0 is not allowed/);
+      const kept = await daemon.status(url);
+      expect(kept['concurrency']).toBe(3);
+      expect(kept['minWorkers']).toBe(2);
+      expect(kept['lastReload']).toMatchObject({ ok: false });
+
+      // A processor that does not load is refused the same way, before any worker is replaced.
+      writeFileSync(file, good.replace(/^processor: .*$/m, `processor: ${path.join(ROOT, 'test/fixtures/not-a-processor.mjs')}`));
+      daemon.child.kill('SIGHUP');
+      const unloadable = await daemon.waitFor('reload refused; keeping the current config', (l) => String(l['err']).includes('not-a-processor'));
+      expect(unloadable['err']).toMatch(/default export must be a function/);
+      expect((await daemon.status(url))['lastReload']).toMatchObject({ ok: false });
+      expect(daemon.lines.filter((l) => l.msg === 'reload: replacing worker').length).toBe(replaced);
+      expect(daemon.child.exitCode).toBeNull();
+    } finally {
+      await q.close();
+    }
+
+    daemon.child.kill('SIGTERM');
+    expect(await daemon.exited).toEqual({ code: 0, signal: null });
+  });
+});
