@@ -204,7 +204,8 @@ function checkRedisUrl(url: string, source: Source): void {
 /**
  * The Redis password from a file, put into the URL (which only ever travels in memory and over
  * IPC): --redis-password-file, else systemd's $CREDENTIALS_DIRECTORY/redis-password
- * (LoadCredential=redis-password) when present. A password file wins over one in the URL.
+ * (LoadCredential=redis-password) when present. A password file wins over one in the URL; an empty
+ * file means no password.
  */
 export function withPasswordFile(url: string, file: string | undefined, env: NodeJS.ProcessEnv, cwd: string): string {
   let source = file ? path.resolve(cwd, file) : undefined;
@@ -217,7 +218,8 @@ export function withPasswordFile(url: string, file: string | undefined, env: Nod
   } catch (err) {
     throw new ConfigError(`redis-password-file: cannot read ${source} (${(err as NodeJS.ErrnoException).code ?? 'unreadable'})`);
   }
-  if (password === '') throw new ConfigError(`redis-password-file: ${source} is empty; expected the Redis password`);
+  // Empty means no password: a unit may always load the credential, even for a Redis without one.
+  if (password === '') return url;
   const u = new URL(url);
   u.password = encodeURIComponent(password);
   return u.toString();

@@ -101,7 +101,8 @@ describe('Redis outages', () => {
       expect(await q.getJobCounts('wait', 'active', 'failed', 'delayed')).toEqual({ wait: 0, active: 0, failed: 0, delayed: 0 });
       const dup = Object.values(await c.hgetall(runs)).filter((v) => v !== '1').length;
       console.log(`Redis restart mid-run: 600 jobs, ${dup} ran twice, ${exits.length} worker exits, ${orphans} jobs of fetches cut by the outage returned, ${d.loop.decisions.length - decisionsBefore} scaling ticks since`);
-      expect(dup).toBe(0);
+      // A job may run twice only if the outage cut it off from its worker and it was handed back.
+      expect(dup).toBeLessThanOrEqual(orphans);
       expect(exits).toEqual([]);
       expect(d.healthy()).toBe(true);
       expect(d.supervisor.runningCount()).toBe(2);

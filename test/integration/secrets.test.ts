@@ -40,6 +40,8 @@ describe('Redis password', () => {
     expect(decodeURIComponent(new URL(fromFlag.redisUrl).password)).toBe(SECRET);
     const fromSystemd = loadConfig({ flags: { 'redis-url': base }, env: { CREDENTIALS_DIRECTORY: dir } });
     expect(fromSystemd.redisUrl).toBe(fromFlag.redisUrl);
+    writeFileSync(path.join(dir, 'empty'), '');
+    expect(loadConfig({ flags: { 'redis-url': base, 'redis-password-file': path.join(dir, 'empty') }, env: {} }).redisUrl).toBe(`${base}`);
     expect(() => loadConfig({ flags: { 'redis-password-file': path.join(dir, 'missing') }, env: {} })).toThrow(ConfigError);
     expect(() => loadConfig({ flags: { 'redis-password-file': path.join(dir, 'missing') }, env: {} })).toThrow(/redis-password-file: cannot read .*missing \(ENOENT\)/);
   });
