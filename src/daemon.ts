@@ -13,12 +13,14 @@ import { createLogger, wantsPretty, type Logger } from './observe/logger.js';
 import { createMetrics } from './observe/metrics.js';
 import { buildInfo, registerQueueMetrics } from './observe/queue-metrics.js';
 import { QueueProbe, type QueueCounts } from './observe/queue-probe.js';
+import { DEFAULT_BACKOFF } from './policy/backoff.js';
 import { selectPolicy } from './policy/select.js';
 import type { ScalePolicy } from './policy/types.js';
 import { planReload, type ReloadPlan } from './config/reload-plan.js';
 import type { WorkerSettings } from './ipc/messages.js';
 import { GlobalConcurrency } from './redis/global-concurrency.js';
 import { ControlLoop, type DecisionRecord } from './supervisor/control-loop.js';
+import { HandBack } from './supervisor/hand-back.js';
 import { PoolDemand } from './supervisor/pool-demand.js';
 import { Rollout } from './supervisor/rollout.js';
 import { Supervisor } from './supervisor/supervisor.js';
@@ -93,6 +95,11 @@ export function workerSettings(c: PoolConfig): Omit<WorkerSettings, 'workerId'> 
     orphanTimeoutMs: c.stopTimeout * 1000,
     logLevel: c.logLevel,
     logPretty: wantsPretty(c.logFormat),
+    lockDurationMs: c.lockDuration * 1000,
+    stalledIntervalMs: c.stalledInterval * 1000,
+    maxStalledCount: c.maxStalledCount,
+    jobTimeoutMs: (c.jobTimeout ?? 0) * 1000,
+    maxJobs: c.maxJobsPerWorker ?? 0,
   };
 }
 
@@ -103,6 +110,7 @@ export class Daemon {
   readonly supervisor: Supervisor;
   readonly loop: ControlLoop;
   readonly probe: QueueProbe;
+  readonly handBack: HandBack;
   readonly events: EventStream;
   readonly history: History;
   readonly globalConcurrency: GlobalConcurrency;
@@ -124,6 +132,7 @@ export class Daemon {
     this.log = opts.log ?? createLogger({ level: c.logLevel, pretty: wantsPretty(c.logFormat), base: { pool: c.name } });
     this.supervisor = new Supervisor({
       settings: workerSettings(c),
+      backoff: { ...DEFAULT_BACKOFF, startMs: c.startSeconds * 1000, retries: c.startRetries, fatalCooldownMs: c.fatalCooldown * 1000 },
       windowMs: c.window * 1000,
       clock: this.clock,
       log: this.log,
@@ -144,7 +153,10 @@ export class Daemon {
     this.rollout = new Rollout(this.supervisor, this.log);
     // Every period, put back a global limit that Redis lost or another pool changed.
     this.loop.onDecision(() => void this.globalConcurrency.check().catch((err: Error) => this.log.debug({ err: err.message }, 'global concurrency check failed')));
-    const metrics = createMetrics(c.name, this.supervisor, this.loop);
+    this.handBack = new HandBack({ client: this.probe.client, prefix: c.prefix, queue: (q) => this.probe.queue(q), maxStalledCount: c.maxStalledCount, clock: this.clock, log: this.log });
+    this.supervisor.on('worker-exit', (e) => void this.handBack.recover(e.worker));
+    this.supervisor.on('worker-message', (w, m) => m.type === 'fetch-uncertain' && void this.handBack.returnOrphans(w, m.queue, m.token, m.keep));
+    const metrics = createMetrics(c.name, this.supervisor, this.loop, this.handBack);
     registerQueueMetrics(metrics.registry, this.probe, buildInfo(VERSION));
     this.events = new EventStream({ pool: c.name, redisUrl: c.redisUrl, prefix: c.prefix, queues: c.queues }, this.supervisor, this.loop, this.log, () => this.clock.wallNow());
     this.history = new History(c.name, this.supervisor, this.loop, this.probe, this.clock);
@@ -323,6 +335,7 @@ export class Daemon {
       this.setTitle();
       const result = await this.supervisor.shutdown(this.opts.config.stopTimeout * 1000, force);
       if (this.titleTimer) clearInterval(this.titleTimer);
+      await this.handBack.idle(2000);
       this.history.stop();
       await this.events.close();
       await this.http.close();

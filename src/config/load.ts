@@ -37,6 +37,14 @@ export interface PoolConfig {
   stopTimeout: number;
   maxJobsPerWorker: number | undefined;
   maxMemoryMb: number | undefined;
+  startSeconds: number;
+  startRetries: number;
+  fatalCooldown: number;
+  jobTimeout: number | undefined;
+  lockDuration: number;
+  stalledInterval: number;
+  maxStalledCount: number;
+  redisPasswordFile: string | undefined;
   metricsHost: string;
   metricsPort: number;
   logLevel: string;
@@ -151,6 +159,7 @@ export function loadConfig(input: LoadInput = {}): PoolConfig {
   // With a selector the pool's queues are known only once the processor's job types are: checked then.
   if (config.queueSelector === undefined) checkLimitedQueues(config);
   checkRedisUrl(config.redisUrl, sources['redis-url'] ?? 'default');
+  config.redisUrl = withPasswordFile(config.redisUrl, config.redisPasswordFile, env, cwd);
 
   const processorRaw = values['processor'] as string | undefined;
   if (processorRaw !== undefined) {
@@ -194,6 +203,30 @@ function checkRedisUrl(url: string, source: Source): void {
     const where = source === 'flag' ? '--redis-url' : source === 'env' ? 'redis-url (from the environment)' : 'redis-url';
     throw new ConfigError(`${where}: ${JSON.stringify(redactUrl(url))} is not allowed; expected redis://[user:password@]host[:port][/db] or rediss://…`);
   }
+}
+
+/**
+ * The Redis password from a file, put into the URL (which only ever travels in memory and over
+ * IPC): --redis-password-file, else systemd's $CREDENTIALS_DIRECTORY/redis-password
+ * (LoadCredential=redis-password) when present. A password file wins over one in the URL; an empty
+ * file means no password.
+ */
+export function withPasswordFile(url: string, file: string | undefined, env: NodeJS.ProcessEnv, cwd: string): string {
+  let source = file ? path.resolve(cwd, file) : undefined;
+  const credDir = env['CREDENTIALS_DIRECTORY'];
+  if (!source && credDir && existsSync(path.join(credDir, 'redis-password'))) source = path.join(credDir, 'redis-password');
+  if (!source) return url;
+  let password: string;
+  try {
+    password = readFileSync(source, 'utf8').replace(/\r?\n$/, '');
+  } catch (err) {
+    throw new ConfigError(`redis-password-file: cannot read ${source} (${(err as NodeJS.ErrnoException).code ?? 'unreadable'})`);
+  }
+  // Empty means no password: a unit may always load the credential, even for a Redis without one.
+  if (password === '') return url;
+  const u = new URL(url);
+  u.password = encodeURIComponent(password);
+  return u.toString();
 }
 
 /** The URL with any password replaced, for logs and /status. */

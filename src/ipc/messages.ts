@@ -19,6 +19,16 @@ export interface WorkerSettings {
   orphanTimeoutMs: number;
   logLevel: string;
   logPretty: boolean;
+  /** BullMQ lock of a running job, renewed at half this (ms). */
+  lockDurationMs: number;
+  /** How often the child runs BullMQ's stalled-job check (ms). */
+  stalledIntervalMs: number;
+  /** Stalls (and supervisor hand-backs) a job survives; one more and it fails. */
+  maxStalledCount: number;
+  /** Longest a job may run before it is failed and the child replaced (ms; 0: no limit). */
+  jobTimeoutMs: number;
+  /** Jobs a child starts before it stops fetching and asks to be replaced (0: no limit). */
+  maxJobs: number;
 }
 
 export type ParentMessage =
@@ -46,6 +56,16 @@ export type ChildMessage =
   | { type: 'job-end'; queue: string; id: string; name: string; status: 'completed' | 'failed'; durationMs: number; error?: string }
   /** The processor could not be loaded: a failed start, whatever the exit code. */
   | { type: 'load-error'; message: string }
+  /** About to ask BullMQ for a job with this lock token: if the child dies now, the job it got can be found by it. */
+  | { type: 'fetching'; queue: string; token: string }
+  /** The connection dropped during this fetch: any job locked with the token, other than `keep`, is nobody's. */
+  | { type: 'fetch-uncertain'; queue: string; token: string; keep: string }
+  /** A running job was put back in its queue by the child itself (forced shutdown). */
+  | { type: 'job-returned'; queue: string; id: string }
+  /** BullMQ's stalled check in this child moved a job whose lock had expired back to waiting. */
+  | { type: 'job-stalled'; queue: string; id: string }
+  /** The child stopped taking jobs and wants a successor (job quota reached, a job timed out). */
+  | { type: 'retire'; reason: 'max_jobs' | 'job_timeout' }
   | { type: 'warn'; message: string };
 
 function isObject(x: unknown): x is Record<string, unknown> {
@@ -69,6 +89,15 @@ export function isChildMessage(x: unknown): x is ChildMessage {
     case 'load-error':
     case 'warn':
       return str(x['message']);
+    case 'fetching':
+      return str(x['queue']) && str(x['token']);
+    case 'fetch-uncertain':
+      return str(x['queue']) && str(x['token']) && str(x['keep']);
+    case 'job-returned':
+    case 'job-stalled':
+      return str(x['queue']) && str(x['id']);
+    case 'retire':
+      return x['reason'] === 'max_jobs' || x['reason'] === 'job_timeout';
     default:
       return false;
   }
@@ -84,7 +113,8 @@ export function isParentMessage(x: unknown): x is ParentMessage {
         str(s['pool']) && str(s['workerId']) && str(s['redisUrl']) && str(s['prefix']) &&
         Array.isArray(s['queues']) && s['queues'].every(str) && str(s['processor']) &&
         (s['limitedQueues'] === undefined || (Array.isArray(s['limitedQueues']) && s['limitedQueues'].every(str))) &&
-        num(s['concurrency']) && num(s['sampleIntervalMs']) && num(s['orphanTimeoutMs']) && str(s['logLevel']) && typeof s['logPretty'] === 'boolean'
+        num(s['concurrency']) && num(s['sampleIntervalMs']) && num(s['orphanTimeoutMs']) && str(s['logLevel']) && typeof s['logPretty'] === 'boolean' &&
+        num(s['lockDurationMs']) && num(s['stalledIntervalMs']) && num(s['maxStalledCount']) && num(s['jobTimeoutMs']) && num(s['maxJobs'])
       );
     }
     case 'drain':

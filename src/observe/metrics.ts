@@ -5,6 +5,7 @@
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { ControlLoop } from '../supervisor/control-loop.js';
+import type { HandBack } from '../supervisor/hand-back.js';
 import type { Supervisor } from '../supervisor/supervisor.js';
 
 const STATES = ['starting', 'running', 'draining', 'fatal'] as const;
@@ -13,7 +14,7 @@ export interface PoolMetrics {
   registry: Registry;
 }
 
-export function createMetrics(pool: string, supervisor: Supervisor, loop: ControlLoop): PoolMetrics {
+export function createMetrics(pool: string, supervisor: Supervisor, loop: ControlLoop, handBack?: HandBack): PoolMetrics {
   const registry = new Registry();
   registry.setDefaultLabels({ pool });
   collectDefaultMetrics({ register: registry, prefix: 'worker_pool_' });
@@ -100,6 +101,29 @@ export function createMetrics(pool: string, supervisor: Supervisor, loop: Contro
       (msg.status === 'completed' ? jobsCompleted : jobsFailed).inc({ queue: msg.queue });
       duration.observe({ queue: msg.queue, status: msg.status }, msg.durationMs / 1000);
     }
+  });
+
+  const recovered = new Counter({
+    name: 'worker_pool_jobs_recovered_total',
+    help: "Jobs of dead or stopped workers put back in their queue: handback (by the pool, at once) or stalled (by BullMQ's stalled check).",
+    labelNames: ['queue', 'how'],
+    registers: [registry],
+  });
+  const recovery = new Histogram({
+    name: 'worker_pool_job_recovery_seconds',
+    help: "Time from a worker's death to its jobs being back in waiting.",
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [registry],
+  });
+  for (const q of supervisor.settings.queues) for (const how of ['handback', 'stalled']) recovered.inc({ queue: q, how }, 0);
+  supervisor.on('worker-message', (_w, msg) => {
+    if (msg.type === 'job-returned') recovered.inc({ queue: msg.queue, how: 'handback' });
+    else if (msg.type === 'job-stalled') recovered.inc({ queue: msg.queue, how: 'stalled' });
+  });
+  handBack?.on('outcome', (o) => {
+    if (o.kind !== 'returned') return;
+    recovered.inc({ queue: o.job.queue, how: 'handback' });
+    recovery.observe(o.ms / 1000);
   });
 
   new Gauge({

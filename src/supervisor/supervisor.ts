@@ -230,6 +230,9 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       this.checkRecycle(worker);
     } else if (msg.type === 'job-end') {
       this.checkRecycle(worker);
+    } else if (msg.type === 'retire' && worker.state === 'running' && !this.stopping) {
+      this.opts.log.info({ worker: worker.id, pid: worker.pid, reason: msg.reason, running: worker.jobs.size }, 'worker asked to be replaced');
+      this.retire(worker, msg.reason);
     }
     this.emit('worker-message', worker, msg);
   }

@@ -43,9 +43,13 @@ export class WorkerProcess extends EventEmitter<WorkerProcessEvents> {
   stopReason: ExitReason | undefined;
   loadError: string | undefined;
   readonly jobs = new Map<string, HeldJob>();
+  /** The fetch under way (its token), until the job it got is reported: a death in between still finds that job. */
+  fetching: { queue: string; token: string } | undefined;
   readonly stderrTail: string[] = [];
   /** Unique per child (slot names are reused). */
   readonly key: string;
+  /** Resolves once the child has exited and its IPC channel is drained (every message it sent has arrived). */
+  readonly closed: Promise<void>;
 
   constructor(
     readonly id: string,
@@ -71,6 +75,7 @@ export class WorkerProcess extends EventEmitter<WorkerProcessEvents> {
         if (this.stderrTail.length > STDERR_TAIL_LINES) this.stderrTail.shift();
       }
     });
+    this.closed = new Promise((resolve) => this.child.once('close', () => resolve()));
     this.child.on('message', (msg: unknown) => this.onMessage(msg));
     this.child.on('error', () => undefined); // reported through 'exit'
     this.child.once('exit', (code, signal) => {
@@ -120,7 +125,11 @@ export class WorkerProcess extends EventEmitter<WorkerProcessEvents> {
         this.rssBytes = msg.rssBytes;
         this.lastSampleAt = now;
         break;
+      case 'fetching':
+        this.fetching = { queue: msg.queue, token: msg.token };
+        break;
       case 'job-start':
+        if (this.fetching?.token === msg.token) this.fetching = undefined;
         // Job ids are per queue: key by both.
         this.jobs.set(`${msg.queue}:${msg.id}`, { queue: msg.queue, id: msg.id, name: msg.name, token: msg.token, startedAt: now });
         this.busySlots = this.jobs.size;
@@ -133,6 +142,10 @@ export class WorkerProcess extends EventEmitter<WorkerProcessEvents> {
         break;
       case 'load-error':
         this.loadError = msg.message;
+        break;
+      case 'job-returned':
+        this.jobs.delete(`${msg.queue}:${msg.id}`);
+        this.busySlots = this.jobs.size;
         break;
       case 'warn':
         break;

@@ -7,7 +7,7 @@
  * BullMQ marker keys at once (one BZPOPMIN), then tries the queues again from the first.
  */
 import { randomUUID } from 'node:crypto';
-import { LockManager, Worker, type Job } from 'bullmq';
+import { LockManager, UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { ChildMessage, ParentMessage, WorkerSettings } from '../ipc/messages.js';
 import { connect } from '../redis/connection.js';
@@ -16,6 +16,8 @@ import { loadProcessor, type LoadedProcessor } from './processor.js';
 
 export interface ParentPort {
   send(msg: ChildMessage): void;
+  /** Send and resolve once the message is written to the channel (so a SIGKILL cannot lose it). */
+  sendFlushed?(msg: ChildMessage): Promise<void>;
 }
 
 interface Running {
@@ -37,7 +39,6 @@ interface QueueSide {
 /** Longest a blocked fetch waits before looking at the queues again (delayed jobs, lost markers). */
 const MAX_BLOCK_SECONDS = 5;
 const REDIS_RETRY_MS = 1000;
-const LOCK_DURATION_MS = 30_000;
 const TITLE_INTERVAL_MS = 100;
 const TRANSITION_SAMPLE_GAP_MS = 20;
 
@@ -64,6 +65,12 @@ export class WorkerRuntime {
   private tokenSeq = 0;
   private titleAt = -Infinity;
   private titleTimer: NodeJS.Timeout | undefined;
+  /** Times the main connection closed: a fetch that spans one may have run twice in Redis. */
+  private connectionLosses = 0;
+  /** Jobs this child has started (for --max-jobs-per-worker). */
+  private started = 0;
+  /** Set once the child asked to be replaced: it takes no more jobs but runs its own to the end. */
+  private retiring: 'max_jobs' | 'job_timeout' | undefined;
 
   constructor(
     private readonly settings: WorkerSettings,
@@ -90,17 +97,21 @@ export class WorkerRuntime {
     this.client = connect(s.redisUrl, { connectionName: `worker-pool:${s.pool}:${s.workerId}` });
     this.blocking = connect(s.redisUrl, { connectionName: `worker-pool:${s.pool}:${s.workerId}:wait` });
     this.client.on('error', (err) => this.log.debug({ err: err.message }, 'redis connection error'));
+    this.client.on('close', () => this.connectionLosses++);
     this.blocking.on('error', (err) => this.log.debug({ err: err.message }, 'redis connection error'));
     this.sides = s.queues.map((name) => {
       const worker = new Worker(name, null, {
         connection: this.client!,
         prefix: s.prefix,
         autorun: false,
-        lockDuration: LOCK_DURATION_MS,
+        lockDuration: s.lockDurationMs,
+        stalledInterval: s.stalledIntervalMs,
+        maxStalledCount: s.maxStalledCount,
         name: `${s.pool}:${s.workerId}`,
       });
       worker.on('error', (err) => this.log.warn({ queue: name, err: err.message }, 'bullmq worker error'));
-      const locks = new LockManager(worker as unknown as ConstructorParameters<typeof LockManager>[0], { lockRenewTime: LOCK_DURATION_MS / 2, lockDuration: LOCK_DURATION_MS, workerId: worker.id, workerName: worker.opts.name });
+      worker.on('stalled', (jobId) => this.port.send({ type: 'job-stalled', queue: name, id: String(jobId) }));
+      const locks = new LockManager(worker as unknown as ConstructorParameters<typeof LockManager>[0], { lockRenewTime: s.lockDurationMs / 2, lockDuration: s.lockDurationMs, workerId: worker.id, workerName: worker.opts.name });
       locks.start();
       return { name, worker, locks, markerKey: worker.keys.marker!, limited: s.limitedQueues?.includes(name) ?? false };
     });
@@ -199,7 +210,7 @@ export class WorkerRuntime {
 
   private async fetchLoop(): Promise<void> {
     while (!this.draining) {
-      if (this.running.size >= this.settings.concurrency) {
+      if (this.running.size >= this.settings.concurrency || this.retiring) {
         await new Promise<void>((resolve) => (this.slotFreed = resolve));
         this.slotFreed = undefined;
         continue;
@@ -233,7 +244,22 @@ export class WorkerRuntime {
     for (const side of this.sides) {
       if (this.draining) return undefined;
       const token = `${this.tokenBase}:${++this.tokenSeq}`;
-      const job = await side.worker.getNextJob(token, { block: false });
+      // Tell the supervisor first: a job moved to active just before this child dies is still found.
+      // Flushed, not just queued: under load the IPC pipe can back up, and a message still in this
+      // process's buffer dies with it while the Redis command it announces does not.
+      const announce: ChildMessage = { type: 'fetching', queue: side.name, token };
+      if (this.port.sendFlushed) await this.port.sendFlushed(announce);
+      else this.port.send(announce);
+      const losses = this.connectionLosses;
+      let job: Job | undefined;
+      try {
+        job = await side.worker.getNextJob(token, { block: false });
+      } finally {
+        // The connection dropped mid-fetch: Redis may have run the fetch, lost the reply, and run it
+        // again on reconnect, leaving a job locked with this token that nobody runs. Have the
+        // supervisor return any such job now instead of after lock-duration + stalled-interval.
+        if (this.connectionLosses !== losses) this.port.send({ type: 'fetch-uncertain', queue: side.name, token, keep: job?.id ?? '' });
+      }
       if (job) return { job, side, token };
       // BullMQ remembers when the next delayed job is due; wake for it.
       const due = (side.worker as unknown as { blockUntil?: number }).blockUntil ?? 0;
@@ -260,9 +286,47 @@ export class WorkerRuntime {
     }
   }
 
+  /** Stop fetching and ask the supervisor for a successor; running jobs go on to their end. */
+  private retire(reason: 'max_jobs' | 'job_timeout'): void {
+    if (this.retiring || this.draining) return;
+    this.retiring = reason;
+    this.log.info({ reason, started: this.started, running: this.running.size }, 'taking no more jobs; asking for a successor');
+    this.blocking?.disconnect();
+    this.port.send({ type: 'retire', reason });
+  }
+
+  /** The job's time limit in ms (0: none): data.timeoutSeconds if it is a positive number, else --job-timeout. */
+  private timeoutFor(job: Job): number {
+    const own = (job.data as { timeoutSeconds?: unknown } | null)?.timeoutSeconds;
+    if (typeof own === 'number' && Number.isFinite(own) && own > 0) return own * 1000;
+    return this.settings.jobTimeoutMs;
+  }
+
+  /** Run the processor, racing it against the job's time limit. A hung promise cannot be cancelled. */
+  private async process(job: Job): Promise<unknown> {
+    // BullMQ's stalled check marks a job that stalled too often; its own runner fails it unrun.
+    if (job.deferredFailure) throw new UnrecoverableError(job.deferredFailure);
+    const limitMs = this.timeoutFor(job);
+    if (limitMs <= 0) return this.processor!.run(job);
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        this.retire('job_timeout');
+        reject(new Error(`job timed out after ${limitMs / 1000} s (its worker is replaced, as a running job cannot be cancelled)`));
+      }, limitMs);
+    });
+    try {
+      return await Promise.race([this.processor!.run(job), timedOut]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
   private async runJob(job: Job, side: QueueSide, token: string): Promise<void> {
     const startedAt = performance.now();
     const id = job.id!;
+    this.started++;
+    if (this.settings.maxJobs > 0 && this.started >= this.settings.maxJobs) this.retire('max_jobs');
     // Job ids are per queue ("1" in one queue is not "1" in another): key by both.
     const key = `${side.name}:${id}`;
     this.running.set(key, { job, queue: side, token, startedAt });
@@ -273,17 +337,9 @@ export class WorkerRuntime {
     this.sampleAfterTransition();
     let status: 'completed' | 'failed' = 'completed';
     let error: string | undefined;
-    let next: Job | undefined;
     try {
-      const result = await this.processor!.run(job);
-      if (this.running.has(key)) {
-        // Completing a job of the first queue may take the next job of that queue in the same
-        // round trip: strict order allows it (nothing comes before the first queue). Not for a queue
-        // with a global limit: there the end of a job wakes waiting workers of every pool instead.
-        const fetchNext = side === this.sides[0] && !side.limited && !this.draining;
-        const raw = await job.moveToCompleted(result, token, fetchNext);
-        if (fetchNext && Array.isArray(raw)) next = await this.jobFromFetch(side, raw, token);
-      }
+      const result = await this.process(job);
+      if (this.running.has(key)) await job.moveToCompleted(result, token, false);
     } catch (err) {
       status = 'failed';
       const e = err instanceof Error ? err : new Error(String(err));
@@ -299,39 +355,16 @@ export class WorkerRuntime {
     const durationMs = performance.now() - startedAt;
     side.locks.untrackJob(id);
     if (side.limited) void this.wakeWaiters(side);
-    if (!this.running.delete(key)) {
-      // Handed back meanwhile (shutdown deadline): a job fetched with the completion goes back too.
-      await next?.moveToWait(token).catch(() => undefined);
-      return;
-    }
+    if (!this.running.delete(key)) return; // handed back meanwhile (shutdown deadline)
     this.busyDoneMs += durationMs;
     if (status === 'completed') this.processed++;
     else this.failed++;
     this.port.send({ type: 'job-end', queue: side.name, id, name: job.name, status, durationMs, error });
     this.sampleAfterTransition();
     if (status === 'failed') this.log.info({ queue: side.name, jobId: id, name: job.name, err: error }, 'job failed');
-    if (next) {
-      if (!this.draining) {
-        void this.runJob(next, side, token); // the slot goes straight to the next job
-        return;
-      }
-      // Asked to drain while the next job was being fetched: it goes back to its queue untouched.
-      await next.moveToWait(token).catch((err: Error) => this.log.warn({ queue: side.name, jobId: next!.id, err: err.message }, 'could not hand a fetched job back; the stalled check will recover it'));
-    }
     this.setTitle();
     this.slotFreed?.();
     void this.finishIfIdle();
-  }
-
-  /** The job that moveToCompleted fetched (BullMQ's raw [data, id, limitDelay, delayUntil]), as a Job. */
-  private async jobFromFetch(side: QueueSide, raw: unknown[], token: string): Promise<Job | undefined> {
-    const worker = side.worker as unknown as {
-      updateDelays(limitDelay?: number, delayUntil?: number): void;
-      nextJobFromJobData(data: unknown, id: unknown, token: string): Promise<Job | undefined>;
-    };
-    const [data, jobId, limitDelay, delayUntil] = raw as [unknown, unknown, number | undefined, number | undefined];
-    worker.updateDelays(limitDelay, delayUntil);
-    return (await worker.nextJobFromJobData(data, jobId, token)) ?? undefined;
   }
 
   /**
@@ -367,7 +400,8 @@ export class WorkerRuntime {
       jobs.map(async ({ job, queue, token }) => {
         queue.locks.untrackJob(job.id!);
         try {
-          await withTimeout(job.moveToWait(token), 2000);
+          await withTimeout(job.moveToWait(token), 1000);
+          this.port.send({ type: 'job-returned', queue: queue.name, id: job.id! });
           this.log.info({ queue: queue.name, jobId: job.id }, 'job handed back to its queue');
         } catch (err) {
           this.log.warn({ queue: queue.name, jobId: job.id, err: (err as Error).message }, 'could not hand job back; the stalled check will recover it');

@@ -13,7 +13,9 @@ afterEach(async () => {
 
 describe('worker deaths', () => {
   it('replaces a worker killed by its job, keeping min workers', async () => {
-    pool = await startPool({ processor: fixture('crash.mjs'), 'min-workers': 2, 'max-workers': 2, 'scaling-period': 60, window: 60 });
+    // max-stalled-count 0: the supervisor fails the job at its first death instead of handing it
+    // back (where it would kill the other worker too; hand-back.test.ts covers that path).
+    pool = await startPool({ processor: fixture('crash.mjs'), 'min-workers': 2, 'max-workers': 2, 'scaling-period': 60, window: 60, 'max-stalled-count': 0 });
     const { supervisor } = pool.daemon;
     const before = supervisor.workers().map((w) => w.pid);
     // Let the workers live past the start window, so the death counts as a crash, not a failed start.

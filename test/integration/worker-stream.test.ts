@@ -1,7 +1,9 @@
 /**
- * The worker child takes the next job of the first queue in the same round trip that completes a job
- * of that queue (BullMQ's fetchNext). That must keep strict queue order, report every job start and
- * end to the supervisor, and never keep or lose a job fetched while the child is asked to drain.
+ * One worker child on its own: strict queue order under a stream of short jobs, every job start and
+ * end reported to the supervisor, and a drain in the middle of a busy stream that neither keeps nor
+ * loses a job. (The child once also took the next job with each completion, BullMQ's fetchNext; it
+ * no longer does, because a fetch must be announced to the supervisor first so that a job fetched
+ * just before the child dies is handed back at once — these tests stand either way.)
  */
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -20,7 +22,7 @@ afterEach(async () => {
 });
 
 function start(prefix: string, queues: string[], concurrency = 1): { worker: WorkerProcess; messages: ChildMessage[] } {
-  const settings: WorkerSettings = { pool: 't', workerId: 'worker-1', redisUrl: redisUrl(), prefix, queues, processor: RECORD, concurrency, sampleIntervalMs: 1000, orphanTimeoutMs: 5000, logLevel: 'silent', logPretty: false };
+  const settings: WorkerSettings = { pool: 't', workerId: 'worker-1', redisUrl: redisUrl(), prefix, queues, processor: RECORD, concurrency, sampleIntervalMs: 1000, orphanTimeoutMs: 5000, logLevel: 'silent', logPretty: false, lockDurationMs: 30_000, stalledIntervalMs: 30_000, maxStalledCount: 2, jobTimeoutMs: 0, maxJobs: 0 };
   const worker = new WorkerProcess('worker-1', concurrency, settings, WORKER_ENTRY, () => performance.now());
   const messages: ChildMessage[] = [];
   worker.on('message', (m) => messages.push(m));
@@ -31,7 +33,7 @@ function start(prefix: string, queues: string[], concurrency = 1): { worker: Wor
   return { worker, messages };
 }
 
-describe('worker child: fetch-next on completion', () => {
+describe('worker child: order and drain under a stream of jobs', () => {
   it('keeps strict order: every high job before any low one, and a late high job jumps the low ones', async () => {
     const prefix = uniquePrefix('fetchnext');
     const list = `${prefix}:order`;
@@ -60,7 +62,7 @@ describe('worker child: fetch-next on completion', () => {
     expect(messages.filter((m) => m.type === 'job-start').length).toBe(61);
   });
 
-  it('a drain during a chain of fetched jobs loses nothing and keeps nothing: the rest wait in the queue', async () => {
+  it('a drain during a stream of jobs loses nothing and keeps nothing: the rest wait in the queue', async () => {
     const prefix = uniquePrefix('fetchdrain');
     const list = `${prefix}:order`;
     const q = makeQueue('default', prefix);

@@ -1,0 +1,191 @@
+/**
+ * Hands a dead child's jobs back to their queues the moment it dies, instead of leaving them
+ * locked until BullMQ's stalled check notices (up to lock-duration + stalled-interval later).
+ *
+ * The supervisor knows each child's jobs in flight with the lock token BullMQ gave it. For each
+ * one, if the lock still carries that token (so the job has not completed, failed, or passed to
+ * another worker meanwhile), the job's stall counter is raised and the job is moved back to
+ * waiting with the token. A job that has lost its worker more than `maxStalledCount` times fails
+ * for good instead ("its worker died N times while running it"): a poison pill cannot cycle.
+ * Anything this cannot do (Redis down, the supervisor itself dead) is left to the stalled check.
+ */
+import { EventEmitter } from 'node:events';
+import { Job, UnrecoverableError, type Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Clock } from '../clock.js';
+import type { Logger } from '../observe/logger.js';
+import type { HeldJob, WorkerProcess } from './worker-process.js';
+
+/** Raise the stall count only while the dead child's token still holds the lock (atomic). */
+const COUNT_IF_STILL_OURS = `
+if redis.call('GET', KEYS[2]) ~= ARGV[1] then return -1 end
+return redis.call('HINCRBY', KEYS[1], 'stc', 1)
+`;
+
+/** The active job (if any) whose lock holds this token: a job fetched by a child that died before reporting it. */
+const FIND_BY_TOKEN = `
+local ids = redis.call('LRANGE', KEYS[1], 0, -1)
+for _, id in ipairs(ids) do
+  if redis.call('GET', ARGV[1] .. id .. ':lock') == ARGV[2] then return id end
+end
+return false
+`;
+
+/** Every active job whose lock holds this token. */
+const FIND_ALL_BY_TOKEN = `
+local out = {}
+local ids = redis.call('LRANGE', KEYS[1], 0, -1)
+for _, id in ipairs(ids) do
+  if redis.call('GET', ARGV[1] .. id .. ':lock') == ARGV[2] then table.insert(out, id) end
+end
+return out
+`;
+
+export type HandBackOutcome =
+  /** Back in waiting; `ms` from the child's death. */
+  | { kind: 'returned'; job: HeldJob; ms: number; deaths: number }
+  /** Died with its worker too often: failed with a reason. */
+  | { kind: 'failed'; job: HeldJob; deaths: number; reason: string }
+  /** Completed, failed, removed or re-taken meanwhile: nothing to do. */
+  | { kind: 'not-ours'; job: HeldJob }
+  /** Redis refused or was unreachable: the stalled check will recover it. */
+  | { kind: 'error'; job: HeldJob; error: string };
+
+export interface HandBackEvents {
+  outcome: [HandBackOutcome];
+}
+
+export interface HandBackOptions {
+  client: Redis;
+  prefix: string;
+  queue: (name: string) => Queue | undefined;
+  maxStalledCount: number;
+  clock: Clock;
+  log: Logger;
+  /** Give up on one job after this long (Redis unreachable): the stalled check takes over. */
+  timeoutMs?: number;
+}
+
+export class HandBack extends EventEmitter<HandBackEvents> {
+  private readonly pending = new Set<Promise<void>>();
+
+  constructor(private readonly opts: HandBackOptions) {
+    super();
+  }
+
+  /**
+   * Return the jobs a dead child still held. Waits for the child's IPC channel to close first,
+   * so a job-start or job-end it sent just before dying has been counted.
+   */
+  recover(worker: WorkerProcess): Promise<void> {
+    const p = worker.closed.then(() => this.returnJobs(worker));
+    this.pending.add(p);
+    void p.finally(() => this.pending.delete(p));
+    return p;
+  }
+
+  /**
+   * A live child's fetch spanned a lost connection: jobs locked with its token that it does not
+   * run (all but `keep`) were taken by a reply that never arrived. Return them; no stall counted.
+   */
+  async returnOrphans(worker: WorkerProcess, queue: string, token: string, keep: string): Promise<void> {
+    const p = (async () => {
+      const base = `${this.opts.prefix}:${queue}:`;
+      const ids = (await this.bounded(this.opts.client.eval(FIND_ALL_BY_TOKEN, 1, `${base}active`, base, token))) as string[];
+      const since = this.opts.clock.now();
+      for (const id of ids) {
+        if (id === keep) continue;
+        const held: HeldJob = { queue, id, name: '', token, startedAt: since };
+        const outcome = await this.returnOne(held, since, false).catch((err: unknown): HandBackOutcome => ({ kind: 'error', job: held, error: (err as Error).message }));
+        this.report(worker, outcome);
+        this.emit('outcome', outcome);
+      }
+    })().catch((err: unknown) => this.opts.log.warn({ worker: worker.id, queue, err: (err as Error).message }, 'could not look for jobs of a fetch cut by a lost connection; the stalled check will recover them'));
+    this.pending.add(p);
+    void p.finally(() => this.pending.delete(p));
+    return p;
+  }
+
+  /** Resolves when every hand-back under way has ended (or `timeoutMs` passed). */
+  async idle(timeoutMs = 5000): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([Promise.allSettled([...this.pending]), new Promise((r) => (timer = setTimeout(r, timeoutMs)))]);
+    clearTimeout(timer);
+  }
+
+  private async returnJobs(worker: WorkerProcess): Promise<void> {
+    const jobs = [...worker.jobs.values()];
+    worker.jobs.clear();
+    const diedAt = worker.exitedAt ?? this.opts.clock.now();
+    const fetching = worker.fetching;
+    worker.fetching = undefined;
+    if (fetching) {
+      const found = await this.findFetched(fetching.queue, fetching.token).catch(() => undefined);
+      if (found && !jobs.some((j) => j.queue === fetching.queue && j.id === found)) jobs.push({ queue: fetching.queue, id: found, name: '', token: fetching.token, startedAt: diedAt });
+    }
+    if (jobs.length === 0) return;
+    await Promise.all(
+      jobs.map(async (job) => {
+        const outcome = await this.returnOne(job, diedAt).catch((err: unknown): HandBackOutcome => ({ kind: 'error', job, error: (err as Error).message }));
+        this.report(worker, outcome);
+        this.emit('outcome', outcome);
+      }),
+    );
+  }
+
+  private async findFetched(queue: string, token: string): Promise<string | undefined> {
+    const base = `${this.opts.prefix}:${queue}:`;
+    const id = await this.bounded(this.opts.client.eval(FIND_BY_TOKEN, 1, `${base}active`, base, token));
+    return typeof id === 'string' ? id : undefined;
+  }
+
+  private async returnOne(held: HeldJob, diedAt: number, countStall = true): Promise<HandBackOutcome> {
+    const queue = this.opts.queue(held.queue);
+    if (!queue) return { kind: 'error', job: held, error: `queue ${held.queue} is not one of this pool's` };
+    const jobKey = `${this.opts.prefix}:${held.queue}:${held.id}`;
+    const deaths = countStall ? Number(await this.bounded(this.opts.client.eval(COUNT_IF_STILL_OURS, 2, jobKey, `${jobKey}:lock`, held.token))) : 0;
+    if (deaths < 0) return { kind: 'not-ours', job: held };
+    const job = await this.bounded(Job.fromId(queue, held.id));
+    if (!job) return { kind: 'not-ours', job: held };
+    if (deaths > this.opts.maxStalledCount) {
+      const reason = `its worker died ${deaths} times while running it (max-stalled-count ${this.opts.maxStalledCount})`;
+      await this.bounded(job.moveToFailed(new UnrecoverableError(reason), held.token, false));
+      return { kind: 'failed', job: held, deaths, reason };
+    }
+    try {
+      await this.bounded(job.moveToWait(held.token));
+    } catch (err) {
+      // The lock moved on between the count and the move (it expired and another worker took it).
+      if (/lock/i.test((err as Error).message)) return { kind: 'not-ours', job: held };
+      throw err;
+    }
+    return { kind: 'returned', job: held, ms: this.opts.clock.now() - diedAt, deaths };
+  }
+
+  private report(worker: WorkerProcess, o: HandBackOutcome): void {
+    const base = { worker: worker.id, pid: worker.pid, queue: o.job.queue, jobId: o.job.id, name: o.job.name };
+    switch (o.kind) {
+      case 'returned':
+        this.opts.log.info({ ...base, ms: Math.round(o.ms), deaths: o.deaths }, "dead worker's job handed back to its queue");
+        break;
+      case 'failed':
+        this.opts.log.error({ ...base, deaths: o.deaths }, `job failed: ${o.reason}`);
+        break;
+      case 'not-ours':
+        this.opts.log.debug(base, "dead worker's job had already finished or moved on; left alone");
+        break;
+      case 'error':
+        this.opts.log.warn({ ...base, err: o.error }, "could not hand a dead worker's job back; BullMQ's stalled check will recover it");
+        break;
+    }
+  }
+
+  private bounded<T>(p: Promise<T>): Promise<T> {
+    const ms = this.opts.timeoutMs ?? 5000;
+    let timer: NodeJS.Timeout | undefined;
+    return Promise.race([
+      p,
+      new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`Redis did not answer within ${ms} ms`)), ms))),
+    ]).finally(() => clearTimeout(timer));
+  }
+}

@@ -1,0 +1,84 @@
+/**
+ * Issue 3, item 5: when stop-timeout expires with jobs still running, they go back to their queue
+ * (not failed, no attempt used) and finish after a restart. A child too stuck to hand its own
+ * jobs back is killed, and the supervisor hands them back from the tokens it holds.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import type { Queue } from 'bullmq';
+import type { Daemon } from '../../src/daemon.js';
+import type { ChildMessage } from '../../src/ipc/messages.js';
+import type { HandBackOutcome } from '../../src/supervisor/hand-back.js';
+import type { WorkerProcess } from '../../src/supervisor/worker-process.js';
+import { fixture, startDaemon } from '../helpers/daemon.js';
+import { client, deletePrefix, queue as openQueue, redisUrl, uniquePrefix } from '../helpers/redis.js';
+import { once, until } from '../helpers/wait.js';
+
+const daemons: Daemon[] = [];
+let q: Queue | undefined;
+let prefix = '';
+afterEach(async () => {
+  for (const d of daemons.splice(0)) await d.stop();
+  await q?.close();
+  await deletePrefix(prefix);
+});
+
+async function start(): Promise<Daemon> {
+  const d = await startDaemon({ 'redis-url': redisUrl(), prefix, queues: 'q', processor: fixture('record.mjs'), concurrency: '2', 'min-workers': '1', 'max-workers': '1', 'stop-timeout': '1' });
+  daemons.push(d);
+  return d;
+}
+
+function started(d: Daemon, n: number): Promise<void> {
+  let seen = 0;
+  return once<[WorkerProcess, ChildMessage]>(d.supervisor, 'worker-message', (_w, m) => m.type === 'job-start' && ++seen === n).then(() => undefined);
+}
+
+describe('forced shutdown hands running jobs back', () => {
+  it('jobs longer than stop-timeout return to waiting, unfailed, and finish after a restart', async () => {
+    prefix = uniquePrefix('shutdown');
+    q = openQueue('q', prefix);
+    const d1 = await start();
+    const returned: string[] = [];
+    d1.supervisor.on('worker-message', (_w, m) => m.type === 'job-returned' && returned.push(m.id));
+    const running = started(d1, 2);
+    const runs = `${prefix}:runs`;
+    await q.add('long', { ms: 30_000, retryMs: 100, record: runs, redis: redisUrl() }, { jobId: 'a' });
+    await q.add('long', { ms: 30_000, retryMs: 100, record: runs, redis: redisUrl() }, { jobId: 'b' });
+    await running;
+    const t0 = performance.now();
+    const { forced } = await d1.stop();
+    const stopS = (performance.now() - t0) / 1000;
+    console.log(`stop with 2 jobs longer than stop-timeout (1 s): ${stopS.toFixed(2)} s`);
+    expect(forced).toBe(true);
+    expect(stopS).toBeLessThan(5);
+    expect(returned.sort()).toEqual(['a', 'b']);
+    expect(await q.getJobCounts('wait', 'active', 'failed')).toEqual({ wait: 2, active: 0, failed: 0 });
+    const c = client();
+    try {
+      expect(await c.exists(`${prefix}:q:a:lock`, `${prefix}:q:b:lock`)).toBe(0);
+      expect((await q.getJob('a'))!.attemptsMade).toBe(0);
+      // A new daemon (a restart) runs them to the end.
+      await start();
+      await until(async () => (await q!.getCompletedCount()) === 2, 'both jobs completed after the restart');
+      expect(await c.hgetall(runs)).toEqual({ a: '1', b: '1' });
+    } finally {
+      c.disconnect();
+    }
+  });
+
+  it('a child too stuck to answer is killed and the supervisor hands its job back', async () => {
+    prefix = uniquePrefix('shutdown');
+    q = openQueue('q', prefix);
+    const d = await start();
+    const outcomes: HandBackOutcome[] = [];
+    d.handBack.on('outcome', (o) => outcomes.push(o));
+    const running = started(d, 1);
+    await q.add('spin', {}, { jobId: 'stuck' });
+    await running;
+    const { forced } = await d.stop();
+    expect(forced).toBe(true);
+    expect(outcomes.map((o) => [o.kind, o.job.id])).toEqual([['returned', 'stuck']]);
+    expect(await q.getJobState('stuck')).toBe('waiting');
+    expect((await q.getJob('stuck'))!.attemptsMade).toBe(0);
+  });
+});

@@ -1,0 +1,104 @@
+/**
+ * Issue 3, item 8: the Redis password (here an ACL user's) comes from a file or systemd's
+ * credentials directory, works, and appears in no command line, log line, /status or /metrics.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config/load.js';
+import { ConfigError } from '../../src/config/schema.js';
+import { freePort, startEmbeddedRedis, type EmbeddedRedis } from '../../src/redis/embedded.js';
+import { FIXTURES, fixture, startDaemon } from '../helpers/daemon.js';
+import { queue as openQueue, uniquePrefix } from '../helpers/redis.js';
+import { until } from '../helpers/wait.js';
+
+const SECRET = 'pa55-w0rd:with/odd@chars';
+let redis: EmbeddedRedis;
+let dir: string;
+
+beforeAll(async () => {
+  redis = await startEmbeddedRedis();
+  const admin = new Redis(redis.url);
+  await admin.call('ACL', 'SETUSER', 'pool', 'on', `>${SECRET}`, '~*', '&*', '+@all');
+  await admin.call('ACL', 'SETUSER', 'default', 'off'); // no anonymous access from here on
+  admin.disconnect();
+  dir = mkdtempSync(path.join(os.tmpdir(), 'wp-secret-'));
+  writeFileSync(path.join(dir, 'redis-password'), SECRET + '\n', { mode: 0o600 });
+});
+afterAll(async () => {
+  await redis.stop();
+});
+
+describe('Redis password', () => {
+  it('--redis-password-file and $CREDENTIALS_DIRECTORY/redis-password fill the URL; bad files are one-line errors', () => {
+    const base = `redis://pool@127.0.0.1:${redis.port}`;
+    const fromFlag = loadConfig({ flags: { 'redis-url': base, 'redis-password-file': path.join(dir, 'redis-password') }, env: {} });
+    expect(decodeURIComponent(new URL(fromFlag.redisUrl).password)).toBe(SECRET);
+    const fromSystemd = loadConfig({ flags: { 'redis-url': base }, env: { CREDENTIALS_DIRECTORY: dir } });
+    expect(fromSystemd.redisUrl).toBe(fromFlag.redisUrl);
+    writeFileSync(path.join(dir, 'empty'), '');
+    expect(loadConfig({ flags: { 'redis-url': base, 'redis-password-file': path.join(dir, 'empty') }, env: {} }).redisUrl).toBe(`${base}`);
+    expect(() => loadConfig({ flags: { 'redis-password-file': path.join(dir, 'missing') }, env: {} })).toThrow(ConfigError);
+    expect(() => loadConfig({ flags: { 'redis-password-file': path.join(dir, 'missing') }, env: {} })).toThrow(/redis-password-file: cannot read .*missing \(ENOENT\)/);
+  });
+
+  it('an ACL user with a password from a file works, and the password shows nowhere', async () => {
+    const prefix = uniquePrefix('secret');
+    const d = await startDaemon({ 'redis-url': `redis://pool@127.0.0.1:${redis.port}`, 'redis-password-file': path.join(dir, 'redis-password'), prefix, queues: 'q', processor: fixture('record.mjs'), 'min-workers': '2', 'max-workers': '2' });
+    const q = openQueue('q', prefix, d.config.redisUrl);
+    try {
+      await q.add('ok', { ms: 5 }, { jobId: 'a' });
+      await until(async () => (await q.getJobState('a')) === 'completed', 'a job completed through the ACL user');
+      await until(() => d.ready(), 'ready (Redis answers the ACL user, both workers running)');
+      const status = await (await fetch(`${d.url}/status`)).text();
+      const metrics = await (await fetch(`${d.url}/metrics`)).text();
+      const encoded = encodeURIComponent(SECRET);
+      for (const [where, text] of [['/status', status], ['/metrics', metrics], ['logs', JSON.stringify(d.logs)]] as const) {
+        expect(text.includes(SECRET) || text.includes(encoded), `${where} shows the password`).toBe(false);
+      }
+      expect(status).toContain('pool:***@');
+      for (const w of d.supervisor.workers()) {
+        const cmdline = readFileSync(`/proc/${w.pid}/cmdline`, 'utf8');
+        expect(cmdline.includes(SECRET) || cmdline.includes(encoded), `worker ${w.id}'s command line shows the password`).toBe(false);
+        const environ = readFileSync(`/proc/${w.pid}/environ`, 'utf8');
+        expect(environ.includes(SECRET) || environ.includes(encoded), `worker ${w.id}'s environment shows the password`).toBe(false);
+      }
+    } finally {
+      await q.close();
+      await d.stop();
+    }
+  });
+});
+
+describe('TLS', () => {
+  it('rediss:// works end to end against a TLS-only redis-server (CA trusted via NODE_EXTRA_CA_CERTS)', async () => {
+    const tlsDir = mkdtempSync(path.join(os.tmpdir(), 'wp-tls-'));
+    const key = path.join(tlsDir, 'key.pem');
+    const cert = path.join(tlsDir, 'cert.pem');
+    const made = spawnSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1']);
+    expect(made.status, `openssl failed: ${made.stderr}`).toBe(0);
+    const tlsPort = await freePort();
+    const server = spawn('redis-server', ['--port', '0', '--tls-port', String(tlsPort), '--bind', '127.0.0.1', '--tls-cert-file', cert, '--tls-key-file', key, '--tls-ca-cert-file', cert, '--tls-auth-clients', 'no', '--save', '', '--dir', tlsDir], { stdio: 'ignore' });
+    const metricsPort = await freePort();
+    const prefix = uniquePrefix('tls');
+    const url = `rediss://127.0.0.1:${tlsPort}`;
+    const cli = spawn(process.execPath, [path.join(FIXTURES, '../../bin/worker-pool'), 'start', '--redis-url', url, '--prefix', prefix, '--queues', 'q', '--processor', fixture('record.mjs'), '--metrics-port', String(metricsPort), '--log-format', 'json'], { stdio: 'ignore', env: { ...process.env, NODE_EXTRA_CA_CERTS: cert } });
+    const q = new Queue('q', { prefix, connection: { host: '127.0.0.1', port: tlsPort, tls: { ca: readFileSync(cert) }, maxRetriesPerRequest: null } });
+    q.on('error', () => undefined);
+    try {
+      await until(async () => (await fetch(`http://127.0.0.1:${metricsPort}/readyz`)).status === 200, 'the daemon ready over TLS', 30_000, 200);
+      await q.add('ok', { ms: 5 }, { jobId: 'tls-job' });
+      await until(async () => (await q.getJobState('tls-job')) === 'completed', 'a job completed over TLS');
+    } finally {
+      await q.close();
+      const exited = new Promise((r) => cli.once('exit', r));
+      cli.kill('SIGTERM');
+      await exited;
+      server.kill('SIGTERM');
+    }
+  });
+});
