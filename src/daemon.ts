@@ -333,9 +333,11 @@ export class Daemon {
       this.log.info({ stopTimeout: this.opts.config.stopTimeout }, 'stopping: draining workers');
       this.loop.stop();
       this.setTitle();
+      const stopBy = this.clock.now() + this.opts.config.stopTimeout * 1000;
       const result = await this.supervisor.shutdown(this.opts.config.stopTimeout * 1000, force);
       if (this.titleTimer) clearInterval(this.titleTimer);
-      await this.handBack.idle(2000);
+      // Jobs of children that had to be killed go back within what is left of the stop timeout.
+      await this.handBack.idle(Math.max(100, Math.min(2000, stopBy - this.clock.now())));
       this.history.stop();
       await this.events.close();
       await this.http.close();

@@ -54,7 +54,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   { key: 'stabilization-window', kind: 'seconds', arg: 'SECONDS', default: 10, min: 0, help: 'adaptive: remove a worker only if every recommendation this long was lower' },
   { key: 'memory-budget-mb', kind: 'int', arg: 'N', optional: true, min: 1, help: 'adaptive: never start a worker that would take the workers\' total resident memory over this' },
   { key: 'sample-interval', kind: 'seconds', arg: 'SECONDS', default: 1, above: 0, max: 60, help: 'how often each worker reports its busy time' },
-  { key: 'stop-timeout', kind: 'seconds', arg: 'SECONDS', default: 25, above: 0, help: 'on shutdown, how long running jobs may take before they are handed back' },
+  { key: 'stop-timeout', kind: 'seconds', arg: 'SECONDS', default: 25, above: 0, help: 'the whole budget of a stop: running jobs finish until 3 s before it, then are handed back' },
   { key: 'max-jobs-per-worker', kind: 'int', arg: 'N', optional: true, min: 1, help: 'replace a worker after it has run this many jobs' },
   { key: 'max-memory-mb', kind: 'int', arg: 'N', optional: true, min: 1, help: 'replace a worker whose resident memory exceeds this' },
   { key: 'start-seconds', kind: 'seconds', arg: 'SECONDS', default: 1, min: 0, help: 'a worker that exits sooner than this after starting (or never gets ready) failed to start' },

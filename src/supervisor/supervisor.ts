@@ -16,6 +16,9 @@ import { WorkerProcess, type ExitReason } from './worker-process.js';
 /** The compiled child entry; src/ and dist/ sit at the same depth, so this works from either. */
 export const WORKER_ENTRY = fileURLToPath(new URL('../../dist/worker/main.js', import.meta.url));
 
+/** The end of the stop timeout kept for handing running jobs back and killing (at most). */
+const STOP_RESERVE_MS = 3000;
+
 export interface SupervisorOptions {
   /** Settings for every child, less its id. */
   settings: Omit<WorkerSettings, 'workerId'>;
@@ -346,15 +349,18 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     this.slots.clear();
     for (const w of all) w.drain('shutdown');
     const allExited = Promise.all(all.map((w) => w.exited()));
+    // The stop timeout is the whole budget: the last part of it is kept for handing jobs back and
+    // killing what still runs, so that even with Redis unreachable the stop ends within it.
+    const reserveMs = Math.min(STOP_RESERVE_MS, timeoutMs / 2);
     let timer: NodeJS.Timeout | undefined;
-    const deadline = new Promise<'deadline'>((resolve) => (timer = setTimeout(() => resolve('deadline'), timeoutMs)));
+    const deadline = new Promise<'deadline'>((resolve) => (timer = setTimeout(() => resolve('deadline'), timeoutMs - reserveMs)));
     const outcome = await Promise.race([allExited.then(() => 'done' as const), deadline, ...(force ? [force.then(() => 'deadline' as const)] : [])]);
     clearTimeout(timer);
     if (outcome === 'done') return { forced: false };
     const left = all.filter((w) => w.alive);
     this.opts.log.warn({ workers: left.map((w) => w.id), jobs: left.reduce((n, w) => n + w.jobs.size, 0) }, 'stop deadline reached; handing running jobs back');
     for (const w of left) w.handBack();
-    const killTimer = setTimeout(() => left.forEach((w) => w.kill('SIGKILL')), 3000);
+    const killTimer = setTimeout(() => left.forEach((w) => w.kill('SIGKILL')), reserveMs * 0.6);
     await Promise.all(left.map((w) => w.exited()));
     clearTimeout(killTimer);
     return { forced: left.length > 0 };

@@ -56,8 +56,11 @@ describe('HTTP endpoints', () => {
 
   it('sets process titles like Sidekiq does', async () => {
     const pids = pool.daemon.supervisor.workers().map((w) => w.pid!);
-    const titles = pids.map((pid) => execFileSync('ps', ['-o', 'args=', '-p', String(pid)], { encoding: 'utf8' }).trim()).sort();
-    expect(titles).toEqual(['worker-pool web worker-1 [0 of 2 busy]', 'worker-pool web worker-2 [0 of 2 busy]']);
+    const titles = () => pids.map((pid) => execFileSync('ps', ['-o', 'args=', '-p', String(pid)], { encoding: 'utf8' }).trim()).sort();
+    // A child updates its title at most every 100 ms, so the last job's end may show a moment later.
+    const expected = ['worker-pool web worker-1 [0 of 2 busy]', 'worker-pool web worker-2 [0 of 2 busy]'];
+    await until(() => JSON.stringify(titles()) === JSON.stringify(expected), `titles ${expected.join(', ')}`, 5000);
+    expect(titles()).toEqual(expected);
   });
 
   it('answers 404 with the list of paths for anything else', async () => {

@@ -51,7 +51,7 @@ describe('Redis outages', () => {
     expect(exits).toEqual([]);
   });
 
-  it('stopping with Redis unreachable does not hang: it ends within stop-timeout (plus the 3 s kill grace)', async () => {
+  it('stopping with Redis unreachable does not hang: it ends within stop-timeout', async () => {
     redis = await startEmbeddedRedis({ appendOnly: true });
     const prefix = uniquePrefix('outage');
     daemon = await startDaemon({ 'redis-url': redis.url, prefix, queues: 'q', processor: fixture('record.mjs'), 'min-workers': '2', 'max-workers': '2', 'stop-timeout': '2' });
@@ -66,7 +66,7 @@ describe('Redis outages', () => {
     const s = (performance.now() - t0) / 1000;
     console.log(`stop with Redis down and a job running: ${s.toFixed(2)} s (stop-timeout 2 s)`);
     expect(forced).toBe(true);
-    expect(s).toBeLessThan(2 + 3 + 5 + 1); // stop-timeout, kill grace, hand-back bound, slack
+    expect(s).toBeLessThan(2 + 0.75); // the stop timeout is the whole budget; a little slack for closing
     daemon = undefined;
   });
 
