@@ -130,7 +130,7 @@ for (let round = 0; round < RUNS; round++) {
 // ---------- spawn to ready ----------
 
 function baseSettings(processor, queue) {
-  return { pool: 'bench', workerId: 'worker-1', redisUrl: redis.url, prefix, queues: [queue], processor, concurrency: 1, sampleIntervalMs: 1000, orphanTimeoutMs: 5000, logLevel: 'silent', logPretty: false };
+  return { pool: 'bench', workerId: 'worker-1', redisUrl: redis.url, prefix, queues: [queue], processor, concurrency: 1, sampleIntervalMs: 1000, orphanTimeoutMs: 5000, logLevel: 'silent', logPretty: false, lockDurationMs: 30_000, stalledIntervalMs: 30_000, maxStalledCount: 2, jobTimeoutMs: 0, maxJobs: 0 };
 }
 
 async function poolChildReady() {
