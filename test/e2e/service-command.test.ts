@@ -21,11 +21,10 @@ const unit = parseUnit(path.join(ROOT, 'systemd/worker-pool@.service'));
 /** ExecStart= for instance `name`, with the install paths moved to this checkout and `etc`. */
 function execStart(name: string, etc: string): string[] {
   const line = last(unit, 'Service', 'ExecStart')!;
-  return line
-    .replaceAll('/usr/local/bin/worker-pool', BIN)
-    .replaceAll('/etc/worker-pool/', `${etc}/`)
-    .replaceAll('%i', name)
-    .split(/\s+/);
+  const [program, ...args] = line.replaceAll('/etc/worker-pool/', `${etc}/`).replaceAll('%i', name).split(/\s+/);
+  // The unit names the installed command; systemd finds it on its search path.
+  expect(program).toBe('worker-pool');
+  return [BIN, ...args];
 }
 
 function unitEnvironment(credentials: string): NodeJS.ProcessEnv {

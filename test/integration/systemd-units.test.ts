@@ -2,7 +2,8 @@
  * The shipped unit files, checked by systemd's own tools (they work without systemd as PID 1):
  * `systemd-analyze verify` is clean and `systemd-analyze security` rates the template ≤ 2.0.
  * verify insists that ExecStart's program exists, so it runs on a temporary copy whose
- * ExecStart points at this checkout's bin/worker-pool instead of /usr/local/bin/worker-pool.
+ * ExecStart points at this checkout's bin/worker-pool instead of the bare `worker-pool` that
+ * systemd looks up in /usr/local/bin and /usr/bin.
  */
 import { execFile } from 'node:child_process';
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -17,7 +18,8 @@ import { last, parseUnit } from '../helpers/unit-file.js';
 const run = promisify(execFile);
 const SERVICE = path.join(ROOT, 'systemd/worker-pool@.service');
 const TARGET = path.join(ROOT, 'systemd/worker-pool.target');
-const INSTALLED_BIN = '/usr/local/bin/worker-pool';
+/** A bare name: systemd searches /usr/local/bin then /usr/bin, so both npm prefixes work. */
+const INSTALLED_BIN = 'worker-pool';
 
 async function analyze(args: string[]): Promise<{ code: number; out: string }> {
   try {
@@ -37,7 +39,7 @@ describe('systemd units', () => {
   it('pass systemd-analyze verify (template, an instance, and the target)', async () => {
     const text = readFileSync(SERVICE, 'utf8');
     expect(text).toContain(`ExecStart=${INSTALLED_BIN} `);
-    writeFileSync(path.join(dir, 'worker-pool@.service'), text.replaceAll(INSTALLED_BIN, BIN));
+    writeFileSync(path.join(dir, 'worker-pool@.service'), text.replace(`ExecStart=${INSTALLED_BIN} `, `ExecStart=${BIN} `));
     copyFileSync(TARGET, path.join(dir, 'worker-pool.target'));
     const result = await analyze(['verify', path.join(dir, 'worker-pool@.service'), path.join(dir, 'worker-pool@orchestrator.service'), path.join(dir, 'worker-pool.target')]);
     expect(result).toEqual({ code: 0, out: '' });
