@@ -72,6 +72,9 @@ describe('systemd units', () => {
     expect(Number(s('TimeoutStopSec'))).toBeGreaterThan(stopTimeout + 3);
     expect(Number(last(unit, 'Unit', 'StartLimitBurst'))).toBeGreaterThan(0);
     expect(last(unit, 'Unit', 'PartOf')).toBe('worker-pool.target');
+    // Without it the target stops before its instances and `systemctl stop worker-pool.target`
+    // returns while they are still draining (seen under systemd 252).
+    expect((unit['Unit']?.['After'] ?? []).flatMap((v) => v.split(/\s+/))).toContain('worker-pool.target');
     expect(last(unit, 'Install', 'WantedBy')).toBe('worker-pool.target');
 
     const target = parseUnit(TARGET);
