@@ -6,7 +6,6 @@
  * holds a job another child could run. When every queue is empty it blocks on all the queues'
  * BullMQ marker keys at once (one BZPOPMIN), then tries the queues again from the first.
  */
-import { randomUUID } from 'node:crypto';
 import { LockManager, UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { ChildMessage, ParentMessage, WorkerSettings } from '../ipc/messages.js';
@@ -16,8 +15,6 @@ import { loadProcessor, type LoadedProcessor } from './processor.js';
 
 export interface ParentPort {
   send(msg: ChildMessage): void;
-  /** Send and resolve once the message is written to the channel (so a SIGKILL cannot lose it). */
-  sendFlushed?(msg: ChildMessage): Promise<void>;
 }
 
 interface Running {
@@ -61,7 +58,6 @@ export class WorkerRuntime {
   private lastSampleAt = 0;
   /** Earliest time a delayed job becomes due in any queue (epoch ms), to cap the blocking wait. */
   private nextDelayedAt = 0;
-  private readonly tokenBase = randomUUID();
   private tokenSeq = 0;
   private titleAt = -Infinity;
   private titleTimer: NodeJS.Timeout | undefined;
@@ -243,13 +239,9 @@ export class WorkerRuntime {
     this.nextDelayedAt = 0;
     for (const side of this.sides) {
       if (this.draining) return undefined;
-      const token = `${this.tokenBase}:${++this.tokenSeq}`;
-      // Tell the supervisor first: a job moved to active just before this child dies is still found.
-      // Flushed, not just queued: under load the IPC pipe can back up, and a message still in this
-      // process's buffer dies with it while the Redis command it announces does not.
-      const announce: ChildMessage = { type: 'fetching', queue: side.name, token };
-      if (this.port.sendFlushed) await this.port.sendFlushed(announce);
-      else this.port.send(announce);
+      // The supervisor knows the token base: if this child dies before reporting the job this fetch
+      // takes, it still finds the job by its lock and hands it back.
+      const token = `${this.settings.tokenBase}:${++this.tokenSeq}`;
       const losses = this.connectionLosses;
       let job: Job | undefined;
       try {
