@@ -22,6 +22,16 @@ interface Running {
   queue: QueueSide;
   token: string;
   startedAt: number;
+  /** `${queue}:${id}`: job ids are per queue. */
+  key: string;
+}
+
+/** BullMQ Worker internals the manual-fetch API needs (protected in its types). */
+interface WorkerInternals {
+  /** Turns a fetch's reply into a Job, as getNextJob does (and schedules a repeatable job's next run). */
+  nextJobFromJobData(jobData?: unknown, jobId?: string, token?: string): Promise<Job | undefined>;
+  /** When the next delayed job is due (epoch ms), as of the last fetch. */
+  blockUntil?: number;
 }
 
 interface QueueSide {
@@ -53,6 +63,8 @@ export class WorkerRuntime {
   private exiting = false;
   /** A fetch is in flight: it may still move a job to active, which must then run, not be abandoned. */
   private fetching = false;
+  /** Completions under way that may take the next job with them (fetchNext). */
+  private nextFetches = 0;
   private slotFreed: (() => void) | undefined;
   private sampleTimer: NodeJS.Timeout | undefined;
   private lastSampleAt = 0;
@@ -206,7 +218,7 @@ export class WorkerRuntime {
 
   private async fetchLoop(): Promise<void> {
     while (!this.draining) {
-      if (this.running.size >= this.settings.concurrency || this.retiring) {
+      if (this.running.size >= this.settings.concurrency || this.jobsLeft() <= 0) {
         await new Promise<void>((resolve) => (this.slotFreed = resolve));
         this.slotFreed = undefined;
         continue;
@@ -254,7 +266,7 @@ export class WorkerRuntime {
       }
       if (job) return { job, side, token };
       // BullMQ remembers when the next delayed job is due; wake for it.
-      const due = (side.worker as unknown as { blockUntil?: number }).blockUntil ?? 0;
+      const due = (side.worker as unknown as WorkerInternals).blockUntil ?? 0;
       if (due > 0 && (this.nextDelayedAt === 0 || due < this.nextDelayedAt)) this.nextDelayedAt = due;
     }
     return undefined;
@@ -314,49 +326,134 @@ export class WorkerRuntime {
     }
   }
 
-  private async runJob(job: Job, side: QueueSide, token: string): Promise<void> {
-    const startedAt = performance.now();
+  /**
+   * Run a job the child now holds (active in Redis, locked with `token`), and after it each job
+   * BullMQ hands over with its completion (fetchNext): all of them exactly alike.
+   */
+  private runJob(job: Job, side: QueueSide, token: string): void {
+    void this.runChain(this.begin(job, side, token));
+  }
+
+  /** Count a job as started and running, and report it. Synchronous, so no drain sees a gap. */
+  private begin(job: Job, side: QueueSide, token: string): Running {
     const id = job.id!;
     this.started++;
     if (this.settings.maxJobs > 0 && this.started >= this.settings.maxJobs) this.retire('max_jobs');
     // Job ids are per queue ("1" in one queue is not "1" in another): key by both.
-    const key = `${side.name}:${id}`;
-    this.running.set(key, { job, queue: side, token, startedAt });
+    const r: Running = { job, queue: side, token, startedAt: performance.now(), key: `${side.name}:${id}` };
+    this.running.set(r.key, r);
     side.locks.trackJob(id, token, Date.now());
     this.setTitle();
     const queuedAt = Math.max(job.timestamp + (job.delay ?? 0), job.timestamp);
     this.port.send({ type: 'job-start', queue: side.name, id, name: job.name, token, waitMs: Math.max(0, Date.now() - queuedAt) });
     this.sampleAfterTransition();
+    return r;
+  }
+
+  private async runChain(first: Running): Promise<void> {
+    let r: Running | undefined = first;
+    while (r) r = await this.runOne(r);
+  }
+
+  /** Run one job to its end and record the outcome; returns the next job if the completion took one. */
+  private async runOne(r: Running): Promise<Running | undefined> {
+    const { job, queue: side, token, key } = r;
+    const id = job.id!;
     let status: 'completed' | 'failed' = 'completed';
     let error: string | undefined;
+    let next: Job | undefined;
+    // Completions under way that may take a job count against --max-jobs-per-worker until that job
+    // is counted as started (in the same turn, below) or known not to have come.
+    let claims = 0;
+    const claim = () => {
+      const fetch = this.mayFetchNext(side);
+      if (fetch) (claims++, this.nextFetches++);
+      return fetch;
+    };
+    let losses = this.connectionLosses;
     try {
       const result = await this.process(job);
-      if (this.running.has(key)) await job.moveToCompleted(result, token, false);
+      if (this.running.has(key)) {
+        losses = this.connectionLosses;
+        const fetch = claim();
+        next = await this.settle(side, token, fetch, job.moveToCompleted(result, token, fetch));
+      }
     } catch (err) {
       status = 'failed';
       const e = err instanceof Error ? err : new Error(String(err));
       error = e.message;
       if (this.running.has(key)) {
         try {
-          await job.moveToFailed(e, token, false);
+          if (claims === 0) losses = this.connectionLosses;
+          const fetch = claim();
+          next = await this.settle(side, token, fetch, job.moveToFailed(e, token, fetch));
         } catch (moveErr) {
           this.log.warn({ queue: side.name, jobId: id, err: (moveErr as Error).message }, 'could not record job failure');
         }
       }
     }
-    const durationMs = performance.now() - startedAt;
+    this.nextFetches -= claims;
+    // The connection dropped while a completion could take the next job: Redis may have run it,
+    // lost the reply, and left a job locked with this token that nobody runs. Have the supervisor
+    // return any such job now instead of after lock-duration + stalled-interval.
+    if (claims > 0 && this.connectionLosses !== losses) this.port.send({ type: 'fetch-uncertain', queue: side.name, token, keep: next?.id ?? '' });
+    const durationMs = performance.now() - r.startedAt;
     side.locks.untrackJob(id);
-    if (side.limited) void this.wakeWaiters(side);
-    if (!this.running.delete(key)) return; // handed back meanwhile (shutdown deadline)
+    if (side.limited && !next) void this.wakeWaiters(side);
+    if (!this.running.delete(key)) {
+      // Handed back meanwhile (shutdown deadline): a job the completion took is not run either.
+      if (next) void this.giveBack(next, token);
+      return undefined;
+    }
     this.busyDoneMs += durationMs;
     if (status === 'completed') this.processed++;
     else this.failed++;
     this.port.send({ type: 'job-end', queue: side.name, id, name: job.name, status, durationMs, error });
-    this.sampleAfterTransition();
     if (status === 'failed') this.log.info({ queue: side.name, jobId: id, name: job.name, err: error }, 'job failed');
+    // The next job takes this one's slot in the same turn: the slot is never seen free.
+    if (next) return this.begin(next, side, token);
+    this.sampleAfterTransition();
     this.setTitle();
     this.slotFreed?.();
     void this.finishIfIdle();
+    return undefined;
+  }
+
+  /**
+   * Whether a job's completion in `side` may take the next job with it (BullMQ's fetchNext, one
+   * Redis round trip per job instead of two): only in the first queue listed, since a job from any
+   * other must wait until the queues before it are looked at again; and only while this child
+   * takes more jobs (not draining, not retiring, within --max-jobs-per-worker).
+   */
+  private mayFetchNext(side: QueueSide): boolean {
+    return side === this.sides[0] && this.jobsLeft() > 0;
+  }
+
+  /**
+   * How many more jobs this child may take: none while draining, retiring or exiting; within
+   * --max-jobs-per-worker, counting every fetch under way as a job (so the quota stays exact).
+   */
+  private jobsLeft(): number {
+    if (this.draining || this.retiring || this.exiting) return 0;
+    if (this.settings.maxJobs <= 0) return Infinity;
+    return this.settings.maxJobs - this.started - this.nextFetches - (this.fetching ? 1 : 0);
+  }
+
+  /** The job a completion (or failure) took with it, if it asked for one and one was waiting. */
+  private async settle(side: QueueSide, token: string, fetchNext: boolean, moved: Promise<void | unknown[]>): Promise<Job | undefined> {
+    const reply = await moved;
+    if (!fetchNext || !Array.isArray(reply) || !reply[0]) return undefined;
+    // What getNextJob does with a fetched job's data: build the Job, schedule a repeatable job's next run.
+    return (await (side.worker as unknown as WorkerInternals).nextJobFromJobData(reply[0], reply[1] as string, token)) ?? undefined;
+  }
+
+  /** Put a job this child took but will not run back in its queue (best effort: the supervisor finds it too). */
+  private async giveBack(job: Job, token: string): Promise<void> {
+    try {
+      await withTimeout(job.moveToWait(token), 1000);
+    } catch (err) {
+      this.log.debug({ jobId: job.id, err: (err as Error).message }, 'could not hand back a job taken while stopping');
+    }
   }
 
   /**
