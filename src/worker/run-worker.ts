@@ -2,9 +2,12 @@
  * One worker child: takes jobs from the pool's queues in strict order, runs at most `concurrency`
  * of them at once across all queues, and reports its busy time to the supervisor.
  *
- * Jobs are fetched by hand (BullMQ's manual-fetch API), one per free slot: an idle child never
- * holds a job another child could run. When every queue is empty it blocks on all the queues'
- * BullMQ marker keys at once (one BZPOPMIN), then tries the queues again from the first.
+ * Jobs are fetched by hand (BullMQ's manual-fetch API), never more than there are free slots: an
+ * idle child never holds a job another child could run. A job of the first queue takes the next
+ * one with its completion (fetchNext); other free slots are filled by the fetch loop, several
+ * fetches at once when several slots are free. When every queue is empty it blocks on all the
+ * queues' BullMQ marker keys at once (one BZPOPMIN), then tries the queues again from the first.
+ * Every lock token is `${tokenBase}:${n}`, so the supervisor finds this child's jobs if it dies.
  */
 import { LockManager, UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
@@ -61,15 +64,18 @@ export class WorkerRuntime {
   private failed = 0;
   private draining = false;
   private exiting = false;
-  /** A fetch is in flight: it may still move a job to active, which must then run, not be abandoned. */
-  private fetching = false;
+  /**
+   * Fetches of the fetch loop under way. Each holds a free slot until it ends, and may still move a
+   * job to active, which must then run, not be abandoned.
+   */
+  private loopFetches = 0;
+  /** How many fetches the loop sends at once next: doubles while each finds a job, back to 1 when one does not. */
+  private batch = 1;
   /** Completions under way that may take the next job with them (fetchNext). */
   private nextFetches = 0;
   private slotFreed: (() => void) | undefined;
   private sampleTimer: NodeJS.Timeout | undefined;
   private lastSampleAt = 0;
-  /** Earliest time a delayed job becomes due in any queue (epoch ms), to cap the blocking wait. */
-  private nextDelayedAt = 0;
   private tokenSeq = 0;
   private titleAt = -Infinity;
   private titleTimer: NodeJS.Timeout | undefined;
@@ -216,41 +222,64 @@ export class WorkerRuntime {
     process.title = `worker-pool ${s.pool} ${s.workerId} [${this.running.size} of ${s.concurrency} busy]${this.draining ? ' draining' : ''}`;
   }
 
+  /**
+   * Fill the free slots. Several fetches go out at once when several slots are free (as many as
+   * the last round found jobs for, doubled, up to the free slots): each tries the queues in order,
+   * and Redis runs them one after another, so a job of a later queue is taken only when the
+   * queues before it were empty at that moment, as with one fetch at a time. When a fetch finds
+   * every queue empty, wait for a job to arrive.
+   */
   private async fetchLoop(): Promise<void> {
     while (!this.draining) {
-      if (this.running.size >= this.settings.concurrency || this.jobsLeft() <= 0) {
+      const n = Math.min(this.batch, this.settings.concurrency - this.running.size - this.loopFetches, this.jobsLeft());
+      if (n <= 0) {
         await new Promise<void>((resolve) => (this.slotFreed = resolve));
         this.slotFreed = undefined;
         continue;
       }
-      let fetched: { job: Job; side: QueueSide; token: string } | undefined;
-      this.fetching = true;
-      try {
-        fetched = await this.fetchInOrder();
-      } catch (err) {
-        this.fetching = false;
-        if (this.draining) break;
-        this.log.warn({ err: (err as Error).message }, 'fetching a job failed; retrying');
+      this.loopFetches += n;
+      const rounds = await Promise.allSettled(Array.from({ length: n }, () => this.fetchOne()));
+      let found = 0;
+      let dueAt = 0;
+      let failure: Error | undefined;
+      for (const r of rounds) {
+        if (r.status === 'rejected') failure = r.reason as Error;
+        else if (r.value.found) found++;
+        else if (r.value.dueAt > 0 && (dueAt === 0 || r.value.dueAt < dueAt)) dueAt = r.value.dueAt;
+      }
+      this.batch = found === n ? Math.min(n * 2, this.settings.concurrency) : 1;
+      if (this.draining) break;
+      if (failure && found === 0) {
+        this.log.warn({ err: failure.message }, 'fetching a job failed; retrying');
         await sleep(REDIS_RETRY_MS);
         continue;
       }
-      this.fetching = false;
-      if (fetched) {
-        // Run it even if a drain arrived meanwhile: the job is already ours (active, locked).
-        void this.runJob(fetched.job, fetched.side, fetched.token);
-        continue;
-      }
-      await this.waitForWork();
+      if (found < n && !failure) await this.waitForWork(dueAt);
     }
-    this.fetching = false;
     void this.finishIfIdle();
   }
 
-  /** The first job found, trying the queues in the order they are listed. */
-  private async fetchInOrder(): Promise<{ job: Job; side: QueueSide; token: string } | undefined> {
-    this.nextDelayedAt = 0;
+  /** One fetch of the loop: runs the job it finds at once, and gives its slot back either way. */
+  private async fetchOne(): Promise<{ found: boolean; dueAt: number }> {
+    try {
+      const { fetched, dueAt } = await this.fetchInOrder();
+      // Run it even if a drain arrived meanwhile: the job is already ours (active, locked).
+      if (fetched) this.runJob(fetched.job, fetched.side, fetched.token);
+      return { found: fetched !== undefined, dueAt };
+    } finally {
+      // In the same turn as runJob's bookkeeping: the slot passes from the fetch to the job.
+      this.loopFetches--;
+    }
+  }
+
+  /**
+   * The first job found, trying the queues in the order they are listed; else when the next
+   * delayed job of any queue is due (epoch ms, 0: none), to cap the wait.
+   */
+  private async fetchInOrder(): Promise<{ fetched?: { job: Job; side: QueueSide; token: string }; dueAt: number }> {
+    let dueAt = 0;
     for (const side of this.sides) {
-      if (this.draining) return undefined;
+      if (this.draining) break;
       // The supervisor knows the token base: if this child dies before reporting the job this fetch
       // takes, it still finds the job by its lock and hands it back.
       const token = `${this.settings.tokenBase}:${++this.tokenSeq}`;
@@ -264,18 +293,18 @@ export class WorkerRuntime {
         // supervisor return any such job now instead of after lock-duration + stalled-interval.
         if (this.connectionLosses !== losses) this.port.send({ type: 'fetch-uncertain', queue: side.name, token, keep: job?.id ?? '' });
       }
-      if (job) return { job, side, token };
+      if (job) return { fetched: { job, side, token }, dueAt };
       // BullMQ remembers when the next delayed job is due; wake for it.
       const due = (side.worker as unknown as WorkerInternals).blockUntil ?? 0;
-      if (due > 0 && (this.nextDelayedAt === 0 || due < this.nextDelayedAt)) this.nextDelayedAt = due;
+      if (due > 0 && (dueAt === 0 || due < dueAt)) dueAt = due;
     }
-    return undefined;
+    return { dueAt };
   }
 
   /** Block until any queue signals a job (BullMQ's marker), a delayed job is due, or a bound passes. */
-  private async waitForWork(): Promise<void> {
+  private async waitForWork(dueAt: number): Promise<void> {
     let timeout = MAX_BLOCK_SECONDS;
-    if (this.nextDelayedAt > 0) timeout = Math.max(0.01, Math.min(timeout, (this.nextDelayedAt - Date.now()) / 1000));
+    if (dueAt > 0) timeout = Math.max(0.01, Math.min(timeout, (dueAt - Date.now()) / 1000));
     const blocking = this.blocking!;
     try {
       if (blocking.status === 'end') {
@@ -436,7 +465,7 @@ export class WorkerRuntime {
   private jobsLeft(): number {
     if (this.draining || this.retiring || this.exiting) return 0;
     if (this.settings.maxJobs <= 0) return Infinity;
-    return this.settings.maxJobs - this.started - this.nextFetches - (this.fetching ? 1 : 0);
+    return this.settings.maxJobs - this.started - this.nextFetches - this.loopFetches;
   }
 
   /** The job a completion (or failure) took with it, if it asked for one and one was waiting. */
@@ -470,7 +499,7 @@ export class WorkerRuntime {
   }
 
   private async finishIfIdle(): Promise<void> {
-    if (!this.draining || this.running.size > 0 || this.exiting || this.fetching) return;
+    if (!this.draining || this.running.size > 0 || this.exiting || this.loopFetches > 0) return;
     this.exiting = true;
     this.setTitle();
     await this.close();
