@@ -82,7 +82,7 @@ export interface ReloadRecord {
 }
 
 /** What every worker child gets, from the pool's config. */
-export function workerSettings(c: PoolConfig): Omit<WorkerSettings, 'workerId'> {
+export function workerSettings(c: PoolConfig): Omit<WorkerSettings, 'workerId' | 'tokenBase'> {
   return {
     pool: c.name,
     redisUrl: c.redisUrl,

@@ -7,6 +7,11 @@
 export interface WorkerSettings {
   pool: string;
   workerId: string;
+  /**
+   * Every lock token the child uses is `${tokenBase}:${n}`. Chosen by the supervisor (unique per
+   * child), so that when the child dies it can find every job the child had locked, reported or not.
+   */
+  tokenBase: string;
   redisUrl: string;
   prefix: string;
   queues: string[];
@@ -56,9 +61,10 @@ export type ChildMessage =
   | { type: 'job-end'; queue: string; id: string; name: string; status: 'completed' | 'failed'; durationMs: number; error?: string }
   /** The processor could not be loaded: a failed start, whatever the exit code. */
   | { type: 'load-error'; message: string }
-  /** About to ask BullMQ for a job with this lock token: if the child dies now, the job it got can be found by it. */
-  | { type: 'fetching'; queue: string; token: string }
-  /** The connection dropped during this fetch: any job locked with the token, other than `keep`, is nobody's. */
+  /**
+   * The connection dropped during a command that fetches (a fetch, or a completion that takes the
+   * next job): any job locked with the token, other than `keep`, is nobody's.
+   */
   | { type: 'fetch-uncertain'; queue: string; token: string; keep: string }
   /** A running job was put back in its queue by the child itself (forced shutdown). */
   | { type: 'job-returned'; queue: string; id: string }
@@ -89,8 +95,6 @@ export function isChildMessage(x: unknown): x is ChildMessage {
     case 'load-error':
     case 'warn':
       return str(x['message']);
-    case 'fetching':
-      return str(x['queue']) && str(x['token']);
     case 'fetch-uncertain':
       return str(x['queue']) && str(x['token']) && str(x['keep']);
     case 'job-returned':
@@ -110,7 +114,7 @@ export function isParentMessage(x: unknown): x is ParentMessage {
       const s = x['settings'];
       return (
         isObject(s) &&
-        str(s['pool']) && str(s['workerId']) && str(s['redisUrl']) && str(s['prefix']) &&
+        str(s['pool']) && str(s['workerId']) && str(s['tokenBase']) && s['tokenBase'] !== '' && str(s['redisUrl']) && str(s['prefix']) &&
         Array.isArray(s['queues']) && s['queues'].every(str) && str(s['processor']) &&
         (s['limitedQueues'] === undefined || (Array.isArray(s['limitedQueues']) && s['limitedQueues'].every(str))) &&
         num(s['concurrency']) && num(s['sampleIntervalMs']) && num(s['orphanTimeoutMs']) && str(s['logLevel']) && typeof s['logPretty'] === 'boolean' &&

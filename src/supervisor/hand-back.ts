@@ -2,8 +2,11 @@
  * Hands a dead child's jobs back to their queues the moment it dies, instead of leaving them
  * locked until BullMQ's stalled check notices (up to lock-duration + stalled-interval later).
  *
- * The supervisor knows each child's jobs in flight with the lock token BullMQ gave it. For each
- * one, if the lock still carries that token (so the job has not completed, failed, or passed to
+ * Every lock token a child uses starts with the child's token base, which the supervisor gave it.
+ * When the child dies, the jobs it held are those it reported starting plus every active job whose
+ * lock starts with that base (one scan of each of its queues' active lists): this also finds a job
+ * a fetch took in the instant before the death, before the child could report it. For each one, if
+ * the lock still carries the child's token (so the job has not completed, failed, or passed to
  * another worker meanwhile), the job's stall counter is raised and the job is moved back to
  * waiting with the token. A job that has lost its worker more than `maxStalledCount` times fails
  * for good instead ("its worker died N times while running it"): a poison pill cannot cycle.
@@ -22,13 +25,22 @@ if redis.call('GET', KEYS[2]) ~= ARGV[1] then return -1 end
 return redis.call('HINCRBY', KEYS[1], 'stc', 1)
 `;
 
-/** The active job (if any) whose lock holds this token: a job fetched by a child that died before reporting it. */
-const FIND_BY_TOKEN = `
+/**
+ * Every active job whose lock starts with this prefix (a child's token base and ':'), as a flat
+ * list of id, lock token, id, lock token…: the jobs a dead child still held, reported or not.
+ */
+const FIND_ALL_BY_TOKEN_PREFIX = `
+local out = {}
 local ids = redis.call('LRANGE', KEYS[1], 0, -1)
+local n = #ARGV[2]
 for _, id in ipairs(ids) do
-  if redis.call('GET', ARGV[1] .. id .. ':lock') == ARGV[2] then return id end
+  local lock = redis.call('GET', ARGV[1] .. id .. ':lock')
+  if lock and string.sub(lock, 1, n) == ARGV[2] then
+    table.insert(out, id)
+    table.insert(out, lock)
+  end
 end
-return false
+return out
 `;
 
 /** Every active job whose lock holds this token. */
@@ -114,18 +126,27 @@ export class HandBack extends EventEmitter<HandBackEvents> {
   }
 
   private async returnJobs(worker: WorkerProcess): Promise<void> {
-    const jobs = [...worker.jobs.values()];
+    const held = new Map<string, HeldJob>(worker.jobs);
     worker.jobs.clear();
     const diedAt = worker.exitedAt ?? this.opts.clock.now();
-    const fetching = worker.fetching;
-    worker.fetching = undefined;
-    if (fetching) {
-      const found = await this.findFetched(fetching.queue, fetching.token).catch(() => undefined);
-      if (found && !jobs.some((j) => j.queue === fetching.queue && j.id === found)) jobs.push({ queue: fetching.queue, id: found, name: '', token: fetching.token, startedAt: diedAt });
-    }
-    if (jobs.length === 0) return;
+    // What the child reported can lag behind what it took (a fetch under way, a message still in
+    // its buffer): its locks in Redis are the whole truth. If the scan fails, the reported jobs
+    // are still tried.
     await Promise.all(
-      jobs.map(async (job) => {
+      worker.queues.map(async (queue) => {
+        const found = await this.findLocked(queue, `${worker.tokenBase}:`).catch((err: unknown) => {
+          this.opts.log.warn({ worker: worker.id, queue, err: (err as Error).message }, "could not look for a dead worker's unreported jobs; the stalled check will recover them");
+          return [];
+        });
+        for (const { id, token } of found) {
+          const known = held.get(`${queue}:${id}`);
+          held.set(`${queue}:${id}`, known ? { ...known, token } : { queue, id, name: '', token, startedAt: diedAt });
+        }
+      }),
+    );
+    if (held.size === 0) return;
+    await Promise.all(
+      [...held.values()].map(async (job) => {
         const outcome = await this.returnOne(job, diedAt).catch((err: unknown): HandBackOutcome => ({ kind: 'error', job, error: (err as Error).message }));
         this.report(worker, outcome);
         this.emit('outcome', outcome);
@@ -133,10 +154,13 @@ export class HandBack extends EventEmitter<HandBackEvents> {
     );
   }
 
-  private async findFetched(queue: string, token: string): Promise<string | undefined> {
+  /** The active jobs of `queue` whose lock starts with `prefix`, with their tokens. */
+  private async findLocked(queue: string, prefix: string): Promise<Array<{ id: string; token: string }>> {
     const base = `${this.opts.prefix}:${queue}:`;
-    const id = await this.bounded(this.opts.client.eval(FIND_BY_TOKEN, 1, `${base}active`, base, token));
-    return typeof id === 'string' ? id : undefined;
+    const flat = (await this.bounded(this.opts.client.eval(FIND_ALL_BY_TOKEN_PREFIX, 1, `${base}active`, base, prefix))) as string[];
+    const out: Array<{ id: string; token: string }> = [];
+    for (let i = 0; i + 1 < flat.length; i += 2) out.push({ id: flat[i]!, token: flat[i + 1]! });
+    return out;
   }
 
   private async returnOne(held: HeldJob, diedAt: number, countStall = true): Promise<HandBackOutcome> {

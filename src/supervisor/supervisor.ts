@@ -21,7 +21,7 @@ const STOP_RESERVE_MS = 3000;
 
 export interface SupervisorOptions {
   /** Settings for every child, less its id. */
-  settings: Omit<WorkerSettings, 'workerId'>;
+  settings: Omit<WorkerSettings, 'workerId' | 'tokenBase'>;
   windowMs: number;
   clock: Clock;
   log: Logger;
@@ -82,7 +82,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     return this.desiredCount;
   }
 
-  get settings(): Omit<WorkerSettings, 'workerId'> {
+  get settings(): Omit<WorkerSettings, 'workerId' | 'tokenBase'> {
     return this.opts.settings;
   }
 
@@ -90,7 +90,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
    * Settings for children forked from now on (a reload). Children already running keep theirs
    * until they are replaced: see outdated() and retire().
    */
-  updateSettings(settings: Omit<WorkerSettings, 'workerId'>, recycle: { maxJobsPerWorker?: number; maxMemoryMb?: number } = {}): void {
+  updateSettings(settings: Omit<WorkerSettings, 'workerId' | 'tokenBase'>, recycle: { maxJobsPerWorker?: number; maxMemoryMb?: number } = {}): void {
     this.opts.settings = settings;
     this.opts.maxJobsPerWorker = recycle.maxJobsPerWorker;
     this.opts.maxMemoryMb = recycle.maxMemoryMb;
@@ -210,7 +210,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   }
 
   private spawn(slot: Slot): void {
-    const settings: WorkerSettings = { ...this.opts.settings, workerId: slot.name };
+    const settings: Omit<WorkerSettings, 'tokenBase'> = { ...this.opts.settings, workerId: slot.name };
     const worker = new WorkerProcess(slot.name, settings.concurrency, settings, this.entry, () => this.opts.clock.now());
     slot.worker = worker;
     this.versionOf.set(worker, this.settingsVersion);

@@ -3,6 +3,7 @@
  * exited), its latest sample, the jobs it holds, and the verbs to stop it (drain, hand back, kill).
  */
 import { fork, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { isChildMessage, type ChildMessage, type ParentMessage, type WorkerSettings } from '../ipc/messages.js';
 
@@ -42,9 +43,15 @@ export class WorkerProcess extends EventEmitter<WorkerProcessEvents> {
   /** Why it was asked to stop (set when draining starts). */
   stopReason: ExitReason | undefined;
   loadError: string | undefined;
+  /** The jobs the child reported starting and not yet ending. */
   readonly jobs = new Map<string, HeldJob>();
-  /** The fetch under way (its token), until the job it got is reported: a death in between still finds that job. */
-  fetching: { queue: string; token: string } | undefined;
+  /**
+   * The start of every lock token the child uses (`${tokenBase}:${n}`), given to it in its start
+   * message: when it dies, every job still locked by it is found by this, reported or not.
+   */
+  readonly tokenBase = randomUUID();
+  /** The queues it takes jobs from. */
+  readonly queues: readonly string[];
   readonly stderrTail: string[] = [];
   /** Unique per child (slot names are reused). */
   readonly key: string;
@@ -54,12 +61,13 @@ export class WorkerProcess extends EventEmitter<WorkerProcessEvents> {
   constructor(
     readonly id: string,
     readonly concurrency: number,
-    settings: WorkerSettings,
+    settings: Omit<WorkerSettings, 'tokenBase'>,
     entry: string,
     private readonly now: () => number,
   ) {
     super();
     this.forkedAt = now();
+    this.queues = [...settings.queues];
     this.child = fork(entry, [], {
       stdio: ['ignore', 'inherit', 'pipe', 'ipc'],
       serialization: 'json',
@@ -83,7 +91,7 @@ export class WorkerProcess extends EventEmitter<WorkerProcessEvents> {
       this.exitedAt = this.now();
       this.emit('exit', code, signal);
     });
-    this.send({ type: 'start', settings });
+    this.send({ type: 'start', settings: { ...settings, tokenBase: this.tokenBase } });
   }
 
   /**
@@ -125,11 +133,7 @@ export class WorkerProcess extends EventEmitter<WorkerProcessEvents> {
         this.rssBytes = msg.rssBytes;
         this.lastSampleAt = now;
         break;
-      case 'fetching':
-        this.fetching = { queue: msg.queue, token: msg.token };
-        break;
       case 'job-start':
-        if (this.fetching?.token === msg.token) this.fetching = undefined;
         // Job ids are per queue: key by both.
         this.jobs.set(`${msg.queue}:${msg.id}`, { queue: msg.queue, id: msg.id, name: msg.name, token: msg.token, startedAt: now });
         this.busySlots = this.jobs.size;

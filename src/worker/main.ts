@@ -6,16 +6,11 @@ let runtime: WorkerRuntime | undefined;
 const send = (msg: ChildMessage) => {
   if (process.connected) process.send!(msg);
 };
-const sendFlushed = (msg: ChildMessage) =>
-  new Promise<void>((resolve) => {
-    if (!process.connected) return resolve();
-    process.send!(msg, undefined, {}, () => resolve());
-  });
 
 process.on('message', (msg: unknown) => {
   if (!isParentMessage(msg)) return;
   if (msg.type === 'start' && !runtime) {
-    runtime = new WorkerRuntime(msg.settings, { send, sendFlushed }, (code) => process.exit(code));
+    runtime = new WorkerRuntime(msg.settings, { send }, (code) => process.exit(code));
     runtime.start().catch((err: unknown) => {
       console.error(err);
       process.exit(1);

@@ -2,11 +2,13 @@
  * One worker child: takes jobs from the pool's queues in strict order, runs at most `concurrency`
  * of them at once across all queues, and reports its busy time to the supervisor.
  *
- * Jobs are fetched by hand (BullMQ's manual-fetch API), one per free slot: an idle child never
- * holds a job another child could run. When every queue is empty it blocks on all the queues'
- * BullMQ marker keys at once (one BZPOPMIN), then tries the queues again from the first.
+ * Jobs are fetched by hand (BullMQ's manual-fetch API), never more than there are free slots: an
+ * idle child never holds a job another child could run. A job of the first queue takes the next
+ * one with its completion (fetchNext); other free slots are filled by the fetch loop, several
+ * fetches at once when several slots are free. When every queue is empty it blocks on all the
+ * queues' BullMQ marker keys at once (one BZPOPMIN), then tries the queues again from the first.
+ * Every lock token is `${tokenBase}:${n}`, so the supervisor finds this child's jobs if it dies.
  */
-import { randomUUID } from 'node:crypto';
 import { LockManager, UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { ChildMessage, ParentMessage, WorkerSettings } from '../ipc/messages.js';
@@ -16,8 +18,6 @@ import { loadProcessor, type LoadedProcessor } from './processor.js';
 
 export interface ParentPort {
   send(msg: ChildMessage): void;
-  /** Send and resolve once the message is written to the channel (so a SIGKILL cannot lose it). */
-  sendFlushed?(msg: ChildMessage): Promise<void>;
 }
 
 interface Running {
@@ -25,6 +25,16 @@ interface Running {
   queue: QueueSide;
   token: string;
   startedAt: number;
+  /** `${queue}:${id}`: job ids are per queue. */
+  key: string;
+}
+
+/** BullMQ Worker internals the manual-fetch API needs (protected in its types). */
+interface WorkerInternals {
+  /** Turns a fetch's reply into a Job, as getNextJob does (and schedules a repeatable job's next run). */
+  nextJobFromJobData(jobData?: unknown, jobId?: string, token?: string): Promise<Job | undefined>;
+  /** When the next delayed job is due (epoch ms), as of the last fetch. */
+  blockUntil?: number;
 }
 
 interface QueueSide {
@@ -54,14 +64,18 @@ export class WorkerRuntime {
   private failed = 0;
   private draining = false;
   private exiting = false;
-  /** A fetch is in flight: it may still move a job to active, which must then run, not be abandoned. */
-  private fetching = false;
+  /**
+   * Fetches of the fetch loop under way. Each holds a free slot until it ends, and may still move a
+   * job to active, which must then run, not be abandoned.
+   */
+  private loopFetches = 0;
+  /** How many fetches the loop sends at once next: doubles while each finds a job, back to 1 when one does not. */
+  private batch = 1;
+  /** Completions under way that may take the next job with them (fetchNext). */
+  private nextFetches = 0;
   private slotFreed: (() => void) | undefined;
   private sampleTimer: NodeJS.Timeout | undefined;
   private lastSampleAt = 0;
-  /** Earliest time a delayed job becomes due in any queue (epoch ms), to cap the blocking wait. */
-  private nextDelayedAt = 0;
-  private readonly tokenBase = randomUUID();
   private tokenSeq = 0;
   private titleAt = -Infinity;
   private titleTimer: NodeJS.Timeout | undefined;
@@ -208,48 +222,67 @@ export class WorkerRuntime {
     process.title = `worker-pool ${s.pool} ${s.workerId} [${this.running.size} of ${s.concurrency} busy]${this.draining ? ' draining' : ''}`;
   }
 
+  /**
+   * Fill the free slots. Several fetches go out at once when several slots are free (as many as
+   * the last round found jobs for, doubled, up to the free slots): each tries the queues in order,
+   * and Redis runs them one after another, so a job of a later queue is taken only when the
+   * queues before it were empty at that moment, as with one fetch at a time. When a fetch finds
+   * every queue empty, wait for a job to arrive.
+   */
   private async fetchLoop(): Promise<void> {
     while (!this.draining) {
-      if (this.running.size >= this.settings.concurrency || this.retiring) {
+      const n = Math.min(this.batch, this.settings.concurrency - this.running.size - this.loopFetches, this.jobsLeft());
+      if (n <= 0) {
         await new Promise<void>((resolve) => (this.slotFreed = resolve));
         this.slotFreed = undefined;
         continue;
       }
-      let fetched: { job: Job; side: QueueSide; token: string } | undefined;
-      this.fetching = true;
-      try {
-        fetched = await this.fetchInOrder();
-      } catch (err) {
-        this.fetching = false;
-        if (this.draining) break;
-        this.log.warn({ err: (err as Error).message }, 'fetching a job failed; retrying');
+      this.loopFetches += n;
+      const rounds = await Promise.allSettled(Array.from({ length: n }, () => this.fetchOne()));
+      let found = 0;
+      let dueAt = 0;
+      let failure: Error | undefined;
+      for (const r of rounds) {
+        if (r.status === 'rejected') failure = r.reason as Error;
+        else if (r.value.found) found++;
+        else if (r.value.dueAt > 0 && (dueAt === 0 || r.value.dueAt < dueAt)) dueAt = r.value.dueAt;
+      }
+      this.batch = found === n ? Math.min(n * 2, this.settings.concurrency) : 1;
+      if (this.draining) break;
+      if (failure && found === 0) {
+        this.log.warn({ err: failure.message }, 'fetching a job failed; retrying');
         await sleep(REDIS_RETRY_MS);
         continue;
       }
-      this.fetching = false;
-      if (fetched) {
-        // Run it even if a drain arrived meanwhile: the job is already ours (active, locked).
-        void this.runJob(fetched.job, fetched.side, fetched.token);
-        continue;
-      }
-      await this.waitForWork();
+      if (found < n && !failure) await this.waitForWork(dueAt);
     }
-    this.fetching = false;
     void this.finishIfIdle();
   }
 
-  /** The first job found, trying the queues in the order they are listed. */
-  private async fetchInOrder(): Promise<{ job: Job; side: QueueSide; token: string } | undefined> {
-    this.nextDelayedAt = 0;
+  /** One fetch of the loop: runs the job it finds at once, and gives its slot back either way. */
+  private async fetchOne(): Promise<{ found: boolean; dueAt: number }> {
+    try {
+      const { fetched, dueAt } = await this.fetchInOrder();
+      // Run it even if a drain arrived meanwhile: the job is already ours (active, locked).
+      if (fetched) this.runJob(fetched.job, fetched.side, fetched.token);
+      return { found: fetched !== undefined, dueAt };
+    } finally {
+      // In the same turn as runJob's bookkeeping: the slot passes from the fetch to the job.
+      this.loopFetches--;
+    }
+  }
+
+  /**
+   * The first job found, trying the queues in the order they are listed; else when the next
+   * delayed job of any queue is due (epoch ms, 0: none), to cap the wait.
+   */
+  private async fetchInOrder(): Promise<{ fetched?: { job: Job; side: QueueSide; token: string }; dueAt: number }> {
+    let dueAt = 0;
     for (const side of this.sides) {
-      if (this.draining) return undefined;
-      const token = `${this.tokenBase}:${++this.tokenSeq}`;
-      // Tell the supervisor first: a job moved to active just before this child dies is still found.
-      // Flushed, not just queued: under load the IPC pipe can back up, and a message still in this
-      // process's buffer dies with it while the Redis command it announces does not.
-      const announce: ChildMessage = { type: 'fetching', queue: side.name, token };
-      if (this.port.sendFlushed) await this.port.sendFlushed(announce);
-      else this.port.send(announce);
+      if (this.draining) break;
+      // The supervisor knows the token base: if this child dies before reporting the job this fetch
+      // takes, it still finds the job by its lock and hands it back.
+      const token = `${this.settings.tokenBase}:${++this.tokenSeq}`;
       const losses = this.connectionLosses;
       let job: Job | undefined;
       try {
@@ -260,18 +293,18 @@ export class WorkerRuntime {
         // supervisor return any such job now instead of after lock-duration + stalled-interval.
         if (this.connectionLosses !== losses) this.port.send({ type: 'fetch-uncertain', queue: side.name, token, keep: job?.id ?? '' });
       }
-      if (job) return { job, side, token };
+      if (job) return { fetched: { job, side, token }, dueAt };
       // BullMQ remembers when the next delayed job is due; wake for it.
-      const due = (side.worker as unknown as { blockUntil?: number }).blockUntil ?? 0;
-      if (due > 0 && (this.nextDelayedAt === 0 || due < this.nextDelayedAt)) this.nextDelayedAt = due;
+      const due = (side.worker as unknown as WorkerInternals).blockUntil ?? 0;
+      if (due > 0 && (dueAt === 0 || due < dueAt)) dueAt = due;
     }
-    return undefined;
+    return { dueAt };
   }
 
   /** Block until any queue signals a job (BullMQ's marker), a delayed job is due, or a bound passes. */
-  private async waitForWork(): Promise<void> {
+  private async waitForWork(dueAt: number): Promise<void> {
     let timeout = MAX_BLOCK_SECONDS;
-    if (this.nextDelayedAt > 0) timeout = Math.max(0.01, Math.min(timeout, (this.nextDelayedAt - Date.now()) / 1000));
+    if (dueAt > 0) timeout = Math.max(0.01, Math.min(timeout, (dueAt - Date.now()) / 1000));
     const blocking = this.blocking!;
     try {
       if (blocking.status === 'end') {
@@ -322,49 +355,134 @@ export class WorkerRuntime {
     }
   }
 
-  private async runJob(job: Job, side: QueueSide, token: string): Promise<void> {
-    const startedAt = performance.now();
+  /**
+   * Run a job the child now holds (active in Redis, locked with `token`), and after it each job
+   * BullMQ hands over with its completion (fetchNext): all of them exactly alike.
+   */
+  private runJob(job: Job, side: QueueSide, token: string): void {
+    void this.runChain(this.begin(job, side, token));
+  }
+
+  /** Count a job as started and running, and report it. Synchronous, so no drain sees a gap. */
+  private begin(job: Job, side: QueueSide, token: string): Running {
     const id = job.id!;
     this.started++;
     if (this.settings.maxJobs > 0 && this.started >= this.settings.maxJobs) this.retire('max_jobs');
     // Job ids are per queue ("1" in one queue is not "1" in another): key by both.
-    const key = `${side.name}:${id}`;
-    this.running.set(key, { job, queue: side, token, startedAt });
+    const r: Running = { job, queue: side, token, startedAt: performance.now(), key: `${side.name}:${id}` };
+    this.running.set(r.key, r);
     side.locks.trackJob(id, token, Date.now());
     this.setTitle();
     const queuedAt = Math.max(job.timestamp + (job.delay ?? 0), job.timestamp);
     this.port.send({ type: 'job-start', queue: side.name, id, name: job.name, token, waitMs: Math.max(0, Date.now() - queuedAt) });
     this.sampleAfterTransition();
+    return r;
+  }
+
+  private async runChain(first: Running): Promise<void> {
+    let r: Running | undefined = first;
+    while (r) r = await this.runOne(r);
+  }
+
+  /** Run one job to its end and record the outcome; returns the next job if the completion took one. */
+  private async runOne(r: Running): Promise<Running | undefined> {
+    const { job, queue: side, token, key } = r;
+    const id = job.id!;
     let status: 'completed' | 'failed' = 'completed';
     let error: string | undefined;
+    let next: Job | undefined;
+    // Completions under way that may take a job count against --max-jobs-per-worker until that job
+    // is counted as started (in the same turn, below) or known not to have come.
+    let claims = 0;
+    const claim = () => {
+      const fetch = this.mayFetchNext(side);
+      if (fetch) (claims++, this.nextFetches++);
+      return fetch;
+    };
+    let losses = this.connectionLosses;
     try {
       const result = await this.process(job);
-      if (this.running.has(key)) await job.moveToCompleted(result, token, false);
+      if (this.running.has(key)) {
+        losses = this.connectionLosses;
+        const fetch = claim();
+        next = await this.settle(side, token, fetch, job.moveToCompleted(result, token, fetch));
+      }
     } catch (err) {
       status = 'failed';
       const e = err instanceof Error ? err : new Error(String(err));
       error = e.message;
       if (this.running.has(key)) {
         try {
-          await job.moveToFailed(e, token, false);
+          if (claims === 0) losses = this.connectionLosses;
+          const fetch = claim();
+          next = await this.settle(side, token, fetch, job.moveToFailed(e, token, fetch));
         } catch (moveErr) {
           this.log.warn({ queue: side.name, jobId: id, err: (moveErr as Error).message }, 'could not record job failure');
         }
       }
     }
-    const durationMs = performance.now() - startedAt;
+    this.nextFetches -= claims;
+    // The connection dropped while a completion could take the next job: Redis may have run it,
+    // lost the reply, and left a job locked with this token that nobody runs. Have the supervisor
+    // return any such job now instead of after lock-duration + stalled-interval.
+    if (claims > 0 && this.connectionLosses !== losses) this.port.send({ type: 'fetch-uncertain', queue: side.name, token, keep: next?.id ?? '' });
+    const durationMs = performance.now() - r.startedAt;
     side.locks.untrackJob(id);
-    if (side.limited) void this.wakeWaiters(side);
-    if (!this.running.delete(key)) return; // handed back meanwhile (shutdown deadline)
+    if (side.limited && !next) void this.wakeWaiters(side);
+    if (!this.running.delete(key)) {
+      // Handed back meanwhile (shutdown deadline): a job the completion took is not run either.
+      if (next) void this.giveBack(next, token);
+      return undefined;
+    }
     this.busyDoneMs += durationMs;
     if (status === 'completed') this.processed++;
     else this.failed++;
     this.port.send({ type: 'job-end', queue: side.name, id, name: job.name, status, durationMs, error });
-    this.sampleAfterTransition();
     if (status === 'failed') this.log.info({ queue: side.name, jobId: id, name: job.name, err: error }, 'job failed');
+    // The next job takes this one's slot in the same turn: the slot is never seen free.
+    if (next) return this.begin(next, side, token);
+    this.sampleAfterTransition();
     this.setTitle();
     this.slotFreed?.();
     void this.finishIfIdle();
+    return undefined;
+  }
+
+  /**
+   * Whether a job's completion in `side` may take the next job with it (BullMQ's fetchNext, one
+   * Redis round trip per job instead of two): only in the first queue listed, since a job from any
+   * other must wait until the queues before it are looked at again; and only while this child
+   * takes more jobs (not draining, not retiring, within --max-jobs-per-worker).
+   */
+  private mayFetchNext(side: QueueSide): boolean {
+    return side === this.sides[0] && this.jobsLeft() > 0;
+  }
+
+  /**
+   * How many more jobs this child may take: none while draining, retiring or exiting; within
+   * --max-jobs-per-worker, counting every fetch under way as a job (so the quota stays exact).
+   */
+  private jobsLeft(): number {
+    if (this.draining || this.retiring || this.exiting) return 0;
+    if (this.settings.maxJobs <= 0) return Infinity;
+    return this.settings.maxJobs - this.started - this.nextFetches - this.loopFetches;
+  }
+
+  /** The job a completion (or failure) took with it, if it asked for one and one was waiting. */
+  private async settle(side: QueueSide, token: string, fetchNext: boolean, moved: Promise<void | unknown[]>): Promise<Job | undefined> {
+    const reply = await moved;
+    if (!fetchNext || !Array.isArray(reply) || !reply[0]) return undefined;
+    // What getNextJob does with a fetched job's data: build the Job, schedule a repeatable job's next run.
+    return (await (side.worker as unknown as WorkerInternals).nextJobFromJobData(reply[0], reply[1] as string, token)) ?? undefined;
+  }
+
+  /** Put a job this child took but will not run back in its queue (best effort: the supervisor finds it too). */
+  private async giveBack(job: Job, token: string): Promise<void> {
+    try {
+      await withTimeout(job.moveToWait(token), 1000);
+    } catch (err) {
+      this.log.debug({ jobId: job.id, err: (err as Error).message }, 'could not hand back a job taken while stopping');
+    }
   }
 
   /**
@@ -381,7 +499,7 @@ export class WorkerRuntime {
   }
 
   private async finishIfIdle(): Promise<void> {
-    if (!this.draining || this.running.size > 0 || this.exiting || this.fetching) return;
+    if (!this.draining || this.running.size > 0 || this.exiting || this.loopFetches > 0) return;
     this.exiting = true;
     this.setTitle();
     await this.close();

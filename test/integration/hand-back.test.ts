@@ -3,7 +3,7 @@
  * SIGKILL). Recovery times are printed, never asserted beyond the issue's 2 s bound.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Queue } from 'bullmq';
+import { Worker, type Queue } from 'bullmq';
 import type { Daemon } from '../../src/daemon.js';
 import type { HandBackOutcome } from '../../src/supervisor/hand-back.js';
 import type { WorkerProcess } from '../../src/supervisor/worker-process.js';
@@ -124,6 +124,51 @@ describe('supervisor-driven hand-back', () => {
     expect(job!.attemptsStarted).toBe(1);
     expect(await queue.getWaitingCount()).toBe(0);
   });
+
+  it('a child SIGKILLed with fetches and completions under way: every job it had locked, reported or not, is back in waiting at once, and none is lost', async () => {
+    const { d, queue } = await setup({ 'min-workers': '1', 'max-workers': '1', concurrency: '16', 'max-stalled-count': '20' });
+    const outcomes: HandBackOutcome[] = [];
+    d.handBack.on('outcome', (o) => outcomes.push(o));
+    const runs = `${prefix}:runs`;
+    const N = 3000;
+    await queue.addBulk(Array.from({ length: N }, (_, i) => ({ name: 'short', data: { ms: 1 + (i % 3), record: runs, redis: redisUrl() }, opts: { jobId: `s${i}` } })));
+    const c = client();
+    // Stands for a fetch of the child's that Redis ran just before the kill, whose reply (and so
+    // any job-start message) never came: a job locked with one of the child's tokens, unreported.
+    const ghostConnection = client();
+    const ghost = new Worker('q', null, { connection: ghostConnection, prefix, autorun: false });
+    try {
+      await until(async () => (await c.hlen(runs)) >= 500, '500 jobs done', 30_000, 5);
+      const [w] = d.supervisor.workers();
+      const taken = await ghost.getNextJob(`${w!.tokenBase}:unreported`, { block: false });
+      expect(taken).toBeDefined();
+      const exited = once(d.supervisor, 'worker-exit', (e: { worker: WorkerProcess }) => e.worker === w);
+      const lockedByDead = async () => {
+        const ids = await c.lrange(`${prefix}:q:active`, 0, -1);
+        const locks = ids.length > 0 ? await c.mget(ids.map((id) => `${prefix}:q:${id}:lock`)) : [];
+        return ids.filter((_, i) => locks[i]?.startsWith(`${w!.tokenBase}:`));
+      };
+      const t0 = performance.now();
+      process.kill(w!.pid!, 'SIGKILL');
+      await exited;
+      const atDeath = (await lockedByDead()).length;
+      await d.handBack.idle();
+      const ms = performance.now() - t0;
+      // Every job the dead child held, reported or not, is out of its hands once the hand-back ends.
+      expect(await lockedByDead()).toEqual([]);
+      const ghostOutcome = outcomes.find((o) => o.job.id === taken!.id);
+      expect(ghostOutcome?.kind).toBe('returned');
+      console.log(`kill with fetches under way: ${atDeath} jobs still locked by the dead child when it exited, ${outcomes.filter((o) => o.kind === 'returned').length} handed back, all within ${ms.toFixed(1)} ms of the kill`);
+      expect(ms).toBeLessThan(2000);
+      await until(async () => (await c.hlen(runs)) === N, 'every job recorded', 60_000, 100);
+      await until(async () => (await queue.getCompletedCount()) === N, 'every job completed', 30_000);
+      expect(await queue.getJobCounts('wait', 'active', 'failed', 'delayed')).toEqual({ wait: 0, active: 0, failed: 0, delayed: 0 });
+    } finally {
+      await ghost.close();
+      ghostConnection.disconnect();
+      c.disconnect();
+    }
+  }, 120_000);
 
   it('many children killed at once while 2,000 short jobs run: every job completes, none fails', async () => {
     const { d, queue } = await setup({ 'min-workers': '4', 'max-workers': '4', concurrency: '8', 'max-stalled-count': '20' });

@@ -1,9 +1,8 @@
 /**
  * One worker child on its own: strict queue order under a stream of short jobs, every job start and
  * end reported to the supervisor, and a drain in the middle of a busy stream that neither keeps nor
- * loses a job. (The child once also took the next job with each completion, BullMQ's fetchNext; it
- * no longer does, because a fetch must be announced to the supervisor first so that a job fetched
- * just before the child dies is handed back at once — these tests stand either way.)
+ * loses a job. A completion in the first queue takes the next job with it (BullMQ's fetchNext);
+ * one in a later queue does not, so that the queues before it are looked at first.
  */
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';

@@ -68,4 +68,12 @@ describe('IPC message guards', () => {
     expect(isParentMessage({ type: 'drain', reason: 'scale_down' })).toBe(true);
     expect(isParentMessage({ type: 'start', settings: { pool: 'p' } })).toBe(false);
   });
+
+  it("refuses start settings without the token base the supervisor finds the child's jobs by", () => {
+    const settings = { pool: 'p', workerId: 'worker-1', tokenBase: 'b', redisUrl: 'redis://x', prefix: 'bull', queues: ['q'], processor: 'p.js', concurrency: 1, sampleIntervalMs: 1000, orphanTimeoutMs: 1000, logLevel: 'info', logPretty: false, lockDurationMs: 30_000, stalledIntervalMs: 30_000, maxStalledCount: 2, jobTimeoutMs: 0, maxJobs: 0 };
+    expect(isParentMessage({ type: 'start', settings })).toBe(true);
+    expect(isParentMessage({ type: 'start', settings: { ...settings, tokenBase: '' } })).toBe(false);
+    const { tokenBase: _, ...without } = settings;
+    expect(isParentMessage({ type: 'start', settings: without })).toBe(false);
+  });
 });
