@@ -36,6 +36,19 @@ async function setup(flags: Record<string, string>): Promise<{ d: Daemon; queue:
 }
 
 /** The next job-start of `id`, optionally from a worker other than `not`. */
+/**
+ * A pool (children may die up to 20 times per job) with N short jobs `${idPrefix}${i}` of ms(i)
+ * each, recording their runs in `runs`; the hand-back outcomes are collected as they come.
+ */
+async function shortJobs(flags: Record<string, string>, n: number, idPrefix: string, ms: (i: number) => number): Promise<{ d: Daemon; queue: Queue; outcomes: HandBackOutcome[]; runs: string }> {
+  const { d, queue } = await setup({ 'max-stalled-count': '20', ...flags });
+  const outcomes: HandBackOutcome[] = [];
+  d.handBack.on('outcome', (o) => outcomes.push(o));
+  const runs = `${prefix}:runs`;
+  await queue.addBulk(Array.from({ length: n }, (_, i) => ({ name: 'short', data: { ms: ms(i), record: runs, redis: redisUrl() }, opts: { jobId: `${idPrefix}${i}` } })));
+  return { d, queue, outcomes, runs };
+}
+
 function nextStart(d: Daemon, id: string, not?: WorkerProcess, timeoutMs = 30_000): Promise<[WorkerProcess, JobStart]> {
   return once<[WorkerProcess, ChildMessage]>(d.supervisor, 'worker-message', (w, m) => m.type === 'job-start' && m.id === id && w !== not, timeoutMs) as Promise<[WorkerProcess, JobStart]>;
 }
@@ -126,12 +139,8 @@ describe('supervisor-driven hand-back', () => {
   });
 
   it('a child SIGKILLed with fetches and completions under way: every job it had locked, reported or not, is back in waiting at once, and none is lost', async () => {
-    const { d, queue } = await setup({ 'min-workers': '1', 'max-workers': '1', concurrency: '16', 'max-stalled-count': '20' });
-    const outcomes: HandBackOutcome[] = [];
-    d.handBack.on('outcome', (o) => outcomes.push(o));
-    const runs = `${prefix}:runs`;
     const N = 3000;
-    await queue.addBulk(Array.from({ length: N }, (_, i) => ({ name: 'short', data: { ms: 1 + (i % 3), record: runs, redis: redisUrl() }, opts: { jobId: `s${i}` } })));
+    const { d, queue, outcomes, runs } = await shortJobs({ 'min-workers': '1', 'max-workers': '1', concurrency: '16' }, N, 's', (i) => 1 + (i % 3));
     const c = client();
     // Stands for a fetch of the child's that Redis ran just before the kill, whose reply (and so
     // any job-start message) never came: a job locked with one of the child's tokens, unreported.
@@ -171,12 +180,8 @@ describe('supervisor-driven hand-back', () => {
   }, 120_000);
 
   it('many children killed at once while 2,000 short jobs run: every job completes, none fails', async () => {
-    const { d, queue } = await setup({ 'min-workers': '4', 'max-workers': '4', concurrency: '8', 'max-stalled-count': '20' });
-    const outcomes: HandBackOutcome[] = [];
-    d.handBack.on('outcome', (o) => outcomes.push(o));
-    const runs = `${prefix}:runs`;
     const N = 2000;
-    await queue.addBulk(Array.from({ length: N }, (_, i) => ({ name: 'short', data: { ms: 5 + ((i * 37) % 11), record: runs, redis: redisUrl() }, opts: { jobId: `j${i}` } })));
+    const { d, queue, outcomes, runs } = await shortJobs({ 'min-workers': '4', 'max-workers': '4', concurrency: '8' }, N, 'j', (i) => 5 + ((i * 37) % 11));
     const c = client();
     let kills = 0;
     try {
