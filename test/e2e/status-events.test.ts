@@ -8,43 +8,12 @@ import { once } from 'node:events';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort, startCliDaemon, type CliDaemon } from '../helpers/cli-daemon.js';
 import { client, deletePrefix, queue, redisUrl, uniquePrefix } from '../helpers/redis.js';
+import { follow, type SseEvent } from '../helpers/sse.js';
 import { until } from '../helpers/wait.js';
 
 function status(...args: string[]) {
   const r = spawnSync(process.execPath, ['bin/worker-pool', 'status', ...args], { encoding: 'utf8', timeout: 20_000 });
   return { code: r.status, out: r.stdout + r.stderr };
-}
-
-interface SseEvent {
-  event: string;
-  data: Record<string, unknown>;
-}
-
-/** Read an SSE stream, handing each event to `on`; returns a function that closes it. */
-async function follow(url: string, on: (e: SseEvent) => void): Promise<() => void> {
-  const abort = new AbortController();
-  const res = await fetch(url, { signal: abort.signal });
-  expect(res.headers.get('content-type')).toContain('text/event-stream');
-  void (async () => {
-    const decoder = new TextDecoder();
-    let buf = '';
-    try {
-      for await (const chunk of res.body!) {
-        buf += decoder.decode(chunk as Uint8Array, { stream: true });
-        let end;
-        while ((end = buf.indexOf('\n\n')) >= 0) {
-          const block = buf.slice(0, end);
-          buf = buf.slice(end + 2);
-          const event = /^event: (.+)$/m.exec(block)?.[1];
-          const data = /^data: (.+)$/m.exec(block)?.[1];
-          if (event && data) on({ event, data: JSON.parse(data) as Record<string, unknown> });
-        }
-      }
-    } catch {
-      // aborted
-    }
-  })();
-  return () => abort.abort();
 }
 
 describe('status and events', () => {
