@@ -236,6 +236,7 @@ export class Daemon {
       this.supervisor.setDesired(Math.min(c.maxWorkers, Math.max(c.minWorkers, desired)));
     }
     await this.probe.setQueues(c.queues);
+    await this.events.setQueues(c.queues);
     try {
       await this.globalConcurrency.apply(c.globalConcurrency);
     } catch (err) {

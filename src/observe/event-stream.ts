@@ -34,7 +34,7 @@ export class EventStream {
   private jobsReady: Promise<void> | undefined;
 
   constructor(
-    private readonly s: StreamSettings,
+    private s: StreamSettings,
     supervisor: Supervisor,
     loop: ControlLoop,
     private readonly log: Logger,
@@ -53,6 +53,25 @@ export class EventStream {
 
   publish(event: string, data: unknown): void {
     for (const send of this.clients) send(event, data);
+  }
+
+  /**
+   * The pool's queues changed (a reload): follow the new ones' job events from now on, and tell
+   * every open stream with a new `hello`, as if it had just connected.
+   */
+  async setQueues(queues: readonly string[]): Promise<void> {
+    if (queues.join('\0') === this.s.queues.join('\0')) return;
+    this.s = { ...this.s, queues: [...queues] };
+    await this.stopJobEvents();
+    if (this.clients.size === 0) return;
+    let jobs = true;
+    try {
+      await this.startJobEvents();
+    } catch (err) {
+      jobs = false;
+      this.log.warn({ err: (err as Error).message }, 'event stream: cannot follow job events');
+    }
+    this.publish('hello', { pool: this.s.pool, queues: this.s.queues, jobEvents: jobs, at: this.wallNow() });
   }
 
   /** The route: holds the response open and writes events until the client goes away. */

@@ -1,7 +1,8 @@
 /**
  * Live reload (SIGHUP) of a running pool under load: new min-workers and threshold apply at once,
  * a new concurrency replaces the workers one at a time, no job is lost or failed, and /status
- * shows the new settings. A broken file is refused and the running config kept.
+ * shows the new settings. A broken file is refused and the running config kept. A reload that
+ * changes the queues re-points GET /events at the new ones.
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -9,6 +10,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { deletePrefix, queue, redisUrl, uniquePrefix } from '../helpers/redis.js';
 import { BIN, ROOT, freePort, spawnDaemon, type RunningDaemon } from '../helpers/spawn-daemon.js';
+import { follow, type SseEvent } from '../helpers/sse.js';
 import { until } from '../helpers/wait.js';
 
 describe('reload on SIGHUP', () => {
@@ -120,5 +122,35 @@ describe('reload on SIGHUP', () => {
 
     daemon.child.kill('SIGTERM');
     expect(await daemon.exited).toEqual({ code: 0, signal: null });
+  });
+
+  it('a reload that changes the queues says so on /events and streams the new queues\' job events', async () => {
+    const port = await freePort();
+    const url = `http://127.0.0.1:${port}`;
+    const file = path.join(dir, 'requeue.yml');
+    const settings = (queues: string) =>
+      [`redis-url: ${redisUrl()}`, `prefix: ${prefix}`, `queues: [${queues}]`, `processor: ${path.join(ROOT, 'test/fixtures/sleep.mjs')}`, 'min-workers: 1', 'max-workers: 1', `metrics-port: ${port}`].join('\n');
+    writeFileSync(file, settings('before'));
+    const d = spawnDaemon(['node', BIN, '--config', file]);
+    await d.waitFor('worker ready');
+    const events: SseEvent[] = [];
+    const close = await follow(`${url}/events`, (e) => events.push(e));
+    const q = queue('after', prefix);
+    try {
+      const hellos = () => events.filter((e) => e.event === 'hello').map((e) => e.data['queues']);
+      await until(() => hellos().length === 1, 'hello');
+      expect(hellos()).toEqual([['before']]);
+      writeFileSync(file, settings('after'));
+      d.child.kill('SIGHUP');
+      await until(() => hellos().length === 2, 'a second hello after the reload', 20_000);
+      expect(hellos()[1]).toEqual(['after']);
+      const job = await q.add('job', { ms: 20 });
+      await until(() => events.some((e) => e.event === 'job' && e.data['queue'] === 'after' && e.data['jobId'] === job.id && e.data['event'] === 'completed'), 'the new queue\'s job on the stream', 20_000);
+    } finally {
+      close();
+      await q.close();
+      d.child.kill('SIGTERM');
+      await d.exited;
+    }
   });
 });
