@@ -17,7 +17,9 @@ export interface PoolMetrics {
 export function createMetrics(pool: string, supervisor: Supervisor, loop: ControlLoop, handBack?: HandBack): PoolMetrics {
   const registry = new Registry();
   registry.setDefaultLabels({ pool });
-  collectDefaultMetrics({ register: registry, prefix: 'worker_pool_' });
+  // prom-client samples event-loop delay every 10 ms by default: 100 wake-ups a second, most of an
+  // idle supervisor's CPU (1.1-1.3% of a core with 4 idle children; 0.7-0.8% at 100 ms).
+  collectDefaultMetrics({ register: registry, prefix: 'worker_pool_', eventLoopMonitoringPrecision: 100 });
 
   new Gauge({
     name: 'worker_pool_workers',
