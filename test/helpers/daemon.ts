@@ -2,9 +2,12 @@
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
+import type { Queue } from 'bullmq';
 import { pino } from 'pino';
+import { afterEach } from 'vitest';
 import { loadConfig, type RawValues } from '../../src/config/load.js';
 import { Daemon } from '../../src/daemon.js';
+import { deletePrefix, queue as openQueue, redisUrl, uniquePrefix } from './redis.js';
 
 export const FIXTURES = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../fixtures');
 
@@ -30,4 +33,35 @@ export async function startDaemon(flags: RawValues): Promise<Daemon & { logs: Lo
   daemon.logs = logs;
   await daemon.start();
   return daemon;
+}
+
+export interface PoolUnderTest {
+  d: Daemon & { logs: LogLines };
+  /** The pool's one queue, `q`. */
+  q: Queue;
+  /** Its own BullMQ key prefix. */
+  prefix: string;
+}
+
+/**
+ * For a test file whose tests each run an in-process pool on one queue `q` of the test Redis:
+ * returns `start(name, flags)`, which starts one under a fresh prefix, and registers an afterEach
+ * that stops it, closes its queue and deletes its keys.
+ */
+export function poolPerTest(): (name: string, flags: RawValues) => Promise<PoolUnderTest> {
+  let current: { d?: Daemon; q: Queue; prefix: string } | undefined;
+  afterEach(async () => {
+    const c = current;
+    current = undefined;
+    if (!c) return;
+    await c.d?.stop();
+    await c.q.close();
+    await deletePrefix(c.prefix);
+  });
+  return async (name, flags) => {
+    const prefix = uniquePrefix(name);
+    current = { q: openQueue('q', prefix), prefix };
+    current.d = await startDaemon({ 'redis-url': redisUrl(), prefix, queues: 'q', ...flags });
+    return { d: current.d as PoolUnderTest['d'], q: current.q, prefix };
+  };
 }

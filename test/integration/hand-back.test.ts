@@ -2,37 +2,28 @@
  * Issue 8: the supervisor hands a dead child's jobs back at once (real Redis, real children, real
  * SIGKILL). Recovery times are printed, never asserted beyond the issue's 2 s bound.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Worker, type Queue } from 'bullmq';
 import type { Daemon } from '../../src/daemon.js';
 import type { HandBackOutcome } from '../../src/supervisor/hand-back.js';
 import type { WorkerProcess } from '../../src/supervisor/worker-process.js';
 import type { ChildMessage } from '../../src/ipc/messages.js';
-import { fixture, startDaemon } from '../helpers/daemon.js';
-import { client, deletePrefix, queue as openQueue, redisUrl, uniquePrefix } from '../helpers/redis.js';
+import { fixture, poolPerTest } from '../helpers/daemon.js';
+import { client, redisUrl } from '../helpers/redis.js';
 import { once, until } from '../helpers/wait.js';
 
 type JobStart = Extract<ChildMessage, { type: 'job-start' }>;
 
-let daemon: Daemon | undefined;
-let q: Queue | undefined;
+const startPool = poolPerTest();
+/** The current test's key prefix. */
 let prefix = '';
 
-afterEach(async () => {
-  await daemon?.stop();
-  await q?.close();
-  await deletePrefix(prefix);
-  daemon = undefined;
-  q = undefined;
-});
-
 async function setup(flags: Record<string, string>): Promise<{ d: Daemon; queue: Queue }> {
-  prefix = uniquePrefix('handback');
-  daemon = await startDaemon({ 'redis-url': redisUrl(), prefix, queues: 'q', processor: fixture('record.mjs'), concurrency: '1', 'min-workers': '2', 'max-workers': '2', 'start-seconds': '0.1', 'stop-timeout': '1', ...flags });
-  q = openQueue('q', prefix);
+  const pool = await startPool('handback', { processor: fixture('record.mjs'), concurrency: '1', 'min-workers': '2', 'max-workers': '2', 'start-seconds': '0.1', 'stop-timeout': '1', ...flags });
+  prefix = pool.prefix;
   const min = Number(flags['min-workers'] ?? 2);
-  await until(() => daemon!.supervisor.runningCount() === min, `${min} workers running`, 60_000);
-  return { d: daemon, queue: q };
+  await until(() => pool.d.supervisor.runningCount() === min, `${min} workers running`, 60_000);
+  return { d: pool.d, queue: pool.q };
 }
 
 /** The next job-start of `id`, optionally from a worker other than `not`. */

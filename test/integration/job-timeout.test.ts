@@ -2,34 +2,21 @@
  * Issue 3, item 3: --job-timeout fails a job that runs too long (so attempts and back-off apply)
  * and replaces the child that ran it; a job's data.timeoutSeconds overrides the option.
  */
-import { afterEach, describe, expect, it } from 'vitest';
-import type { Queue } from 'bullmq';
-import type { Daemon } from '../../src/daemon.js';
+import { describe, expect, it } from 'vitest';
 import type { WorkerExit } from '../../src/supervisor/supervisor.js';
-import { fixture, startDaemon } from '../helpers/daemon.js';
-import { deletePrefix, queue as openQueue, redisUrl, uniquePrefix } from '../helpers/redis.js';
+import { fixture, poolPerTest } from '../helpers/daemon.js';
 import { once, until } from '../helpers/wait.js';
 
-let daemon: Daemon | undefined;
-let q: Queue | undefined;
-let prefix = '';
-afterEach(async () => {
-  await daemon?.stop();
-  await q?.close();
-  await deletePrefix(prefix);
-});
+const startPool = poolPerTest();
 
 describe('job time limit', () => {
   it('fails a hung job with a timeout error, retries it per its attempts, and replaces the child each time', async () => {
-    prefix = uniquePrefix('timeout');
-    q = openQueue('q', prefix);
-    daemon = await startDaemon({ 'redis-url': redisUrl(), prefix, queues: 'q', processor: fixture('record.mjs'), 'min-workers': '1', 'max-workers': '1', 'job-timeout': '0.5' });
-    const d = daemon;
+    const { d, q } = await startPool('timeout', { processor: fixture('record.mjs'), 'min-workers': '1', 'max-workers': '1', 'job-timeout': '0.5' });
     await once(d.supervisor, 'worker-ready');
     const exits: WorkerExit[] = [];
     d.supervisor.on('worker-exit', (e) => exits.push(e));
     await q.add('hang', {}, { jobId: 'h', attempts: 2 });
-    await until(async () => (await q!.getJobState('h')) === 'failed', 'the hung job failed', 20_000);
+    await until(async () => (await q.getJobState('h')) === 'failed', 'the hung job failed', 20_000);
     const job = await q.getJob('h');
     expect(job!.failedReason).toMatch(/job timed out after 0\.5 s/);
     expect(job!.attemptsMade).toBe(2);
@@ -37,18 +24,16 @@ describe('job time limit', () => {
     expect(exits.map((e) => e.reason)).toEqual(['job_timeout', 'job_timeout']);
     // The pool goes on: a normal job completes in the replacement.
     await q.add('ok', { ms: 10 }, { jobId: 'ok' });
-    await until(async () => (await q!.getJobState('ok')) === 'completed', 'a normal job completed');
+    await until(async () => (await q.getJobState('ok')) === 'completed', 'a normal job completed');
     const metrics = await (await fetch(`${d.url}/metrics`)).text();
     expect(metrics).toMatch(/worker_pool_worker_exits_total\{reason="job_timeout",pool="default"\} 2/);
   });
 
   it('data.timeoutSeconds overrides --job-timeout', async () => {
-    prefix = uniquePrefix('timeout');
-    q = openQueue('q', prefix);
-    daemon = await startDaemon({ 'redis-url': redisUrl(), prefix, queues: 'q', processor: fixture('record.mjs'), 'min-workers': '1', 'max-workers': '1', 'job-timeout': '0.2' });
+    const { q } = await startPool('timeout', { processor: fixture('record.mjs'), 'min-workers': '1', 'max-workers': '1', 'job-timeout': '0.2' });
     await q.add('slow', { ms: 600, timeoutSeconds: 5 }, { jobId: 'longer-limit' });
     await q.add('slow', { ms: 600, timeoutSeconds: 0.3 }, { jobId: 'shorter-limit' });
-    await until(async () => (await q!.getJobState('shorter-limit')) === 'failed', 'the job with a shorter limit failed', 20_000);
+    await until(async () => (await q.getJobState('shorter-limit')) === 'failed', 'the job with a shorter limit failed', 20_000);
     expect(await q.getJobState('longer-limit')).toBe('completed');
     expect((await q.getJob('shorter-limit'))!.failedReason).toMatch(/timed out after 0\.3 s/);
   });

@@ -2,35 +2,23 @@
  * Issue 3, item 2: recycling. --max-jobs-per-worker is exact (a child stops fetching at its N-th
  * job and asks for a successor); --max-memory-mb replaces a leaking child. No job is lost.
  */
-import { afterEach, describe, expect, it } from 'vitest';
-import type { Queue } from 'bullmq';
-import type { Daemon } from '../../src/daemon.js';
+import { describe, expect, it } from 'vitest';
 import type { WorkerExit } from '../../src/supervisor/supervisor.js';
-import { fixture, startDaemon } from '../helpers/daemon.js';
-import { client, deletePrefix, queue as openQueue, redisUrl, uniquePrefix } from '../helpers/redis.js';
+import { fixture, poolPerTest } from '../helpers/daemon.js';
+import { client, redisUrl } from '../helpers/redis.js';
 import { until } from '../helpers/wait.js';
 
-let daemon: Daemon | undefined;
-let q: Queue | undefined;
-let prefix = '';
-afterEach(async () => {
-  await daemon?.stop();
-  await q?.close();
-  await deletePrefix(prefix);
-});
+const startPool = poolPerTest();
 
 describe('recycling', () => {
   it('--max-jobs-per-worker 5: each child runs exactly 5 jobs, its successor starts first, none lost', async () => {
-    prefix = uniquePrefix('recycle');
-    q = openQueue('q', prefix);
-    daemon = await startDaemon({ 'redis-url': redisUrl(), prefix, queues: 'q', processor: fixture('record.mjs'), concurrency: '3', 'min-workers': '1', 'max-workers': '1', 'max-jobs-per-worker': '5' });
-    const d = daemon;
+    const { d, q } = await startPool('recycle', { processor: fixture('record.mjs'), concurrency: '3', 'min-workers': '1', 'max-workers': '1', 'max-jobs-per-worker': '5' });
     const exits: WorkerExit[] = [];
     d.supervisor.on('worker-exit', (e) => exits.push(e));
     let minActive = Infinity;
     d.supervisor.on('worker-message', () => (minActive = Math.min(minActive, d.supervisor.activeCount())));
     await q.addBulk(Array.from({ length: 20 }, (_, i) => ({ name: 'j', data: { ms: 30 }, opts: { jobId: `j${i}` } })));
-    await until(async () => (await q!.getCompletedCount()) === 20, 'every job completed', 45_000);
+    await until(async () => (await q.getCompletedCount()) === 20, 'every job completed', 45_000);
     const jobs = await q.getCompleted(0, -1);
     const perPid = new Map<number, number>();
     for (const j of jobs) perPid.set((j.returnvalue as { pid: number }).pid, (perPid.get((j.returnvalue as { pid: number }).pid) ?? 0) + 1);
@@ -42,10 +30,7 @@ describe('recycling', () => {
   });
 
   it('--max-memory-mb: a leaking child is replaced, and no job is lost', async () => {
-    prefix = uniquePrefix('recycle');
-    q = openQueue('q', prefix);
-    daemon = await startDaemon({ 'redis-url': redisUrl(), prefix, queues: 'q', processor: fixture('leak.mjs'), 'min-workers': '1', 'max-workers': '1', 'max-memory-mb': '160', 'sample-interval': '0.1' });
-    const d = daemon;
+    const { d, q, prefix } = await startPool('recycle', { processor: fixture('leak.mjs'), 'min-workers': '1', 'max-workers': '1', 'max-memory-mb': '160', 'sample-interval': '0.1' });
     const exits: WorkerExit[] = [];
     d.supervisor.on('worker-exit', (e) => exits.push(e));
     const runs = `${prefix}:runs`;
