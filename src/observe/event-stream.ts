@@ -64,14 +64,8 @@ export class EventStream {
     this.s = { ...this.s, queues: [...queues] };
     await this.stopJobEvents();
     if (this.clients.size === 0) return;
-    let jobs = true;
-    try {
-      await this.startJobEvents();
-    } catch (err) {
-      jobs = false;
-      this.log.warn({ err: (err as Error).message }, 'event stream: cannot follow job events');
-    }
-    this.publish('hello', { pool: this.s.pool, queues: this.s.queues, jobEvents: jobs, at: this.wallNow() });
+    const jobs = await this.followJobEvents();
+    this.publish('hello', this.hello(jobs));
   }
 
   /** The route: holds the response open and writes events until the client goes away. */
@@ -88,18 +82,28 @@ export class EventStream {
     res.on('close', gone);
     res.on('error', gone);
     this.clients.add(send);
-    let jobs = true;
-    try {
-      // Redis down: say so after a few seconds rather than keep the client waiting for hello.
-      let timer: NodeJS.Timeout | undefined;
-      const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error('Redis did not answer within 3 s; job events will follow when it does')), 3000)));
-      await Promise.race([this.startJobEvents(), late]).finally(() => clearTimeout(timer));
-    } catch (err) {
-      jobs = false;
-      this.log.warn({ err: (err as Error).message }, 'event stream: cannot follow job events');
-    }
-    if (this.clients.has(send)) send('hello', { pool: this.s.pool, queues: this.s.queues, jobEvents: jobs, at: this.wallNow() });
+    const jobs = await this.followJobEvents();
+    if (this.clients.has(send)) send('hello', this.hello(jobs));
   };
+
+  private hello(jobEvents: boolean): Record<string, unknown> {
+    return { pool: this.s.pool, queues: this.s.queues, jobEvents, at: this.wallNow() };
+  }
+
+  /** Start reading job events; false if Redis does not let us within 3 s (they follow when it does). */
+  private async followJobEvents(): Promise<boolean> {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error('Redis did not answer within 3 s; job events will follow when it does')), 3000)));
+    try {
+      await Promise.race([this.startJobEvents(), late]);
+      return true;
+    } catch (err) {
+      this.log.warn({ err: (err as Error).message }, 'event stream: cannot follow job events');
+      return false;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
 
   private startJobEvents(): Promise<void> {
     if (!this.jobsReady) {
