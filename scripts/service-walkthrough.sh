@@ -175,6 +175,7 @@ echo "systemd in the container: $(inside 'systemctl --version | head -1'), PID 1
 
 # --- the README's blocks -------------------------------------------------------------------------
 BLOCKS=$(mktemp -d)
+trap 'cleanup; rm -rf "$BLOCKS"' EXIT
 awk -v dir="$BLOCKS" '
   /^## / { on = ($0 == "## Run as a service") }
   on && /^```sh$/ { n++; file = sprintf("%s/%02d.sh", dir, n); inblock = 1; next }
@@ -210,7 +211,6 @@ for block in "$BLOCKS"/*.sh; do
     cp "$ROOT_DIR"/worker-pool-*.tgz "$FS/root/" && rm -f "$ROOT_DIR"/worker-pool-*.tgz
     continue
   fi
-  cp "$block" "$FS/root/block-$n.sh"
   # One shell for all container blocks, as a person at one terminal: variables such as PKG carry over.
   { echo 'set -euxo pipefail'; [ -f "$FS/root/env.sh" ] && echo '. /root/env.sh'; cat "$block"; echo 'declare -p PKG > /root/env.sh 2>/dev/null || true'; } > "$FS/root/run-$n.sh"
   inside "bash /root/run-$n.sh" || fail "README block $n failed"
