@@ -10,6 +10,7 @@ import { History } from './observe/history.js';
 import { HttpServer, sendJson, sendText } from './observe/http.js';
 import { LIVE_PAGE_HTML } from './observe/live-page.js';
 import { createLogger, wantsPretty, type Logger } from './observe/logger.js';
+import { registerFreezeMetrics } from './observe/freeze-metrics.js';
 import { createMetrics } from './observe/metrics.js';
 import { buildInfo, registerQueueMetrics } from './observe/queue-metrics.js';
 import { QueueProbe, type QueueCounts } from './observe/queue-probe.js';
@@ -20,7 +21,9 @@ import { planReload, type ReloadPlan } from './config/reload-plan.js';
 import type { WorkerSettings } from './ipc/messages.js';
 import { GlobalConcurrency } from './redis/global-concurrency.js';
 import { ControlLoop, type DecisionRecord } from './supervisor/control-loop.js';
+import { FreezeWatch } from './supervisor/freeze-watch.js';
 import { HandBack } from './supervisor/hand-back.js';
+import { LockKeeper } from './supervisor/lock-keeper.js';
 import { PoolDemand } from './supervisor/pool-demand.js';
 import { Rollout } from './supervisor/rollout.js';
 import { Supervisor } from './supervisor/supervisor.js';
@@ -115,6 +118,8 @@ export class Daemon {
   readonly history: History;
   readonly globalConcurrency: GlobalConcurrency;
   readonly rollout: Rollout;
+  readonly lockKeeper: LockKeeper;
+  readonly freezeWatch: FreezeWatch;
   lastReload: ReloadRecord | undefined;
   private readonly clock: Clock;
   private readonly http: HttpServer;
@@ -156,7 +161,18 @@ export class Daemon {
     this.handBack = new HandBack({ client: this.probe.client, prefix: c.prefix, queue: (q) => this.probe.queue(q), maxStalledCount: c.maxStalledCount, clock: this.clock, log: this.log });
     this.supervisor.on('worker-exit', (e) => void this.handBack.recover(e.worker));
     this.supervisor.on('worker-message', (w, m) => m.type === 'fetch-uncertain' && void this.handBack.returnOrphans(w, m.queue, m.token, m.keep));
+    // A job that blocks its child's event loop keeps its lock while the child lives, and is ended
+    // by the supervisor past its time limit.
+    this.lockKeeper = new LockKeeper({
+      client: this.probe.client,
+      prefix: c.prefix,
+      lockDurationMs: c.lockDuration * 1000,
+      children: () => this.supervisor.workers().filter((w) => w.alive).map((w) => ({ tokenBase: w.tokenBase, queues: w.queues })),
+      log: this.log,
+    });
+    this.freezeWatch = new FreezeWatch({ workers: () => this.supervisor.workers(), queue: (q) => this.probe.queue(q), sampleIntervalMs: c.sampleInterval * 1000, clock: this.clock, log: this.log });
     const metrics = createMetrics(c.name, this.supervisor, this.loop, this.handBack);
+    registerFreezeMetrics(metrics.registry, this.freezeWatch);
     registerQueueMetrics(metrics.registry, this.probe, buildInfo(VERSION));
     this.events = new EventStream({ pool: c.name, redisUrl: c.redisUrl, prefix: c.prefix, queues: c.queues }, this.supervisor, this.loop, this.log, () => this.clock.wallNow());
     this.history = new History(c.name, this.supervisor, this.loop, this.probe, this.clock);
@@ -200,6 +216,8 @@ export class Daemon {
       });
     }
     this.history.start();
+    this.lockKeeper.start();
+    this.freezeWatch.start();
     this.titleTimer = setInterval(() => this.setTitle(), 250);
     this.setTitle();
   }
@@ -336,6 +354,8 @@ export class Daemon {
       this.setTitle();
       const stopBy = this.clock.now() + this.opts.config.stopTimeout * 1000;
       const result = await this.supervisor.shutdown(this.opts.config.stopTimeout * 1000, force);
+      this.freezeWatch.stop();
+      this.lockKeeper.stop();
       if (this.titleTimer) clearInterval(this.titleTimer);
       // Jobs of children that had to be killed go back within what is left of the stop timeout.
       await this.handBack.idle(Math.max(100, Math.min(2000, stopBy - this.clock.now())));

@@ -5,7 +5,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { isChildMessage, type ChildMessage, type ParentMessage, type WorkerSettings } from '../ipc/messages.js';
+import { isChildMessage, type ChildMessage, type JobDeadline, type ParentMessage, type WorkerSettings } from '../ipc/messages.js';
 
 export type WorkerState = 'starting' | 'running' | 'draining' | 'exited';
 
@@ -38,6 +38,8 @@ export class WorkerProcess extends EventEmitter<WorkerProcessEvents> {
   failed = 0;
   rssBytes = 0;
   lastSampleAt: number | undefined;
+  /** Its running jobs that have a time limit, as of its last sample, with `at` on our clock. */
+  deadlines: JobDeadline[] = [];
   /** The child's clock minus ours, as the smallest delay seen (see childTimeToLocal). */
   private clockOffset = Infinity;
   /** Why it was asked to stop (set when draining starts). */
@@ -132,6 +134,10 @@ export class WorkerProcess extends EventEmitter<WorkerProcessEvents> {
         this.failed = msg.failed;
         this.rssBytes = msg.rssBytes;
         this.lastSampleAt = now;
+        if (msg.deadlines || this.deadlines.length > 0) {
+          const local = this.childTimeToLocal(msg.at, now);
+          this.deadlines = (msg.deadlines ?? []).map((d) => ({ ...d, at: local + (d.at - msg.at) }));
+        }
         break;
       case 'job-start':
         // Job ids are per queue: key by both.

@@ -20,6 +20,8 @@ export interface Running {
   queue: QueueSide;
   token: string;
   startedAt: number;
+  /** The job's time limit (ms; 0: none). */
+  limitMs: number;
   /** `${queue}:${id}`: job ids are per queue. */
   key: string;
 }

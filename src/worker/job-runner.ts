@@ -48,7 +48,7 @@ export class JobRunner {
     state.started++;
     if (settings.maxJobs > 0 && state.started >= settings.maxJobs) this.deps.retire('max_jobs');
     // Job ids are per queue ("1" in one queue is not "1" in another): key by both.
-    const r: Running = { job, queue: side, token, startedAt: performance.now(), key: `${side.name}:${id}` };
+    const r: Running = { job, queue: side, token, startedAt: performance.now(), limitMs: this.timeoutFor(job), key: `${side.name}:${id}` };
     state.running.set(r.key, r);
     side.locks.trackJob(id, token, Date.now());
     reporter.setTitle();
@@ -71,11 +71,10 @@ export class JobRunner {
   }
 
   /** Run the processor, racing it against the job's time limit. A hung promise cannot be cancelled. */
-  private async process(job: Job): Promise<unknown> {
+  private async process(job: Job, limitMs: number): Promise<unknown> {
     const processor = this.deps.processor;
     // BullMQ's stalled check marks a job that stalled too often; its own runner fails it unrun.
     if (job.deferredFailure) throw new UnrecoverableError(job.deferredFailure);
-    const limitMs = this.timeoutFor(job);
     if (limitMs <= 0) return processor.run(job);
     let timer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<never>((_, reject) => {
@@ -109,7 +108,7 @@ export class JobRunner {
     };
     let losses = state.connectionLosses;
     try {
-      const result = await this.process(job);
+      const result = await this.process(job, r.limitMs);
       if (state.running.has(key)) {
         losses = state.connectionLosses;
         const fetch = claim();

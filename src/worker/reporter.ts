@@ -2,7 +2,7 @@
  * What a worker child tells about itself: its periodic sample to the supervisor (cumulative busy
  * slot-time, counters, memory) and its process title (`[2 of 5 busy]`).
  */
-import type { ChildMessage, WorkerSettings } from '../ipc/messages.js';
+import type { ChildMessage, JobDeadline, WorkerSettings } from '../ipc/messages.js';
 import type { ChildState } from './child-state.js';
 
 export interface ParentPort {
@@ -51,6 +51,10 @@ export class Reporter {
     const now = performance.now();
     const state = this.state;
     this.lastSampleAt = now;
+    let deadlines: JobDeadline[] | undefined;
+    for (const r of state.running.values()) {
+      if (r.limitMs > 0) (deadlines ??= []).push({ queue: r.queue.name, id: r.job.id!, token: r.token, at: r.startedAt + r.limitMs, limitMs: r.limitMs });
+    }
     this.port.send({
       type: 'sample',
       at: now,
@@ -59,6 +63,7 @@ export class Reporter {
       processed: state.processed,
       failed: state.failed,
       rssBytes: process.memoryUsage.rss(),
+      ...(deadlines ? { deadlines } : {}),
     });
   }
 
