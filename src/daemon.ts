@@ -5,6 +5,7 @@
 import type { AddressInfo } from 'node:net';
 import { systemClock, type Clock } from './clock.js';
 import { redactUrl, type PoolConfig } from './config/load.js';
+import { redactText } from './config/redact.js';
 import { EventStream } from './observe/event-stream.js';
 import { History } from './observe/history.js';
 import { HttpServer, sendJson, sendText } from './observe/http.js';
@@ -239,22 +240,20 @@ export class Daemon {
   /**
    * Apply a new, already validated config (SIGHUP): scaling limits, window and timeouts at once;
    * new worker settings by replacing workers one at a time; settings that need a restart are kept
-   * as they were, with a warning. Resolves once the changes are in effect, before the rollout ends.
+   * as they were, with a warning. All or nothing: if a part cannot take the new config, every part
+   * is put back and the error thrown (the reload is refused). Resolves once the changes are in
+   * effect, before the rollout ends.
    */
   async reload(next: PoolConfig): Promise<ReloadPlan> {
-    const plan = planReload(this.opts.config, next);
+    const old = this.opts.config;
+    const plan = planReload(old, next);
     const c = plan.effective;
-    this.opts.config = c;
-    this.log.level = c.logLevel;
-    this.loop.setLimits({ minWorkers: c.minWorkers, maxWorkers: c.maxWorkers, threshold: c.utilizationThreshold, scalingPeriodMs: c.scalingPeriod * 1000 });
-    this.supervisor.usage.resize(c.window * 1000);
-    this.supervisor.updateSettings(workerSettings(c), { maxJobsPerWorker: c.maxJobsPerWorker, maxMemoryMb: c.maxMemoryMb });
-    const desired = this.supervisor.desired;
-    if (!this.stopped && this.loop.running && (desired < c.minWorkers || desired > c.maxWorkers)) {
-      this.supervisor.setDesired(Math.min(c.maxWorkers, Math.max(c.minWorkers, desired)));
+    try {
+      await this.applyConfig(c);
+    } catch (err) {
+      await this.applyConfig(old).catch((e: unknown) => this.log.error({ err: (e as Error).message }, 'reload: could not restore the previous config everywhere'));
+      throw err;
     }
-    await this.probe.setQueues(c.queues);
-    await this.events.setQueues(c.queues);
     try {
       await this.globalConcurrency.apply(c.globalConcurrency);
     } catch (err) {
@@ -267,8 +266,24 @@ export class Daemon {
     return plan;
   }
 
+  /** Hand a config to every part: the ones that can refuse it (they open queues) first. */
+  private async applyConfig(c: PoolConfig): Promise<void> {
+    await this.probe.setQueues(c.queues);
+    await this.events.setQueues(c.queues);
+    this.opts.config = c;
+    this.log.level = c.logLevel;
+    this.loop.setLimits({ minWorkers: c.minWorkers, maxWorkers: c.maxWorkers, threshold: c.utilizationThreshold, scalingPeriodMs: c.scalingPeriod * 1000 });
+    this.supervisor.usage.resize(c.window * 1000);
+    this.supervisor.updateSettings(workerSettings(c), { maxJobsPerWorker: c.maxJobsPerWorker, maxMemoryMb: c.maxMemoryMb });
+    const desired = this.supervisor.desired;
+    if (!this.stopped && this.loop.running && (desired < c.minWorkers || desired > c.maxWorkers)) {
+      this.supervisor.setDesired(Math.min(c.maxWorkers, Math.max(c.minWorkers, desired)));
+    }
+  }
+
   /** A reload that was refused (the new file is invalid): the old config stays. */
-  reloadFailed(error: string): void {
+  reloadFailed(given: string): void {
+    const error = redactText(given);
     this.log.error({ err: error }, 'reload refused; keeping the current config');
     this.lastReload = { at: this.clock.wallNow(), ok: false, changed: [], needRestart: [], error };
   }

@@ -12,6 +12,7 @@ import type { WorkerInternals } from './fetcher.js';
 import type { LoadedProcessor } from './processor.js';
 import type { ParentPort, Reporter } from './reporter.js';
 import { withTimeout } from './timeouts.js';
+import { clampTimerMs } from '../timer-limit.js';
 
 export interface JobRunnerDeps {
   settings: WorkerSettings;
@@ -66,7 +67,8 @@ export class JobRunner {
   /** The job's time limit in ms (0: none): data.timeoutSeconds if it is a positive number, else --job-timeout. */
   private timeoutFor(job: Job): number {
     const own = (job.data as { timeoutSeconds?: unknown } | null)?.timeoutSeconds;
-    if (typeof own === 'number' && Number.isFinite(own) && own > 0) return own * 1000;
+    // A job's own limit is clamped to what a timer can wait (longer ones would fire at once).
+    if (typeof own === 'number' && Number.isFinite(own) && own > 0) return clampTimerMs(own * 1000);
     return this.deps.settings.jobTimeoutMs;
   }
 
