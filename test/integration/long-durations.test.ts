@@ -4,7 +4,7 @@
  * bound is refused at start (exit 78, one line with the key, the value and the maximum).
  */
 import { describe, expect, it } from 'vitest';
-import { runCli } from '../helpers/cli.js';
+import { CliProcess } from '../helpers/cli.js';
 import { fixture, poolPerTest } from '../helpers/daemon.js';
 import { until } from '../helpers/wait.js';
 
@@ -21,8 +21,12 @@ describe('long durations', () => {
   });
 
   it('--stop-timeout 3000000 is refused at start with the maximum named', async () => {
-    const r = await runCli(['start', '--processor', fixture('sleep.mjs'), '--stop-timeout', '3000000']);
-    expect(r.code).toBe(78);
-    expect(r.stderr.trim()).toBe('worker-pool: --stop-timeout: "3000000" is not allowed; expected a number of seconds > 0 and ≤ 2147483 (fractions allowed)');
+    const p = new CliProcess(['start', '--processor', fixture('sleep.mjs'), '--stop-timeout', '3000000', '--metrics-port', '0']);
+    // Not refused, it would run: stop it.
+    const guard = setTimeout(() => p.kill('SIGKILL'), 15_000);
+    const { code } = await p.exited;
+    clearTimeout(guard);
+    expect(code).toBe(78);
+    expect(p.stderr.trim()).toBe('worker-pool: --stop-timeout: "3000000" is not allowed; expected a number of seconds > 0 and ≤ 2147483 (fractions allowed)');
   });
 });
