@@ -1,7 +1,8 @@
 /**
  * Issue 13, item 6: durations past a Node timer's 2^31−1 ms. A job's own data.timeoutSeconds of
  * 30 days no longer times it out at once (the limit is clamped), and a duration option over the
- * bound is refused at start (exit 78, one line with the key, the value and the maximum).
+ * bound is refused at start (exit 78, one line with the key, the value and the maximum), and a
+ * subcommand's duration flag over it is a usage error (64).
  */
 import { describe, expect, it } from 'vitest';
 import { CliProcess } from '../helpers/cli.js';
@@ -28,5 +29,15 @@ describe('long durations', () => {
     clearTimeout(guard);
     expect(code).toBe(78);
     expect(p.stderr.trim()).toBe('worker-pool: --stop-timeout: "3000000" is not allowed; expected a number of seconds > 0 and ≤ 2147483 (fractions allowed)');
+  });
+
+  it("a subcommand's duration flag over the bound is a usage error (status --watch --interval 3000000)", async () => {
+    const p = new CliProcess(['status', '--watch', '--interval', '3000000', '--url', 'http://127.0.0.1:9']);
+    // Unbounded, it redraws every millisecond until stopped.
+    const guard = setTimeout(() => p.kill('SIGKILL'), 10_000);
+    const { code } = await p.exited;
+    clearTimeout(guard);
+    expect(code).toBe(64);
+    expect(p.stderr.trim()).toBe('worker-pool: --interval: "3000000" is not allowed; expected a number ≥ 0.2 and ≤ 2147483');
   });
 });
