@@ -129,7 +129,9 @@ export function redactValue(value: unknown, depth = 0): unknown {
   if (typeof value === 'string') return redactText(value);
   if (depth > 4 || value === null || typeof value !== 'object') return value;
   if (value instanceof Error) {
-    return { type: value.name, message: redactText(value.message), stack: value.stack === undefined ? undefined : redactText(value.stack) };
+    // As pino's error serializer shows it (type, message, stack, own fields such as `code`), redacted.
+    const own = redactValue({ ...value }, depth + 1) as Record<string, unknown>;
+    return { type: value.name, message: redactText(value.message), stack: value.stack === undefined ? undefined : redactText(value.stack), ...own };
   }
   if (Array.isArray(value)) return value.map((v) => redactValue(v, depth + 1));
   const proto = Object.getPrototypeOf(value) as unknown;
