@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { fixture, poolPerTest } from '../helpers/daemon.js';
-import { deletePrefix, redisUrl, uniquePrefix } from '../helpers/redis.js';
+import { deletePrefix, queue as openQueue, redisUrl, uniquePrefix } from '../helpers/redis.js';
 import { BIN, freePort } from '../helpers/spawn-daemon.js';
 import { isAlive, until } from '../helpers/wait.js';
 
@@ -51,6 +51,32 @@ describe('worker process groups', () => {
       await until(() => pids.every((p) => !isAlive(p)), 'every worker gone', 5000);
     } finally {
       if (child.exitCode === null) child.kill('SIGKILL');
+      await deletePrefix(prefix);
+    }
+  });
+
+  it('a supervisor killed with SIGKILL: its workers exit and take what their jobs spawned with them', async () => {
+    const prefix = uniquePrefix('pgkill');
+    const port = await freePort();
+    const child = spawn(process.execPath, [BIN, '--redis-url', redisUrl(), '--prefix', prefix, '--queues', 'q', '--processor', fixture('spawn-sleep.mjs'), '--min-workers', '1', '--max-workers', '1', '--metrics-port', String(port), '--log-format', 'json', '--log-level', 'warn'], {
+      stdio: 'ignore',
+      env: Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('WORKER_POOL_'))),
+    });
+    const q = openQueue('q', prefix);
+    try {
+      const status = async () => (await (await fetch(`http://127.0.0.1:${port}/status`)).json()) as { runningWorkers: number; workers: Array<{ pid: number }> };
+      await until(async () => (await status().catch(() => ({ runningWorkers: 0 }))).runningWorkers === 1, 'a worker running', 30_000, 100);
+      const [worker] = (await status()).workers.map((w) => w.pid);
+      await q.add('spawn', {}, { jobId: 'one' });
+      await until(async () => (await q.getJobState('one')) === 'completed', 'the job completed');
+      const { sleepPid } = (await q.getJob('one'))!.returnvalue as { sleepPid: number };
+      expect(isAlive(sleepPid)).toBe(true);
+      child.kill('SIGKILL');
+      await until(() => !isAlive(worker!), 'the orphaned worker exited', 20_000);
+      await until(() => !isAlive(sleepPid), `the job's sleep 600 (pid ${sleepPid}) ended with its worker`, 10_000);
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+      await q.close();
       await deletePrefix(prefix);
     }
   });
