@@ -30,6 +30,8 @@ export type RetireReason = 'max_jobs' | 'job_timeout';
 
 export class ChildState {
   readonly running = new Map<string, Running>();
+  /** The AbortController of each running job's processor signal, by `${queue}:${id}` (cancel, time limit, hand-back). */
+  readonly aborts = new Map<string, AbortController>();
   /** Busy slot-milliseconds of the jobs that have ended. */
   busyDoneMs = 0;
   processed = 0;

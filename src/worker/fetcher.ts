@@ -22,6 +22,8 @@ export interface WorkerInternals {
   nextJobFromJobData(jobData?: unknown, jobId?: string, token?: string): Promise<Job | undefined>;
   /** When the next delayed job is due (epoch ms), as of the last fetch. */
   blockUntil?: number;
+  /** Until when (epoch ms) the queue is rate-limited (its limiter, or a processor's RateLimitError): getNextJob takes nothing before. */
+  limitUntil?: number;
 }
 
 /** Longest a blocked fetch waits before looking at the queues again (delayed jobs, lost markers). */
@@ -119,9 +121,9 @@ export class Fetcher {
         if (state.connectionLosses !== losses) port.send({ type: 'fetch-uncertain', queue: side.name, token, keep: job?.id ?? '' });
       }
       if (job) return { fetched: { job, side, token }, dueAt };
-      // BullMQ remembers when the next delayed job is due; wake for it.
-      const due = (side.worker as unknown as WorkerInternals).blockUntil ?? 0;
-      if (due > 0 && (dueAt === 0 || due < dueAt)) dueAt = due;
+      // BullMQ remembers when the next delayed job is due, and until when the queue is rate-limited; wake for either.
+      const w = side.worker as unknown as WorkerInternals;
+      for (const due of [w.blockUntil ?? 0, w.limitUntil ?? 0]) if (due > 0 && (dueAt === 0 || due < dueAt)) dueAt = due;
     }
     return { dueAt };
   }

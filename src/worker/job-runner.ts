@@ -1,9 +1,11 @@
 /**
- * Runs the jobs a worker child holds: the processor raced against the job's time limit, the
- * outcome recorded in Redis, and, for the first queue listed, the next job taken with the
- * completion (BullMQ's fetchNext) into the slot it frees.
+ * Runs the jobs a worker child holds: the processor called as BullMQ calls it, `(job, token,
+ * signal)`, raced against the job's time limit; the outcome recorded in Redis as BullMQ's Worker
+ * records it (a job that moved itself, delayed, waiting or rate-limited, is not a failure); and,
+ * for the first queue listed, the next job taken with the completion (BullMQ's fetchNext) into the
+ * slot it frees.
  */
-import { UnrecoverableError, type Job } from 'bullmq';
+import { RATE_LIMIT_ERROR, SpanKind, TelemetryAttributes, UnrecoverableError, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { WorkerSettings } from '../ipc/messages.js';
 import type { Logger } from '../observe/logger.js';
@@ -13,6 +15,19 @@ import type { LoadedProcessor } from './processor.js';
 import type { ParentPort, Reporter } from './reporter.js';
 import { withTimeout } from './timeouts.js';
 import { clampTimerMs } from '../timer-limit.js';
+
+/** BullMQ Worker internals that settling a job as its own Worker does needs (protected in its types). */
+interface SettleInternals {
+  /** Takes the next job with the same token, as BullMQ does after a job moved itself. */
+  moveToActive(token: string, name?: string): Promise<Job | undefined>;
+  /** Records a fetch reply's rate-limit delay and next delayed job, as BullMQ does after each fetch. */
+  updateDelays(limitDelay?: number, delayUntil?: number): void;
+  /** Until when (epoch ms) this queue is rate-limited: getNextJob takes nothing before then. */
+  limitUntil: number;
+}
+
+/** The errors with which a processor says it moved its job itself (BullMQ compares names too, across copies of bullmq). */
+const MOVED_ITSELF = new Set(['DelayedError', 'WaitingError', 'WaitingChildrenError']);
 
 export interface JobRunnerDeps {
   settings: WorkerSettings;
@@ -72,23 +87,58 @@ export class JobRunner {
     return this.deps.settings.jobTimeoutMs;
   }
 
-  /** Run the processor, racing it against the job's time limit. A hung promise cannot be cancelled. */
-  private async process(job: Job, limitMs: number): Promise<unknown> {
-    const processor = this.deps.processor;
+  /** Abort the signal of a job this child runs (`worker-pool cancel`); false if it runs none by that id. */
+  cancel(queue: string, id: string, reason: string | undefined): boolean {
+    const abort = this.deps.state.aborts.get(`${queue}:${id}`);
+    if (!abort) return false;
+    abort.abort(reason);
+    return true;
+  }
+
+  /** Run the processor (in BullMQ's "process" span when the module set telemetry). */
+  private process(r: Running): Promise<unknown> {
+    const { job, queue: side } = r;
+    if (!side.worker.opts.telemetry) return this.processTimed(r);
+    return side.worker.trace(SpanKind.CONSUMER, 'process', side.name, async (span) => {
+      span?.setAttributes({
+        [TelemetryAttributes.WorkerId]: side.worker.id,
+        [TelemetryAttributes.WorkerName]: side.worker.opts.name,
+        [TelemetryAttributes.JobId]: job.id,
+        [TelemetryAttributes.JobName]: job.name,
+      });
+      return this.processTimed(r);
+    }, job.opts?.telemetry?.metadata) as Promise<unknown>;
+  }
+
+  /**
+   * Run the processor with `(job, token, signal)`, racing it against the job's time limit. At the
+   * limit the signal aborts (a cooperative processor stops) and the job fails at once; a hung
+   * promise cannot be cancelled, so the worker is replaced.
+   */
+  private async processTimed(r: Running): Promise<unknown> {
+    const { job, token, key, limitMs } = r;
+    const { processor, state } = this.deps;
     // BullMQ's stalled check marks a job that stalled too often; its own runner fails it unrun.
     if (job.deferredFailure) throw new UnrecoverableError(job.deferredFailure);
-    if (limitMs <= 0) return processor.run(job);
+    const maxStarted = processor.workerOptions.maxStartedAttempts;
+    if (maxStarted && maxStarted < job.attemptsStarted) throw new UnrecoverableError('job started more than allowable limit');
+    const abort = new AbortController();
+    state.aborts.set(key, abort);
     let timer: NodeJS.Timeout | undefined;
-    const timedOut = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
-        this.deps.retire('job_timeout');
-        reject(new Error(`job timed out after ${limitMs / 1000} s (its worker is replaced, as a running job cannot be cancelled)`));
-      }, limitMs);
-    });
     try {
-      return await Promise.race([processor.run(job), timedOut]);
+      if (limitMs <= 0) return await processor.run(job, token, abort.signal);
+      const timedOut = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => {
+          const err = new Error(`job timed out after ${limitMs / 1000} s (its worker is replaced, as a running job cannot be cancelled)`);
+          abort.abort(err);
+          this.deps.retire('job_timeout');
+          reject(err);
+        }, limitMs);
+      });
+      return await Promise.race([processor.run(job, token, abort.signal), timedOut]);
     } finally {
       clearTimeout(timer);
+      state.aborts.delete(key);
     }
   }
 
@@ -110,23 +160,34 @@ export class JobRunner {
     };
     let losses = state.connectionLosses;
     try {
-      const result = await this.process(job, r.limitMs);
+      const result = await this.process(r);
       if (state.running.has(key)) {
         losses = state.connectionLosses;
         const fetch = claim();
         next = await this.settle(side, token, fetch, job.moveToCompleted(result, token, fetch));
       }
     } catch (err) {
-      status = 'failed';
       const e = err instanceof Error ? err : new Error(String(err));
-      error = e.message;
+      // As BullMQ's Worker: a rate-limited job goes back to wait and its queue pauses for the limit's TTL.
+      const rateLimited = e.message === RATE_LIMIT_ERROR;
+      // A job that moved itself (DelayedError, WaitingError, WaitingChildrenError) is not failed;
+      // its slot may take the next job, with the same token, as after a completion.
+      const movedItself = MOVED_ITSELF.has(e.name);
+      if (!rateLimited && !movedItself) {
+        status = 'failed';
+        error = e.message;
+      }
       if (state.running.has(key)) {
         try {
           if (claims === 0) losses = state.connectionLosses;
-          const fetch = claim();
-          next = await this.settle(side, token, fetch, job.moveToFailed(e, token, fetch));
+          if (rateLimited) await this.backToWait(side, job, token);
+          else {
+            const fetch = claim();
+            if (movedItself) next = fetch ? await this.takeNext(side, token) : undefined;
+            else next = await this.settle(side, token, fetch, job.moveToFailed(e, token, fetch));
+          }
         } catch (moveErr) {
-          log.warn({ queue: side.name, jobId: id, err: (moveErr as Error).message }, 'could not record job failure');
+          log.warn({ queue: side.name, jobId: id, err: (moveErr as Error).message }, rateLimited ? 'could not put a rate-limited job back' : movedItself ? 'could not take the next job' : 'could not record job failure');
         }
       }
     }
@@ -170,9 +231,27 @@ export class JobRunner {
   /** The job a completion (or failure) took with it, if it asked for one and one was waiting. */
   private async settle(side: QueueSide, token: string, fetchNext: boolean, moved: Promise<void | unknown[]>): Promise<Job | undefined> {
     const reply = await moved;
-    if (!fetchNext || !Array.isArray(reply) || !reply[0]) return undefined;
+    if (!fetchNext || !Array.isArray(reply)) return undefined;
+    // The reply also says whether the queue is now rate-limited (its limiter) and when the next delayed job is due.
+    (side.worker as unknown as SettleInternals).updateDelays(reply[2] as number, reply[3] as number);
+    if (!reply[0]) return undefined;
     // What getNextJob does with a fetched job's data: build the Job, schedule a repeatable job's next run.
     return (await (side.worker as unknown as WorkerInternals).nextJobFromJobData(reply[0], reply[1] as string, token)) ?? undefined;
+  }
+
+  /** After a job moved itself: the next job of its queue, taken with the same token (BullMQ's moveToActive). */
+  private takeNext(side: QueueSide, token: string): Promise<Job | undefined> {
+    return (side.worker as unknown as SettleInternals).moveToActive(token, side.worker.opts.name);
+  }
+
+  /**
+   * A processor threw the rate-limit error (after `worker.rateLimit(ms)`): the job goes back to
+   * wait, and this queue's Worker takes nothing until the limit's TTL has passed (the fetcher
+   * wakes then).
+   */
+  private async backToWait(side: QueueSide, job: Job, token: string): Promise<void> {
+    const ttl = Number(await job.moveToWait(token));
+    (side.worker as unknown as SettleInternals).limitUntil = ttl > 0 ? Date.now() + ttl : 0;
   }
 
   /** Put a job this child took but will not run back in its queue (best effort: the supervisor finds it too). */

@@ -11,6 +11,7 @@
 import { LockManager, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { ParentMessage, WorkerSettings } from '../ipc/messages.js';
+import { cancelChannel, decodeCancel } from '../redis/cancel-channel.js';
 import { connect } from '../redis/connection.js';
 import { createLogger, type Logger } from '../observe/logger.js';
 import { ChildState, type QueueSide, type RetireReason } from './child-state.js';
@@ -30,7 +31,10 @@ export class WorkerRuntime {
   private sides: QueueSide[] = [];
   private client: Redis | undefined;
   private blocking: Redis | undefined;
+  /** Listens for `worker-pool cancel` on the prefix's channel. */
+  private cancels: Redis | undefined;
   private fetcher: Fetcher | undefined;
+  private runner: JobRunner | undefined;
 
   constructor(
     private readonly settings: WorkerSettings,
@@ -47,7 +51,7 @@ export class WorkerRuntime {
     this.reporter.setTitle();
     try {
       this.processor = await loadProcessor(this.settings.processor);
-      await this.processor.init?.({ pool: this.settings.pool, workerId: this.settings.workerId, queues: this.settings.queues });
+      await this.processor.init?.({ pool: this.settings.pool, workerId: this.settings.workerId, queues: this.settings.queues, worker: (queue) => this.workerOf(queue) });
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
       this.port.send({ type: 'load-error', message });
@@ -63,7 +67,7 @@ export class WorkerRuntime {
     blocking.on('error', (err) => this.log.debug({ err: err.message }, 'redis connection error'));
     this.sides = s.queues.map((name) => this.openQueue(name, client));
     for (const side of this.sides) void side.worker.startStalledCheckTimer().catch(() => undefined);
-    const runner = new JobRunner({
+    const runner = (this.runner = new JobRunner({
       settings: s,
       state: this.state,
       sides: this.sides,
@@ -75,7 +79,8 @@ export class WorkerRuntime {
       retire: (reason) => this.retire(reason),
       slotFreed: () => this.fetcher?.wake(),
       ended: () => void this.finishIfIdle(),
-    });
+    }));
+    await this.listenForCancels(client);
     this.fetcher = new Fetcher({
       settings: s,
       state: this.state,
@@ -92,10 +97,37 @@ export class WorkerRuntime {
     void this.finishIfIdle();
   }
 
+  /** The BullMQ Worker of one of this child's queues (ProcessorContext.worker). */
+  private workerOf(queue: string): Worker {
+    const side = this.sides.find((x) => x.name === queue);
+    if (!side) throw new Error(`worker(${JSON.stringify(queue)}): this worker's queues are ${this.settings.queues.join(', ')}${this.sides.length === 0 ? ' (not open yet: call worker() while a job runs, not in init)' : ''}`);
+    return side.worker;
+  }
+
+  /**
+   * Subscribe (own connection) to the prefix's cancel channel before taking jobs: a request for a
+   * job this child runs aborts its signal. One subscription per child, nothing per job.
+   */
+  private async listenForCancels(client: Redis): Promise<void> {
+    const sub = (this.cancels = client.duplicate({ connectionName: `worker-pool:${this.settings.pool}:${this.settings.workerId}:cancel` }));
+    sub.on('error', (err) => this.log.debug({ err: err.message }, 'redis connection error (cancel channel)'));
+    sub.on('message', (_channel: string, raw: string) => {
+      const req = decodeCancel(raw);
+      if (req && this.runner?.cancel(req.queue, req.id, req.reason)) this.log.info({ queue: req.queue, jobId: req.id, reason: req.reason }, 'job cancelled: its signal aborted');
+    });
+    try {
+      await sub.subscribe(cancelChannel(this.settings.prefix));
+    } catch (err) {
+      this.log.warn({ err: (err as Error).message }, 'could not listen for job cancels; the subscription retries on reconnect');
+    }
+  }
+
   /** A BullMQ Worker used only to fetch by hand from one queue, with the locks of the jobs it takes. */
   private openQueue(name: string, client: Redis): QueueSide {
     const s = this.settings;
+    // The module's options first (those the pool does not own, checked when it loaded), then the pool's.
     const worker = new Worker(name, null, {
+      ...this.processor!.workerOptions,
       connection: client,
       prefix: s.prefix,
       autorun: false,
@@ -175,6 +207,8 @@ export class WorkerRuntime {
     this.blocking?.disconnect();
     const jobs = [...state.running.values()];
     state.running.clear();
+    // The processors of jobs handed back are told so (their signal aborts), as at a cancel.
+    for (const abort of state.aborts.values()) abort.abort(new Error('worker stopping: job handed back to its queue'));
     await Promise.all(
       jobs.map(async ({ job, queue, token }) => {
         queue.locks.untrackJob(job.id!);
@@ -201,6 +235,7 @@ export class WorkerRuntime {
       3000,
     ).catch(() => undefined);
     this.blocking?.disconnect();
+    this.cancels?.disconnect();
     await withTimeout<unknown>(this.client?.quit() ?? Promise.resolve(), 1000).catch(() => this.client?.disconnect());
   }
 }
