@@ -11,6 +11,8 @@ export const EXIT = {
   NOT_RUNNING: 3,
   /** `routes --check`: a queue nobody listens to, or jobs left in a queue no job type uses. */
   CHECK_FAILED: 1,
+  /** `cancel`: the job is not running (or nothing listens), so no signal was aborted. */
+  CANCEL_NOT_SENT: 1,
   USAGE: 64,
   /** Bad data given on the command line (e.g. --data that is not JSON). */
   DATAERR: 65,

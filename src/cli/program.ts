@@ -1,6 +1,7 @@
-/** The commander program: `start` (default), `check-config`, `enqueue`, `status`, `demo`, `routes`, `migrate-jobs`. */
+/** The commander program: `start` (default), `check-config`, `enqueue`, `cancel`, `status`, `demo`, `routes`, `migrate-jobs`. */
 import { Command, CommanderError, Option } from 'commander';
 import { VERSION } from '../daemon.js';
+import { runCancel } from './cancel.js';
 import { runCheckConfig } from './check-config.js';
 import { runDemo } from './demo.js';
 import { runEnqueue } from './enqueue.js';
@@ -94,6 +95,25 @@ export function buildProgram(result: ProgramResult): Command {
         rate: o.rate,
         delaySeconds: o.delay,
         attempts: o.attempts,
+      });
+    });
+
+  program
+    .command('cancel')
+    .description('cancel a running job wherever it runs: its processor\'s signal aborts (exit 0 sent, 1 not running)')
+    .argument('<JOB_ID>', 'id of the running job')
+    .requiredOption('--queue <NAME>', 'queue of the job')
+    .option('--reason <TEXT>', 'the signal\'s abort reason, as given to BullMQ\'s cancelJob')
+    .option('--redis-url <URL>', 'Redis to use (default $REDIS_URL, else redis://127.0.0.1:6379)')
+    .option('--prefix <PREFIX>', 'BullMQ key prefix (default: bull)')
+    .exitOverride()
+    .action(async (id: string, o: { queue: string; reason?: string; redisUrl?: string; prefix?: string }) => {
+      result.exitCode = await runCancel({
+        redisUrl: o.redisUrl ?? process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379',
+        prefix: o.prefix ?? 'bull',
+        queue: o.queue,
+        id,
+        reason: o.reason,
       });
     });
 
