@@ -185,4 +185,21 @@ describe('parity with a plain BullMQ Worker', () => {
     });
     expect(byKey(r, 'cancellable:c')).toMatchObject({ state: 'failed', attemptsMade: 1, failedReason: 'cancelled: user asked' });
   });
+
+  it('telemetry: BullMQ\'s spans (bullmq-otel) are made in the worker, as under a plain Worker', async () => {
+    const r = await same({
+      module: 'telemetry.mjs',
+      finished: 3,
+      ordered: true,
+      add: async ({ queue }) => {
+        await queue.add('work', { k: 'w1' });
+        await queue.add('work', { k: 'w2' });
+        await queue.add('spans', { k: 'spans' });
+      },
+    });
+    const spans = byKey(r, 'spans:spans')!.returnvalue as Array<{ name: string; kind: number; jobId: string | null }>;
+    // SpanKind.CONSUMER is 4 in OpenTelemetry.
+    expect(spans.filter((s) => s.name === 'process parity' && s.kind === 4).map((s) => s.jobId)).toEqual(['1', '2']);
+    expect(spans.filter((s) => s.name === 'complete parity')).toHaveLength(2);
+  });
 });
