@@ -43,7 +43,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   { key: 'queues', kind: 'list', arg: 'A,B', default: ['default'], help: 'queues to take jobs from, in strict priority order' },
   { key: 'queue-selector', kind: 'selector', arg: 'SELECTOR', optional: true, help: 'also take jobs from the actual queues of the job types this selector matches (e.g. "resource_boundary=cpu&urgency=high"); needs a processor that declares jobs' },
   { key: 'routing-rules', kind: 'rules', arg: 'JSON', optional: true, help: 'routing rules: a list of [selector, queue or null] pairs, first match wins (default: [["*", null]], every job type to its generated queue)' },
-  { key: 'processor', kind: 'string', arg: 'MODULE', optional: true, help: 'module whose default export runs jobs (a function or { init, handlers })' },
+  { key: 'processor', kind: 'string', arg: 'MODULE', optional: true, help: 'module whose default export runs jobs: (job, token, signal) => result as for a BullMQ Worker, or { init, handlers }; it may export workerOptions' },
   { key: 'global-concurrency', kind: 'limits', arg: 'QUEUE=N,…', default: {}, help: 'most jobs of a queue running at once across every pool on the shared Redis (QUEUE=1: a serial queue)' },
   { key: 'concurrency', kind: 'int', arg: 'N', default: 1, min: 1, max: 10000, help: 'jobs one worker runs at once, across all its queues' },
   { key: 'min-workers', kind: 'int', arg: 'N', default: 1, min: 0, max: 1000, help: 'fewest worker processes' },
