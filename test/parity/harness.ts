@@ -52,6 +52,8 @@ export interface RunOutcome {
   finishOrder: string[];
   /** processedOn of each finished job, in finish order (for rate-limit checks). */
   processedOn: number[];
+  /** Each job's last start and its data, by key: times differ between runs, so they are not compared. */
+  runs: Record<string, { processedOn: number | undefined; data: Record<string, unknown> }>;
 }
 
 const STATES: JobState[] = ['completed', 'failed', 'active', 'waiting', 'delayed', 'prioritized', 'waiting-children'];
@@ -61,6 +63,7 @@ async function outcome(queue: Queue, prefix: string): Promise<RunOutcome> {
   const all = (await queue.getJobs(STATES, 0, -1, true)).filter((j): j is Job => !!j);
   const finished = all.filter((j) => j.finishedOn).sort((a, b) => a.finishedOn! - b.finishedOn! || Number(a.id) - Number(b.id));
   const keyOf = new Map<string, string>();
+  const runs: RunOutcome['runs'] = {};
   const seen = new Map<string, number>();
   const jobs: JobOutcome[] = [];
   // Same key for repeated jobs (a scheduler's iterations): number them in creation order.
@@ -71,6 +74,7 @@ async function outcome(queue: Queue, prefix: string): Promise<RunOutcome> {
     const { logs } = await queue.getJobLogs(j.id!);
     const key = n > 1 ? `${base}#${n}` : base;
     keyOf.set(j.id!, key);
+    runs[key] = { processedOn: j.processedOn, data: j.data as Record<string, unknown> };
     jobs.push({
       key,
       state: await j.getState(),
@@ -88,7 +92,7 @@ async function outcome(queue: Queue, prefix: string): Promise<RunOutcome> {
     for (const [id, key] of keyOf) j.failedReason = j.failedReason?.replaceAll(`${prefix}:${queue.name}:${id}`, `<${key}>`);
   }
   jobs.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
-  return { jobs, finishOrder: await finishOrder(queue, prefix, keyOf), processedOn: finished.map((j) => j.processedOn ?? 0) };
+  return { jobs, finishOrder: await finishOrder(queue, prefix, keyOf), processedOn: finished.map((j) => j.processedOn ?? 0), runs };
 }
 
 /** Jobs in the order of their completed/failed events in the queue's event stream. */

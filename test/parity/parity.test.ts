@@ -56,11 +56,12 @@ describe('parity with a plain BullMQ Worker', () => {
     expect(byKey(r, 'job:gives-up')).toMatchObject({ state: 'failed', attemptsMade: 2 });
   });
 
-  it('step jobs that move themselves to delayed (DelayedError), and the jobs after them', async () => {
+  it('step jobs that move themselves to delayed (DelayedError) or back to wait (WaitingError), and the jobs after them', async () => {
     const r = await same({
       module: 'patterns.mjs',
-      finished: 4,
+      finished: 5,
       add: async ({ queue }) => {
+        await queue.add('requeue', { k: 'r1' });
         await queue.add('step', { k: 's1' });
         await queue.add('step', { k: 's2' });
         await queue.add('ok', { k: 'after', n: 3 });
@@ -68,6 +69,7 @@ describe('parity with a plain BullMQ Worker', () => {
       },
     });
     expect(byKey(r, 'step:s1')).toMatchObject({ state: 'completed', returnvalue: 'finished at step 2', failedReason: undefined });
+    expect(byKey(r, 'requeue:r1')).toMatchObject({ state: 'completed', returnvalue: 'ran after going back to wait', failedReason: undefined });
   });
 
   it('flows: FlowProducer children, failParentOnFailure, ignoreDependencyOnFailure', async () => {
@@ -101,8 +103,8 @@ describe('parity with a plain BullMQ Worker', () => {
     expect(byKey(r, 'spawner:sp1')).toMatchObject({ state: 'completed', returnvalue: [42], failedReason: undefined });
   });
 
-  it('manual rate limiting: worker.rateLimit + Worker.RateLimitError puts the job back', async () => {
-    const r = await same({
+  it('manual rate limiting: worker.rateLimit + Worker.RateLimitError puts the job back and pauses the queue', async () => {
+    const { plain, pool } = await runBoth({
       module: 'patterns.mjs',
       finished: 3,
       add: async ({ queue }) => {
@@ -111,7 +113,13 @@ describe('parity with a plain BullMQ Worker', () => {
         await queue.add('ok', { k: 'o2' });
       },
     });
-    expect(byKey(r, 'limited:l1')).toMatchObject({ state: 'completed', returnvalue: 'ran after the rate limit', attemptsMade: 1, attemptsStarted: 2 });
+    expect(pool.jobs).toEqual(plain.jobs);
+    for (const r of [plain, pool]) {
+      expect(byKey(r, 'limited:l1')).toMatchObject({ state: 'completed', returnvalue: 'ran after the rate limit', attemptsMade: 1, attemptsStarted: 2, failedReason: undefined });
+      // Nothing of the queue starts before the limit's TTL (300 ms) has passed (Redis enforces it; 250: clock slack).
+      const limitedAt = r.runs['limited:l1']!.data['limitedAt'] as number;
+      for (const key of ['limited:l1', 'ok:o1', 'ok:o2']) expect(r.runs[key]!.processedOn! - limitedAt, key).toBeGreaterThanOrEqual(250);
+    }
   });
 
   it('the limiter option: at most max jobs start per duration', async () => {
