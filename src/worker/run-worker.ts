@@ -66,6 +66,9 @@ export class WorkerRuntime {
     client.on('close', () => this.state.connectionLosses++);
     blocking.on('error', (err) => this.log.debug({ err: err.message }, 'redis connection error'));
     this.sides = s.queues.map((name) => this.openQueue(name, client));
+    // Not awaited: ready goes out as soon as the queues are open; the subscription is in place
+    // one round trip later, long before a job fetched now could be asked to stop.
+    void this.listenForCancels(client);
     for (const side of this.sides) void side.worker.startStalledCheckTimer().catch(() => undefined);
     const runner = (this.runner = new JobRunner({
       settings: s,
@@ -80,7 +83,6 @@ export class WorkerRuntime {
       slotFreed: () => this.fetcher?.wake(),
       ended: () => void this.finishIfIdle(),
     }));
-    await this.listenForCancels(client);
     this.fetcher = new Fetcher({
       settings: s,
       state: this.state,
@@ -105,8 +107,8 @@ export class WorkerRuntime {
   }
 
   /**
-   * Subscribe (own connection) to the prefix's cancel channel before taking jobs: a request for a
-   * job this child runs aborts its signal. One subscription per child, nothing per job.
+   * Subscribe (own connection) to the prefix's cancel channel: a request for a job this child runs
+   * aborts its signal. One subscription per child, nothing per job.
    */
   private async listenForCancels(client: Redis): Promise<void> {
     const sub = (this.cancels = client.duplicate({ connectionName: `worker-pool:${this.settings.pool}:${this.settings.workerId}:cancel` }));
