@@ -49,21 +49,25 @@ describe('parity with a plain BullMQ Worker', () => {
       finished: 2,
       add: async ({ queue }) => {
         await queue.add('job', { k: 'linear', failTimes: 2 }, { attempts: 4, backoff: { type: 'linear' } });
+        await queue.add('job', { k: 'gives-up-first', failTimes: 9 }, { attempts: 1 });
         await queue.add('job', { k: 'gives-up', failTimes: 9 }, { attempts: 2, backoff: { type: 'other' } });
       },
     });
     expect(byKey(r, 'job:linear')).toMatchObject({ state: 'completed', attemptsMade: 3 });
     expect(byKey(r, 'job:gives-up')).toMatchObject({ state: 'failed', attemptsMade: 2 });
+    // removeOnFail: { count: 1 } keeps only the last failed job.
+    expect(byKey(r, 'job:gives-up-first')).toBeUndefined();
   });
 
   it('step jobs that move themselves to delayed (DelayedError) or back to wait (WaitingError), and the jobs after them', async () => {
     const r = await same({
       module: 'patterns.mjs',
-      finished: 5,
+      finished: 6,
       add: async ({ queue }) => {
         await queue.add('requeue', { k: 'r1' });
         await queue.add('step', { k: 's1' });
         await queue.add('step', { k: 's2' });
+        await queue.add('ok', { k: 'delayed' }, { delay: 100 });
         await queue.add('ok', { k: 'after', n: 3 });
         await queue.add('ok', { k: 'after2', n: 4 });
       },

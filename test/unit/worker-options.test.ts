@@ -62,3 +62,14 @@ describe('the processor calling convention', () => {
     expect(() => toProcessor({ default: async () => 1, init: 3 }, 'f.mjs')).toThrow(/"init" must be a function, got a number/);
   });
 });
+
+describe('the cancel channel', () => {
+  it('is one channel per prefix, and reads back only well-formed requests', async () => {
+    const { cancelChannel, decodeCancel, encodeCancel } = await import('../../src/redis/cancel-channel.js');
+    expect(cancelChannel('{bull}')).toBe('{bull}:worker-pool:cancel');
+    expect(decodeCancel(encodeCancel({ queue: 'q', id: '7', reason: 'why' }))).toEqual({ queue: 'q', id: '7', reason: 'why' });
+    expect(decodeCancel(encodeCancel({ queue: 'q', id: '7' }))).toEqual({ queue: 'q', id: '7', reason: undefined });
+    expect(decodeCancel('{"queue":"q","id":7}')).toBeUndefined();
+    expect(decodeCancel('not json')).toBeUndefined();
+  });
+});
