@@ -32,7 +32,8 @@ export async function runCheckConfig(files: string[], out: (line: string) => voi
         : undefined;
       const handlers = probe.catalog ? `job types ${probe.catalog.map((j) => j.name).join(',')}` : probe.names ? `handlers ${probe.names.join(',') || '(none)'}` : 'one function for every job';
       loaded.push({ file, config, routes });
-      out(`ok     ${file}: pool "${config.name}", queues ${config.queues.join(',')}, concurrency ${config.concurrency}, workers ${config.minWorkers}–${config.maxWorkers}, ${handlers}`);
+      const options = probe.workerOptions?.length ? `, worker options ${probe.workerOptions.join(',')}` : '';
+      out(`ok     ${file}: pool "${config.name}", queues ${config.queues.join(',')}, concurrency ${config.concurrency}, workers ${config.minWorkers}–${config.maxWorkers}, ${handlers}${options}`);
     } catch (err) {
       // One file's trouble, expected or not, never stops the others from being checked.
       if (err instanceof ConfigError) bad++;

@@ -80,7 +80,7 @@ describe('the processor signal under worker-pool', () => {
     }
   });
 
-  it('refuses a Worker option the pool owns, at start and in check-config, naming the flag (exit 78)', async () => {
+  it('refuses a Worker option the pool owns, at start and in check-config, naming the flag (exit 78); check-config names the ones it takes', async () => {
     const start = await runCli(['--processor', fixture('parity/owned-option.mjs'), '--redis-url', redisUrl(), '--metrics-port', '0']);
     expect(start.code).toBe(78);
     expect(start.stderr.trim().split('\n')).toHaveLength(1);
@@ -90,5 +90,10 @@ describe('the processor signal under worker-pool', () => {
     const check = await runCli(['check-config', file]);
     expect(check.code).toBe(78);
     expect(check.stdout).toMatch(/error .*pool\.yml: .*workerOptions\.concurrency is set by the pool, not the processor: use --concurrency/);
+    // A module's own options are named when it is accepted.
+    writeFileSync(file, `processor: ${fixture('parity/custom-backoff.mjs')}\n`);
+    const ok = await runCli(['check-config', file]);
+    expect(ok.code).toBe(0);
+    expect(ok.stdout).toMatch(/ok .*pool\.yml: .*, worker options settings,removeOnFail$/m);
   });
 });
