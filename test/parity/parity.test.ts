@@ -126,6 +126,18 @@ describe('parity with a plain BullMQ Worker', () => {
     }
   });
 
+  it('maxStartedAttempts: a job started once too often fails unrun', async () => {
+    const r = await same({
+      module: 'max-started.mjs',
+      finished: 2,
+      add: async ({ queue }) => {
+        await queue.add('limited', { k: 'l1' });
+        await queue.add('ok', { k: 'o1' });
+      },
+    });
+    expect(byKey(r, 'limited:l1')).toMatchObject({ state: 'failed', failedReason: 'job started more than allowable limit' });
+  });
+
   it('the limiter option: at most max jobs start per duration', async () => {
     const r = await same({
       module: 'limiter.mjs',
