@@ -70,7 +70,10 @@ export class JobRunner {
     reporter.setTitle();
     const queuedAt = Math.max(job.timestamp + (job.delay ?? 0), job.timestamp);
     this.deps.port.send({ type: 'job-start', queue: side.name, id, name: job.name, token, waitMs: Math.max(0, Date.now() - queuedAt) });
-    reporter.sampleAfterTransition();
+    // A job with a time limit is reported at once, never skipped as too soon after the last sample:
+    // if it blocks the event loop right away, its deadline must already be with the supervisor.
+    if (r.limitMs > 0) reporter.sendSample();
+    else reporter.sampleAfterTransition();
     return r;
   }
 
