@@ -16,6 +16,8 @@ export function addPoolOptions(cmd: Command, specs: readonly (typeof OPTIONS)[nu
     const shown = defaultText(spec);
     const help = spec.help + (shown !== undefined && spec.key !== 'redis-url' ? ` (default: ${shown})` : '') + (spec.cliOnly ? '' : ` [env ${envName(spec.key)}]`);
     cmd.addOption(new Option(flags, help));
+    // A switch that is on by default gets its negation; with both defined commander sets neither by default.
+    if (spec.kind === 'bool' && spec.default === true) cmd.addOption(new Option(`--no-${spec.key}`, `turn ${spec.key} off`));
   }
   return cmd;
 }

@@ -32,7 +32,9 @@ export interface PoolConfig {
   scalingPeriod: number;
   window: number;
   utilizationThreshold: number;
-  policy: 'threshold' | 'adaptive';
+  policy: 'threshold' | 'adaptive' | 'latency';
+  targetWait: number;
+  cpuGuard: boolean;
   maxStep: number;
   stabilizationWindow: number;
   memoryBudgetMb: number | undefined;

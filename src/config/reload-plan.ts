@@ -52,6 +52,8 @@ const EFFECT: Record<Key, ReloadEffect> = {
   maxStep: 'restart',
   stabilizationWindow: 'restart',
   memoryBudgetMb: 'restart',
+  targetWait: 'restart',
+  cpuGuard: 'restart',
   // The supervisor's restart back-off is built once, at start.
   startSeconds: 'restart',
   startRetries: 'restart',

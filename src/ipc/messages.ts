@@ -57,6 +57,8 @@ export interface SampleMessage {
    * ends such a job itself when the child's loop is blocked past it (see FreezeWatch).
    */
   deadlines?: JobDeadline[];
+  /** The child's own CPU time so far (process.cpuUsage(), µs); absent from children that predate it. */
+  cpu?: { user: number; system: number };
 }
 
 export interface JobDeadline {
@@ -99,6 +101,8 @@ function isDeadline(d: unknown): d is JobDeadline {
   return isObject(d) && str(d['queue']) && str(d['id']) && str(d['token']) && num(d['at']) && num(d['limitMs']);
 }
 
+const isCpuUsage = (x: unknown): boolean => isObject(x) && num(x['user']) && num(x['system']);
+
 export function isChildMessage(x: unknown): x is ChildMessage {
   if (!isObject(x)) return false;
   switch (x['type']) {
@@ -107,7 +111,8 @@ export function isChildMessage(x: unknown): x is ChildMessage {
     case 'sample':
       return (
         num(x['at']) && num(x['busyMs']) && num(x['busySlots']) && num(x['processed']) && num(x['failed']) && num(x['rssBytes']) &&
-        (x['deadlines'] === undefined || (Array.isArray(x['deadlines']) && x['deadlines'].every(isDeadline)))
+        (x['deadlines'] === undefined || (Array.isArray(x['deadlines']) && x['deadlines'].every(isDeadline))) &&
+        (x['cpu'] === undefined || isCpuUsage(x['cpu']))
       );
     case 'job-start':
       return str(x['queue']) && str(x['id']) && str(x['name']) && str(x['token']) && num(x['waitMs']);

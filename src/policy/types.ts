@@ -37,6 +37,16 @@ export interface ScaleSnapshot {
   workerMemoryMb?: number | null;
   /** Resident memory of every live worker together (MiB). */
   poolMemoryMb?: number | null;
+  /** Jobs the pool has finished (completed or failed) since it started: a cumulative count. */
+  finishedJobs?: number;
+  /** p95 of the waits (arrival to start) of the jobs that started in the window (ms); null when none did. */
+  waitP95Ms?: number | null;
+  /** CPUs the host gives this daemon (cgroup quota, else the cores); null when unknown. */
+  hostCores?: number | null;
+  /** Share of those CPUs in use over the last scaling period, by anything on the host, in [0, 1]. */
+  hostCpuBusy?: number | null;
+  /** The workers' CPU time ÷ the CPU time their busy slots could have used, last period, in [0, 1] (see cpuBoundShare). */
+  jobCpuShare?: number | null;
 }
 
 export interface ScaleDecision {
@@ -44,6 +54,8 @@ export interface ScaleDecision {
   /** Workers wanted after this decision. */
   target: number;
   reason: string;
+  /** Set when the CPU-saturation guard changed what the policy wanted. */
+  guard?: 'held' | 'reversed';
 }
 
 export type ScalePolicy = (snapshot: ScaleSnapshot) => ScaleDecision;

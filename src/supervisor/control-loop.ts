@@ -22,6 +22,8 @@ export interface DecisionRecord {
   workersBefore: number;
   workersAfter: number;
   reason: string;
+  /** Set when the CPU-saturation guard held or reversed a step (the reason gives the figures). */
+  guard?: 'held' | 'reversed';
 }
 
 const KEEP_DECISIONS = 100;
@@ -113,10 +115,11 @@ export class ControlLoop {
       workersBefore: before,
       workersAfter: decision.target,
       reason: decision.reason,
+      ...(decision.guard ? { guard: decision.guard } : {}),
     };
     this.decisions.push(record);
     if (this.decisions.length > KEEP_DECISIONS) this.decisions.shift();
-    const fields = { action: record.action, utilization: utilization === null ? null : Number(utilization.toFixed(3)), workersBefore: before, workersAfter: decision.target, reason: decision.reason };
+    const fields = { action: record.action, utilization: utilization === null ? null : Number(utilization.toFixed(3)), workersBefore: before, workersAfter: decision.target, reason: decision.reason, ...(decision.guard ? { guard: decision.guard } : {}) };
     this.log.info(fields, 'scale decision');
     for (const fn of this.listeners) fn(record);
     return record;

@@ -1,35 +1,66 @@
 /**
  * PoolDemand: what the control loop tells a policy besides utilization — the backlog and the oldest
  * job's age (read from Redis before each tick), arrival and completion rates and mean job time
- * (a DemandTracker fed by the workers' job-end messages), and the workers' memory.
+ * (a DemandTracker fed by the workers' job-end messages), the p95 wait of jobs that started in the
+ * window (their job-start messages), the workers' memory, and for the CPU-saturation guard the host's
+ * CPU use and how CPU-bound the jobs were over the last period (the children's CPU time, reported
+ * with their samples, against their busy time).
  */
 import type { Clock } from '../clock.js';
 import type { QueueProbe } from '../observe/queue-probe.js';
+import { cpuBoundShare } from '../policy/cpu-guard.js';
 import { DemandTracker } from '../policy/demand.js';
 import type { ScaleSnapshot } from '../policy/types.js';
+import { WaitWindow } from '../policy/wait-window.js';
 import type { DemandSource } from './control-loop.js';
+import { HostCpu, schedTimes, type CpuReading } from './host-cpu.js';
 import type { Supervisor } from './supervisor.js';
 
 const PROBE_TIMEOUT_MS = 1000;
 
 export class PoolDemand implements DemandSource {
   private readonly tracker: DemandTracker;
+  private readonly waits: WaitWindow;
   private finished = 0;
   private finishedBusyMs = 0;
   private backlog: number | null = null;
   private oldestWaitMs: number | null = null;
+  /** CPU µs of each live worker at its last sample, and all the workers' CPU µs since the pool started. */
+  private readonly cpuSeen = new Map<string, number>();
+  private poolCpuUs = 0;
+  /** Run-queue wait (ms) of each live worker at the last refresh; undefined once a read failed. */
+  private readonly waitSeen = new Map<number, number>();
+  private lastRefresh: { at: number; poolCpuUs: number } | undefined;
+  private cpu: CpuReading | undefined;
+  private jobCpuShare: number | null = null;
 
   constructor(
     private readonly supervisor: Supervisor,
     private readonly probe: Pick<QueueProbe, 'backlog'>,
     private readonly clock: Clock,
     windowMs: number,
+    private readonly hostCpu: Pick<HostCpu, 'read'> = new HostCpu(),
+    private readonly readSched: (pid: number) => { waitMs: number } | undefined = schedTimes,
   ) {
     this.tracker = new DemandTracker(windowMs);
-    supervisor.on('worker-message', (_w, msg) => {
-      if (msg.type !== 'job-end') return;
-      this.finished++;
-      this.finishedBusyMs += msg.durationMs;
+    this.waits = new WaitWindow(windowMs);
+    supervisor.on('worker-message', (w, msg) => {
+      if (msg.type === 'job-end') {
+        this.finished++;
+        this.finishedBusyMs += msg.durationMs;
+      } else if (msg.type === 'job-start') {
+        this.waits.record(this.clock.now(), msg.waitMs);
+      } else if (msg.type === 'sample' && msg.cpu) {
+        // The first sample is the baseline: the CPU a child spent loading is not its jobs'.
+        const us = msg.cpu.user + msg.cpu.system;
+        const prev = this.cpuSeen.get(w.key);
+        if (prev !== undefined) this.poolCpuUs += Math.max(0, us - prev);
+        this.cpuSeen.set(w.key, us);
+      }
+    });
+    supervisor.on('worker-exit', (e) => {
+      this.cpuSeen.delete(e.worker.key);
+      if (e.worker.pid !== undefined) this.waitSeen.delete(e.worker.pid);
     });
   }
 
@@ -43,22 +74,55 @@ export class PoolDemand implements DemandSource {
       this.backlog = null;
       this.oldestWaitMs = null;
     }
+    const now = this.clock.now();
     const running = this.supervisor.workers().reduce((n, w) => n + w.jobs.size, 0);
-    this.tracker.observe({ at: this.clock.now(), backlog: this.backlog, running, finished: this.finished, finishedBusyMs: this.finishedBusyMs });
+    this.tracker.observe({ at: now, backlog: this.backlog, running, finished: this.finished, finishedBusyMs: this.finishedBusyMs });
+    this.cpu = this.hostCpu.read();
+    const runWaitMs = this.runQueueWaitMs();
+    const last = this.lastRefresh;
+    if (last && now > last.at) {
+      const busyMs = this.supervisor.usage.totals(now, last.at).busyMs;
+      this.jobCpuShare = cpuBoundShare((this.poolCpuUs - last.poolCpuUs) / 1000, busyMs, this.cpu.cores, now - last.at, runWaitMs);
+    }
+    this.lastRefresh = { at: now, poolCpuUs: this.poolCpuUs };
+  }
+
+  /** The live workers' time waiting runnable for a CPU since the last refresh; undefined where unknown. */
+  private runQueueWaitMs(): number | undefined {
+    let total = 0;
+    let known = true;
+    for (const w of this.supervisor.workers()) {
+      if (w.pid === undefined || (w.state !== 'running' && w.state !== 'draining')) continue;
+      const t = this.readSched(w.pid);
+      if (!t) {
+        known = false;
+        continue;
+      }
+      const prev = this.waitSeen.get(w.pid);
+      if (prev !== undefined) total += Math.max(0, t.waitMs - prev);
+      this.waitSeen.set(w.pid, t.waitMs);
+    }
+    return known ? total : undefined;
   }
 
   signals(): Partial<ScaleSnapshot> {
     const live = this.supervisor.workers().filter((w) => w.state === 'running' || w.state === 'draining');
     const measured = live.filter((w) => w.rssBytes > 0);
     const poolMb = measured.reduce((n, w) => n + w.rssBytes, 0) / 1048576;
+    const now = this.clock.now();
     return {
       concurrency: this.supervisor.settings.concurrency,
-      busySlots: this.supervisor.usage.totals(this.clock.now()).busyMs / this.supervisor.usage.window,
+      busySlots: this.supervisor.usage.totals(now).busyMs / this.supervisor.usage.window,
       backlog: this.backlog,
       oldestWaitMs: this.oldestWaitMs,
       ...this.tracker.rates(),
       workerMemoryMb: measured.length > 0 ? poolMb / measured.length : null,
       poolMemoryMb: measured.length > 0 ? (poolMb / measured.length) * live.length : null,
+      finishedJobs: this.finished,
+      waitP95Ms: this.waits.quantile(now, 0.95),
+      hostCores: this.cpu?.cores ?? null,
+      hostCpuBusy: this.cpu?.busy ?? null,
+      jobCpuShare: this.jobCpuShare,
     };
   }
 }

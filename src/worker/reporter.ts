@@ -63,6 +63,7 @@ export class Reporter {
       processed: state.processed,
       failed: state.failed,
       rssBytes: process.memoryUsage.rss(),
+      cpu: process.cpuUsage(),
       ...(deadlines ? { deadlines } : {}),
     });
   }
