@@ -79,7 +79,8 @@ export function createLatencyPolicy(opts: LatencyOptions): ScalePolicy {
 export function latencyRecommend(s: ScaleSnapshot, targetWaitMs: number): { want: number; why: string } {
   const concurrency = Math.max(1, s.concurrency ?? 1);
   const meanJobMs = s.meanJobMs ?? null;
-  const rate = Math.max(s.arrivalRate ?? 0, ((s.arrivalRate ?? 0) + (s.recentArrivalRate ?? 0)) / 2);
+  // A wait target cannot afford the window's lag on a rising load: the last period's rate when higher.
+  const rate = Math.max(s.arrivalRate ?? 0, s.recentArrivalRate ?? 0);
   const backlog = s.backlog ?? 0;
   if (meanJobMs === null || !(meanJobMs > 0)) {
     // Nothing finished yet: no model. Keep what there is (the oldest-wait rule still adds workers).
