@@ -22,11 +22,19 @@ export interface AdaptiveOptions {
   drainTargetMs: number;
   /** Never start a worker that would take the workers' resident memory over this (MiB). */
   memoryBudgetMb?: number;
+  /**
+   * Scale down only while the demand, grown by this share, would still fit in one worker fewer: a dead
+   * band against Poisson noise, as the threshold rule's band from half the threshold to the threshold.
+   */
+  downBand?: number;
 }
+
+export const DEFAULT_DOWN_BAND = 0.75;
 
 export function createAdaptivePolicy(opts: AdaptiveOptions): ScalePolicy {
   if (!(opts.maxStep >= 1)) throw new RangeError(`maxStep must be ≥ 1, got ${opts.maxStep}`);
   const history: Array<{ at: number; want: number }> = [];
+  const band = opts.downBand ?? DEFAULT_DOWN_BAND;
   let clock = 0;
 
   return (s: ScaleSnapshot): ScaleDecision => {
@@ -35,8 +43,10 @@ export function createAdaptivePolicy(opts: AdaptiveOptions): ScalePolicy {
     if (workers < minWorkers) return { action: 'up', target: minWorkers, reason: `below min-workers (${workers} < ${minWorkers})` };
     if (workers > maxWorkers) return { action: 'down', target: maxWorkers, reason: `above max-workers (${workers} > ${maxWorkers})` };
 
-    const { want, why } = recommend(s, opts);
-    history.push({ at: now, want });
+    const { want, why, slots } = recommend(s, opts);
+    // What scale-down must stay at or above: the demand grown by the dead band.
+    const keep = Math.min(maxWorkers, Math.max(minWorkers, Math.ceil((slots * (1 + band)) / Math.max(1, s.concurrency ?? 1) - 1e-9), want));
+    history.push({ at: now, want: keep });
     while (history.length > 0 && history[0]!.at < now - opts.stabilizationMs) history.shift();
 
     if (want > workers) {
@@ -55,14 +65,16 @@ export function createAdaptivePolicy(opts: AdaptiveOptions): ScalePolicy {
 }
 
 /** Workers the demand calls for, within [min, max], with a one-line explanation. */
-export function recommend(s: ScaleSnapshot, opts: Pick<AdaptiveOptions, 'drainTargetMs'>): { want: number; why: string } {
+export function recommend(s: ScaleSnapshot, opts: Pick<AdaptiveOptions, 'drainTargetMs'>): { want: number; why: string; slots: number } {
   const { workers, minWorkers, maxWorkers, utilization, threshold } = s;
   const concurrency = Math.max(1, s.concurrency ?? 1);
   const backlog = s.backlog ?? 0;
   const meanJobMs = s.meanJobMs ?? null;
   const measured = s.busySlots ?? (utilization === null ? 0 : utilization * workers * concurrency);
-  // Arrivals over the window; on a rising load, halfway to the last period's rate (faster, noisier).
-  const rate = Math.max(s.arrivalRate ?? 0, ((s.arrivalRate ?? 0) + (s.recentArrivalRate ?? 0)) / 2);
+  // Arrivals over the window; while jobs wait, halfway to the last period's rate when that is higher
+  // (a rising load shows faster; without a backlog it is mostly Poisson noise).
+  const recent = backlog > 0 ? ((s.arrivalRate ?? 0) + (s.recentArrivalRate ?? 0)) / 2 : 0;
+  const rate = Math.max(s.arrivalRate ?? 0, recent);
   const little = meanJobMs !== null ? (rate * meanJobMs) / 1000 : 0;
   const busy = Math.max(measured, little);
   // Unknown job time: assume each waiting job wants a slot for one drain target.
@@ -77,7 +89,7 @@ export function recommend(s: ScaleSnapshot, opts: Pick<AdaptiveOptions, 'drainTa
     parts.push(`oldest waiting ${fmt(s.oldestWaitMs / 1000)} s`);
   }
   want = Math.min(maxWorkers, Math.max(minWorkers, want));
-  return { want, why: parts.join(', ') };
+  return { want, why: parts.join(', '), slots };
 }
 
 /** Most workers the memory budget allows, from the workers' measured size; unlimited when unknown. */

@@ -13,6 +13,11 @@ import type { ScaleDecision, ScalePolicy, ScaleSnapshot } from './types.js';
 export interface CpuGuardOptions {
   /** Host CPU use (share of its cores) at or above which the CPUs count as saturated. */
   saturation: number;
+  /**
+   * Past one worker per core, the CPUs count as saturated from this much lower already: a dip of the
+   * host's CPU use in one period must not let a CPU-bound pool climb (Poisson noise would, step by step).
+   */
+  margin: number;
   /** jobCpuShare at or above which the pool's jobs count as CPU-bound. */
   cpuBound: number;
   /** A step up is kept only if it raised the completion rate by at least this fraction. */
@@ -24,6 +29,7 @@ export interface CpuGuardOptions {
 export const DEFAULT_CPU_GUARD: CpuGuardOptions = {
   // Redis, the supervisor and the kernel need some CPU too: 90% of the cores is as full as it gets.
   saturation: 0.9,
+  margin: 0.15,
   // Half of the time a busy slot could use the CPU is spent on it: more processes mostly queue for cores.
   cpuBound: 0.5,
   // Below 5% a gain is noise on a period's count; a worker costs ~65 MiB and a fork.
@@ -86,7 +92,7 @@ export function withCpuGuard(inner: ScalePolicy, opts: CpuGuardOptions = DEFAULT
     const cores = s.hostCores ?? null;
     const busy = s.hostCpuBusy ?? null;
     const share = s.jobCpuShare ?? null;
-    const saturated = cores !== null && busy !== null && busy >= opts.saturation;
+    const saturated = cores !== null && busy !== null && (busy >= opts.saturation || (s.workers > cores && busy >= opts.saturation - opts.margin));
     const cpuBound = share !== null && share >= opts.cpuBound;
     const figures = () => `host CPU ${pct(busy!)} of ${fmt(cores!)} cores, jobs CPU-bound (on or waiting for a CPU ${pct(share!)} of their busy time)`;
 

@@ -5,11 +5,16 @@
  * every sample interval from their own start, utilization measured since the pool last changed size
  * (as the supervisor does), taking a waiting job the moment a slot is free (strict
  * queue order, oldest first), scale-down draining the idlest worker (a starting one first), and the
- * control loop deciding every scaling period. Deterministic: the same trace gives the same answer.
+ * control loop deciding every scaling period. With `cores` set it also models the host's CPUs: a
+ * job's CPU share of its run time is stretched by how crowded the cores are when it starts (CPU wanted
+ * by the running jobs ÷ the cores, which lose 2% for each process beyond one per core), and the policy
+ * sees the host's CPU use and how CPU-bound the jobs were, as the daemon measures them. Deterministic:
+ * the same trace gives the same answer.
  */
 import { DemandTracker } from '../policy/demand.js';
 import type { ScaleAction, ScalePolicy } from '../policy/types.js';
 import { UsageWindow } from '../policy/usage-window.js';
+import { WaitWindow } from '../policy/wait-window.js';
 import type { Trace } from './traces.js';
 
 export interface SimPool {
@@ -27,7 +32,12 @@ export interface SimPool {
   workerMemoryMb: number;
   /** Strict order of the queues; queues not listed come after, in order of first appearance. */
   queues?: string[];
+  /** The host's CPUs; unset: CPU is never short (jobs take their trace duration). */
+  cores?: number;
 }
+
+/** Each process beyond one per core costs the cores this share of their capacity (context switches, caches). */
+const SWITCH_COST = 0.02;
 
 export interface TickRow {
   /** Seconds. */
@@ -73,6 +83,8 @@ interface SimWorker {
   running: number;
   /** Start times (ms) of running jobs, by job index. */
   starts: Map<number, number>;
+  /** Run time (ms) of each running job, stretched by the CPU crowding when it started. */
+  runs: Map<number, number>;
   busyDoneMs: number;
 }
 
@@ -142,6 +154,7 @@ export function simulate(trace: Trace, pool: SimPool, policy: ScalePolicy): SimR
   const horizonMs = trace.horizon * 1000;
   const usage = new UsageWindow(pool.window * 1000);
   const demand = new DemandTracker(pool.window * 1000);
+  const waitWindow = new WaitWindow(pool.window * 1000);
 
   const n = trace.jobs.length;
   const arrival = new Float64Array(n);
@@ -150,9 +163,11 @@ export function simulate(trace: Trace, pool: SimPool, policy: ScalePolicy): SimR
   const queueOrder = [...(pool.queues ?? [])];
   const queueIndex = new Map(queueOrder.map((q, i) => [q, i]));
   const jobQueue = new Int32Array(n);
+  const cpuShare = new Float64Array(n);
   trace.jobs.forEach((job, i) => {
     arrival[i] = job.arrival * 1000;
     duration[i] = job.duration * 1000;
+    cpuShare[i] = Math.min(1, Math.max(0, job.cpu ?? 0));
     let qi = queueIndex.get(job.queue);
     if (qi === undefined) {
       qi = queueOrder.length;
@@ -190,6 +205,17 @@ export function simulate(trace: Trace, pool: SimPool, policy: ScalePolicy): SimR
   let scaleEvents = 0;
   let reversals = 0;
   let lastDirection: ScaleAction | undefined;
+  // The CPU model: cores wanted by running jobs (Σ their CPU share of wall time) and, per period,
+  // the CPU used and the busy time that was on or waiting for a core.
+  let cpuWanted = 0;
+  let cpuOrWaitRate = 0;
+  let periodCpuMs = 0;
+  let periodCpuOrWaitMs = 0;
+  let periodBusyMs = 0;
+  let lastTickAt = 0;
+  const cores = pool.cores;
+  const jobCpu = new Float64Array(n);
+  const jobCpuOrWait = new Float64Array(n);
 
   const live = () => workers.filter((w) => w.state !== 'exited');
   const noteLive = () => {
@@ -225,11 +251,26 @@ export function simulate(trace: Trace, pool: SimPool, policy: ScalePolicy): SimR
     return undefined;
   };
 
+  const effectiveCores = () => (cores === undefined ? Infinity : cores * Math.max(0.1, 1 - SWITCH_COST * Math.max(0, live().length - cores)));
+
   const startJob = (w: SimWorker, job: number) => {
     started[job] = now;
+    waitWindow.record(now, now - arrival[job]!);
     w.running++;
     w.starts.set(job, now);
-    heap.push(now + duration[job]!, w, job);
+    let run = duration[job]!;
+    const c = cpuShare[job]!;
+    if (cores !== undefined && c > 0) {
+      // The CPU part runs slower when the cores are crowded: by (CPU wanted with this job) ÷ cores.
+      const stretch = Math.max(1, (cpuWanted + c) / effectiveCores());
+      run = duration[job]! * (1 - c) + duration[job]! * c * stretch;
+      jobCpu[job] = (duration[job]! * c) / run;
+      jobCpuOrWait[job] = (duration[job]! * c * stretch) / run;
+      cpuWanted += jobCpu[job]!;
+      cpuOrWaitRate += jobCpuOrWait[job]!;
+    }
+    w.runs.set(job, run);
+    heap.push(now + run, w, job);
   };
 
   /** Fill free slots of running workers, lowest id first (an idle worker takes a job at once). */
@@ -250,7 +291,7 @@ export function simulate(trace: Trace, pool: SimPool, policy: ScalePolicy): SimR
     let active = workers.filter((w) => w.state === 'starting' || w.state === 'running');
     while (active.length < desired) {
       const id = nextId++;
-      const w: SimWorker = { id, key: `worker-${id}`, state: 'starting', readyAt: now + spawnMs, nextSampleAt: Infinity, running: 0, starts: new Map(), busyDoneMs: 0 };
+      const w: SimWorker = { id, key: `worker-${id}`, state: 'starting', readyAt: now + spawnMs, nextSampleAt: Infinity, running: 0, starts: new Map(), runs: new Map(), busyDoneMs: 0 };
       workers.push(w);
       active.push(w);
     }
@@ -303,7 +344,20 @@ export function simulate(trace: Trace, pool: SimPool, policy: ScalePolicy): SimR
       workerMemoryMb: running.length > 0 ? pool.workerMemoryMb : null,
       poolMemoryMb: running.length > 0 ? pool.workerMemoryMb * live().length : null,
       busySlots: usage.totals(now).busyMs / usage.window,
+      finishedJobs: finished,
+      waitP95Ms: waitWindow.quantile(now, 0.95),
+      ...(cores === undefined
+        ? {}
+        : {
+            hostCores: cores,
+            hostCpuBusy: now > lastTickAt ? Math.min(1, periodCpuMs / ((now - lastTickAt) * cores)) : null,
+            jobCpuShare: periodBusyMs > 0 ? Math.min(1, periodCpuOrWaitMs / periodBusyMs) : null,
+          }),
     });
+    lastTickAt = now;
+    periodCpuMs = 0;
+    periodCpuOrWaitMs = 0;
+    periodBusyMs = 0;
     if (decision.target !== before) {
       scaleEvents++;
       const direction = decision.target > before ? 'up' : 'down';
@@ -361,6 +415,10 @@ export function simulate(trace: Trace, pool: SimPool, policy: ScalePolicy): SimR
       workerMs += liveCount * dt;
       availableMs += runningSlots * dt;
       busyTotalMs += busySlots * dt;
+      periodBusyMs += busySlots * dt;
+      // Cores lost to switching between too many processes are busy too.
+      if (cores !== undefined) periodCpuMs += Math.min(1, cpuWanted / effectiveCores()) * cores * dt;
+      periodCpuOrWaitMs += cpuOrWaitRate * dt;
       if (desired >= pool.maxWorkers) pinnedMs += dt;
       now = t;
     }
@@ -368,11 +426,17 @@ export function simulate(trace: Trace, pool: SimPool, policy: ScalePolicy): SimR
 
     if (heap.peekTime() <= now) {
       const { worker: w, job } = heap.pop();
+      const run = w.runs.get(job) ?? duration[job]!;
       w.running--;
       w.starts.delete(job);
-      w.busyDoneMs += duration[job]!;
+      w.runs.delete(job);
+      w.busyDoneMs += run;
       finished++;
-      finishedBusyMs += duration[job]!;
+      finishedBusyMs += run;
+      if (jobCpu[job]! > 0) {
+        cpuWanted = Math.max(0, cpuWanted - jobCpu[job]!);
+        cpuOrWaitRate = Math.max(0, cpuOrWaitRate - jobCpuOrWait[job]!);
+      }
       if (w.state === 'draining') {
         if (w.running === 0) exitWorker(w);
       } else {

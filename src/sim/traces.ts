@@ -7,8 +7,11 @@ import { Random } from './random.js';
 
 export interface TraceJob {
   arrival: number;
+  /** Run time on an uncrowded host (s). */
   duration: number;
   queue: string;
+  /** Share of the run time spent on a CPU (0: waits on I/O; 1: pure computation); 0 when absent. */
+  cpu?: number;
 }
 
 export interface Trace {
@@ -101,6 +104,71 @@ export const BUILT_IN_TRACES: Record<string, { description: string; make: (seed:
       const duration = () => (rng.next() < 0.005 ? 50 : rng.logNormal(0.5, 1));
       poisson(rng, 0, 600, 1.5, () => 1.5, duration, jobs);
       return finish('heavy-tail', BUILT_IN_TRACES['heavy-tail']!.description, jobs, 720);
+    },
+  },
+  // Traces the adaptive policy was not tuned on (issue 17), and one for the CPU-saturation guard.
+  'burst-storm': {
+    description: 'bursts of 40–200 jobs of 0.5 s (exponential) at random moments, ~1 a minute, over 0.3 jobs/s for 20 min',
+    make: (seed) => {
+      const rng = new Random(seed);
+      const jobs: TraceJob[] = [];
+      poisson(rng, 0, 1200, 0.3, () => 0.3, () => rng.exponential(0.5), jobs);
+      for (let t = rng.exponential(60); t < 1150; t += rng.exponential(60)) {
+        const size = 40 + Math.floor(rng.next() * 160);
+        for (let i = 0; i < size; i++) jobs.push({ arrival: t + rng.next() * 2, duration: rng.exponential(0.5), queue: Q });
+      }
+      return finish('burst-storm', BUILT_IN_TRACES['burst-storm']!.description, jobs, 1260);
+    },
+  },
+  'slow-wave': {
+    description: '6 h of Poisson arrivals on one slow wave (0.5 to 5 jobs/s and back); durations exponential, mean 1 s',
+    make: (seed) => {
+      const rng = new Random(seed);
+      const jobs: TraceJob[] = [];
+      const span = 6 * 3600;
+      const rate = (t: number) => 2.75 - 2.25 * Math.cos((2 * Math.PI * t) / span);
+      poisson(rng, 0, span, 5, rate, () => rng.exponential(1), jobs);
+      return finish('slow-wave', BUILT_IN_TRACES['slow-wave']!.description, jobs, span);
+    },
+  },
+  bimodal: {
+    description: '30 min of 3 jobs/s (Poisson): 98% run 10 ms, 2% run 60 s',
+    make: (seed) => {
+      const rng = new Random(seed);
+      const jobs: TraceJob[] = [];
+      poisson(rng, 0, 1800, 3, () => 3, () => (rng.next() < 0.02 ? 60 : 0.01), jobs);
+      return finish('bimodal', BUILT_IN_TRACES['bimodal']!.description, jobs, 1900);
+    },
+  },
+  'long-job': {
+    description: 'one 300 s job (t = 60 s) among 2 jobs/s of 0.2 s for 10 min',
+    make: (seed) => {
+      const rng = new Random(seed);
+      const jobs: TraceJob[] = [];
+      poisson(rng, 0, 600, 2, () => 2, () => 0.2, jobs);
+      jobs.push({ arrival: 60, duration: 300, queue: Q });
+      return finish('long-job', BUILT_IN_TRACES['long-job']!.description, jobs, 660);
+    },
+  },
+  workday: {
+    description: 'a day: 0.2 jobs/s at night, 2.5 jobs/s from 8:00 to 18:00 with a lunchtime spike to 8 jobs/s (12:00–13:00); log-normal durations, median 0.5 s',
+    make: (seed) => {
+      const rng = new Random(seed);
+      const jobs: TraceJob[] = [];
+      const h = 3600;
+      const rate = (t: number) => (t >= 12 * h && t < 13 * h ? 8 : t >= 8 * h && t < 18 * h ? 2.5 : 0.2);
+      poisson(rng, 0, 24 * h, 8, rate, () => rng.logNormal(0.5, 0.8), jobs);
+      return finish('workday', BUILT_IN_TRACES['workday']!.description, jobs, 24 * h);
+    },
+  },
+  'cpu-bound': {
+    description: '90 jobs/s (Poisson) of 20 ms of CPU each, plus ~1 ms of fetching and completing one (Redis included), for 5 min — on 2 cores they need 1.9 of them',
+    make: (seed) => {
+      const rng = new Random(seed);
+      const jobs: TraceJob[] = [];
+      poisson(rng, 0, 300, 90, () => 90, () => 0.021, jobs);
+      for (const j of jobs) j.cpu = 1;
+      return finish('cpu-bound', BUILT_IN_TRACES['cpu-bound']!.description, jobs, 300);
     },
   },
 };

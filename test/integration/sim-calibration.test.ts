@@ -2,7 +2,10 @@
  * Can the simulator be trusted? The same short trace runs on the real daemon (real children, real
  * Redis, a compressed clock: 1 s scaling period, 4 s window) and in the simulator with the same
  * settings; the worker counts chosen at each tick must agree within one worker ≥ 90% of the time.
+ * For every policy (threshold, adaptive, latency) on I/O-bound jobs, and for the CPU-saturation guard
+ * on CPU-bound jobs, with the simulator's CPU model given this machine's cores.
  */
+import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Queue } from 'bullmq';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -15,6 +18,7 @@ import type { Trace } from '../../src/sim/traces.js';
 import { deletePrefix, queue as makeQueue, redisUrl, uniquePrefix } from '../helpers/redis.js';
 
 const SLEEP = fileURLToPath(new URL('../fixtures/sleep.mjs', import.meta.url));
+const SPIN = fileURLToPath(new URL('../fixtures/spin.mjs', import.meta.url));
 
 /** 3 jobs/s of 0.6 s (1.8 busy slots) for 10 s, then nothing for 10 s. */
 function calibrationTrace(): Trace {
@@ -29,14 +33,21 @@ afterEach(async () => {
   cleanup = [];
 });
 
+/** 60 jobs/s of 20 ms of CPU (+ ~1 ms to fetch and complete one) for 10 s, then nothing for 10 s. */
+function cpuTrace(): Trace {
+  const jobs = [];
+  for (let i = 0; i < 600; i++) jobs.push({ arrival: i / 60, duration: 0.021, queue: 'default', cpu: 1 });
+  return { name: 'calibration-cpu', description: 'calibration-cpu', jobs, horizon: 20 };
+}
+
 describe('simulator calibration against the real daemon', () => {
-  for (const policy of ['threshold', 'adaptive'] as const) {
+  for (const policy of ['threshold', 'adaptive', 'latency'] as const) {
     it(`${policy}: worker counts agree within one worker at ≥ 90% of ticks`, async () => {
       const prefix = uniquePrefix('calib');
       const flags = {
         'redis-url': redisUrl(), prefix, queues: 'default', processor: SLEEP, concurrency: 1,
         'min-workers': 1, 'max-workers': 4, 'scaling-period': 1, window: 4, 'sample-interval': 0.2,
-        'utilization-threshold': 0.5, policy, 'stabilization-window': 3, 'max-step': 2,
+        'utilization-threshold': 0.5, policy, 'stabilization-window': 3, 'max-step': 2, 'target-wait': 1,
         'metrics-port': 0, 'log-level': 'silent', 'stop-timeout': 5,
       };
       const config = loadConfig({ env: {}, flags });
@@ -78,4 +89,47 @@ describe('simulator calibration against the real daemon', () => {
       expect(agree, context).toBeGreaterThanOrEqual(0.9);
     });
   }
+
+  it('CPU-saturation guard: CPU-bound jobs, ≤ cores + 1 workers in both, counts agree within one worker at ≥ 90% of ticks', async () => {
+    const cores = os.availableParallelism();
+    const prefix = uniquePrefix('calib-cpu');
+    const flags = {
+      'redis-url': redisUrl(), prefix, queues: 'default', processor: SPIN, concurrency: 1,
+      'min-workers': 1, 'max-workers': 8, 'scaling-period': 1, window: 4, 'sample-interval': 0.2,
+      'utilization-threshold': 0.5, 'metrics-port': 0, 'log-level': 'silent', 'stop-timeout': 5,
+    };
+    const config = loadConfig({ env: {}, flags });
+    const trace = cpuTrace();
+    const sim = simulate(trace, { minWorkers: 1, maxWorkers: 8, concurrency: 1, scalingPeriod: 1, window: 4, threshold: 0.5, sampleInterval: 0.2, spawnSeconds: 0.3, workerMemoryMb: 67, cores }, selectPolicy(config));
+    const daemon = new Daemon({ config, log: createLogger({ level: 'silent', pretty: false }) });
+    const q: Queue = makeQueue('default', prefix);
+    cleanup.push(() => deletePrefix(prefix), () => q.close(), () => daemon.stop());
+    const real: number[] = [];
+    const reasons: string[] = [];
+    daemon.loop.onDecision((d) => {
+      real.push(d.workersAfter);
+      reasons.push(d.reason);
+    });
+    await q.waitUntilReady();
+    await daemon.start();
+    const t0 = performance.now();
+    // Added in batches of 6 every 100 ms: 60 jobs/s without 600 timers.
+    for (let i = 0; i < trace.jobs.length; i += 6) {
+      const due = trace.jobs[i]!.arrival * 1000 - (performance.now() - t0);
+      if (due > 0) await new Promise((r) => setTimeout(r, due));
+      await q.addBulk(trace.jobs.slice(i, i + 6).map(() => ({ name: 'spin', data: { ms: 20 }, opts: { removeOnComplete: true, removeOnFail: true } })));
+    }
+    const ticks = sim.timeline.filter((r) => r.t <= trace.horizon).length;
+    await new Promise<void>((resolve) => daemon.loop.onDecision(() => real.length >= ticks && resolve()));
+    await daemon.stop();
+    const simulated = sim.timeline.slice(0, ticks).map((r) => r.workers);
+    const agree = simulated.filter((n, i) => Math.abs(n - real[i]!) <= 1).length / ticks;
+    const context = `cores ${cores}\nsimulated ${simulated.join(' ')}\nreal      ${real.slice(0, ticks).join(' ')}\n${sim.timeline.slice(0, ticks).map((r) => r.reason).join('\n')}\n--- real\n${reasons.join('\n')}`;
+    expect(Math.max(...simulated), context).toBeLessThanOrEqual(cores + 1);
+    expect(Math.max(...real), context).toBeLessThanOrEqual(cores + 1);
+    // The load moved both pools off min-workers, or agreement would mean nothing.
+    expect(Math.max(...simulated), context).toBeGreaterThanOrEqual(2);
+    expect(Math.max(...real), context).toBeGreaterThanOrEqual(2);
+    expect(agree, context).toBeGreaterThanOrEqual(0.9);
+  });
 });
