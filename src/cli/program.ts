@@ -185,10 +185,11 @@ export function buildProgram(result: ProgramResult): Command {
     program
       .command('simulate')
       .description('run a trace through the real scaling policy on a virtual clock; report waits and worker-seconds')
-      .requiredOption('--trace <NAME|FILE.csv>', 'built-in trace (rq-demo, step, ramp, spike, diurnal, heavy-tail) or CSV: arrival_seconds,duration_seconds[,queue]')
+      .requiredOption('--trace <NAME|FILE.csv>', 'built-in trace (rq-demo, step, ramp, spike, diurnal, heavy-tail, burst-storm, slow-wave, bimodal, long-job, workday, cpu-bound) or CSV: arrival_seconds,duration_seconds[,queue]')
       .addOption(new Option('--seed <N>', 'seed of the built-in traces').default(1).argParser(numberArg('--seed', { integer: true, min: 0 })))
       .addOption(new Option('--spawn-seconds <SECONDS>', 'fork-to-ready time of a worker').default(0.25).argParser(numberArg('--spawn-seconds', { min: 0 })))
       .addOption(new Option('--worker-memory-mb <N>', 'resident memory of one worker, for --memory-budget-mb').default(67).argParser(numberArg('--worker-memory-mb', { above: 0 })))
+      .addOption(new Option('--cores <N>', 'model a host with this many CPUs (CPU-bound jobs slow down when they crowd it; the CPU guard sees it)').argParser(numberArg('--cores', { above: 0 })))
       .option('--json', 'print the summary as JSON')
       .option('--plot <FILE.svg>', 'write an SVG of offered load, workers and utilization over time')
       .exitOverride(),
@@ -199,6 +200,7 @@ export function buildProgram(result: ProgramResult): Command {
       seed: opts['seed'] as number,
       spawnSeconds: opts['spawnSeconds'] as number,
       workerMemoryMb: opts['workerMemoryMb'] as number,
+      cores: opts['cores'] as number | undefined,
       json: opts['json'] === true,
       plot: opts['plot'] as string | undefined,
       flags: flagsFromOpts(opts),

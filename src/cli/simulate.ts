@@ -11,13 +11,15 @@ import { BUILT_IN_TRACES, builtInTrace, parseTraceCsv, TraceError, type Trace } 
 import { CliError, EXIT } from './exit-codes.js';
 
 /** Pool options that mean something in a simulation (the rest of the schema is about processes and Redis). */
-export const SIM_POOL_KEYS = ['config', 'queues', 'concurrency', 'min-workers', 'max-workers', 'scaling-period', 'window', 'utilization-threshold', 'sample-interval', 'policy', 'max-step', 'stabilization-window', 'memory-budget-mb'] as const;
+export const SIM_POOL_KEYS = ['config', 'queues', 'concurrency', 'min-workers', 'max-workers', 'scaling-period', 'window', 'utilization-threshold', 'sample-interval', 'policy', 'max-step', 'stabilization-window', 'memory-budget-mb', 'target-wait', 'cpu-guard'] as const;
 
 export interface SimulateOptions {
   trace: string;
   seed: number;
   spawnSeconds: number;
   workerMemoryMb: number;
+  /** A host with this many CPUs (the CPU model); undefined: CPU is never short. */
+  cores?: number;
   json: boolean;
   plot: string | undefined;
   flags: RawValues;
@@ -71,6 +73,7 @@ export async function runSimulate(o: SimulateOptions, out: (line: string) => voi
     spawnSeconds: o.spawnSeconds,
     workerMemoryMb: o.workerMemoryMb,
     queues: config.queues,
+    ...(o.cores !== undefined ? { cores: o.cores } : {}),
   };
   const started = performance.now();
   const result = simulate(trace, pool, selectPolicy(config));

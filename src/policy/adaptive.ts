@@ -7,8 +7,9 @@
  * The threshold is the target utilization. Up: straight to what is needed, by at most `maxStep`
  * workers per decision, never past `maxWorkers` or the memory budget; a job waiting with no worker
  * (scaled to zero) or a job waiting longer than the drain target forces at least one more. Down: one
- * worker at a time, and only when every recommendation in the last `stabilizationMs` was lower
- * (Kubernetes HPA's scale-down stabilization), so it does not flap. Pure apart from that memory
+ * worker at a time, and only when every recommendation in the last `stabilizationMs` — each the
+ * demand grown by a dead band (`downBand`, 75%) — was lower (Kubernetes HPA's scale-down
+ * stabilization), so Poisson noise does not make it flap. Pure apart from that memory
  * of recent recommendations, which lives in the closure; time comes from the snapshot.
  */
 import type { ScaleDecision, ScalePolicy, ScaleSnapshot } from './types.js';

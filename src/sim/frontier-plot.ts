@@ -14,7 +14,14 @@ export interface FrontierPoint {
 const COLORS: Record<string, string> = { threshold: '#1f5fbf', adaptive: '#d0021b', latency: '#2a9d3c', 'fixed at max': '#666', 'fixed at min': '#999' };
 const FLOOR = 0.01;
 
-export function frontierSvg(title: string, points: FrontierPoint[], o: { width?: number; height?: number } = {}): string {
+export interface FrontierOptions {
+  width?: number;
+  height?: number;
+  /** A region to shade: what meets a target (at most this many worker-seconds and this p95 wait). */
+  target?: { workerSeconds: number; p95: number; label: string };
+}
+
+export function frontierSvg(title: string, points: FrontierPoint[], o: FrontierOptions = {}): string {
   const W = o.width ?? 640;
   const H = o.height ?? 340;
   const m = { l: 60, r: 150, t: 28, b: 40 };
@@ -37,6 +44,12 @@ export function frontierSvg(title: string, points: FrontierPoint[], o: { width?:
   for (const t of ticks(xMax / 1.05, 5)) out.push(`<line x1="${f(x(t))}" x2="${f(x(t))}" y1="${m.t}" y2="${m.t + ph}" stroke="#f3f3f3"/><text x="${f(x(t))}" y="${m.t + ph + 16}" text-anchor="middle">${short(t)}</text>`);
   out.push(`<text x="${m.l + pw / 2}" y="${H - 6}" text-anchor="middle">worker-seconds</text>`);
   out.push(`<text x="14" y="${m.t + ph / 2}" transform="rotate(-90 14 ${m.t + ph / 2})" text-anchor="middle">p95 wait (log)</text>`);
+  if (o.target) {
+    const tx = Math.min(x(o.target.workerSeconds), m.l + pw);
+    const ty = Math.max(m.t, y(o.target.p95));
+    out.push(`<rect x="${m.l}" y="${f(ty)}" width="${f(tx - m.l)}" height="${f(m.t + ph - ty)}" fill="#d0021b" fill-opacity="0.06" stroke="#d0021b" stroke-opacity="0.3" stroke-dasharray="3 3"/>`);
+    out.push(`<text x="${m.l + 4}" y="${f(m.t + ph - 4)}" fill="#d0021b" font-size="9">${escape(o.target.label)}</text>`);
+  }
   out.push(`<rect x="${m.l}" y="${m.t}" width="${pw}" height="${ph}" fill="none" stroke="#888"/>`);
   const families = [...new Set(points.map((p) => p.family))];
   for (const fam of families) {

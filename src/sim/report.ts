@@ -92,7 +92,7 @@ export function runReport(o: ReportOptions): { traces: TraceReport[]; plots: Arr
       const s = targetWait === o.targetWait ? la : run(trace, o.pool, selectPolicy(settings('latency', { targetWait })), '').row.summary;
       frontier.push({ family: 'latency', label: `${targetWait} s`, workerSeconds: s.workerSeconds, p95: s.wait.p95 });
     }
-    plots.push({ file: `${name}-frontier.svg`, svg: frontierSvg(`${name}: p95 wait against worker-seconds`, frontier) });
+    plots.push({ file: `${name}-frontier.svg`, svg: frontierSvg(`${name}: p95 wait against worker-seconds`, frontier, { target: { workerSeconds: th.workerSeconds * 1.1, p95: th.wait.p95 / 2, label: 'the target: ≤ ½ the rule\'s p95, ≤ 110% of its cost' } }) });
     const r2 = (x: number) => x.toFixed(2);
     const pct = (a: number, b: number) => (b > 0 ? `${Math.round((100 * a) / b)}%` : 'n/a');
     const half = th.wait.p95 / 2;
@@ -124,7 +124,7 @@ export function runReport(o: ReportOptions): { traces: TraceReport[]; plots: Arr
   for (const [label, pool, policy] of cpuCases) {
     const { row, result } = run(cpuTrace, pool, policy, label);
     guard.push(row);
-    if (label.startsWith('threshold')) plots.push({ file: `${o.cpu.trace}-${label.includes('no-cpu') ? 'no-guard' : 'guard'}.svg`, svg: plotSvg(result, { title: `${o.cpu.trace} · ${label} · ${cp.cores} cores, max ${cp.maxWorkers}`, threshold: cp.threshold, maxWorkers: cp.maxWorkers, concurrency: cp.concurrency }) });
+    if (label.startsWith('threshold')) plots.push({ file: `${o.cpu.trace}-${label.includes('no-cpu') ? 'no-guard' : 'guard'}.svg`, svg: plotSvg(result, { title: `${o.cpu.trace} · ${label.includes('no-cpu') ? 'no guard' : 'guard'} · ${cp.cores} cores`, threshold: cp.threshold, maxWorkers: cp.maxWorkers, concurrency: cp.concurrency }) });
   }
   return { traces, plots, guard };
 }
@@ -135,6 +135,53 @@ function rowLine(r: PolicyRow): string {
   const unfinished = s.finished < s.jobs ? ` (${s.jobs - s.finished} unfinished)` : '';
   return `| ${r.policy} | ${s.jobs}${unfinished} | ${w.p50.toFixed(2)} | ${w.p95.toFixed(2)} | ${w.p99.toFixed(2)} | ${w.max.toFixed(1)} | ${Math.round(s.workerSeconds)} | ${s.meanUtilization.toFixed(2)} | ${s.scaleEvents} | ${s.reversals} | ${Math.round(s.pinnedAtMaxSeconds)} | ${s.peakWorkers} |`;
 }
+
+/** How the guard and the latency policy decide: the longer text the README links to. */
+const PROSE = [
+  '## How the CPU-saturation guard decides',
+  '',
+  'Busy time says how much of the pool\'s time went to jobs, not whether another process would help: on a host whose',
+  'CPUs are full, CPU-bound jobs only get slower when more processes share the cores, and slower jobs read as more',
+  'utilization, which asks for more workers. The guard (on by default; `--no-cpu-guard`, `WORKER_POOL_CPU_GUARD=false` or',
+  '`cpu-guard: false` turns it off) wraps whichever policy runs and, every scaling period, looks at:',
+  '',
+  '- the host\'s CPU use since the last decision: inside a cgroup v2 with a quota (`cpu.max`), the cgroup\'s own usage',
+  '  (`cpu.stat`) against the quota; otherwise `/proc/stat` for the whole host; otherwise `os.cpus()` times;',
+  '- how CPU-bound the pool\'s jobs were: the children report `process.cpuUsage()` with every sample, and the supervisor',
+  '  reads how long each child waited, runnable, for a core (`/proc/PID/schedstat`); (CPU time + that wait) ÷ busy',
+  '  slot-time is the share of their busy time the jobs were on a core or queueing for one. Where the wait is not',
+  '  readable, CPU time ÷ the CPU the busy slots could have had (at most the cores).',
+  '',
+  'It then decides:',
+  '',
+  '| host CPUs | jobs | workers | the policy wants | the guard |',
+  '| --- | --- | --- | --- | --- |',
+  '| saturated (≥ 90%; past one worker per core ≥ 75%) | CPU-bound (≥ 50%) | ≥ cores | one more | holds, and says so with the figures |',
+  '| saturated | CPU-bound | < cores | one more | lets it through, and judges the step |',
+  '| saturated | I/O-bound | any | anything | nothing: the policy decides |',
+  '| not saturated | any | any | anything | nothing: the policy decides |',
+  '| saturated | CPU-bound | a step up ago | — | once the new size was measured for a period on ≥ 20 completions: if the completion rate did not rise by 5%, steps back, and holds that step for 60 s |',
+  '',
+  'An I/O-bound pool, or any pool on a host with CPU to spare, scales exactly as its policy says. The decision',
+  'line (log, `/status`, `/events`) carries `guard: held` or `guard: reversed` and a reason such as',
+  '`utilization 0.93 > threshold 0.50; cpu guard held the step: host CPU 100% of 2 cores, jobs CPU-bound (on or',
+  'waiting for a CPU 100% of their busy time)`. Min-workers always wins; max-workers and the memory budget still',
+  'bound what the policy asks for.',
+  '',
+  '## How the latency policy decides: `--policy latency --target-wait SECONDS`',
+  '',
+  'It keeps the p95 wait (arrival to start, over the window, from the children\'s job-start messages in a bounded',
+  'histogram) and the oldest waiting job\'s age (Redis, before each decision) under the target with the fewest',
+  'workers. It sizes the pool with the M/M/c queue (Erlang C): the fewest slots for which at most 5% of jobs would wait',
+  'longer than the target at the measured arrival rate and mean job time, plus the slots that clear the backlog within',
+  'half the target. Up: as soon as the oldest waiting job passes the target (at least one more worker), or when the',
+  'model wants more while jobs wait; by at most `--max-step`, never past max-workers, the memory budget or the guard.',
+  'Down: one worker at a time, only after `--stabilization-window` in which every decision saw the p95 wait and the',
+  'oldest job below half the target and the model wanted fewer workers. No policy keeps waits under the time a new',
+  'worker takes to start (fork to ready: 0.25 s on a quiet 2-core host, seconds on a crowded one): a target below a',
+  'scaling period plus that is out of reach on a sudden step.',
+  '',
+];
 
 const HEADER = ['| policy | jobs | wait p50 | p95 | p99 | max | worker-s | utilization | events | reversals | at max (s) | peak |', '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |'];
 
@@ -156,6 +203,7 @@ export function reportMarkdown(o: ReportOptions, report: { traces: TraceReport[]
   lines.push('(what you pay for); utilization = busy ÷ available slot-time of ready workers; events = decisions that changed the');
   lines.push('size; reversals = an up after a down or the reverse; at max = seconds with the pool at max-workers; peak = most workers.');
   lines.push('');
+  lines.push(...PROSE);
   lines.push('## The adaptive policy against issue 17\'s targets');
   lines.push('');
   lines.push('On the traces it was not tuned on, the adaptive policy should wait at most half as long as the threshold rule (p95),');
