@@ -44,7 +44,7 @@ describe('worker-pool simulate', () => {
     expect(run('--trace', 'rq-demo', '--min-workers', '0', '--json').status).toBe(0);
     const unknown = run('--trace', 'nope');
     expect(unknown.status).toBe(64);
-    expect(unknown.stderr.trim()).toBe('worker-pool: --trace: "nope" is neither a built-in trace (rq-demo, step, ramp, spike, diurnal, heavy-tail) nor a CSV file');
+    expect(unknown.stderr.trim()).toBe('worker-pool: --trace: "nope" is neither a built-in trace (rq-demo, step, ramp, spike, diurnal, heavy-tail, burst-storm, slow-wave, bimodal, long-job, workday, cpu-bound) nor a CSV file');
     const bad = path.join(dir, 'bad.csv');
     writeFileSync(bad, 'arrival_seconds,duration_seconds\n1,abc\n');
     const badCsv = run('--trace', bad);
