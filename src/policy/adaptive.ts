@@ -4,6 +4,8 @@
  *   slots needed = max(arrival rate × mean job time (Little's law), busy slots measured) ÷ threshold
  *                + the slots that would clear the backlog within one drain target
  *
+ * (with nothing waiting, Little's term counts up to 1.1× the busy slots measured)
+ *
  * The threshold is the target utilization. Up: straight to what is needed, by at most `maxStep`
  * workers per decision, never past `maxWorkers` or the memory budget; a job waiting with no worker
  * (scaled to zero) or a job waiting longer than the drain target forces at least one more. Down: one
@@ -31,6 +33,9 @@ export interface AdaptiveOptions {
 }
 
 export const DEFAULT_DOWN_BAND = 0.75;
+
+/** With no backlog, Little's estimate of the demand counts up to this many times the measured busy slots. */
+const LITTLE_CAP = 1.1;
 
 export function createAdaptivePolicy(opts: AdaptiveOptions): ScalePolicy {
   if (!(opts.maxStep >= 1)) throw new RangeError(`maxStep must be ≥ 1, got ${opts.maxStep}`);
@@ -77,7 +82,10 @@ export function recommend(s: ScaleSnapshot, opts: Pick<AdaptiveOptions, 'drainTa
   const recent = backlog > 0 ? ((s.arrivalRate ?? 0) + (s.recentArrivalRate ?? 0)) / 2 : 0;
   const rate = Math.max(s.arrivalRate ?? 0, recent);
   const little = meanJobMs !== null ? (rate * meanJobMs) / 1000 : 0;
-  const busy = Math.max(measured, little);
+  // With nothing waiting, the demand cannot be far above the busy time measured: Little's law (arrivals
+  // × the mean time of the jobs that finished) counts up to 1.1× that (a rising load). Unbounded, one
+  // long job that has just finished inflates the mean and asks for ten workers for a load of short jobs.
+  const busy = backlog === 0 && s.busySlots != null ? Math.max(measured, Math.min(little, measured * LITTLE_CAP)) : Math.max(measured, little);
   // Unknown job time: assume each waiting job wants a slot for one drain target.
   const backlogSlots = meanJobMs !== null ? (backlog * meanJobMs) / opts.drainTargetMs : backlog;
   const slots = busy / threshold + backlogSlots;
