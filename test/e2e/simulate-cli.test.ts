@@ -52,7 +52,7 @@ describe('worker-pool simulate', () => {
     expect(badCsv.stderr.trim()).toBe(`worker-pool: ${bad} line 2: duration_seconds "abc" is not a number ≥ 0`);
     const badPolicy = run('--trace', 'rq-demo', '--policy', 'magic');
     expect(badPolicy.status).toBe(78);
-    expect(badPolicy.stderr.trim()).toBe('worker-pool: --policy: "magic" is not allowed; expected one of threshold, adaptive');
+    expect(badPolicy.stderr.trim()).toBe('worker-pool: --policy: "magic" is not allowed; expected one of threshold, adaptive, latency');
     const negative = run('--trace', 'rq-demo', '--min-workers', '-1');
     expect(negative.status).toBe(78);
     expect(negative.stderr).toMatch(/--min-workers: "-1" is not allowed; expected a whole number ≥ 0/);
