@@ -3,7 +3,8 @@
  * so that it does not add a worker while the host's CPUs are saturated and the pool's jobs are
  * CPU-bound (busy time says how much of the pool's time went to jobs, not whether another process
  * would help), and steps back a step up that did not raise the pool's completion rate under those
- * conditions. Below one worker per core a step is let through and judged by its result; an I/O-bound
+ * conditions. Up to one worker more than there are cores a step is let through and judged by its
+ * result (a CPU-bound job still waits on Redis between jobs, and one more process fills that); an I/O-bound
  * pool, or any pool on a host with CPU to spare, gets exactly what the wrapped policy decides.
  * Pure apart from its memory of recent completions and of the step it is judging, kept in the
  * closure; time comes from the snapshot.
@@ -15,7 +16,7 @@ export interface CpuGuardOptions {
   saturation: number;
   /**
    * Past one worker per core, the CPUs count as saturated from this much lower already: a dip of the
-   * host's CPU use in one period must not let a CPU-bound pool climb (Poisson noise would, step by step).
+   * host's CPU use in one period must not let a CPU-bound pool climb (noise would, step by step).
    */
   margin: number;
   /** jobCpuShare at or above which the pool's jobs count as CPU-bound. */
@@ -82,7 +83,7 @@ export function withCpuGuard(inner: ScalePolicy, opts: CpuGuardOptions = DEFAULT
 
   return (s: ScaleSnapshot): ScaleDecision => {
     const now = s.now ?? (clock += 1);
-    const d = inner(s);
+    let d = inner(s);
     if (s.finishedJobs !== undefined) {
       seen.push({ at: now, finished: s.finishedJobs });
       while (seen.length > 2 && (seen.length > 1000 || seen[0]!.at < now - 3_600_000)) seen.shift();
@@ -119,8 +120,17 @@ export function withCpuGuard(inner: ScalePolicy, opts: CpuGuardOptions = DEFAULT
     }
 
     if (d.target <= s.workers) return d;
-    if (saturated && cpuBound && s.workers >= cores!) {
+    // One worker per core, and one more: it fills the cores while the others wait on Redis between jobs.
+    if (saturated && cpuBound && s.workers > cores!) {
       return { action: 'hold', target: s.workers, reason: `${d.reason}; cpu guard held the step: ${figures()}`, guard: 'held' };
+    }
+    // A policy that steps by several at once gets as far as one worker more than the cores, or, on a
+    // host with CPU to spare, one more than would fill them at the CPU the pool uses now.
+    if (cpuBound && cores !== null && busy !== null) {
+      const perCore = Math.floor(cores) + 1;
+      const fill = busy > 0 ? Math.floor(s.workers / busy) + 1 : Infinity;
+      const cap = Math.max(s.workers + 1, saturated ? perCore : Math.max(perCore, fill));
+      if (d.target > cap) d = { action: 'up', target: cap, reason: `${d.reason}; cpu guard capped the step at ${cap} workers: ${figures()}`, guard: 'held' };
     }
     if (ceiling && now < ceiling.until && cpuBound && d.target > ceiling.size) {
       const ago = (now - (ceiling.until - opts.retryAfterMs)) / 1000;

@@ -17,12 +17,14 @@ function snap(clock: ManualClock, over: Partial<ScaleSnapshot> = {}): ScaleSnaps
 describe('CPU-saturation guard: decision table', () => {
   it.each([
     // [host busy, job CPU share, workers, expected action, guard]
-    ['saturated, CPU-bound, at cores', 0.97, 0.9, 2, 'hold', 'held'],
-    ['saturated, CPU-bound, above cores', 0.95, 0.6, 3, 'hold', 'held'],
-    ['saturated, I/O-bound', 0.97, 0.1, 2, 'up', undefined],
-    ['idle host, CPU-bound', 0.4, 0.9, 2, 'up', undefined],
-    ['saturated, CPU-bound, below one worker per core (a probe)', 0.97, 0.9, 1, 'up', undefined],
-    ['CPU unknown', null, null, 2, 'up', undefined],
+    ['saturated, CPU-bound, at cores + 1', 0.97, 0.9, 3, 'hold', 'held'],
+    ['saturated, CPU-bound, above cores + 1', 0.95, 0.6, 5, 'hold', 'held'],
+    ['nearly saturated (≥ 75%) past one worker per core, CPU-bound', 0.8, 0.9, 3, 'hold', 'held'],
+    ['saturated, I/O-bound', 0.97, 0.1, 3, 'up', undefined],
+    ['idle host, CPU-bound', 0.4, 0.9, 3, 'up', undefined],
+    ['saturated, CPU-bound, at one worker per core (the step to cores + 1 is judged)', 0.97, 0.9, 2, 'up', undefined],
+    ['saturated, CPU-bound, below one worker per core (judged)', 0.97, 0.9, 1, 'up', undefined],
+    ['CPU unknown', null, null, 3, 'up', undefined],
   ] as const)('%s → %s', (_name, busy, share, workers, action, guard) => {
     const clock = new ManualClock(60_000);
     const policy = withCpuGuard(decideScale);
@@ -47,6 +49,18 @@ describe('CPU-saturation guard: decision table', () => {
     }
   });
 
+  it('caps a policy that steps by several at once at cores + 1, with the figures', () => {
+    const clock = new ManualClock(60_000);
+    const fourAtOnce = withCpuGuard((x) => ({ action: 'up', target: x.workers + 4, reason: 'wants 5' }));
+    const d = fourAtOnce(snap(clock, { workers: 1 }));
+    expect(d).toMatchObject({ action: 'up', target: 3, guard: 'held' });
+    expect(d.reason).toMatch(/wants 5; cpu guard capped the step at 3 workers: host CPU 97% of 2 cores/);
+    // With CPU to spare: one worker using half the host, so two fill it, and one more.
+    expect(fourAtOnce(snap(clock, { workers: 1, hostCpuBusy: 0.5 }))).toMatchObject({ target: 3, guard: 'held' });
+    // On an I/O-bound pool the step is the policy's.
+    expect(fourAtOnce(snap(clock, { workers: 1, jobCpuShare: 0.1 }))).toMatchObject({ target: 5 });
+  });
+
   it('never holds the climb back to min-workers', () => {
     const clock = new ManualClock(60_000);
     const d = withCpuGuard(decideScale)(snap(clock, { workers: 1, minWorkers: 3 }));
@@ -64,7 +78,7 @@ describe('CPU-saturation guard: decision table', () => {
     finished += (rateBefore * PERIOD) / 1000;
     const up = policy(snap(clock, { workers: 1, finishedJobs: finished, measuredMs: 30_000 }));
     expect(up).toMatchObject({ action: 'up', target: 2 });
-    // The new worker is ready 0.3 s later; the next tick has measured 4.7 s (< one period): hold.
+    // The new worker is ready 0.3 s later; the next tick has measured 4.7 s (< one period): not judged yet.
     clock.advance(PERIOD);
     finished += (rateAfter * PERIOD) / 1000;
     const first = policy(snap(clock, { workers: 2, finishedJobs: finished, measuredMs: PERIOD - 300, utilization: 0.7 }));
