@@ -5,6 +5,7 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { parseDocument } from 'yaml';
+import { checkHttpExposure, type HttpAccess } from '../observe/http-config.js';
 import type { RoutingRule } from '../routing/rules.js';
 import { ConfigError, OPTIONS, OPTION_BY_KEY, envName, parseValue, type OptionSpec, type Source } from './schema.js';
 
@@ -47,6 +48,12 @@ export interface PoolConfig {
   redisPasswordFile: string | undefined;
   metricsHost: string;
   metricsPort: number;
+  httpConfig: string | undefined;
+  httpInsecure: boolean;
+  eventsPayloads: boolean;
+  eventsMaxClients: number;
+  /** The HTTP access file, read and checked (undefined without --http-config). */
+  httpAccess: HttpAccess | undefined;
   logLevel: string;
   logFormat: 'json' | 'pretty' | undefined;
   embeddedRedis: boolean;
@@ -160,6 +167,7 @@ export function loadConfig(input: LoadInput = {}): PoolConfig {
   if (config.queueSelector === undefined) checkLimitedQueues(config);
   checkRedisUrl(config.redisUrl, sources['redis-url'] ?? 'default');
   config.redisUrl = withPasswordFile(config.redisUrl, config.redisPasswordFile, env, cwd);
+  config.httpAccess = checkHttpExposure(config, env, cwd);
 
   const processorRaw = values['processor'] as string | undefined;
   if (processorRaw !== undefined) {

@@ -7,9 +7,15 @@
  * - `job`: active / progress / completed / failed for the pool's queues, from BullMQ's own event
  *   stream, so jobs run by other pools on the same queues show too
  *
+ * Job events carry no job data (progress values, return values, failure reasons) unless
+ * --events-payloads; a client may follow one queue or one job. Streams are capped
+ * (--events-max-clients) and a client that stops reading is dropped once its buffer is full, so
+ * the supervisor's memory does not grow with slow readers.
+ *
  * Job events need a blocking Redis connection per queue; they are read only while someone listens.
  */
 import type http from 'node:http';
+import { alreadySent, text, type HttpContext } from './http.js';
 import { QueueEvents } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
@@ -22,16 +28,42 @@ export interface StreamSettings {
   redisUrl: string;
   prefix: string;
   queues: readonly string[];
+  /** Send job data (progress values, return values, failure reasons); off by default (--events-payloads). */
+  payloads?: boolean;
+  /** Most streams open at once; one more is answered 503 (--events-max-clients). */
+  maxClients?: number;
+  /**
+   * Bytes a stream may have waiting for a client that does not read; past this (while the socket
+   * says stop) the client is dropped and may reconnect.
+   */
+  maxBufferBytes?: number;
   /** Comment line sent this often so proxies keep the connection open. */
   keepAliveMs?: number;
 }
 
-type Send = (event: string, data: unknown) => void;
+/** Where a job event belongs, for clients that follow one queue or one job. */
+interface JobRef {
+  queue: string;
+  jobId: string;
+}
+
+interface Client {
+  res: http.ServerResponse;
+  queue: string | undefined;
+  job: string | undefined;
+}
+
+export const DEFAULT_MAX_CLIENTS = 50;
+const DEFAULT_MAX_BUFFER_BYTES = 1024 * 1024;
 
 export class EventStream {
-  private readonly clients = new Set<Send>();
+  private readonly clients = new Set<Client>();
   private queueEvents: Array<{ qe: QueueEvents; conn: Redis }> = [];
   private jobsReady: Promise<void> | undefined;
+  /** Streams refused because --events-max-clients were open. */
+  refused = 0;
+  /** Streams ended because their client stopped reading. */
+  dropped = 0;
 
   constructor(
     private s: StreamSettings,
@@ -51,8 +83,38 @@ export class EventStream {
     return this.clients.size;
   }
 
-  publish(event: string, data: unknown): void {
-    for (const send of this.clients) send(event, data);
+  private get maxClients(): number {
+    return this.s.maxClients ?? DEFAULT_MAX_CLIENTS;
+  }
+
+  /**
+   * Send an event to every stream that wants it; `job` says which job a job event is about (a
+   * stream that follows one queue or job gets only those). Serialized once for all clients.
+   */
+  publish(event: string, data: unknown, job?: JobRef): void {
+    if (this.clients.size === 0) return;
+    const frame = `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
+    for (const client of this.clients) {
+      if (client.queue !== undefined || client.job !== undefined) {
+        if (!job || (client.queue !== undefined && client.queue !== job.queue) || (client.job !== undefined && client.job !== job.jobId)) continue;
+      }
+      this.write(client, frame);
+    }
+  }
+
+  /** Write unless the client has stopped reading and too much already waits for it: then drop it. */
+  private write(client: Client, frame: string): void {
+    const res = client.res;
+    if (res.destroyed) return;
+    if (res.writableNeedDrain && res.writableLength + frame.length > (this.s.maxBufferBytes ?? DEFAULT_MAX_BUFFER_BYTES)) {
+      this.dropped++;
+      this.log.warn({ buffered: res.writableLength }, 'event stream: a client stopped reading; dropping it');
+      this.clients.delete(client);
+      res.destroy();
+      if (this.clients.size === 0) void this.stopJobEvents();
+      return;
+    }
+    res.write(frame);
   }
 
   /**
@@ -68,22 +130,42 @@ export class EventStream {
     this.publish('hello', this.hello(jobs));
   }
 
-  /** The route: holds the response open and writes events until the client goes away. */
-  handle = async (_req: http.IncomingMessage, res: http.ServerResponse): Promise<void> => {
-    res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', connection: 'keep-alive', 'x-accel-buffering': 'no' });
-    const send: Send = (event, data) => res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+  /**
+   * The route: holds the response open and writes events until the client goes away.
+   * `?queue=Q` follows the job events of one queue, `&job=ID` of one job (then no decision or worker
+   * events). HEAD answers the headers only.
+   */
+  handle = (c: HttpContext): Response => {
+    const res = c.env.outgoing;
+    const queue = c.req.query('queue') || undefined;
+    const job = c.req.query('job') || undefined;
+    if (job !== undefined && queue === undefined) return text(c, 400, 'job: give the queue too (/events?queue=Q&job=ID)\n');
+    if (queue !== undefined && !this.s.queues.includes(queue)) return text(c, 404, `queue: ${JSON.stringify(queue)} is not one of this pool's queues (${this.s.queues.join(', ')})\n`);
+    if (this.clients.size >= this.maxClients) {
+      this.refused++;
+      return c.body(`too many event streams open (${this.maxClients}, --events-max-clients); try again later\n`, 503, { 'retry-after': '10', 'content-type': 'text/plain; charset=utf-8' });
+    }
+    const headers = { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', 'x-accel-buffering': 'no' };
+    // HEAD: the headers a GET would get, and an empty body (Hono drops the body of a HEAD answer).
+    if (c.req.method === 'HEAD') return c.body(null, 200, headers);
+    res.writeHead(200, { ...headers, connection: 'keep-alive' });
+    const client: Client = { res, queue, job };
     res.write('retry: 2000\n\n');
-    const keepAlive = setInterval(() => res.write(`: keep-alive\n\n`), this.s.keepAliveMs ?? 15_000);
+    const keepAlive = setInterval(() => {
+      if (!res.writableNeedDrain) res.write(`: keep-alive\n\n`);
+    }, this.s.keepAliveMs ?? 15_000);
     keepAlive.unref();
     const gone = () => {
       clearInterval(keepAlive);
-      if (this.clients.delete(send) && this.clients.size === 0) void this.stopJobEvents();
+      if (this.clients.delete(client) && this.clients.size === 0) void this.stopJobEvents();
     };
     res.on('close', gone);
     res.on('error', gone);
-    this.clients.add(send);
-    const jobs = await this.followJobEvents();
-    if (this.clients.has(send)) send('hello', this.hello(jobs));
+    this.clients.add(client);
+    void this.followJobEvents().then((jobs) => {
+      if (this.clients.has(client)) this.write(client, `event: hello\ndata: ${JSON.stringify(this.hello(jobs))}\n\n`);
+    });
+    return alreadySent();
   };
 
   private hello(jobEvents: boolean): Record<string, unknown> {
@@ -112,10 +194,13 @@ export class EventStream {
         conn.on('error', () => undefined);
         const qe = new QueueEvents(queue, { connection: conn, prefix: this.s.prefix, lastEventId: '$' });
         qe.on('error', () => undefined);
-        qe.on('active', ({ jobId }) => this.publish('job', { event: 'active', queue, jobId }));
-        qe.on('progress', ({ jobId, data }) => this.publish('job', { event: 'progress', queue, jobId, progress: data }));
-        qe.on('completed', ({ jobId, returnvalue }) => this.publish('job', { event: 'completed', queue, jobId, returnvalue }));
-        qe.on('failed', ({ jobId, failedReason }) => this.publish('job', { event: 'failed', queue, jobId, failedReason }));
+        // Without --events-payloads a job event says which job and what happened, never its data
+        // (a progress that is a plain number, a percentage, is kept: it says nothing of the job).
+        const payloads = this.s.payloads === true;
+        qe.on('active', ({ jobId }) => this.publish('job', { event: 'active', queue, jobId }, { queue, jobId }));
+        qe.on('progress', ({ jobId, data }) => this.publish('job', payloads || typeof data === 'number' ? { event: 'progress', queue, jobId, progress: data } : { event: 'progress', queue, jobId }, { queue, jobId }));
+        qe.on('completed', ({ jobId, returnvalue }) => this.publish('job', payloads ? { event: 'completed', queue, jobId, returnvalue } : { event: 'completed', queue, jobId }, { queue, jobId }));
+        qe.on('failed', ({ jobId, failedReason }) => this.publish('job', payloads ? { event: 'failed', queue, jobId, failedReason } : { event: 'failed', queue, jobId }, { queue, jobId }));
         return { qe, conn };
       });
       const ready = Promise.all(this.queueEvents.map(({ qe }) => qe.waitUntilReady())).then(() => undefined);
@@ -142,6 +227,7 @@ export class EventStream {
 
   /** End every open stream (daemon shutdown) and stop reading job events. */
   async close(): Promise<void> {
+    for (const c of this.clients) c.res.end();
     this.clients.clear();
     await this.stopJobEvents();
   }
