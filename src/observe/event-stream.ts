@@ -33,9 +33,11 @@ export interface StreamSettings {
   /** Most streams open at once; one more is answered 503 (--events-max-clients). */
   maxClients?: number;
   /**
-   * Bytes a stream may have waiting for a client that does not read; past this (while the socket
-   * says stop) the client is dropped and may reconnect.
+   * Bytes that may wait for a client. Past `stallBufferBytes` a client that has taken nothing for
+   * `stallMs` is dropped (it may reconnect); past `maxBufferBytes` any client is.
    */
+  stallBufferBytes?: number;
+  stallMs?: number;
   maxBufferBytes?: number;
   /** Comment line sent this often so proxies keep the connection open. */
   keepAliveMs?: number;
@@ -51,10 +53,23 @@ interface Client {
   res: http.ServerResponse;
   queue: string | undefined;
   job: string | undefined;
+  /** Frames held back while the socket says stop (write returned false, no 'drain' yet). */
+  held: string[];
+  heldBytes: number;
+  waiting: boolean;
+  /** Bytes given to res.write, and of those the most seen to have left its buffer. */
+  written: number;
+  flushed: number;
+  /** When the client last took something (or connected). */
+  progressAt: number;
 }
 
 export const DEFAULT_MAX_CLIENTS = 50;
-const DEFAULT_MAX_BUFFER_BYTES = 1024 * 1024;
+/** A client this far behind that has taken nothing for STALL_MS has stopped reading. */
+const STALL_BUFFER_BYTES = 1024 * 1024;
+const STALL_MS = 5000;
+/** Nobody is let this far behind, reading or not. */
+const MAX_BUFFER_BYTES = 64 * 1024 * 1024;
 
 export class EventStream {
   private readonly clients = new Set<Client>();
@@ -102,19 +117,56 @@ export class EventStream {
     }
   }
 
-  /** Write unless the client has stopped reading and too much already waits for it: then drop it. */
+  /**
+   * Write, unless the client has fallen too far behind: then drop it. While the socket says stop,
+   * frames are held here until it drains (the same string for every client, not a copy each:
+   * writing them all at once would have Node copy a tick's worth of frames per client).
+   */
   private write(client: Client, frame: string): void {
-    const res = client.res;
-    if (res.destroyed) return;
-    if (res.writableNeedDrain && res.writableLength + frame.length > (this.s.maxBufferBytes ?? DEFAULT_MAX_BUFFER_BYTES)) {
-      this.dropped++;
-      this.log.warn({ buffered: res.writableLength }, 'event stream: a client stopped reading; dropping it');
-      this.clients.delete(client);
-      res.destroy();
-      if (this.clients.size === 0) void this.stopJobEvents();
+    if (client.res.destroyed || this.dropIfStalled(client)) return;
+    if (client.waiting) {
+      client.held.push(frame);
+      client.heldBytes += frame.length;
       return;
     }
-    res.write(frame);
+    this.send(client, frame);
+  }
+
+  private send(client: Client, frame: string): void {
+    client.written += frame.length;
+    if (client.res.write(frame)) return;
+    client.waiting = true;
+    client.res.once('drain', () => this.drained(client));
+  }
+
+  private drained(client: Client): void {
+    client.waiting = false;
+    client.progressAt = this.wallNow();
+    while (!client.waiting && client.held.length > 0 && !client.res.destroyed) {
+      const frame = client.held.shift()!;
+      client.heldBytes -= frame.length;
+      this.send(client, frame);
+    }
+  }
+
+  /** True when the client was dropped: too far behind, and taking nothing (or far too far behind). */
+  private dropIfStalled(client: Client): boolean {
+    const res = client.res;
+    const pending = res.writableLength + client.heldBytes;
+    const now = this.wallNow();
+    const flushed = client.written - res.writableLength;
+    if (flushed > client.flushed) {
+      client.flushed = flushed;
+      client.progressAt = now;
+    }
+    const stalled = pending > (this.s.stallBufferBytes ?? STALL_BUFFER_BYTES) && now - client.progressAt >= (this.s.stallMs ?? STALL_MS);
+    if (!stalled && pending <= (this.s.maxBufferBytes ?? MAX_BUFFER_BYTES)) return false;
+    this.dropped++;
+    this.log.warn({ buffered: pending, idleSeconds: (now - client.progressAt) / 1000 }, 'event stream: a client stopped reading; dropping it');
+    this.clients.delete(client);
+    res.destroy();
+    if (this.clients.size === 0) void this.stopJobEvents();
+    return true;
   }
 
   /**
@@ -149,10 +201,11 @@ export class EventStream {
     // HEAD: the headers a GET would get, and an empty body (Hono drops the body of a HEAD answer).
     if (c.req.method === 'HEAD') return c.body(null, 200, headers);
     res.writeHead(200, { ...headers, connection: 'keep-alive' });
-    const client: Client = { res, queue, job };
-    res.write('retry: 2000\n\n');
+    const client: Client = { res, queue, job, held: [], heldBytes: 0, waiting: false, written: 0, flushed: 0, progressAt: this.wallNow() };
+    this.write(client, 'retry: 2000\n\n');
+    // Also where a client that stopped reading while no events came is found.
     const keepAlive = setInterval(() => {
-      if (!res.writableNeedDrain) res.write(`: keep-alive\n\n`);
+      if (!this.dropIfStalled(client) && !client.waiting) this.write(client, `: keep-alive\n\n`);
     }, this.s.keepAliveMs ?? 15_000);
     keepAlive.unref();
     const gone = () => {
