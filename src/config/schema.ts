@@ -69,7 +69,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   { key: 'metrics-port', kind: 'int', arg: 'PORT', default: 9464, min: 0, max: 65535, help: 'port of the HTTP endpoints (0: any free port)' },
   { key: 'http-config', kind: 'string', arg: 'FILE', optional: true, help: 'HTTP access file (YAML, exporter-toolkit keys): basic_auth_users (bcrypt), bearer_token_file, tls_server_config, host_names; a relative path is read from $CREDENTIALS_DIRECTORY when set' },
   { key: 'http-insecure', kind: 'bool', default: false, help: 'allow a non-loopback --metrics-host without authentication (anyone who reaches it sees /status and /events)' },
-  { key: 'events-payloads', kind: 'bool', default: false, help: "include job data in /events (progress values, return values, failure reasons)" },
+  { key: 'events-payloads', kind: 'bool', default: false, help: 'put job data in /events: return values, failure reasons, progress objects (a numeric progress is always sent)' },
   { key: 'events-max-clients', kind: 'int', arg: 'N', default: 50, min: 1, max: 10000, help: 'most /events streams open at once; one more is answered 503' },
   { key: 'log-level', kind: 'enum', arg: 'LEVEL', default: 'info', choices: LOG_LEVELS, help: 'least severe log level written' },
   { key: 'log-format', kind: 'enum', arg: 'FORMAT', optional: true, choices: ['json', 'pretty'], help: 'json, or pretty (default: pretty on a terminal, json otherwise)' },

@@ -43,6 +43,15 @@ export function alreadySent(): Response {
   return RESPONSE_ALREADY_SENT;
 }
 
+/** host:port of an Origin header; undefined for "null" or anything unparsable. */
+function originHost(origin: string): string | undefined {
+  try {
+    return new URL(origin).host;
+  } catch {
+    return undefined;
+  }
+}
+
 /** This host's addresses and name, for a server bound to every address. */
 function localNames(): string[] {
   const out = [hostname()];
@@ -76,7 +85,7 @@ export class HttpServer {
         // Changes (only a mounted app takes them) need an authenticated user and a same-origin page.
         const origin = c.req.header('origin');
         if (!c.get('authenticated')) return text(c, 403, 'read-only: changes need the HTTP authentication of --http-config\n');
-        if (origin !== undefined && new URL(origin).host !== c.req.header('host')) return text(c, 403, 'cross-origin request refused\n');
+        if (origin !== undefined && originHost(origin) !== c.req.header('host')) return text(c, 403, 'cross-origin request refused\n');
       }
       await next();
     });
@@ -89,7 +98,8 @@ export class HttpServer {
     this.app.notFound((c) => text(c, 404, `not found; try ${known}\n`));
     this.app.onError((err, c) => text(c, 500, `error: ${err.message}\n`));
 
-    const listener = getRequestListener(this.app.fetch);
+    // Leave the global Request/Response alone (the library would swap in its own): other code in the process uses them.
+    const listener = getRequestListener(this.app.fetch, { overrideGlobalObjects: false });
     this.tls = opts.access?.tls !== undefined;
     this.server = opts.access?.tls ? https.createServer({ cert: opts.access.tls.cert, key: opts.access.tls.key }, listener) : http.createServer(listener);
     this.server.keepAliveTimeout = 5000;

@@ -3,7 +3,7 @@
  * reads, a job that writes 20 MB to stderr must leave /healthz answering, finish, and have what
  * could not be passed on counted (worker_pool_worker_output_dropped_bytes_total) and announced.
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { afterAll, describe, expect, it } from 'vitest';
 import { deletePrefix, queue, redisUrl, uniquePrefix } from '../helpers/redis.js';
@@ -11,11 +11,22 @@ import { request } from '../helpers/http-request.js';
 import { until } from '../helpers/wait.js';
 
 const prefix = uniquePrefix('output');
-afterAll(() => deletePrefix(prefix));
+let proc: ChildProcess | undefined;
+afterAll(async () => {
+  if (proc && proc.exitCode === null && proc.signalCode === null) {
+    const exited = once(proc, 'exit');
+    proc.kill('SIGTERM');
+    // A frozen daemon (the bug this guards against) never gets to act on SIGTERM.
+    const late = setTimeout(() => proc?.kill('SIGKILL'), 15_000);
+    await exited;
+    clearTimeout(late);
+  }
+  await deletePrefix(prefix);
+});
 
 describe('worker output', () => {
   it('a 20 MB burst on a worker\'s stderr with an unread supervisor stderr: /healthz keeps answering, bytes dropped are counted', async () => {
-    const proc = spawn(process.execPath, ['bin/worker-pool', '--redis-url', redisUrl(), '--prefix', prefix, '--queues', 'out', '--processor', 'test/fixtures/big-output.mjs', '--scaling-period', '0.5', '--window', '1', '--metrics-port', '0', '--log-format', 'json', '--log-level', 'info'], {
+    proc = spawn(process.execPath, ['bin/worker-pool', '--redis-url', redisUrl(), '--prefix', prefix, '--queues', 'out', '--processor', 'test/fixtures/big-output.mjs', '--scaling-period', '0.5', '--window', '1', '--metrics-port', '0', '--log-format', 'json', '--log-level', 'info'], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     // stderr is left unread: the pipe fills after ~128 KB, as with a stuck log reader.
@@ -42,7 +53,7 @@ describe('worker output', () => {
           return dropped > 15 * 1024 * 1024 && (await q.getJob(job.id!))?.finishedOn !== undefined;
         },
         'the job to finish and its output to be dropped while /healthz answers',
-        60_000,
+        40_000,
         100,
       );
       expect((await q.getJob(job.id!))!.returnvalue).toMatchObject({ written: expect.any(Number) });
@@ -53,12 +64,7 @@ describe('worker output', () => {
       proc.stderr!.on('data', (c: Buffer) => (err += c.toString()));
       await until(() => /\[worker-pool\] \d+ bytes of worker output dropped/.test(err), 'the dropped-output notice on stderr', 20_000);
     } finally {
-      if (proc.exitCode === null) {
-        proc.stderr!.resume();
-        const exited = once(proc, 'exit');
-        proc.kill('SIGTERM');
-        await exited;
-      }
+      proc.stderr!.resume();
     }
   });
 });
