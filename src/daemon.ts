@@ -8,6 +8,7 @@ import { redactUrl, type PoolConfig } from './config/load.js';
 import { EventStream } from './observe/event-stream.js';
 import { History } from './observe/history.js';
 import { HttpServer, json, text } from './observe/http.js';
+import { serverHttpAccess } from './observe/http-config.js';
 import { registerHttpMetrics } from './observe/http-metrics.js';
 import { JOB_BOARD_PATH, JobBoard } from './observe/job-board.js';
 import { LIVE_PAGE_HTML } from './observe/live-page.js';
@@ -167,7 +168,8 @@ export class Daemon {
     this.events = new EventStream({ pool: c.name, redisUrl: c.redisUrl, prefix: c.prefix, queues: c.queues, payloads: c.eventsPayloads, maxClients: c.eventsMaxClients }, this.supervisor, this.loop, this.log, () => this.clock.wallNow());
     this.history = new History(c.name, this.supervisor, this.loop, this.probe, this.clock);
     registerHttpMetrics(metrics.registry, this.events);
-    this.jobBoard = new JobBoard(c.name, this.poolQueues(), !c.httpAccess?.authRequired);
+    const access = serverHttpAccess(c, process.env, process.cwd());
+    this.jobBoard = new JobBoard(c.name, this.poolQueues(), !access?.authRequired);
     this.http = new HttpServer(
       {
         '/': (ctx) => text(ctx, 200, LIVE_PAGE_HTML, 'text/html; charset=utf-8'),
@@ -182,7 +184,7 @@ export class Daemon {
         // Errors can carry secrets (a processor's stderr, a config line): only for authenticated clients.
         '/status': async (ctx) => json(ctx, 200, await this.status({ private: ctx.get('authenticated') })),
       },
-      { bind: c.metricsHost, access: c.httpAccess, mounts: [{ path: JOB_BOARD_PATH, app: this.jobBoard.app }] },
+      { bind: c.metricsHost, access, mounts: [{ path: JOB_BOARD_PATH, app: this.jobBoard.app }] },
     );
   }
 

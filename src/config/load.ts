@@ -52,7 +52,7 @@ export interface PoolConfig {
   httpInsecure: boolean;
   eventsPayloads: boolean;
   eventsMaxClients: number;
-  /** The HTTP access file, read and checked (undefined without --http-config). */
+  /** The HTTP access file, read and checked (undefined without --http-config, or when this process cannot read it: the daemon reads it at start). */
   httpAccess: HttpAccess | undefined;
   logLevel: string;
   logFormat: 'json' | 'pretty' | undefined;

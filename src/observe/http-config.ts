@@ -6,7 +6,7 @@
  * keys are added: `bearer_token_file` and `host_names`. Reading it is start-up's step; every problem is
  * one ConfigError line naming the key.
  */
-import { readFileSync } from 'node:fs';
+import { accessSync, constants, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseDocument } from 'yaml';
 import { ConfigError } from '../config/schema.js';
@@ -54,7 +54,7 @@ function readText(key: string, file: string): string {
   try {
     return readFileSync(file, 'utf8');
   } catch (err) {
-    throw new ConfigError(`http-config: ${key}: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? 'unreadable'})`);
+    throw new ConfigError(`http-config: ${key === '' ? '' : `${key}: `}cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? 'unreadable'})`);
   }
 }
 
@@ -64,7 +64,7 @@ function isMapping(v: unknown): v is Record<string, unknown> {
 
 /** Read and check the file. Files it names are read relative to the file's own directory. */
 export function loadHttpAccess(file: string): HttpAccess {
-  const text = readText('file', file);
+  const text = readText('', file);
   const doc = parseDocument(text, { prettyErrors: false });
   if (doc.errors.length > 0) throw new ConfigError(`http-config: ${file} is not valid YAML: ${doc.errors[0]!.message.split('\n')[0]}`);
   const raw: unknown = doc.toJS() ?? {};
@@ -134,15 +134,45 @@ export function isLoopback(host: string): boolean {
 }
 
 /**
- * Start-up's rule: endpoints on a non-loopback address need auth, unless the operator said
- * --http-insecure. Returns the loaded access file (or undefined when none is given).
+ * The rule for every command that loads a config: endpoints on a non-loopback address need auth,
+ * unless the operator said --http-insecure. The access file is read when this process can read it
+ * (returned); when it cannot (check-config or routes run outside the service cannot see
+ * $CREDENTIALS_DIRECTORY), the file's presence is taken at its word and `serverHttpAccess` checks
+ * it when the daemon starts.
  */
-export function checkHttpExposure(c: { httpConfig: string | undefined; httpInsecure: boolean; metricsHost: string }, env: NodeJS.ProcessEnv, cwd: string): HttpAccess | undefined {
-  const access = c.httpConfig === undefined ? undefined : loadHttpAccess(httpConfigPath(c.httpConfig, env, cwd));
-  if (!isLoopback(c.metricsHost) && !access?.authRequired && !c.httpInsecure) {
-    throw new ConfigError(
-      `metrics-host: ${JSON.stringify(c.metricsHost)} is not allowed without authentication; give --http-config FILE with basic_auth_users or bearer_token_file, or say --http-insecure to serve /status and /events to anyone who can reach it`,
-    );
-  }
+export function checkHttpExposure(c: ExposureSettings, env: NodeJS.ProcessEnv, cwd: string): HttpAccess | undefined {
+  const file = c.httpConfig === undefined ? undefined : httpConfigPath(c.httpConfig, env, cwd);
+  const access = file !== undefined && readable(file) ? loadHttpAccess(file) : undefined;
+  requireAuthOffLoopback(c, access ? access.authRequired : c.httpConfig !== undefined);
   return access;
+}
+
+/** The access file for the daemon's server: read now if it was not yet (a missing file is an error here). */
+export function serverHttpAccess(c: ExposureSettings & { httpAccess: HttpAccess | undefined }, env: NodeJS.ProcessEnv, cwd: string): HttpAccess | undefined {
+  if (c.httpConfig === undefined) return undefined;
+  const access = c.httpAccess ?? loadHttpAccess(httpConfigPath(c.httpConfig, env, cwd));
+  requireAuthOffLoopback(c, access.authRequired);
+  return access;
+}
+
+interface ExposureSettings {
+  httpConfig: string | undefined;
+  httpInsecure: boolean;
+  metricsHost: string;
+}
+
+function readable(file: string): boolean {
+  try {
+    accessSync(file, constants.R_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function requireAuthOffLoopback(c: ExposureSettings, auth: boolean): void {
+  if (isLoopback(c.metricsHost) || auth || c.httpInsecure) return;
+  throw new ConfigError(
+    `metrics-host: ${JSON.stringify(c.metricsHost)} is not allowed without authentication; give --http-config FILE with basic_auth_users or bearer_token_file, or say --http-insecure to serve /status and /events to anyone who can reach it`,
+  );
 }

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load.js';
 import { ConfigError } from '../../src/config/schema.js';
 import { HttpAuth } from '../../src/observe/http-auth.js';
-import { checkHttpExposure, httpConfigPath, isLoopback, loadHttpAccess } from '../../src/observe/http-config.js';
+import { checkHttpExposure, httpConfigPath, isLoopback, loadHttpAccess, serverHttpAccess } from '../../src/observe/http-config.js';
 import { allowedHosts, hostAllowed, hostOf } from '../../src/observe/host-check.js';
 import { basicHeader, writeAccessFiles } from '../helpers/http-access.js';
 
@@ -76,6 +76,19 @@ describe('exposure rule', () => {
     expect(oneLineError(() => checkHttpExposure({ httpConfig: tlsOnly.file, httpInsecure: false, metricsHost: '192.0.2.1' }, {}, '/'))).toMatch(/without authentication/);
     for (const h of ['127.0.0.1', '127.0.0.53', '::1', '[::1]', 'localhost']) expect(isLoopback(h)).toBe(true);
     for (const h of ['0.0.0.0', '::', '10.0.0.1', '128.0.0.1', 'example.com']) expect(isLoopback(h)).toBe(false);
+  });
+});
+
+describe('an access file this process cannot read', () => {
+  it('other commands (check-config, routes outside the service) take it at its word; the daemon reads it at start', () => {
+    // As `worker-pool routes --config orders.yml` run by an operator: $CREDENTIALS_DIRECTORY is the service's only.
+    const c = loadConfig({ env: {}, cwd: '/nonexistent', flags: { 'http-config': 'http-config.yml', 'metrics-host': '0.0.0.0' } });
+    expect(c.httpAccess).toBeUndefined();
+    expect(oneLineError(() => serverHttpAccess(c, {}, '/nonexistent'))).toMatch(/^http-config: cannot read \/nonexistent\/http-config\.yml \(ENOENT\)/);
+    const a = writeAccessFiles({ tls: true, basic: false, bearer: false });
+    expect(oneLineError(() => serverHttpAccess({ ...c, httpConfig: a.file }, {}, '/'))).toMatch(/without authentication/);
+    const ok = writeAccessFiles();
+    expect(serverHttpAccess({ ...c, httpConfig: 'http.yml' }, { CREDENTIALS_DIRECTORY: ok.dir }, '/')?.authRequired).toBe(true);
   });
 });
 
