@@ -8,7 +8,10 @@ import { redactUrl, type PoolConfig } from './config/load.js';
 import { redactText } from './config/redact.js';
 import { EventStream } from './observe/event-stream.js';
 import { History } from './observe/history.js';
-import { HttpServer, sendJson, sendText } from './observe/http.js';
+import { HttpServer, json, text } from './observe/http.js';
+import { serverHttpAccess } from './observe/http-config.js';
+import { registerHttpMetrics } from './observe/http-metrics.js';
+import { JOB_BOARD_PATH, JobBoard } from './observe/job-board.js';
 import { LIVE_PAGE_HTML } from './observe/live-page.js';
 import { createLogger, wantsPretty, type Logger } from './observe/logger.js';
 import { registerFreezeMetrics } from './observe/freeze-metrics.js';
@@ -109,6 +112,9 @@ export function workerSettings(c: PoolConfig): Omit<WorkerSettings, 'workerId' |
 
 export const VERSION = '0.1.0';
 
+/** In place of an error in /status for a client that is not authenticated (docs/http.md). */
+export const HIDDEN = 'hidden: shown only to an authenticated client (--http-config); the daemon log has it';
+
 export class Daemon {
   readonly log: Logger;
   readonly supervisor: Supervisor;
@@ -124,6 +130,7 @@ export class Daemon {
   lastReload: ReloadRecord | undefined;
   private readonly clock: Clock;
   private readonly http: HttpServer;
+  readonly jobBoard: JobBoard;
   private address: AddressInfo | undefined;
   private titleTimer: NodeJS.Timeout | undefined;
   private stopped: Promise<{ forced: boolean }> | undefined;
@@ -175,20 +182,32 @@ export class Daemon {
     const metrics = createMetrics(c.name, this.supervisor, this.loop, this.handBack);
     registerFreezeMetrics(metrics.registry, this.freezeWatch);
     registerQueueMetrics(metrics.registry, this.probe, buildInfo(VERSION));
-    this.events = new EventStream({ pool: c.name, redisUrl: c.redisUrl, prefix: c.prefix, queues: c.queues }, this.supervisor, this.loop, this.log, () => this.clock.wallNow());
+    this.events = new EventStream({ pool: c.name, redisUrl: c.redisUrl, prefix: c.prefix, queues: c.queues, payloads: c.eventsPayloads, maxClients: c.eventsMaxClients }, this.supervisor, this.loop, this.log, () => this.clock.wallNow());
     this.history = new History(c.name, this.supervisor, this.loop, this.probe, this.clock);
-    this.http = new HttpServer({
-      '/': (_req, res) => sendText(res, 200, LIVE_PAGE_HTML, 'text/html; charset=utf-8'),
-      '/history': (_req, res) => sendJson(res, 200, this.history.body()),
-      '/events': this.events.handle,
-      '/metrics': async (_req, res) => sendText(res, 200, await metrics.registry.metrics(), metrics.registry.contentType),
-      '/healthz': (_req, res) => (this.healthy() ? sendText(res, 200, 'ok\n') : sendText(res, 503, 'control loop stalled\n')),
-      '/readyz': async (_req, res) => {
-        const ready = await this.ready();
-        sendText(res, ready ? 200 : 503, ready ? 'ready\n' : 'not ready\n');
+    registerHttpMetrics(metrics.registry, this.events);
+    const access = serverHttpAccess(c, process.env, process.cwd());
+    this.jobBoard = new JobBoard(c.name, this.poolQueues(), !access?.authRequired);
+    this.http = new HttpServer(
+      {
+        '/': (ctx) => text(ctx, 200, LIVE_PAGE_HTML, 'text/html; charset=utf-8'),
+        '/history': (ctx) => json(ctx, 200, this.history.body()),
+        '/events': this.events.handle,
+        '/metrics': async (ctx) => text(ctx, 200, await metrics.registry.metrics(), metrics.registry.contentType),
+        '/healthz': (ctx) => (this.healthy() ? text(ctx, 200, 'ok\n') : text(ctx, 503, 'control loop stalled\n')),
+        '/readyz': async (ctx) => {
+          const ready = await this.ready();
+          return text(ctx, ready ? 200 : 503, ready ? 'ready\n' : 'not ready\n');
+        },
+        // Errors can carry secrets (a processor's stderr, a config line): only for authenticated clients.
+        '/status': async (ctx) => json(ctx, 200, await this.status({ private: ctx.get('authenticated') })),
       },
-      '/status': async (_req, res) => sendJson(res, 200, await this.status()),
-    });
+      { bind: c.metricsHost, access, mounts: [{ path: JOB_BOARD_PATH, app: this.jobBoard.app }] },
+    );
+  }
+
+  /** The probe's Queue objects for the pool's queues (shared with the job board). */
+  private poolQueues() {
+    return this.opts.config.queues.map((q) => this.probe.queue(q)).filter((q) => q !== undefined);
   }
 
   get config(): PoolConfig {
@@ -199,7 +218,7 @@ export class Daemon {
   get url(): string {
     const a = this.address!;
     const host = a.family === 'IPv6' ? `[${a.address}]` : a.address;
-    return `http://${host}:${a.port}`;
+    return `${this.http.tls ? 'https' : 'http'}://${host}:${a.port}`;
   }
 
   async start(): Promise<void> {
@@ -271,6 +290,7 @@ export class Daemon {
     await this.probe.setQueues(c.queues);
     await this.events.setQueues(c.queues);
     this.opts.config = c;
+    this.jobBoard.setQueues(this.poolQueues());
     this.log.level = c.logLevel;
     this.loop.setLimits({ minWorkers: c.minWorkers, maxWorkers: c.maxWorkers, threshold: c.utilizationThreshold, scalingPeriodMs: c.scalingPeriod * 1000 });
     this.supervisor.usage.resize(c.window * 1000);
@@ -307,7 +327,11 @@ export class Daemon {
     return up && this.healthy() && this.supervisor.runningCount() >= this.loop.limits.minWorkers && this.supervisor.fatalCount() === 0;
   }
 
-  async status(): Promise<PoolStatus> {
+  /**
+   * The pool's state. `private: false` (an unauthenticated HTTP client) leaves out what may hold
+   * secrets: a fatal slot's last error (its stderr) and a refused reload's error.
+   */
+  async status(opts: { private: boolean } = { private: true }): Promise<PoolStatus> {
     const c = this.opts.config;
     const now = this.clock.now();
     const ready = await this.ready();
@@ -327,7 +351,7 @@ export class Daemon {
       fatalSlots: this.supervisor
         .slotList()
         .filter((s) => s.fatalUntil !== undefined)
-        .map((s) => ({ id: s.name, failedStarts: s.failedStarts, retryInSeconds: Math.max(0, Math.round((s.fatalUntil! - now) / 1000)), lastError: s.lastError })),
+        .map((s) => ({ id: s.name, failedStarts: s.failedStarts, retryInSeconds: Math.max(0, Math.round((s.fatalUntil! - now) / 1000)), lastError: opts.private || s.lastError === undefined ? s.lastError : HIDDEN })),
       utilization: this.supervisor.utilization(),
       utilizationThreshold: this.loop.limits.threshold,
       scalingPeriodSeconds: this.loop.limits.scalingPeriodMs / 1000,
@@ -348,7 +372,7 @@ export class Daemon {
       queueCounts: perQueue((s) => s.counts),
       queueOldestAgeSeconds: perQueue((s) => Math.round(s.oldestAgeSeconds * 10) / 10),
       pausedQueues: snap ? Object.entries(snap).filter(([, s]) => s.paused).map(([q]) => q) : [],
-      lastReload: this.lastReload ?? null,
+      lastReload: !this.lastReload ? null : opts.private || this.lastReload.error === undefined ? this.lastReload : { ...this.lastReload, error: HIDDEN },
     };
   }
 

@@ -5,6 +5,7 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { parseDocument } from 'yaml';
+import { checkHttpExposure, type HttpAccess } from '../observe/http-config.js';
 import type { RoutingRule } from '../routing/rules.js';
 import { normalizeRedisUrl, redactUrl, rememberSecret } from './redact.js';
 import { ConfigError, OPTIONS, OPTION_BY_KEY, envName, parseValue, type OptionSpec, type Source } from './schema.js';
@@ -52,6 +53,12 @@ export interface PoolConfig {
   redisPasswordFile: string | undefined;
   metricsHost: string;
   metricsPort: number;
+  httpConfig: string | undefined;
+  httpInsecure: boolean;
+  eventsPayloads: boolean;
+  eventsMaxClients: number;
+  /** The HTTP access file, read and checked (undefined without --http-config, or when this process cannot read it: the daemon reads it at start). */
+  httpAccess: HttpAccess | undefined;
   logLevel: string;
   logFormat: 'json' | 'pretty' | undefined;
   embeddedRedis: boolean;
@@ -172,6 +179,7 @@ export function loadConfig(input: LoadInput = {}): PoolConfig {
   config.redisUrl = normalizeRedisUrl(config.redisUrl);
   checkRedisUrl(config.redisUrl, sources['redis-url'] ?? 'default');
   config.redisUrl = withPasswordFile(config.redisUrl, config.redisPasswordFile, env, cwd);
+  config.httpAccess = checkHttpExposure(config, env, cwd);
 
   const processorRaw = values['processor'] as string | undefined;
   if (processorRaw !== undefined) {

@@ -58,7 +58,14 @@ const EFFECT: Record<Key, ReloadEffect> = {
   startSeconds: 'restart',
   startRetries: 'restart',
   fatalCooldown: 'restart',
+  // The HTTP server is built once, at start, with its access file and event stream limits.
+  httpConfig: 'restart',
+  httpInsecure: 'restart',
+  eventsPayloads: 'restart',
+  eventsMaxClients: 'restart',
   configFile: 'never-changes',
+  // Read from http-config; the server keeps the one it started with.
+  httpAccess: 'never-changes',
 };
 
 const keysWith = (effect: ReloadEffect) => (Object.keys(EFFECT) as Key[]).filter((k) => EFFECT[k] === effect);

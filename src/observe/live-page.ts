@@ -47,6 +47,7 @@ export const LIVE_PAGE_HTML = String.raw`<!doctype html>
   <span id="ready" class="badge">…</span>
   <span class="meta" id="redis"></span>
   <span class="meta" id="queues"></span>
+  <a class="meta" id="jobs-link" href="jobs">jobs (bull-board)</a>
   <span class="meta" id="updated" style="margin-left:auto"></span>
 </header>
 <div id="offline">The daemon is not answering; retrying…</div>

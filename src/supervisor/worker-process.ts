@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { childEnvironment } from '../config/redact.js';
 import { isChildMessage, type ChildMessage, type JobDeadline, type ParentMessage, type WorkerSettings } from '../ipc/messages.js';
+import { stderrRelay } from './output-relay.js';
 
 export type WorkerState = 'starting' | 'running' | 'draining' | 'exited';
 
@@ -27,6 +28,7 @@ export interface WorkerProcessEvents {
 }
 
 const STDERR_TAIL_LINES = 20;
+const STDERR_TAIL_BYTES = 16 * 1024;
 /** After the child ends, what its jobs started gets SIGTERM, then SIGKILL this much later. */
 const GROUP_KILL_GRACE_MS = 2000;
 
@@ -94,10 +96,12 @@ export class WorkerProcess extends EventEmitter<WorkerProcessEvents> {
       detached: true,
     });
     this.key = `${id}#${this.child.pid ?? 'x'}`;
-    this.child.stderr?.setEncoding('utf8');
-    this.child.stderr?.on('data', (chunk: string) => {
-      process.stderr.write(chunk);
-      for (const line of chunk.split('\n')) {
+    this.child.stderr?.on('data', (chunk: Buffer) => {
+      // Never process.stderr.write: it blocks the supervisor's loop when our stderr reader is slow.
+      stderrRelay.write(chunk);
+      // Only the end of a big chunk can reach the tail.
+      const tail = chunk.subarray(Math.max(0, chunk.length - STDERR_TAIL_BYTES)).toString('utf8');
+      for (const line of tail.split('\n')) {
         if (line.trim() === '') continue;
         this.stderrTail.push(line);
         if (this.stderrTail.length > STDERR_TAIL_LINES) this.stderrTail.shift();

@@ -36,6 +36,7 @@ describe('live page in Chromium', () => {
       '--max-workers', '3',
       '--scaling-period', '1',
       '--window', '2',
+      '--events-payloads', // the page shows failure reasons from the stream
     ]);
     try {
       browser = await chromium.launchPersistentContext(profile, {

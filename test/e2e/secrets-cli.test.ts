@@ -9,6 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { HIDDEN } from '../../src/daemon.js';
 import { freePort, startEmbeddedRedis, type EmbeddedRedis } from '../../src/redis/embedded.js';
 import { runCli } from '../helpers/cli.js';
 import { fixture } from '../helpers/daemon.js';
@@ -89,7 +90,9 @@ describe('the Redis password in a URL', () => {
       d.child.kill('SIGHUP');
       await d.waitFor('reload refused; keeping the current config');
       const after = await (await fetch(`${url}/status`)).text();
-      expect(JSON.parse(after).lastReload).toMatchObject({ ok: false, error: expect.stringContaining('pool:***@127.0.0.1') });
+      // /status hides a refused reload's error from a client that is not authenticated (docs/http.md); the log has it, redacted.
+      expect(JSON.parse(after).lastReload).toMatchObject({ ok: false, error: HIDDEN });
+      expect(JSON.stringify(d.lines)).toContain('pool:***@127.0.0.1');
       expect(leaks(after), `/status after the refused reload: ${after}`).toBe(false);
       expect(leaks(JSON.stringify(d.lines)), 'the logs').toBe(false);
       expect(leaks(d.stderr), 'stderr').toBe(false);

@@ -21,7 +21,7 @@ describe('status and events', () => {
   let daemon: CliDaemon;
 
   beforeAll(async () => {
-    daemon = await startCliDaemon(['--name', 'st', '--redis-url', redisUrl(), '--prefix', prefix, '--queues', 'reports', '--processor', 'test/fixtures/progress.mjs', '--min-workers', '1', '--max-workers', '2', '--scaling-period', '0.5', '--window', '2']);
+    daemon = await startCliDaemon(['--name', 'st', '--redis-url', redisUrl(), '--prefix', prefix, '--queues', 'reports', '--processor', 'test/fixtures/progress.mjs', '--min-workers', '1', '--max-workers', '2', '--scaling-period', '0.5', '--window', '2', '--events-payloads']);
     await until(async () => (await fetch(`${daemon.url}/readyz`)).ok, 'daemon ready');
   });
 

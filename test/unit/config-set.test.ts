@@ -20,8 +20,8 @@ describe('checkConfigSet', () => {
     expect(checkConfigSet([instance('a.yml', { 'metrics-port': 9000 }), instance('b.yml', { 'metrics-port': 9000 })])).toEqual([
       'metrics-port: a.yml and b.yml both use port 9000; give each instance its own metrics-port',
     ]);
-    expect(checkConfigSet([instance('a.yml', { 'metrics-port': 9000, 'metrics-host': '0.0.0.0' }), instance('b.yml', { 'metrics-port': 9000 })])).toHaveLength(1);
-    expect(checkConfigSet([instance('a.yml', { 'metrics-port': 9000, 'metrics-host': '10.0.0.1' }), instance('b.yml', { 'metrics-port': 9000 })])).toEqual([]);
+    expect(checkConfigSet([instance('a.yml', { 'metrics-port': 9000, 'metrics-host': '0.0.0.0', 'http-insecure': true }), instance('b.yml', { 'metrics-port': 9000 })])).toHaveLength(1);
+    expect(checkConfigSet([instance('a.yml', { 'metrics-port': 9000, 'metrics-host': '10.0.0.1', 'http-insecure': true }), instance('b.yml', { 'metrics-port': 9000 })])).toEqual([]);
   });
 
   it('reports two instances with one name', () => {

@@ -1,0 +1,35 @@
+/** Metrics of the HTTP side: event streams open, refused and dropped, and worker output dropped on its way to stderr. */
+import { Counter, Gauge, type Registry } from 'prom-client';
+import { stderrRelay } from '../supervisor/output-relay.js';
+import type { EventStream } from './event-stream.js';
+
+export function registerHttpMetrics(registry: Registry, events: EventStream): void {
+  new Gauge({
+    name: 'worker_pool_events_clients',
+    help: 'Open /events streams.',
+    registers: [registry],
+    collect() {
+      this.set(events.listeners);
+    },
+  });
+  new Counter({
+    name: 'worker_pool_events_clients_rejected_total',
+    help: '/events streams refused or ended by the server: full (--events-max-clients were open), slow (the client stopped reading and its buffer filled).',
+    labelNames: ['reason'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc({ reason: 'full' }, events.refused);
+      this.inc({ reason: 'slow' }, events.dropped);
+    },
+  });
+  new Counter({
+    name: 'worker_pool_worker_output_dropped_bytes_total',
+    help: "Bytes of the workers' stderr dropped because the supervisor's stderr was not read fast enough.",
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(stderrRelay.droppedBytes);
+    },
+  });
+}

@@ -1,0 +1,97 @@
+/**
+ * A real Prometheus (Debian's `prometheus`) scrapes a daemon that asks for authentication and serves
+ * TLS (--http-config): one job with `basic_auth`, one with `authorization` (bearer), both over
+ * https with the daemon's certificate as CA, must be up; a job with a wrong password and one with
+ * no credentials must be down with 401.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort, startCliDaemon, type CliDaemon } from '../helpers/cli-daemon.js';
+import { writeAccessFiles, type AccessFiles } from '../helpers/http-access.js';
+import { deletePrefix, redisUrl, uniquePrefix } from '../helpers/redis.js';
+import { until } from '../helpers/wait.js';
+
+interface Targets {
+  data: { activeTargets: Array<{ labels: { job: string }; health: string; lastError: string }> };
+}
+
+describe('Prometheus scrapes with basic_auth and authorization over TLS', () => {
+  const prefix = uniquePrefix('promauth');
+  let access: AccessFiles;
+  let daemon: CliDaemon;
+  let prometheus: ChildProcess | undefined;
+  let prom: string;
+  const promLog: string[] = [];
+
+  beforeAll(async () => {
+    access = writeAccessFiles({ tls: true });
+    daemon = await startCliDaemon(['--name', 'prom-auth', '--redis-url', redisUrl(), '--prefix', prefix, '--processor', 'test/fixtures/handlers.mjs', '--http-config', access.file]);
+    expect(daemon.url).toMatch(/^https:/);
+    const target = new URL(daemon.url).host;
+    const port = await freePort();
+    prom = `http://127.0.0.1:${port}`;
+    const job = (name: string, auth: string[]) => [
+      `  - job_name: ${name}`,
+      '    scheme: https',
+      `    tls_config: { ca_file: ${JSON.stringify(access.certFile)} }`,
+      ...auth.map((l) => `    ${l}`),
+      `    static_configs: [{ targets: [${JSON.stringify(target)}] }]`,
+    ];
+    writeFileSync(path.join(access.dir, 'token-for-prometheus'), access.token);
+    writeFileSync(
+      path.join(access.dir, 'prometheus.yml'),
+      [
+        'global: { scrape_interval: 1s }',
+        'scrape_configs:',
+        ...job('basic', [`basic_auth: { username: ${access.user}, password: ${JSON.stringify(access.password)} }`]),
+        ...job('bearer', [`authorization: { type: Bearer, credentials_file: ${JSON.stringify(path.join(access.dir, 'token-for-prometheus'))} }`]),
+        ...job('wrong', [`basic_auth: { username: ${access.user}, password: not-the-password }`]),
+        ...job('none', []),
+        '',
+      ].join('\n'),
+    );
+    prometheus = spawn('prometheus', [`--config.file=${path.join(access.dir, 'prometheus.yml')}`, `--storage.tsdb.path=${path.join(access.dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`, '--log.level=warn'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    prometheus.on('error', (err) => promLog.push(`spawn error: ${err.message} (install Debian's "prometheus" package)`));
+    prometheus.stderr!.on('data', (c: Buffer) => promLog.push(c.toString()));
+    await until(async () => (await fetch(`${prom}/-/ready`).catch(() => ({ ok: false }))).ok, `Prometheus ready (${promLog.join('')})`, 30_000, 100);
+  });
+
+  afterAll(async () => {
+    if (prometheus && prometheus.exitCode === null) {
+      const exited = once(prometheus, 'exit');
+      prometheus.kill('SIGTERM');
+      await exited;
+    }
+    await daemon?.stop();
+    await deletePrefix(prefix);
+    if (access) rmSync(access.dir, { recursive: true, force: true });
+  });
+
+  it('basic and bearer jobs are up, wrong or missing credentials are down with 401', async () => {
+    const health = async () => {
+      const t = (await (await fetch(`${prom}/api/v1/targets`)).json()) as Targets;
+      return Object.fromEntries(t.data.activeTargets.map((a) => [a.labels.job, a]));
+    };
+    const h = await until(
+      async () => {
+        const x = await health();
+        return ['basic', 'bearer', 'wrong', 'none'].every((j) => x[j] && x[j].health !== 'unknown') ? x : undefined;
+      },
+      'every target scraped once',
+      30_000,
+      250,
+    );
+    expect(h['basic']!.health, h['basic']!.lastError).toBe('up');
+    expect(h['bearer']!.health, h['bearer']!.lastError).toBe('up');
+    expect(h['wrong']!.health).toBe('down');
+    expect(h['wrong']!.lastError).toContain('401');
+    expect(h['none']!.health).toBe('down');
+    expect(h['none']!.lastError).toContain('401');
+    // And the samples arrived through the authenticated jobs.
+    const q = (await (await fetch(`${prom}/api/v1/query?query=${encodeURIComponent('worker_pool_max_workers{pool="prom-auth"}')}`)).json()) as { data: { result: Array<{ metric: { job: string } }> } };
+    expect(q.data.result.map((r) => r.metric.job).sort()).toEqual(['basic', 'bearer']);
+  });
+});
