@@ -3,6 +3,9 @@
  * queue probe, metrics and HTTP server for one pool, and stops them in order.
  */
 import type { AddressInfo } from 'node:net';
+import { hostname } from 'node:os';
+import path from 'node:path';
+import { Queue } from 'bullmq';
 import { systemClock, type Clock } from './clock.js';
 import { redactUrl, type PoolConfig } from './config/load.js';
 import { EventStream } from './observe/event-stream.js';
@@ -13,6 +16,9 @@ import { createLogger, wantsPretty, type Logger } from './observe/logger.js';
 import { createMetrics } from './observe/metrics.js';
 import { buildInfo, registerQueueMetrics } from './observe/queue-metrics.js';
 import { QueueProbe, type QueueCounts } from './observe/queue-probe.js';
+import { FleetCap, cappedPolicy } from './fleet/cap.js';
+import { FleetMember, type InstanceFacts } from './fleet/member.js';
+import { fleetRoute } from './fleet/route.js';
 import { DEFAULT_BACKOFF } from './policy/backoff.js';
 import { selectPolicy } from './policy/select.js';
 import type { ScalePolicy } from './policy/types.js';
@@ -105,6 +111,11 @@ export function workerSettings(c: PoolConfig): Omit<WorkerSettings, 'workerId' |
 
 export const VERSION = '0.1.0';
 
+/** The instance's name in the fleet: its config file's base name (systemd's worker-pool@NAME), else the pool name. */
+export function instanceName(c: PoolConfig): string {
+  return c.configFile ? path.basename(c.configFile).replace(/\.ya?ml$/i, '') : c.name;
+}
+
 export class Daemon {
   readonly log: Logger;
   readonly supervisor: Supervisor;
@@ -115,6 +126,10 @@ export class Daemon {
   readonly history: History;
   readonly globalConcurrency: GlobalConcurrency;
   readonly rollout: Rollout;
+  readonly fleet: FleetMember;
+  readonly fleetCap: FleetCap | undefined;
+  /** Queues of dead peers that are not this pool's, opened to hand their jobs back. */
+  private readonly otherQueues = new Map<string, Queue>();
   lastReload: ReloadRecord | undefined;
   private readonly clock: Clock;
   private readonly http: HttpServer;
@@ -139,11 +154,14 @@ export class Daemon {
       workerEntry: opts.workerEntry,
       maxJobsPerWorker: c.maxJobsPerWorker,
       maxMemoryMb: c.maxMemoryMb,
+      tokenPrefix: () => this.fleet.tokenPrefix(),
+      // Children start once the registration holds (their token bases carry its epoch), never while it is lost.
+      admit: () => this.fleet.state === 'live' && (this.fleetCap ? this.fleetCap.admit() : true),
     });
     this.probe = new QueueProbe(c.redisUrl, c.prefix, c.queues, c.name, () => this.clock.wallNow());
     this.loop = new ControlLoop(
       this.supervisor,
-      opts.policy ?? selectPolicy(c),
+      this.capPolicy(opts.policy ?? selectPolicy(c)),
       { minWorkers: c.minWorkers, maxWorkers: c.maxWorkers, threshold: c.utilizationThreshold, scalingPeriodMs: c.scalingPeriod * 1000 },
       this.clock,
       this.log,
@@ -153,9 +171,27 @@ export class Daemon {
     this.rollout = new Rollout(this.supervisor, this.log);
     // Every period, put back a global limit that Redis lost or another pool changed.
     this.loop.onDecision(() => void this.globalConcurrency.check().catch((err: Error) => this.log.debug({ err: err.message }, 'global concurrency check failed')));
-    this.handBack = new HandBack({ client: this.probe.client, prefix: c.prefix, queue: (q) => this.probe.queue(q), maxStalledCount: c.maxStalledCount, clock: this.clock, log: this.log });
+    this.handBack = new HandBack({ client: this.probe.client, prefix: c.prefix, queue: (q) => this.probe.queue(q) ?? this.otherQueue(q), maxStalledCount: c.maxStalledCount, clock: this.clock, log: this.log });
     this.supervisor.on('worker-exit', (e) => void this.handBack.recover(e.worker));
     this.supervisor.on('worker-message', (w, m) => m.type === 'fetch-uncertain' && void this.handBack.returnOrphans(w, m.queue, m.token, m.keep));
+    this.fleet = new FleetMember({
+      redisUrl: c.redisUrl,
+      prefix: c.prefix,
+      host: hostname(),
+      name: instanceName(c),
+      pool: c.name,
+      pid: process.pid,
+      version: VERSION,
+      heartbeatMs: c.heartbeatSeconds * 1000,
+      leaseMs: c.leaseSeconds * 1000,
+      fleetMaxWorkers: c.fleetMaxWorkers,
+      clock: this.clock,
+      log: this.log,
+      facts: () => this.fleetFacts(),
+      recover: (info, since) => this.handBack.recoverHost(`${info.host}/${info.name}`, info.queues ?? [], info.tokenBases ?? [], since),
+      slots: this.fleetCap ? { key: this.fleetCap.key, held: () => this.fleetCap!.heldMembers(), lost: (m) => this.fleetCap!.lost(m) } : undefined,
+    });
+    this.wireFleet();
     const metrics = createMetrics(c.name, this.supervisor, this.loop, this.handBack);
     registerQueueMetrics(metrics.registry, this.probe, buildInfo(VERSION));
     this.events = new EventStream({ pool: c.name, redisUrl: c.redisUrl, prefix: c.prefix, queues: c.queues }, this.supervisor, this.loop, this.log, () => this.clock.wallNow());
@@ -171,7 +207,81 @@ export class Daemon {
         sendText(res, ready ? 200 : 503, ready ? 'ready\n' : 'not ready\n');
       },
       '/status': async (_req, res) => sendJson(res, 200, await this.status()),
+      '/fleet': fleetRoute(this.fleet),
     });
+  }
+
+  /** With --fleet-max-workers, the cap (its slot leases) and the policy that knows about it. */
+  private capPolicy(policy: ScalePolicy): ScalePolicy {
+    const c = this.opts.config;
+    if (c.fleetMaxWorkers === undefined) return policy;
+    (this as { fleetCap: FleetCap | undefined }).fleetCap = new FleetCap({
+      client: () => this.fleet.redis,
+      prefix: c.prefix,
+      pool: c.name,
+      max: c.fleetMaxWorkers,
+      leaseMs: c.leaseSeconds * 1000,
+      log: this.log,
+      registration: () => (this.fleet.state === 'live' ? this.fleet.id : undefined),
+      live: () => this.supervisor.workers().length,
+      desired: () => this.supervisor.desired,
+    });
+    return cappedPolicy(policy, this.fleetCap!);
+  }
+
+  /** What a lost lease, a new registration and a slot grant do to the pool. */
+  private wireFleet(): void {
+    const cap = this.fleetCap;
+    this.fleet.on('fenced', () => {
+      if (!cap) return;
+      // Our slots may be given to others once our lease runs out in Redis: stop every worker first.
+      cap.dropAll();
+      const live = this.supervisor.workers();
+      if (live.length > 0) this.log.warn({ workers: live.length }, 'fleet cap: lease lost; stopping every worker before its slot can be given to another host');
+      for (const w of live) w.kill('SIGKILL');
+    });
+    this.fleet.on('registered', ({ previous, carried }) => {
+      // A peer claimed our old registration and is handing its jobs back: its children's tokens are
+      // no longer trusted. They stop taking jobs once successors under the new epoch are ready.
+      if (previous !== undefined && !carried && !this.stopped) {
+        const n = this.supervisor.replaceAll('fenced');
+        if (n > 0) this.log.warn({ workers: n, previous }, 'fleet: old registration was claimed by a peer; replacing its workers under the new epoch');
+      }
+      if (!this.stopped) this.supervisor.reconcile();
+      void cap?.sync().catch(() => undefined);
+    });
+    this.fleet.on('unfenced', () => !this.stopped && this.supervisor.reconcile());
+    this.fleet.on('renewed', () => void cap?.sync().catch((err: Error) => this.log.debug({ err: err.message }, 'fleet cap: slot sync failed')));
+    cap?.on('granted', (held) => {
+      if (this.stopped || !this.loop.running) return;
+      // A decision held for lack of a slot goes ahead now, without waiting for the next period.
+      const want = Math.min(cap.wanted, held, this.loop.limits.maxWorkers);
+      if (want > this.supervisor.desired) this.supervisor.setDesired(want);
+      else this.supervisor.reconcile();
+    });
+  }
+
+  private fleetFacts(): InstanceFacts {
+    const workers = this.supervisor.workers();
+    return {
+      queues: this.opts.config.queues,
+      workers: workers.length,
+      busy: workers.reduce((n, w) => n + w.jobs.size, 0),
+      concurrency: this.opts.config.concurrency,
+      utilization: this.supervisor.utilization(),
+      desired: this.supervisor.desired,
+      childBases: workers.map((w) => `${w.tokenBase}:`),
+    };
+  }
+
+  private otherQueue(name: string): Queue {
+    let q = this.otherQueues.get(name);
+    if (!q) {
+      q = new Queue(name, { connection: this.probe.client, prefix: this.opts.config.prefix });
+      q.on('error', () => undefined);
+      this.otherQueues.set(name, q);
+    }
+    return q;
   }
 
   get config(): PoolConfig {
@@ -200,6 +310,7 @@ export class Daemon {
       });
     }
     this.history.start();
+    this.fleet.start();
     this.titleTimer = setInterval(() => this.setTitle(), 250);
     this.setTitle();
   }
@@ -339,6 +450,8 @@ export class Daemon {
       if (this.titleTimer) clearInterval(this.titleTimer);
       // Jobs of children that had to be killed go back within what is left of the stop timeout.
       await this.handBack.idle(Math.max(100, Math.min(2000, stopBy - this.clock.now())));
+      await this.fleet.stop(Math.max(100, Math.min(2000, stopBy - this.clock.now())), async () => this.fleetCap?.releaseAll());
+      await Promise.allSettled([...this.otherQueues.values()].map((q) => q.close()));
       this.history.stop();
       await this.events.close();
       await this.http.close();

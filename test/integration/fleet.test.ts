@@ -1,0 +1,163 @@
+/**
+ * Issue 14 on one machine (loopback): the fleet registry, a SIGKILLed daemon's jobs handed back by
+ * exactly one live peer, a restarted daemon recovering its predecessor's jobs at start-up, and the
+ * fleet-wide cap under racing daemons. The same with real network namespaces is in test/fleet/.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import type { Queue } from 'bullmq';
+import type { Daemon } from '../../src/daemon.js';
+import type { FleetView } from '../../src/fleet/view.js';
+import { fixture, startDaemon } from '../helpers/daemon.js';
+import { startCliDaemon, type CliDaemon } from '../helpers/cli-daemon.js';
+import { client, deletePrefix, queue as openQueue, redisUrl, uniquePrefix } from '../helpers/redis.js';
+import { isAlive, until } from '../helpers/wait.js';
+
+let daemons: Daemon[] = [];
+let clis: CliDaemon[] = [];
+let queues: Queue[] = [];
+let prefixes: string[] = [];
+
+afterEach(async () => {
+  for (const c of clis) c.proc.kill('SIGKILL');
+  await Promise.allSettled(daemons.map((d) => d.stop()));
+  await Promise.allSettled(queues.map((q) => q.close()));
+  for (const p of prefixes) await deletePrefix(p);
+  daemons = [];
+  clis = [];
+  queues = [];
+  prefixes = [];
+});
+
+function setup(label: string): { prefix: string; q: Queue } {
+  const prefix = uniquePrefix(label);
+  prefixes.push(prefix);
+  const q = openQueue('q', prefix);
+  queues.push(q);
+  return { prefix, q };
+}
+
+async function peer(prefix: string, flags: Record<string, string> = {}): Promise<Daemon> {
+  const d = await startDaemon({ 'redis-url': redisUrl(), prefix, queues: 'q', processor: fixture('record.mjs'), 'min-workers': '1', 'max-workers': '1', 'log-level': 'info', ...flags });
+  daemons.push(d);
+  return d;
+}
+
+async function fleetOf(d: Daemon): Promise<FleetView> {
+  const res = await fetch(`${d.url}/fleet`);
+  expect(res.status).toBe(200);
+  return (await res.json()) as FleetView;
+}
+
+/** SIGKILL a CLI daemon and every child it has at once: a host losing power, as far as Redis can tell. */
+async function powerOff(cli: CliDaemon): Promise<number[]> {
+  const status = (await (await fetch(`${cli.url}/status`)).json()) as { workers: Array<{ pid: number }> };
+  const pids = [cli.proc.pid!, ...status.workers.map((w) => w.pid)];
+  for (const pid of pids) process.kill(pid, 'SIGKILL');
+  await until(() => pids.every((p) => !isAlive(p)), 'every process of the dead daemon gone', 10_000);
+  return pids;
+}
+
+describe('fleet registry', () => {
+  it('GET /fleet lists every daemon on the Redis and prefix with the fixed fields; a clean stop leaves the registry', async () => {
+    const { prefix } = setup('fleet-view');
+    const a = await peer(prefix, { name: 'alpha' });
+    const b = await peer(prefix, { name: 'beta', concurrency: '3' });
+    const view = await until(async () => {
+      const v = await fleetOf(a);
+      return v.instances.length === 2 && v.instances.every((i) => i.workers === 1) ? v : undefined;
+    }, 'both instances registered with their worker', 20_000);
+    for (const i of view.instances) {
+      expect(Object.keys(i)).toEqual(expect.arrayContaining(['host', 'name', 'pid', 'pool', 'queues', 'workers', 'busy', 'concurrency', 'utilization', 'heartbeatAgeSeconds', 'state']));
+      expect(i.state).toBe('live');
+      expect(i.pid).toBe(process.pid);
+      expect(i.queues).toEqual(['q']);
+      expect(i.heartbeatAgeSeconds).toBeLessThan(5);
+    }
+    expect(view.instances.map((i) => i.pool).sort()).toEqual(['alpha', 'beta']);
+    expect(view.instances.find((i) => i.pool === 'beta')!.concurrency).toBe(3);
+    // The children's token bases carry the registration's epoch.
+    const epoch = b.fleet.epoch;
+    expect(b.supervisor.workers()[0]!.tokenBase.startsWith(`e${epoch}/`)).toBe(true);
+    await b.stop();
+    const after = await fleetOf(a);
+    expect(after.instances.map((i) => i.pool)).toEqual(['alpha']);
+  });
+
+  it('a SIGKILLed daemon (and its children): exactly one of two peers claims it and its running jobs are back in waiting, then complete once more', async () => {
+    const { prefix, q } = setup('fleet-dead');
+    const runs = `${prefix}:runs`;
+    const dead = await startCliDaemon(['--redis-url', redisUrl(), '--prefix', prefix, '--queues', 'q', '--processor', fixture('record.mjs'), '--name', 'doomed', '--min-workers', '2', '--max-workers', '2', '--concurrency', '2']);
+    clis.push(dead);
+    await q.addBulk(Array.from({ length: 4 }, (_, i) => ({ name: 'long', data: { ms: 60_000, retryMs: 100, record: runs, redis: redisUrl() }, opts: { jobId: `long-${i}` } })));
+    await until(async () => (await q.getActiveCount()) === 4, 'the dead-to-be daemon running all 4 jobs', 30_000);
+    // The peers listen to the queue too, but are started only now: they cannot take those jobs.
+    const b = await peer(prefix, { name: 'b' });
+    const c = await peer(prefix, { name: 'c' });
+    const recoveries: string[] = [];
+    for (const d of [b, c]) d.fleet.on('recovered', (r) => recoveries.push(r.id));
+    await until(async () => (await fleetOf(b)).instances.length === 3, 'three instances registered', 20_000);
+    const killedAt = Date.now();
+    await powerOff(dead);
+    await until(() => recoveries.length > 0, 'a peer to hand the jobs back', 30_000);
+    const backMs = Date.now() - killedAt;
+    await until(async () => (await q.getCompletedCount()) === 4, 'all 4 jobs completed by the peers', 60_000);
+    console.log(`loopback: daemon SIGKILLed with 4 running jobs → handed back after ${backMs} ms (lease 5 s); claims: ${recoveries.length}`);
+    expect(recoveries).toHaveLength(1);
+    const r = client();
+    try {
+      const counts = await r.hgetall(runs);
+      expect(Object.keys(counts).sort()).toEqual(['long-0', 'long-1', 'long-2', 'long-3']);
+    } finally {
+      r.disconnect();
+    }
+    expect((await fleetOf(b)).instances.map((i) => i.pool).sort()).toEqual(['b', 'c']);
+  });
+
+  it('a daemon restarted under the same name recovers its SIGKILLed predecessor at start-up, without waiting for the lease', async () => {
+    const { prefix, q } = setup('fleet-restart');
+    const args = ['--redis-url', redisUrl(), '--prefix', prefix, '--queues', 'q', '--processor', fixture('record.mjs'), '--name', 'same', '--min-workers', '1', '--max-workers', '1', '--concurrency', '2', '--lease-seconds', '25'];
+    const first = await startCliDaemon(args);
+    clis.push(first);
+    await q.addBulk(Array.from({ length: 2 }, (_, i) => ({ name: 'long', data: { ms: 60_000, retryMs: 100 }, opts: { jobId: `r-${i}` } })));
+    await until(async () => (await q.getActiveCount()) === 2, 'the first process running both jobs', 30_000);
+    await powerOff(first);
+    const restartedAt = Date.now();
+    const second = await startCliDaemon(args);
+    clis.push(second);
+    await until(async () => (await q.getCompletedCount()) === 2, 'both jobs completed by the restarted daemon', 30_000);
+    const ms = Date.now() - restartedAt;
+    console.log(`restart recovery: predecessor's 2 jobs completed ${ms} ms after the restart (lease 25 s, lock 30 s)`);
+    // Well before the lease (25 s) or BullMQ's stalled check (30 s lock + 30 s interval).
+    expect(ms).toBeLessThan(20_000);
+    expect(second.lines.some((l) => l.includes("this instance's previous process is gone"))).toBe(true);
+  });
+});
+
+describe('fleet cap', () => {
+  it('three daemons each wanting 3 workers under --fleet-max-workers 4: the sum never exceeds 4, every slot is used, and one stopping frees its slots for the others', async () => {
+    const { prefix } = setup('fleet-cap');
+    const flags = { name: 'capped', 'min-workers': '3', 'max-workers': '3', 'fleet-max-workers': '4', 'scaling-period': '0.5', window: '1' };
+    const ds = await Promise.all([peer(prefix, flags), peer(prefix, flags), peer(prefix, flags)]);
+    let worst = 0;
+    const sample = () => {
+      const sum = ds.reduce((n, d) => n + (d === undefined ? 0 : d.supervisor.workers().length), 0);
+      worst = Math.max(worst, sum);
+      return sum;
+    };
+    const sampler = setInterval(sample, 20);
+    try {
+      await until(() => sample() === 4, 'four workers across the three daemons', 30_000);
+      const holder = ds.find((d) => d.supervisor.workers().length > 0)!;
+      const freed = holder.supervisor.workers().length;
+      const others = ds.filter((d) => d !== holder);
+      await holder.stop();
+      daemons = daemons.filter((d) => d !== holder);
+      await until(() => others.reduce((n, d) => n + d.supervisor.workers().length, 0) === 4, `the ${freed} freed slot(s) taken by the others`, 30_000);
+      const decisions = others.flatMap((d) => d.loop.decisions.map((x) => x.reason)).filter((r) => r.includes('fleet cap'));
+      console.log(`cap 4, 3 daemons wanting 3 each: most workers seen at once ${worst}; e.g. "${decisions[0] ?? ''}"`);
+    } finally {
+      clearInterval(sampler);
+    }
+    expect(worst).toBeLessThanOrEqual(4);
+  });
+});
