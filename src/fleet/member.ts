@@ -11,7 +11,7 @@ import type { Clock } from '../clock.js';
 import type { Logger } from '../observe/logger.js';
 import { redisOptions } from '../redis/connection.js';
 import { CLAIM_EXPIRED, CLAIM_ONE, FORGET, LIST, REGISTER, RENEW, fleetKeys } from './scripts.js';
-import { fleetView, listenersByQueue, parseListing, type FleetView, type InstanceInfo, type RegistryRow } from './view.js';
+import { epochOf, fleetView, listenersByQueue, parseListing, type FleetView, type InstanceInfo, type RegistryRow } from './view.js';
 
 /** What changes between renewals; the rest of InstanceInfo is fixed at start. */
 export type InstanceFacts = Pick<InstanceInfo, 'queues' | 'workers' | 'busy' | 'concurrency' | 'utilization' | 'desired'> & {
@@ -203,7 +203,10 @@ export class FleetMember extends EventEmitter<FleetMemberEvents> {
   private checkFence(): void {
     if (this.stopped || this.state !== 'live') return;
     const since = this.opts.clock.now() - this.lastOkSentAt;
-    if (since >= this.opts.leaseMs - this.opts.heartbeatMs / 2) this.fence(`no renewal for ${(since / 1000).toFixed(1)} s`);
+    const due = this.opts.leaseMs - this.opts.heartbeatMs / 2;
+    // A timer may fire a fraction of a millisecond early by this clock: look again then.
+    if (since < due) this.fenceTimer = setTimeout(() => this.checkFence(), Math.max(1, Math.ceil(due - since)));
+    else this.fence(`no renewal for ${(since / 1000).toFixed(1)} s`);
   }
 
   private fence(why: string): void {
@@ -253,6 +256,8 @@ export class FleetMember extends EventEmitter<FleetMemberEvents> {
   private startRecovery(id: string, info: InstanceInfo, since: number): void {
     if (this.recovering.has(id)) return;
     this.recovering.add(id);
+    // Its epoch's own prefix covers children forked after its last renewal.
+    info = { ...info, tokenBases: [`e${epochOf(id)}/`, ...(info.tokenBases ?? [])] };
     void (async () => {
       try {
         const jobs = await this.opts.recover(info, since);

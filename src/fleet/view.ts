@@ -81,6 +81,12 @@ export function parseListing(flat: unknown[]): { now: number; rows: RegistryRow[
   return { now, rows };
 }
 
+/** A registration id is `host/name#epoch`. */
+export function epochOf(id: string): number {
+  const n = Number(id.slice(id.lastIndexOf('#') + 1));
+  return Number.isInteger(n) ? n : 0;
+}
+
 export function stateOf(row: RegistryRow, now: number): InstanceState {
   if (row.claimedBy !== '') return 'recovering';
   return row.leaseExpiry <= now ? 'lost' : 'live';
@@ -102,7 +108,7 @@ export function fleetView(now: number, rows: RegistryRow[]): FleetView {
       utilization: i.utilization ?? null,
       heartbeatAgeSeconds: Math.max(0, Math.round((now - r.lastBeat) / 100) / 10),
       state: stateOf(r, now),
-      epoch: i.epoch ?? 0,
+      epoch: epochOf(r.id),
       desired: i.desired ?? 0,
       version: i.version ?? '?',
       startedAt: i.startedAt ?? 0,

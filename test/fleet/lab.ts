@@ -186,7 +186,7 @@ export class Lab {
   }
 
   /** Worker children alive (not zombies) in a host, counted from /proc by their process title. */
-  workerCount(host: Host, pids: readonly number[]): number {
+  workerCount(pids: readonly number[]): number {
     let n = 0;
     for (const pid of pids) {
       try {
@@ -198,7 +198,6 @@ export class Lab {
         // gone
       }
     }
-    void host;
     return n;
   }
 
