@@ -10,6 +10,7 @@ import type { FleetView } from '../../src/fleet/view.js';
 import { fixture, startDaemon } from '../helpers/daemon.js';
 import { startCliDaemon, type CliDaemon } from '../helpers/cli-daemon.js';
 import { client, deletePrefix, queue as openQueue, redisUrl, uniquePrefix } from '../helpers/redis.js';
+import { runCli } from '../helpers/cli.js';
 import { isAlive, until } from '../helpers/wait.js';
 
 let daemons: Daemon[] = [];
@@ -78,6 +79,16 @@ describe('fleet registry', () => {
     // The children's token bases carry the registration's epoch.
     const epoch = b.fleet.epoch;
     expect(b.supervisor.workers()[0]!.tokenBase.startsWith(`e${epoch}/`)).toBe(true);
+    // `worker-pool status --fleet`: the same as a table, and as JSON.
+    const shown = await runCli(['status', '--fleet', '--url', a.url]);
+    expect(shown.code).toBe(0);
+    const [header, ...rows] = shown.stdout.trim().split('\n').slice(2);
+    expect(header!.split(/\s+/)).toEqual(['HOST', 'INSTANCE', 'POOL', 'STATE', 'WORKERS', 'BUSY/SLOTS', 'UTIL', 'QUEUES', 'HEARTBEAT']);
+    expect(rows).toHaveLength(2);
+    expect(rows.find((r) => r.includes('beta'))).toMatch(/beta\s+beta\s+live\s+1\s+0\/3\s+/);
+    const json = await runCli(['status', '--fleet', '--json', '--url', a.url]);
+    expect((JSON.parse(json.stdout) as FleetView).instances).toHaveLength(2);
+    expect((await runCli(['status', '--fleet', '--url', 'http://127.0.0.1:1'])).code).toBe(3);
     await b.stop();
     const after = await fleetOf(a);
     expect(after.instances.map((i) => i.pool)).toEqual(['alpha']);
