@@ -165,7 +165,7 @@ export class Daemon {
       { minWorkers: c.minWorkers, maxWorkers: c.maxWorkers, threshold: c.utilizationThreshold, scalingPeriodMs: c.scalingPeriod * 1000 },
       this.clock,
       this.log,
-      new PoolDemand(this.supervisor, this.probe, this.clock, c.window * 1000),
+      new PoolDemand(this.supervisor, this.probe, this.clock, c.window * 1000, () => this.fleet.queueListeners()),
     );
     this.globalConcurrency = new GlobalConcurrency(this.probe.client, c.prefix, this.log);
     this.rollout = new Rollout(this.supervisor, this.log);
