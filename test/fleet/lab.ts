@@ -185,7 +185,7 @@ export class Lab {
     }
   }
 
-  /** Worker children alive (not zombies) in a host, counted from /proc by their process title. */
+  /** Worker children alive (not zombies) among these pids, from /proc: by their entry file or their process title. */
   workerCount(pids: readonly number[]): number {
     let n = 0;
     for (const pid of pids) {
@@ -193,7 +193,8 @@ export class Lab {
         const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
         const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
         if (state === 'Z' || state === 'X') continue;
-        if (/^worker-pool \S+ worker-\d+/.test(readFileSync(`/proc/${pid}/cmdline`, 'utf8'))) n++;
+        // From the fork on (dist/worker/main.js), not only once it has set its title.
+        if (/^worker-pool \S+ worker-\d+|dist\/worker\/main\.js/.test(readFileSync(`/proc/${pid}/cmdline`, 'utf8'))) n++;
       } catch {
         // gone
       }

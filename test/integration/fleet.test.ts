@@ -172,3 +172,31 @@ describe('fleet cap', () => {
     expect(worst).toBeLessThanOrEqual(4);
   });
 });
+
+describe('fleet scripts under races (real Redis)', () => {
+  it('of many daemons claiming one expired registration at once, exactly one gets it; slot grants never pass the cap', async () => {
+    const { prefix } = setup('fleet-race');
+    const { REGISTER, CLAIM_EXPIRED, ACQUIRE_SLOTS, fleetKeys } = await import('../../src/fleet/scripts.js');
+    const k = fleetKeys(prefix);
+    const clients = Array.from({ length: 8 }, () => client());
+    try {
+      const reg = async (c: (typeof clients)[0], host: string, leaseMs: number) => {
+        const [epoch] = (await c.eval(REGISTER, 5, k.epoch, k.leases, k.info, k.beats, k.claims, `${host}/p#`, leaseMs, '{}', '')) as number[];
+        return `${host}/p#${epoch}`;
+      };
+      for (let round = 0; round < 5; round++) {
+        await reg(clients[0]!, `dead${round}`, 1);
+        await new Promise((r) => setTimeout(r, 5));
+        const got = await Promise.all(clients.map((c, i) => c.eval(CLAIM_EXPIRED, 3, k.leases, k.info, k.claims, `peer${i}`, 10_000, `peer${i}`, 16) as Promise<unknown[]>));
+        expect(got.filter((g) => g.some((x) => String(x) === `dead${round}/p#${round + 1}`))).toHaveLength(1);
+      }
+      const regs = await Promise.all(clients.map((c, i) => reg(c, `live${i}`, 60_000)));
+      const grants = await Promise.all(clients.map((c, i) => c.eval(ACQUIRE_SLOTS, 3, k.slots('p'), k.leases, k.claims, regs[i]!, 7, 60_000, `${regs[i]}|1`, `${regs[i]}|2`, `${regs[i]}|3`) as Promise<unknown[]>));
+      const granted = grants.reduce((n, g) => n + g.length - 1, 0);
+      expect(granted).toBe(7);
+      expect(await clients[0]!.zcard(k.slots('p'))).toBe(7);
+    } finally {
+      for (const c of clients) c.disconnect();
+    }
+  });
+});
