@@ -83,6 +83,8 @@ export class FleetMember extends EventEmitter<FleetMemberEvents> {
   private warned = false;
   private stopped = false;
   private lastOkSentAt = -Infinity;
+  /** Since when this daemon has held its lease without a break (monotonic ms). */
+  private liveSince = Infinity;
   private lastRows: { now: number; rows: RegistryRow[] } | undefined;
   private predecessorsChecked = false;
   private readonly recovering = new Set<string>();
@@ -121,7 +123,11 @@ export class FleetMember extends EventEmitter<FleetMemberEvents> {
       else await this.renew();
       if (this.state === 'live') {
         if (!this.predecessorsChecked) await this.recoverPredecessors();
-        await this.claimExpired();
+        // Only a daemon that has itself renewed for a whole lease may call a peer dead: after an
+        // outage of Redis for everyone, each gets a lease to rejoin (taking its old registration
+        // over) before anyone claims anything, so their running jobs are not handed back.
+        if (this.opts.clock.now() - this.liveSince >= this.opts.leaseMs) await this.claimExpired();
+        else await this.listing().catch(() => undefined);
       }
     } catch (err) {
       if (this.id === undefined && !this.warned) {
@@ -162,6 +168,7 @@ export class FleetMember extends EventEmitter<FleetMemberEvents> {
     this.id = `${this.instancePrefix}${epoch}`;
     this.okAt(sentAt);
     this.state = 'live';
+    this.liveSince = sentAt;
     this.opts.log.info({ epoch, id: this.id, previous, carried: carried === 1 }, previous ? 'fleet: registered again under a new epoch' : 'fleet: registered');
     this.emit('registered', { epoch, id: this.id, carried: carried === 1, previous });
   }
@@ -179,6 +186,7 @@ export class FleetMember extends EventEmitter<FleetMemberEvents> {
       this.emit('renewed', { sentAt });
       if (this.state === 'fenced') {
         this.state = 'live';
+        this.liveSince = sentAt;
         this.opts.log.info({ id: this.id }, 'fleet: lease renewed again in time');
         this.emit('unfenced');
       }

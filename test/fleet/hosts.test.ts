@@ -77,6 +77,14 @@ async function lockedBy(w: World, ids: string[], epoch: number): Promise<string[
   return ids.filter((_, i) => locks[i]?.startsWith(`e${epoch}/`));
 }
 
+/** Until the host's daemon runs no job (its old workers finished what they ran when it was cut off). */
+async function idleOn(d: HostDaemon): Promise<void> {
+  await until(async () => {
+    const s = (await (await fetch(`${d.url}/status`, { signal: AbortSignal.timeout(3000) })).json()) as { workers: Array<{ busy: number }> };
+    return s.workers.every((w) => w.busy === 0);
+  }, `${d.host.name} to finish its old runs`, 60_000, 200);
+}
+
 /** Every job completed, each run counted; nothing waiting, active or failed. */
 async function settle(w: World, ids: string[], timeoutMs = 90_000): Promise<{ duplicates: number }> {
   await until(async () => (await w.q.getCompletedCount()) === ids.length, `all ${ids.length} jobs completed`, timeoutMs, 200);
@@ -111,7 +119,10 @@ async function watchRecovery(w: World, ids: string[], epoch: number, since: numb
     const locks = await Promise.all(keys.map((k) => w.redis.get(k)));
     const stillVictim = locks.filter((l) => l?.startsWith(`e${epoch}/`)).length;
     if (stillVictim === 0 && Number.isNaN(backMs)) backMs = Date.now() - since;
-    return stillVictim === 0 && locks.every((l) => l !== null && !l.startsWith(`e${epoch}/`));
+    if (stillVictim > 0) return false;
+    // Running elsewhere: locked by another host, or already run to its end there (a retry is short).
+    const states = await Promise.all(ids.map((id, i) => (locks[i] !== null ? 'locked' : w.q.getJobState(id))));
+    return states.every((st) => st === 'locked' || st === 'completed');
   }, "the victim's jobs running on other hosts", timeoutMs, 25);
   return { backMs, elsewhereMs: Date.now() - since };
 }
@@ -159,7 +170,7 @@ describe('fleet across network namespaces', () => {
   it('partition: a host cut off for 20 s has its jobs run elsewhere, rejoins under a new epoch; nothing lost, duplicates ≤ its running jobs', async () => {
     const w = await world();
     const [a, b] = await Promise.all(['a', 'b'].map((n) => w.lab.addHost(n)));
-    const { dps, epoch, ids } = await victimWithJobs(w, a!, [b!], 4, 25_000);
+    const { dv, dps, epoch, ids } = await victimWithJobs(w, a!, [b!], 4, 25_000);
     const cutAt = Date.now();
     await w.lab.linkDown(a!);
     const { backMs, elsewhereMs } = await watchRecovery(w, ids, epoch, cutAt, 40_000);
@@ -171,6 +182,7 @@ describe('fleet across network namespaces', () => {
       return i?.state === 'live' && i.epoch > epoch ? i : undefined;
     }, 'the cut-off host registered again', 30_000, 100);
     const rejoinMs = Date.now() - upAt;
+    await idleOn(dv);
     const { duplicates } = await settle(w, ids);
     console.log(`partition 20 s: 4 running jobs back after ${backMs} ms, running elsewhere after ${elsewhereMs} ms; rejoined under epoch ${again.epoch} (was ${epoch}) ${rejoinMs} ms after the link came up; duplicates ${duplicates} (bound 4)`);
     expect(duplicates).toBeLessThanOrEqual(ids.length);
@@ -179,7 +191,7 @@ describe('fleet across network namespaces', () => {
   it('pause: a supervisor and its children SIGSTOPped for twice the lease; jobs run elsewhere, it rejoins under a new epoch; nothing lost', async () => {
     const w = await world();
     const [a, b] = await Promise.all(['a', 'b'].map((n) => w.lab.addHost(n)));
-    const { dps, epoch, ids } = await victimWithJobs(w, a!, [b!], 4, 20_000);
+    const { dv, dps, epoch, ids } = await victimWithJobs(w, a!, [b!], 4, 20_000);
     const stopAt = Date.now();
     await w.lab.signalAll(a!, 'SIGSTOP');
     const { backMs } = await watchRecovery(w, ids, epoch, stopAt, 40_000);
@@ -190,8 +202,10 @@ describe('fleet across network namespaces', () => {
       const i = on(await fleet(dps[0]!), a!);
       return i?.state === 'live' && i.epoch > epoch ? i : undefined;
     }, 'the paused host registered again', 30_000, 100);
+    const rejoinMs = Date.now() - contAt;
+    await idleOn(dv);
     const { duplicates } = await settle(w, ids);
-    console.log(`pause ${2 * LEASE_S} s: 4 running jobs back after ${backMs} ms; rejoined under epoch ${again.epoch} (was ${epoch}) ${Date.now() - contAt} ms after SIGCONT; duplicates ${duplicates} (bound 4)`);
+    console.log(`pause ${2 * LEASE_S} s: 4 running jobs back after ${backMs} ms; rejoined under epoch ${again.epoch} (was ${epoch}) ${rejoinMs} ms after SIGCONT; duplicates ${duplicates} (bound 4)`);
     expect(duplicates).toBeLessThanOrEqual(ids.length);
   });
 });

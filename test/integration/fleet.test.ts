@@ -10,6 +10,7 @@ import type { FleetView } from '../../src/fleet/view.js';
 import { fixture, startDaemon } from '../helpers/daemon.js';
 import { startCliDaemon, type CliDaemon } from '../helpers/cli-daemon.js';
 import { client, deletePrefix, queue as openQueue, redisUrl, uniquePrefix } from '../helpers/redis.js';
+import { startEmbeddedRedis, type EmbeddedRedis } from '../../src/redis/embedded.js';
 import { runCli } from '../helpers/cli.js';
 import { isAlive, until } from '../helpers/wait.js';
 
@@ -105,7 +106,8 @@ describe('fleet registry', () => {
     const b = await peer(prefix, { name: 'b' });
     const c = await peer(prefix, { name: 'c' });
     const recoveries: string[] = [];
-    for (const d of [b, c]) d.fleet.on('recovered', (r) => recoveries.push(r.id));
+    let claimer: Daemon | undefined;
+    for (const d of [b, c]) d.fleet.on('recovered', (r) => (recoveries.push(r.id), (claimer = d)));
     await until(async () => (await fleetOf(b)).instances.length === 3, 'three instances registered', 20_000);
     const killedAt = Date.now();
     await powerOff(dead);
@@ -114,6 +116,9 @@ describe('fleet registry', () => {
     await until(async () => (await q.getCompletedCount()) === 4, 'all 4 jobs completed by the peers', 60_000);
     console.log(`loopback: daemon SIGKILLed with 4 running jobs → handed back after ${backMs} ms (lease 5 s); claims: ${recoveries.length}`);
     expect(recoveries).toHaveLength(1);
+    const metrics = await (await fetch(`${claimer!.url}/metrics`)).text();
+    expect(metrics).toMatch(/worker_pool_jobs_recovered_total\{[^}]*how="host"[^}]*\} 4/);
+    expect(metrics).toMatch(/worker_pool_host_recovery_seconds_count\{[^}]*\} 4/);
     const r = client();
     try {
       const counts = await r.hgetall(runs);
@@ -142,6 +147,55 @@ describe('fleet registry', () => {
     expect(ms).toBeLessThan(20_000);
     expect(second.lines.some((l) => l.includes("this instance's previous process is gone"))).toBe(true);
   });
+});
+
+describe('Redis down for everyone', () => {
+  let redis: EmbeddedRedis | undefined;
+  let rq: Queue | undefined;
+  afterEach(async () => {
+    await Promise.allSettled(daemons.map((d) => d.stop()));
+    daemons = [];
+    await rq?.close();
+    rq = undefined;
+    await redis?.stop();
+    redis = undefined;
+  });
+
+  it('Redis restarted after longer than the lease: every daemon rejoins, takes its old registration over, and nobody hands back anybody\'s running jobs', async () => {
+    redis = await startEmbeddedRedis({ appendOnly: true });
+    const prefix = uniquePrefix('fleet-outage');
+    const q = (rq = openQueue('q', prefix, redis.url));
+    const flags = { 'redis-url': redis.url, prefix, queues: 'q', processor: fixture('record.mjs'), 'min-workers': '1', 'max-workers': '1', concurrency: '2' };
+    const a = await startDaemon({ ...flags, name: 'a' });
+    daemons.push(a);
+    await q.addBulk(Array.from({ length: 2 }, (_, i) => ({ name: 'long', data: { ms: 12_000, record: `${prefix}:runs`, redis: redis!.url }, opts: { jobId: `a-${i}` } })));
+    await until(async () => (await q.getActiveCount()) === 2, 'a running 2 jobs', 30_000);
+    const b = await startDaemon({ ...flags, name: 'b' });
+    daemons.push(b);
+    await q.addBulk(Array.from({ length: 2 }, (_, i) => ({ name: 'long', data: { ms: 12_000, record: `${prefix}:runs`, redis: redis!.url }, opts: { jobId: `b-${i}` } })));
+    await until(async () => (await q.getActiveCount()) === 4, 'both running 2 jobs', 30_000);
+    const epochs = [a.fleet.epoch, b.fleet.epoch];
+    await new Promise((r) => setTimeout(r, 5500)); // b holds its lease for a whole lease first
+    await redis.stop({ keepDir: true });
+    await new Promise((r) => setTimeout(r, 7000));
+    await redis.restart();
+    await until(async () => (await q.getCompletedCount()) === 4, 'all 4 jobs completed', 40_000);
+    const handedBack = [...a.logs, ...b.logs].filter((l) => String(l['msg']).includes("dead host's job handed back"));
+    const runs = await (async () => {
+      const c = client(redis!.url);
+      try {
+        return await c.hgetall(`${prefix}:runs`);
+      } finally {
+        c.disconnect();
+      }
+    })();
+    console.log(`Redis down 7 s (lease 5 s): epochs ${epochs.join(',')} → ${a.fleet.epoch},${b.fleet.epoch}; jobs handed back by a peer: ${handedBack.length}; runs ${JSON.stringify(runs)}`);
+    expect(handedBack).toEqual([]);
+    expect(Object.values(runs)).toEqual(['1', '1', '1', '1']);
+    expect(a.fleet.epoch).toBeGreaterThan(epochs[0]!);
+    expect(b.fleet.epoch).toBeGreaterThan(epochs[1]!);
+    expect([...a.logs, ...b.logs].filter((l) => l['msg'] === 'fleet: registered again under a new epoch').every((l) => l['carried'] === true)).toBe(true);
+  }, 120_000);
 });
 
 describe('fleet cap', () => {
