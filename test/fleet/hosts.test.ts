@@ -108,6 +108,10 @@ async function victimWithJobs(w: World, victim: Host, peers: Host[], n: number, 
   });
   const dps = await Promise.all(peers.map((p) => w.start(p)));
   await until(async () => (await fleet(dps[0]!)).instances.filter((i) => i.state === 'live').length === peers.length + 1, 'every host registered', 20_000);
+  // The peers' workers ready to take jobs, so "running elsewhere" measures the recovery, not their start-up.
+  for (const d of dps) {
+    await until(async () => ((await (await fetch(`${d.url}/status`)).json()) as { runningWorkers: number }).runningWorkers === 2, `${d.host.name}'s workers ready`, 30_000, 100);
+  }
   return { dv, dps, epoch: self.epoch, ids };
 }
 
