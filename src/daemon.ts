@@ -8,11 +8,13 @@ import path from 'node:path';
 import { Queue } from 'bullmq';
 import { systemClock, type Clock } from './clock.js';
 import { redactUrl, type PoolConfig } from './config/load.js';
+import { redactText } from './config/redact.js';
 import { EventStream } from './observe/event-stream.js';
 import { History } from './observe/history.js';
 import { HttpServer, sendJson, sendText } from './observe/http.js';
 import { LIVE_PAGE_HTML } from './observe/live-page.js';
 import { createLogger, wantsPretty, type Logger } from './observe/logger.js';
+import { registerFreezeMetrics } from './observe/freeze-metrics.js';
 import { createMetrics } from './observe/metrics.js';
 import { buildInfo, registerQueueMetrics } from './observe/queue-metrics.js';
 import { QueueProbe, type QueueCounts } from './observe/queue-probe.js';
@@ -26,7 +28,9 @@ import { planReload, type ReloadPlan } from './config/reload-plan.js';
 import type { WorkerSettings } from './ipc/messages.js';
 import { GlobalConcurrency } from './redis/global-concurrency.js';
 import { ControlLoop, type DecisionRecord } from './supervisor/control-loop.js';
+import { FreezeWatch } from './supervisor/freeze-watch.js';
 import { HandBack } from './supervisor/hand-back.js';
+import { LockKeeper } from './supervisor/lock-keeper.js';
 import { PoolDemand } from './supervisor/pool-demand.js';
 import { Rollout } from './supervisor/rollout.js';
 import { Supervisor } from './supervisor/supervisor.js';
@@ -130,6 +134,8 @@ export class Daemon {
   readonly fleetCap: FleetCap | undefined;
   /** Queues of dead peers that are not this pool's, opened to hand their jobs back. */
   private readonly otherQueues = new Map<string, Queue>();
+  readonly lockKeeper: LockKeeper;
+  readonly freezeWatch: FreezeWatch;
   lastReload: ReloadRecord | undefined;
   private readonly clock: Clock;
   private readonly http: HttpServer;
@@ -192,7 +198,18 @@ export class Daemon {
       slots: this.fleetCap ? { key: this.fleetCap.key, held: () => this.fleetCap!.heldMembers(), lost: (m) => this.fleetCap!.lost(m) } : undefined,
     });
     this.wireFleet();
+    // A job that blocks its child's event loop keeps its lock while the child lives, and is ended
+    // by the supervisor past its time limit.
+    this.lockKeeper = new LockKeeper({
+      client: this.probe.client,
+      prefix: c.prefix,
+      lockDurationMs: c.lockDuration * 1000,
+      children: () => this.supervisor.workers().filter((w) => w.alive).map((w) => ({ tokenBase: w.tokenBase, queues: w.queues })),
+      log: this.log,
+    });
+    this.freezeWatch = new FreezeWatch({ workers: () => this.supervisor.workers(), queue: (q) => this.probe.queue(q), sampleIntervalMs: c.sampleInterval * 1000, clock: this.clock, log: this.log });
     const metrics = createMetrics(c.name, this.supervisor, this.loop, this.handBack);
+    registerFreezeMetrics(metrics.registry, this.freezeWatch);
     registerQueueMetrics(metrics.registry, this.probe, buildInfo(VERSION));
     this.events = new EventStream({ pool: c.name, redisUrl: c.redisUrl, prefix: c.prefix, queues: c.queues }, this.supervisor, this.loop, this.log, () => this.clock.wallNow());
     this.history = new History(c.name, this.supervisor, this.loop, this.probe, this.clock);
@@ -238,7 +255,10 @@ export class Daemon {
       cap.dropAll();
       const live = this.supervisor.workers();
       if (live.length > 0) this.log.warn({ workers: live.length }, 'fleet cap: lease lost; stopping every worker before its slot can be given to another host');
-      for (const w of live) w.kill('SIGKILL');
+      for (const w of live) {
+        w.stopReason = 'fenced';
+        w.kill('SIGKILL');
+      }
     });
     this.fleet.on('registered', ({ previous, carried }) => {
       // A peer claimed our old registration and is handing its jobs back: its children's tokens are
@@ -311,6 +331,8 @@ export class Daemon {
     }
     this.history.start();
     this.fleet.start();
+    this.lockKeeper.start();
+    this.freezeWatch.start();
     this.titleTimer = setInterval(() => this.setTitle(), 250);
     this.setTitle();
   }
@@ -332,22 +354,20 @@ export class Daemon {
   /**
    * Apply a new, already validated config (SIGHUP): scaling limits, window and timeouts at once;
    * new worker settings by replacing workers one at a time; settings that need a restart are kept
-   * as they were, with a warning. Resolves once the changes are in effect, before the rollout ends.
+   * as they were, with a warning. All or nothing: if a part cannot take the new config, every part
+   * is put back and the error thrown (the reload is refused). Resolves once the changes are in
+   * effect, before the rollout ends.
    */
   async reload(next: PoolConfig): Promise<ReloadPlan> {
-    const plan = planReload(this.opts.config, next);
+    const old = this.opts.config;
+    const plan = planReload(old, next);
     const c = plan.effective;
-    this.opts.config = c;
-    this.log.level = c.logLevel;
-    this.loop.setLimits({ minWorkers: c.minWorkers, maxWorkers: c.maxWorkers, threshold: c.utilizationThreshold, scalingPeriodMs: c.scalingPeriod * 1000 });
-    this.supervisor.usage.resize(c.window * 1000);
-    this.supervisor.updateSettings(workerSettings(c), { maxJobsPerWorker: c.maxJobsPerWorker, maxMemoryMb: c.maxMemoryMb });
-    const desired = this.supervisor.desired;
-    if (!this.stopped && this.loop.running && (desired < c.minWorkers || desired > c.maxWorkers)) {
-      this.supervisor.setDesired(Math.min(c.maxWorkers, Math.max(c.minWorkers, desired)));
+    try {
+      await this.applyConfig(c);
+    } catch (err) {
+      await this.applyConfig(old).catch((e: unknown) => this.log.error({ err: (e as Error).message }, 'reload: could not restore the previous config everywhere'));
+      throw err;
     }
-    await this.probe.setQueues(c.queues);
-    await this.events.setQueues(c.queues);
     try {
       await this.globalConcurrency.apply(c.globalConcurrency);
     } catch (err) {
@@ -360,8 +380,24 @@ export class Daemon {
     return plan;
   }
 
+  /** Hand a config to every part: the ones that can refuse it (they open queues) first. */
+  private async applyConfig(c: PoolConfig): Promise<void> {
+    await this.probe.setQueues(c.queues);
+    await this.events.setQueues(c.queues);
+    this.opts.config = c;
+    this.log.level = c.logLevel;
+    this.loop.setLimits({ minWorkers: c.minWorkers, maxWorkers: c.maxWorkers, threshold: c.utilizationThreshold, scalingPeriodMs: c.scalingPeriod * 1000 });
+    this.supervisor.usage.resize(c.window * 1000);
+    this.supervisor.updateSettings(workerSettings(c), { maxJobsPerWorker: c.maxJobsPerWorker, maxMemoryMb: c.maxMemoryMb });
+    const desired = this.supervisor.desired;
+    if (!this.stopped && this.loop.running && (desired < c.minWorkers || desired > c.maxWorkers)) {
+      this.supervisor.setDesired(Math.min(c.maxWorkers, Math.max(c.minWorkers, desired)));
+    }
+  }
+
   /** A reload that was refused (the new file is invalid): the old config stays. */
-  reloadFailed(error: string): void {
+  reloadFailed(given: string): void {
+    const error = redactText(given);
     this.log.error({ err: error }, 'reload refused; keeping the current config');
     this.lastReload = { at: this.clock.wallNow(), ok: false, changed: [], needRestart: [], error };
   }
@@ -447,6 +483,8 @@ export class Daemon {
       this.setTitle();
       const stopBy = this.clock.now() + this.opts.config.stopTimeout * 1000;
       const result = await this.supervisor.shutdown(this.opts.config.stopTimeout * 1000, force);
+      this.freezeWatch.stop();
+      this.lockKeeper.stop();
       if (this.titleTimer) clearInterval(this.titleTimer);
       // Jobs of children that had to be killed go back within what is left of the stop timeout.
       await this.handBack.idle(Math.max(100, Math.min(2000, stopBy - this.clock.now())));

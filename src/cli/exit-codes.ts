@@ -1,3 +1,5 @@
+import { redactText } from '../config/redact.js';
+
 /** Exit codes, from sysexits.h where one fits, so systemd units and scripts can tell them apart. */
 export const EXIT = {
   OK: 0,
@@ -25,6 +27,6 @@ export class CliError extends Error {
     message: string,
     readonly exitCode: number,
   ) {
-    super(message);
+    super(redactText(message));
   }
 }
