@@ -218,8 +218,7 @@ describe('fleet cap', () => {
       await holder.stop();
       daemons = daemons.filter((d) => d !== holder);
       await until(() => others.reduce((n, d) => n + d.supervisor.workers().length, 0) === 4, `the ${freed} freed slot(s) taken by the others`, 30_000);
-      const decisions = others.flatMap((d) => d.loop.decisions.map((x) => x.reason)).filter((r) => r.includes('fleet cap'));
-      console.log(`cap 4, 3 daemons wanting 3 each: most workers seen at once ${worst}; e.g. "${decisions[0] ?? ''}"`);
+      console.log(`cap 4, 3 daemons wanting 3 each: most workers seen at once ${worst}`);
     } finally {
       clearInterval(sampler);
     }
