@@ -180,6 +180,9 @@ describe('Redis down for everyone', () => {
     await new Promise((r) => setTimeout(r, 7000));
     await redis.restart();
     await until(async () => (await q.getCompletedCount()) === 4, 'all 4 jobs completed', 40_000);
+    await until(() => a.fleet.epoch > epochs[0]! && b.fleet.epoch > epochs[1]! && a.fleet.state === 'live' && b.fleet.state === 'live', 'both daemons registered again', 20_000);
+    // A lease later, when each could claim: still nothing handed back.
+    await new Promise((r) => setTimeout(r, 6000));
     const handedBack = [...a.logs, ...b.logs].filter((l) => String(l['msg']).includes("dead host's job handed back"));
     const runs = await (async () => {
       const c = client(redis!.url);
