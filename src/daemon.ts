@@ -288,7 +288,8 @@ export class Daemon {
       workers: workers.length,
       busy: workers.reduce((n, w) => n + w.jobs.size, 0),
       concurrency: this.opts.config.concurrency,
-      utilization: this.supervisor.utilization(),
+      // Read without pruning the usage window: only the control loop and /status prune it.
+      utilization: this.supervisor.usage.utilization(this.clock.now()),
       desired: this.supervisor.desired,
       childBases: workers.map((w) => `${w.tokenBase}:`),
     };
