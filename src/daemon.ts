@@ -3,6 +3,9 @@
  * queue probe, metrics and HTTP server for one pool, and stops them in order.
  */
 import type { AddressInfo } from 'node:net';
+import { hostname } from 'node:os';
+import path from 'node:path';
+import { Queue } from 'bullmq';
 import { systemClock, type Clock } from './clock.js';
 import { redactUrl, type PoolConfig } from './config/load.js';
 import { redactText } from './config/redact.js';
@@ -18,6 +21,9 @@ import { registerFreezeMetrics } from './observe/freeze-metrics.js';
 import { createMetrics } from './observe/metrics.js';
 import { buildInfo, registerQueueMetrics } from './observe/queue-metrics.js';
 import { QueueProbe, type QueueCounts } from './observe/queue-probe.js';
+import { FleetCap, cappedPolicy } from './fleet/cap.js';
+import { FleetMember, type InstanceFacts } from './fleet/member.js';
+import { fleetRoute } from './fleet/route.js';
 import { DEFAULT_BACKOFF } from './policy/backoff.js';
 import { selectPolicy } from './policy/select.js';
 import type { ScalePolicy } from './policy/types.js';
@@ -115,6 +121,11 @@ export const VERSION = '0.1.0';
 /** In place of an error in /status for a client that is not authenticated (docs/http.md). */
 export const HIDDEN = 'hidden: shown only to an authenticated client (--http-config); the daemon log has it';
 
+/** The instance's name in the fleet: its config file's base name (systemd's worker-pool@NAME), else the pool name. */
+export function instanceName(c: PoolConfig): string {
+  return c.configFile ? path.basename(c.configFile).replace(/\.ya?ml$/i, '') : c.name;
+}
+
 export class Daemon {
   readonly log: Logger;
   readonly supervisor: Supervisor;
@@ -125,6 +136,10 @@ export class Daemon {
   readonly history: History;
   readonly globalConcurrency: GlobalConcurrency;
   readonly rollout: Rollout;
+  readonly fleet: FleetMember;
+  readonly fleetCap: FleetCap | undefined;
+  /** Queues of dead peers that are not this pool's, opened to hand their jobs back. */
+  private readonly otherQueues = new Map<string, Queue>();
   readonly lockKeeper: LockKeeper;
   readonly freezeWatch: FreezeWatch;
   lastReload: ReloadRecord | undefined;
@@ -152,23 +167,44 @@ export class Daemon {
       workerEntry: opts.workerEntry,
       maxJobsPerWorker: c.maxJobsPerWorker,
       maxMemoryMb: c.maxMemoryMb,
+      tokenPrefix: () => this.fleet.tokenPrefix(),
+      // Children start once the registration holds (their token bases carry its epoch), never while it is lost.
+      admit: () => this.fleet.state === 'live' && (this.fleetCap ? this.fleetCap.admit() : true),
     });
     this.probe = new QueueProbe(c.redisUrl, c.prefix, c.queues, c.name, () => this.clock.wallNow());
     this.loop = new ControlLoop(
       this.supervisor,
-      opts.policy ?? selectPolicy(c),
+      this.capPolicy(opts.policy ?? selectPolicy(c)),
       { minWorkers: c.minWorkers, maxWorkers: c.maxWorkers, threshold: c.utilizationThreshold, scalingPeriodMs: c.scalingPeriod * 1000 },
       this.clock,
       this.log,
-      new PoolDemand(this.supervisor, this.probe, this.clock, c.window * 1000),
+      new PoolDemand(this.supervisor, this.probe, this.clock, c.window * 1000, () => this.fleet.queueListeners()),
     );
     this.globalConcurrency = new GlobalConcurrency(this.probe.client, c.prefix, this.log);
     this.rollout = new Rollout(this.supervisor, this.log);
     // Every period, put back a global limit that Redis lost or another pool changed.
     this.loop.onDecision(() => void this.globalConcurrency.check().catch((err: Error) => this.log.debug({ err: err.message }, 'global concurrency check failed')));
-    this.handBack = new HandBack({ client: this.probe.client, prefix: c.prefix, queue: (q) => this.probe.queue(q), maxStalledCount: c.maxStalledCount, clock: this.clock, log: this.log });
+    this.handBack = new HandBack({ client: this.probe.client, prefix: c.prefix, queue: (q) => this.probe.queue(q) ?? this.otherQueue(q), maxStalledCount: c.maxStalledCount, clock: this.clock, log: this.log });
     this.supervisor.on('worker-exit', (e) => void this.handBack.recover(e.worker));
     this.supervisor.on('worker-message', (w, m) => m.type === 'fetch-uncertain' && void this.handBack.returnOrphans(w, m.queue, m.token, m.keep));
+    this.fleet = new FleetMember({
+      redisUrl: c.redisUrl,
+      prefix: c.prefix,
+      host: hostname(),
+      name: instanceName(c),
+      pool: c.name,
+      pid: process.pid,
+      version: VERSION,
+      heartbeatMs: c.heartbeatSeconds * 1000,
+      leaseMs: c.leaseSeconds * 1000,
+      fleetMaxWorkers: c.fleetMaxWorkers,
+      clock: this.clock,
+      log: this.log,
+      facts: () => this.fleetFacts(),
+      recover: (info, since) => this.handBack.recoverHost(`${info.host}/${info.name}`, info.queues ?? [], info.tokenBases ?? [], since),
+      slots: this.fleetCap ? { key: this.fleetCap.key, held: () => this.fleetCap!.heldMembers(), lost: (m) => this.fleetCap!.lost(m) } : undefined,
+    });
+    this.wireFleet();
     // A job that blocks its child's event loop keeps its lock while the child lives, and is ended
     // by the supervisor past its time limit.
     this.lockKeeper = new LockKeeper({
@@ -200,6 +236,7 @@ export class Daemon {
         },
         // Errors can carry secrets (a processor's stderr, a config line): only for authenticated clients.
         '/status': async (ctx) => json(ctx, 200, await this.status({ private: ctx.get('authenticated') })),
+        '/fleet': fleetRoute(this.fleet),
       },
       { bind: c.metricsHost, access, mounts: [{ path: JOB_BOARD_PATH, app: this.jobBoard.app }] },
     );
@@ -208,6 +245,83 @@ export class Daemon {
   /** The probe's Queue objects for the pool's queues (shared with the job board). */
   private poolQueues() {
     return this.opts.config.queues.map((q) => this.probe.queue(q)).filter((q) => q !== undefined);
+  }
+
+  /** With --fleet-max-workers, the cap (its slot leases) and the policy that knows about it. */
+  private capPolicy(policy: ScalePolicy): ScalePolicy {
+    const c = this.opts.config;
+    if (c.fleetMaxWorkers === undefined) return policy;
+    (this as { fleetCap: FleetCap | undefined }).fleetCap = new FleetCap({
+      client: () => this.fleet.redis,
+      prefix: c.prefix,
+      pool: c.name,
+      max: c.fleetMaxWorkers,
+      leaseMs: c.leaseSeconds * 1000,
+      log: this.log,
+      registration: () => (this.fleet.state === 'live' ? this.fleet.id : undefined),
+      live: () => this.supervisor.workers().length,
+      desired: () => this.supervisor.desired,
+    });
+    return cappedPolicy(policy, this.fleetCap!);
+  }
+
+  /** What a lost lease, a new registration and a slot grant do to the pool. */
+  private wireFleet(): void {
+    const cap = this.fleetCap;
+    this.fleet.on('fenced', () => {
+      if (!cap) return;
+      // Our slots may be given to others once our lease runs out in Redis: stop every worker first.
+      cap.dropAll();
+      const live = this.supervisor.workers();
+      if (live.length > 0) this.log.warn({ workers: live.length }, 'fleet cap: lease lost; stopping every worker before its slot can be given to another host');
+      for (const w of live) {
+        w.stopReason = 'fenced';
+        w.kill('SIGKILL');
+      }
+    });
+    this.fleet.on('registered', ({ previous, carried }) => {
+      // A peer claimed our old registration and is handing its jobs back: its children's tokens are
+      // no longer trusted. They stop taking jobs once successors under the new epoch are ready.
+      if (previous !== undefined && !carried && !this.stopped) {
+        const n = this.supervisor.replaceAll('fenced');
+        if (n > 0) this.log.warn({ workers: n, previous }, 'fleet: old registration was claimed by a peer; replacing its workers under the new epoch');
+      }
+      if (!this.stopped) this.supervisor.reconcile();
+      void cap?.sync().catch(() => undefined);
+    });
+    this.fleet.on('unfenced', () => !this.stopped && this.supervisor.reconcile());
+    this.fleet.on('renewed', () => void cap?.sync().catch((err: Error) => this.log.debug({ err: err.message }, 'fleet cap: slot sync failed')));
+    cap?.on('granted', (held) => {
+      if (this.stopped || !this.loop.running) return;
+      // A decision held for lack of a slot goes ahead now, without waiting for the next period.
+      const want = Math.min(cap.wanted, held, this.loop.limits.maxWorkers);
+      if (want > this.supervisor.desired) this.supervisor.setDesired(want);
+      else this.supervisor.reconcile();
+    });
+  }
+
+  private fleetFacts(): InstanceFacts {
+    const workers = this.supervisor.workers();
+    return {
+      queues: this.opts.config.queues,
+      workers: workers.length,
+      busy: workers.reduce((n, w) => n + w.jobs.size, 0),
+      concurrency: this.opts.config.concurrency,
+      // Read without pruning the usage window: only the control loop and /status prune it.
+      utilization: this.supervisor.usage.utilization(this.clock.now()),
+      desired: this.supervisor.desired,
+      childBases: workers.map((w) => `${w.tokenBase}:`),
+    };
+  }
+
+  private otherQueue(name: string): Queue {
+    let q = this.otherQueues.get(name);
+    if (!q) {
+      q = new Queue(name, { connection: this.probe.client, prefix: this.opts.config.prefix });
+      q.on('error', () => undefined);
+      this.otherQueues.set(name, q);
+    }
+    return q;
   }
 
   get config(): PoolConfig {
@@ -236,6 +350,7 @@ export class Daemon {
       });
     }
     this.history.start();
+    this.fleet.start();
     this.lockKeeper.start();
     this.freezeWatch.start();
     this.titleTimer = setInterval(() => this.setTitle(), 250);
@@ -398,6 +513,8 @@ export class Daemon {
       if (this.titleTimer) clearInterval(this.titleTimer);
       // Jobs of children that had to be killed go back within what is left of the stop timeout.
       await this.handBack.idle(Math.max(100, Math.min(2000, stopBy - this.clock.now())));
+      await this.fleet.stop(Math.max(100, Math.min(2000, stopBy - this.clock.now())), async () => this.fleetCap?.releaseAll());
+      await Promise.allSettled([...this.otherQueues.values()].map((q) => q.close()));
       this.history.stop();
       await this.events.close();
       await this.http.close();

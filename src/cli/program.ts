@@ -121,18 +121,19 @@ export function buildProgram(result: ProgramResult): Command {
     .command('status')
     .description('show a running pool: workers, utilization, queues, recent scaling (exit 0 ready, 1 not ready, 3 not running)')
     .option('--url <URL>', 'the daemon\'s HTTP address', 'http://127.0.0.1:9464')
-    .option('--json', 'print the raw /status JSON')
+    .option('--json', 'print the raw /status JSON (with --fleet, the /fleet JSON)')
+    .option('--fleet', 'every pool instance on every host sharing this daemon\'s Redis and prefix (its GET /fleet); exit 0 when it answers')
     .option('--watch', 'redraw every --interval seconds until Ctrl-C (exit code from the last look)')
     .addOption(new Option('--interval <SECONDS>', 'seconds between redraws with --watch').default(2).argParser(numberArg('--interval', { min: 0.2, timer: true })))
     .exitOverride()
-    .action(async (o: { url: string; json?: boolean; watch?: boolean; interval: number }) => {
+    .action(async (o: { url: string; json?: boolean; watch?: boolean; interval: number; fleet?: boolean }) => {
       const stop = o.watch
         ? new Promise<void>((resolve) => {
             process.once('SIGINT', () => resolve());
             process.once('SIGTERM', () => resolve());
           })
         : undefined;
-      result.exitCode = await runStatus({ url: o.url, json: o.json === true, watch: o.watch === true, interval: o.interval }, console.log, stop);
+      result.exitCode = await runStatus({ url: o.url, json: o.json === true, watch: o.watch === true, interval: o.interval, fleet: o.fleet === true }, console.log, stop);
     });
 
   program

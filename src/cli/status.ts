@@ -1,9 +1,12 @@
 /**
  * `worker-pool status`: what the running daemon says about itself, as a table or JSON; with
- * --watch, redrawn every --interval seconds until Ctrl-C (like `watch worker-pool status`).
+ * --watch, redrawn every --interval seconds until Ctrl-C (like `watch worker-pool status`); with
+ * --fleet, every instance on its Redis instead (see fleet-status.ts).
  */
 import type { PoolStatus } from '../daemon.js';
+import type { FleetView } from '../fleet/view.js';
 import { EXIT } from './exit-codes.js';
+import { fetchFleet, formatFleet } from './fleet-status.js';
 
 export interface StatusOptions {
   url: string;
@@ -11,6 +14,8 @@ export interface StatusOptions {
   watch?: boolean;
   /** Seconds between redraws with --watch. */
   interval?: number;
+  /** Every instance on the daemon's Redis (GET /fleet) instead of this one's status. */
+  fleet?: boolean;
 }
 
 function mb(bytes: number): string {
@@ -85,7 +90,9 @@ async function fetchStatus(base: string): Promise<PoolStatus | string> {
   }
 }
 
-const exitCode = (s: PoolStatus | string) => (typeof s === 'string' ? EXIT.NOT_RUNNING : s.ready ? EXIT.OK : EXIT.NOT_READY);
+type Look = PoolStatus | FleetView | string;
+
+const exitCode = (s: Look) => (typeof s === 'string' ? EXIT.NOT_RUNNING : 'instances' in s || s.ready ? EXIT.OK : EXIT.NOT_READY);
 
 /**
  * Print the status once, or with `watch` redraw it every `interval` seconds until `stop` resolves
@@ -93,9 +100,10 @@ const exitCode = (s: PoolStatus | string) => (typeof s === 'string' ? EXIT.NOT_R
  */
 export async function runStatus(o: StatusOptions, out: (line: string) => void = console.log, stop?: Promise<void>): Promise<number> {
   const base = o.url.replace(/\/+$/, '');
-  const render = (s: PoolStatus | string) => (typeof s === 'string' ? s : o.json ? JSON.stringify(s, null, 2) : formatStatus(s));
+  const render = (s: Look) => (typeof s === 'string' ? s : o.json ? JSON.stringify(s, null, 2) : 'instances' in s ? formatFleet(s) : formatStatus(s));
+  const look = (): Promise<Look> => (o.fleet ? fetchFleet(base) : fetchStatus(base));
   if (!o.watch) {
-    const s = await fetchStatus(base);
+    const s = await look();
     out(render(s));
     return exitCode(s);
   }
@@ -107,9 +115,9 @@ export async function runStatus(o: StatusOptions, out: (line: string) => void = 
     stopped = true;
     wake?.();
   });
-  let last: PoolStatus | string = '';
+  let last: Look = '';
   while (!stopped) {
-    last = await fetchStatus(base);
+    last = await look();
     if (stopped) break;
     out(`${clear}${o.json ? '' : `every ${everyMs / 1000} s, Ctrl-C to quit — ${new Date().toISOString()}\n`}${render(last)}`);
     await new Promise<void>((resolve) => {

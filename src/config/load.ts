@@ -50,6 +50,11 @@ export interface PoolConfig {
   lockDuration: number;
   stalledInterval: number;
   maxStalledCount: number;
+  /** Fleet registration: renewed every heartbeat, dead after a lease (seconds). */
+  heartbeatSeconds: number;
+  leaseSeconds: number;
+  /** Most workers of this pool name across the fleet; undefined: no cap. */
+  fleetMaxWorkers: number | undefined;
   redisPasswordFile: string | undefined;
   metricsHost: string;
   metricsPort: number;
@@ -173,6 +178,12 @@ export function loadConfig(input: LoadInput = {}): PoolConfig {
   }
   if (config.window < config.scalingPeriod) {
     throw new ConfigError(`window: ${config.window} is not allowed; it must be ≥ scaling-period (${config.scalingPeriod})`);
+  }
+  if (config.leaseSeconds >= config.lockDuration) {
+    throw new ConfigError(`lease-seconds: ${config.leaseSeconds} is not allowed; it must be below lock-duration (${config.lockDuration}), so a dead host's jobs are still locked by its workers when a peer claims them`);
+  }
+  if (config.leaseSeconds <= config.heartbeatSeconds) {
+    throw new ConfigError(`lease-seconds: ${config.leaseSeconds} is not allowed; it must be above heartbeat-seconds (${config.heartbeatSeconds}), so one late renewal does not lose the lease`);
   }
   // With a selector the pool's queues are known only once the processor's job types are: checked then.
   if (config.queueSelector === undefined) checkLimitedQueues(config);

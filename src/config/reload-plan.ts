@@ -63,6 +63,10 @@ const EFFECT: Record<Key, ReloadEffect> = {
   httpInsecure: 'restart',
   eventsPayloads: 'restart',
   eventsMaxClients: 'restart',
+  // The fleet registration and its cap are set up once, at start.
+  heartbeatSeconds: 'restart',
+  leaseSeconds: 'restart',
+  fleetMaxWorkers: 'restart',
   configFile: 'never-changes',
   // Read from http-config; the server keeps the one it started with.
   httpAccess: 'never-changes',

@@ -107,7 +107,7 @@ export function createMetrics(pool: string, supervisor: Supervisor, loop: Contro
 
   const recovered = new Counter({
     name: 'worker_pool_jobs_recovered_total',
-    help: "Jobs of dead or stopped workers put back in their queue: handback (by the pool, at once) or stalled (by BullMQ's stalled check).",
+    help: "Jobs of dead or stopped workers put back in their queue: handback (by the pool, at once), host (a dead host's, by a fleet peer) or stalled (by BullMQ's stalled check).",
     labelNames: ['queue', 'how'],
     registers: [registry],
   });
@@ -117,15 +117,21 @@ export function createMetrics(pool: string, supervisor: Supervisor, loop: Contro
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
     registers: [registry],
   });
-  for (const q of supervisor.settings.queues) for (const how of ['handback', 'stalled']) recovered.inc({ queue: q, how }, 0);
+  const hostRecovery = new Histogram({
+    name: 'worker_pool_host_recovery_seconds',
+    help: "Time from a dead fleet host's lease running out to its jobs being back in waiting (handed back by this daemon).",
+    buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [registry],
+  });
+  for (const q of supervisor.settings.queues) for (const how of ['handback', 'host', 'stalled']) recovered.inc({ queue: q, how }, 0);
   supervisor.on('worker-message', (_w, msg) => {
     if (msg.type === 'job-returned') recovered.inc({ queue: msg.queue, how: 'handback' });
     else if (msg.type === 'job-stalled') recovered.inc({ queue: msg.queue, how: 'stalled' });
   });
   handBack?.on('outcome', (o) => {
     if (o.kind !== 'returned') return;
-    recovered.inc({ queue: o.job.queue, how: 'handback' });
-    recovery.observe(o.ms / 1000);
+    recovered.inc({ queue: o.job.queue, how: o.how ?? 'handback' });
+    (o.how === 'host' ? hostRecovery : recovery).observe(o.ms / 1000);
   });
 
   new Gauge({

@@ -54,8 +54,8 @@ return out
 `;
 
 export type HandBackOutcome =
-  /** Back in waiting; `ms` from the child's death. */
-  | { kind: 'returned'; job: HeldJob; ms: number; deaths: number }
+  /** Back in waiting; `ms` from the child's death (or from a dead host's lease running out: `how` 'host'). */
+  | { kind: 'returned'; job: HeldJob; ms: number; deaths: number; how?: 'host' }
   /** Died with its worker too often: failed with a reason. */
   | { kind: 'failed'; job: HeldJob; deaths: number; reason: string }
   /** Completed, failed, removed or re-taken meanwhile: nothing to do. */
@@ -116,6 +116,45 @@ export class HandBack extends EventEmitter<HandBackEvents> {
     this.pending.add(p);
     void p.finally(() => this.pending.delete(p));
     return p;
+  }
+
+  /**
+   * A dead host's jobs (the fleet registration a peer claimed): every active job of `queues` whose
+   * lock starts with one of `bases`, moved back exactly as a dead child's are (lock-checked, stall
+   * counted). `since` is when the host's lease ran out (monotonic ms), for the recovery time.
+   * Resolves to the jobs returned; rejects if any could not be settled (Redis trouble), so that the
+   * registration is left for another try.
+   */
+  async recoverHost(host: string, queues: readonly string[], bases: readonly string[], since: number): Promise<number> {
+    // A base that another in the list starts with is covered by that one's scan.
+    const distinct = bases.filter((b) => b !== '' && !bases.some((o) => o !== b && o !== '' && b.startsWith(o)));
+    const found = new Map<string, HeldJob>();
+    for (const queue of queues) {
+      for (const base of distinct) {
+        for (const { id, token } of await this.findLocked(queue, base)) found.set(`${queue}:${id}`, { queue, id, name: '', token, startedAt: since });
+      }
+    }
+    let returned = 0;
+    let errors = 0;
+    await Promise.all(
+      [...found.values()].map(async (job) => {
+        const outcome = await this.returnOne(job, since).catch((err: unknown): HandBackOutcome => ({ kind: 'error', job, error: (err as Error).message }));
+        const o: HandBackOutcome = outcome.kind === 'returned' ? { ...outcome, how: 'host' } : outcome;
+        if (o.kind === 'returned') returned++;
+        if (o.kind === 'error') errors++;
+        this.reportHost(host, o);
+        this.emit('outcome', o);
+      }),
+    );
+    if (errors > 0) throw new Error(`${errors} of ${found.size} jobs of ${host} could not be handed back`);
+    return returned;
+  }
+
+  private reportHost(host: string, o: HandBackOutcome): void {
+    const base = { host, queue: o.job.queue, jobId: o.job.id };
+    if (o.kind === 'returned') this.opts.log.info({ ...base, ms: Math.round(o.ms), deaths: o.deaths }, "dead host's job handed back to its queue");
+    else if (o.kind === 'failed') this.opts.log.error({ ...base, deaths: o.deaths }, `job failed: ${o.reason}`);
+    else if (o.kind === 'error') this.opts.log.warn({ ...base, err: o.error }, "could not hand a dead host's job back; trying again later");
   }
 
   /** Resolves when every hand-back under way has ended (or `timeoutMs` passed). */

@@ -4,7 +4,8 @@
  * (a DemandTracker fed by the workers' job-end messages), the p95 wait of jobs that started in the
  * window (their job-start messages), the workers' memory, and for the CPU-saturation guard the host's
  * CPU use and how CPU-bound the jobs were over the last period (the children's CPU time, reported
- * with their samples, against their busy time).
+ * with their samples, against their busy time). In a fleet, a queue's backlog is divided by the live
+ * instances listening to it, so N hosts do not each add workers for the whole of it.
  */
 import type { Clock } from '../clock.js';
 import type { QueueProbe } from '../observe/queue-probe.js';
@@ -36,9 +37,11 @@ export class PoolDemand implements DemandSource {
 
   constructor(
     private readonly supervisor: Supervisor,
-    private readonly probe: Pick<QueueProbe, 'backlog'>,
+    private readonly probe: Pick<QueueProbe, 'backlog' | 'snapshot'>,
     private readonly clock: Clock,
     windowMs: number,
+    /** Live instances (this one included) per queue, from the fleet registry; absent: this one alone. */
+    private readonly listeners?: () => ReadonlyMap<string, number>,
     private readonly hostCpu: Pick<HostCpu, 'read'> = new HostCpu(),
     private readonly readSched: (pid: number) => { waitMs: number } | undefined = schedTimes,
   ) {
@@ -66,7 +69,7 @@ export class PoolDemand implements DemandSource {
 
   async refresh(): Promise<void> {
     try {
-      const b = await withTimeout(this.probe.backlog(), PROBE_TIMEOUT_MS);
+      const b = await withTimeout(this.shareOfBacklog(), PROBE_TIMEOUT_MS);
       this.backlog = b.waiting;
       this.oldestWaitMs = b.oldestWaitMs;
     } catch {
@@ -103,6 +106,21 @@ export class PoolDemand implements DemandSource {
       this.waitSeen.set(w.pid, t.waitMs);
     }
     return known ? total : undefined;
+  }
+
+  /** The pool's backlog, each queue's divided by the instances that listen to it (rounded up). */
+  private async shareOfBacklog(): Promise<{ waiting: number; oldestWaitMs: number | null }> {
+    const listeners = this.listeners?.();
+    if (!listeners || listeners.size === 0) return this.probe.backlog();
+    const snap = await this.probe.snapshot();
+    let waiting = 0;
+    let oldest = 0;
+    for (const [queue, s] of Object.entries(snap)) {
+      const n = s.counts.waiting + s.counts.prioritized;
+      waiting += Math.ceil(n / Math.max(1, listeners.get(queue) ?? 1));
+      if (n > 0) oldest = Math.max(oldest, s.oldestAgeSeconds);
+    }
+    return { waiting, oldestWaitMs: waiting > 0 ? oldest * 1000 : null };
   }
 
   signals(): Partial<ScaleSnapshot> {

@@ -29,6 +29,13 @@ export interface SupervisorOptions {
   workerEntry?: string;
   maxJobsPerWorker?: number;
   maxMemoryMb?: number;
+  /**
+   * The start of each new child's token base (the fleet registration's `e${epoch}/`), so a peer can
+   * find a dead host's jobs by it; '' or absent: a bare unique id.
+   */
+  tokenPrefix?: () => string;
+  /** Whether another child may be forked now (the fleet cap has a slot, the lease is held); default yes. */
+  admit?: () => boolean;
 }
 
 export interface Slot {
@@ -180,10 +187,15 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
         slot.failedStarts = 0;
         this.opts.log.info({ worker: slot.name }, 'fatal cooldown over; trying the slot again');
       }
-      if (slot.restartAt <= now) this.spawn(slot);
-      else nextAt = Math.min(nextAt, slot.restartAt);
+      if (slot.restartAt > now) nextAt = Math.min(nextAt, slot.restartAt);
+      // Not admitted (fleet cap full, lease lost): the slot waits until reconcile() is called again.
+      else if (this.admits()) this.spawn(slot);
     }
     this.scheduleReconcile(nextAt - now);
+  }
+
+  private admits(): boolean {
+    return this.opts.admit ? this.opts.admit() : true;
   }
 
   private scheduleReconcile(inMs: number): void {
@@ -211,7 +223,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
 
   private spawn(slot: Slot): void {
     const settings: Omit<WorkerSettings, 'tokenBase'> = { ...this.opts.settings, workerId: slot.name };
-    const worker = new WorkerProcess(slot.name, settings.concurrency, settings, this.entry, () => this.opts.clock.now());
+    const worker = new WorkerProcess(slot.name, settings.concurrency, settings, this.entry, () => this.opts.clock.now(), this.opts.tokenPrefix?.() ?? '');
     slot.worker = worker;
     this.versionOf.set(worker, this.settingsVersion);
     this.opts.log.debug({ worker: slot.name, pid: worker.pid }, 'worker forked');
@@ -261,6 +273,14 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   retire(worker: WorkerProcess, reason: ExitReason): WorkerProcess | undefined {
     const slot = this.slots.get(worker.id);
     if (!slot || slot.worker !== worker || this.stopping) return undefined;
+    if (!this.admits()) {
+      // No room for a successor beside it (the fleet cap): it drains first, and its slot is
+      // filled once it has exited and a child is admitted again.
+      this.slots.delete(slot.name);
+      this.newSlot(this.opts.clock.now());
+      this.drainWorker(worker, reason);
+      return undefined;
+    }
     worker.stopReason = reason;
     this.slots.delete(slot.name);
     this.draining.add(worker);
@@ -275,6 +295,16 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     replacement.on('ready', handOver);
     replacement.on('exit', handOver);
     return replacement;
+  }
+
+  /**
+   * Replace every worker in a slot (the fleet registration their tokens belong to was claimed by a
+   * peer, which is handing their jobs back): each stops taking jobs once its successor is ready.
+   */
+  replaceAll(reason: ExitReason): number {
+    let n = 0;
+    for (const slot of [...this.slots.values()]) if (slot.worker?.state === 'running' && this.retire(slot.worker, reason) !== undefined) n++;
+    return n;
   }
 
   private newSlot(now: number): Slot {
@@ -300,6 +330,8 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       const reason = worker.stopReason ?? 'shutdown';
       this.opts.log.info({ worker: worker.id, pid: worker.pid, reason, code, signal }, 'worker exited');
       this.emit('worker-exit', { worker, reason, code, signal });
+      // Its successor may have waited for admission (the fleet cap): room now.
+      if (this.opts.admit) this.reconcile();
       return;
     }
     const slot = this.slots.get(worker.id);

@@ -11,7 +11,7 @@ import { stderrRelay } from './output-relay.js';
 
 export type WorkerState = 'starting' | 'running' | 'draining' | 'exited';
 
-export type ExitReason = 'crash' | 'failed_start' | 'scale_down' | 'max_jobs' | 'max_memory' | 'job_timeout' | 'shutdown' | 'reload';
+export type ExitReason = 'crash' | 'failed_start' | 'scale_down' | 'max_jobs' | 'max_memory' | 'job_timeout' | 'shutdown' | 'reload' | 'fenced';
 
 export interface HeldJob {
   queue: string;
@@ -64,9 +64,10 @@ export class WorkerProcess extends EventEmitter<WorkerProcessEvents> {
   readonly jobs = new Map<string, HeldJob>();
   /**
    * The start of every lock token the child uses (`${tokenBase}:${n}`), given to it in its start
-   * message: when it dies, every job still locked by it is found by this, reported or not.
+   * message: when it dies, every job still locked by it is found by this, reported or not. It starts
+   * with the fleet registration's prefix (`e${epoch}/`), so a peer finds a dead host's jobs too.
    */
-  readonly tokenBase = randomUUID();
+  readonly tokenBase: string;
   /** The queues it takes jobs from. */
   readonly queues: readonly string[];
   readonly stderrTail: string[] = [];
@@ -81,8 +82,10 @@ export class WorkerProcess extends EventEmitter<WorkerProcessEvents> {
     settings: Omit<WorkerSettings, 'tokenBase'>,
     entry: string,
     private readonly now: () => number,
+    tokenPrefix = '',
   ) {
     super();
+    this.tokenBase = `${tokenPrefix}${randomUUID()}`;
     this.forkedAt = now();
     this.queues = [...settings.queues];
     this.child = fork(entry, [], {

@@ -90,7 +90,7 @@ describe('chaos', () => {
     const s = (scenario = await openScenario('Redis stop 5 s, start'));
     // A fetch whose reply the outage swallowed leaves its job locked by nobody: only BullMQ's stalled
     // check recovers it (lock + interval later), so this scenario shortens both to keep the suite short.
-    const { d, restarts, interrupted } = await pool(s, { concurrency: '4', 'min-workers': '2', 'max-workers': '2', 'lock-duration': '5', 'stalled-interval': '5' });
+    const { d, restarts, interrupted } = await pool(s, { concurrency: '4', 'min-workers': '2', 'max-workers': '2', 'lock-duration': '5', 'stalled-interval': '5', 'lease-seconds': '2' });
     const n = 1000 * SCALE;
     await addJobs(s, n);
     await until(async () => (await recorded(s)) >= n * 0.3, '30% done', TIMEOUT, 20);

@@ -1,0 +1,134 @@
+/**
+ * What one registration says about its instance, and the fleet view built from the registry's
+ * raw listing (`GET /fleet`, `worker-pool status --fleet`). Pure: times come from Redis' clock.
+ */
+
+/** What a daemon writes into its registration at every renewal. */
+export interface InstanceInfo {
+  host: string;
+  name: string;
+  pid: number;
+  pool: string;
+  queues: string[];
+  workers: number;
+  busy: number;
+  concurrency: number;
+  utilization: number | null;
+  desired: number;
+  version: string;
+  /** Epoch ms. */
+  startedAt: number;
+  epoch: number;
+  /** Every lock-token prefix its children use: the epoch's, and each live child's `${tokenBase}:`. */
+  tokenBases: string[];
+  leaseSeconds: number;
+  /** Its --fleet-max-workers, if any. */
+  fleetMaxWorkers?: number;
+}
+
+/**
+ * live: renewing its lease; lost: its lease ran out and no peer has claimed it yet; recovering: a
+ * peer claimed it and is handing its jobs back.
+ */
+export type InstanceState = 'live' | 'lost' | 'recovering';
+
+export interface FleetInstance {
+  id: string;
+  host: string;
+  name: string;
+  pid: number;
+  pool: string;
+  queues: string[];
+  workers: number;
+  busy: number;
+  concurrency: number;
+  utilization: number | null;
+  heartbeatAgeSeconds: number;
+  state: InstanceState;
+  epoch: number;
+  desired: number;
+  version: string;
+  startedAt: number;
+  claimedBy?: string;
+}
+
+export interface FleetView {
+  instances: FleetInstance[];
+}
+
+/** One row of the registry's listing, as the LIST script returns it. */
+export interface RegistryRow {
+  id: string;
+  leaseExpiry: number;
+  lastBeat: number;
+  claimedBy: string;
+  info: Partial<InstanceInfo>;
+}
+
+/** Parse the LIST script's flat reply. */
+export function parseListing(flat: unknown[]): { now: number; rows: RegistryRow[] } {
+  const now = Number(flat[0]);
+  const rows: RegistryRow[] = [];
+  for (let i = 1; i + 4 < flat.length; i += 5) {
+    let info: Partial<InstanceInfo> = {};
+    try {
+      info = JSON.parse(String(flat[i + 4])) as Partial<InstanceInfo>;
+    } catch {
+      info = {};
+    }
+    rows.push({ id: String(flat[i]), leaseExpiry: Number(flat[i + 1]), lastBeat: Number(flat[i + 2]), claimedBy: String(flat[i + 3] ?? ''), info });
+  }
+  return { now, rows };
+}
+
+/** A registration id is `host/name#epoch`. */
+export function epochOf(id: string): number {
+  const n = Number(id.slice(id.lastIndexOf('#') + 1));
+  return Number.isInteger(n) ? n : 0;
+}
+
+export function stateOf(row: RegistryRow, now: number): InstanceState {
+  if (row.claimedBy !== '') return 'recovering';
+  return row.leaseExpiry <= now ? 'lost' : 'live';
+}
+
+export function fleetView(now: number, rows: RegistryRow[]): FleetView {
+  const instances = rows.map((r): FleetInstance => {
+    const i = r.info;
+    return {
+      id: r.id,
+      host: i.host ?? '?',
+      name: i.name ?? '?',
+      pid: i.pid ?? 0,
+      pool: i.pool ?? '?',
+      queues: i.queues ?? [],
+      workers: i.workers ?? 0,
+      busy: i.busy ?? 0,
+      concurrency: i.concurrency ?? 0,
+      utilization: i.utilization ?? null,
+      heartbeatAgeSeconds: Math.max(0, Math.round((now - r.lastBeat) / 100) / 10),
+      state: stateOf(r, now),
+      epoch: epochOf(r.id),
+      desired: i.desired ?? 0,
+      version: i.version ?? '?',
+      startedAt: i.startedAt ?? 0,
+      ...(r.claimedBy ? { claimedBy: r.claimedBy } : {}),
+    };
+  });
+  instances.sort((a, b) => a.host.localeCompare(b.host) || a.name.localeCompare(b.name) || a.epoch - b.epoch);
+  return { instances };
+}
+
+/**
+ * How many live instances listen to each queue (for dividing a shared backlog): every live or
+ * lost-but-unclaimed registration counts, so a host that just missed a beat does not make the
+ * others scale up for it at once.
+ */
+export function listenersByQueue(now: number, rows: RegistryRow[]): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const r of rows) {
+    if (stateOf(r, now) === 'recovering') continue;
+    for (const q of r.info.queues ?? []) out.set(q, (out.get(q) ?? 0) + 1);
+  }
+  return out;
+}
