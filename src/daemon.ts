@@ -90,6 +90,7 @@ export function workerSettings(c: PoolConfig): Omit<WorkerSettings, 'workerId' |
   return {
     pool: c.name,
     redisUrl: c.redisUrl,
+    redis: c.redis,
     prefix: c.prefix,
     queues: c.queues,
     limitedQueues: Object.keys(c.globalConcurrency),
@@ -146,7 +147,7 @@ export class Daemon {
       maxJobsPerWorker: c.maxJobsPerWorker,
       maxMemoryMb: c.maxMemoryMb,
     });
-    this.probe = new QueueProbe(c.redisUrl, c.prefix, c.queues, c.name, () => this.clock.wallNow());
+    this.probe = new QueueProbe(c.redis, c.prefix, c.queues, c.name, () => this.clock.wallNow());
     this.loop = new ControlLoop(
       this.supervisor,
       opts.policy ?? selectPolicy(c),
@@ -175,7 +176,7 @@ export class Daemon {
     const metrics = createMetrics(c.name, this.supervisor, this.loop, this.handBack);
     registerFreezeMetrics(metrics.registry, this.freezeWatch);
     registerQueueMetrics(metrics.registry, this.probe, buildInfo(VERSION));
-    this.events = new EventStream({ pool: c.name, redisUrl: c.redisUrl, prefix: c.prefix, queues: c.queues }, this.supervisor, this.loop, this.log, () => this.clock.wallNow());
+    this.events = new EventStream({ pool: c.name, redisUrl: c.redisUrl, redis: c.redis, prefix: c.prefix, queues: c.queues }, this.supervisor, this.loop, this.log, () => this.clock.wallNow());
     this.history = new History(c.name, this.supervisor, this.loop, this.probe, this.clock);
     this.http = new HttpServer({
       '/': (_req, res) => sendText(res, 200, LIVE_PAGE_HTML, 'text/html; charset=utf-8'),

@@ -64,6 +64,7 @@ export class Reporter {
       failed: state.failed,
       rssBytes: process.memoryUsage.rss(),
       ...(deadlines ? { deadlines } : {}),
+      started: state.started, fetchErrors: state.fetchErrors,
     });
   }
 
