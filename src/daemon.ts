@@ -21,6 +21,10 @@ import type { ScalePolicy } from './policy/types.js';
 import { planReload, type ReloadPlan } from './config/reload-plan.js';
 import type { WorkerSettings } from './ipc/messages.js';
 import { GlobalConcurrency } from './redis/global-concurrency.js';
+import { RedisWatch, type Failover } from './redis/redis-watch.js';
+import { readinessReasons } from './observe/readiness.js';
+import { registerRedisMetrics } from './observe/redis-metrics.js';
+import { FetchHealth } from './supervisor/fetch-health.js';
 import { ControlLoop, type DecisionRecord } from './supervisor/control-loop.js';
 import { FreezeWatch } from './supervisor/freeze-watch.js';
 import { HandBack } from './supervisor/hand-back.js';
@@ -52,7 +56,22 @@ export interface WorkerStatus {
 export interface PoolStatus {
   pool: string;
   version: string;
-  redis: { url: string; up: boolean };
+  redis: {
+    url: string;
+    up: boolean;
+    /** Where the supervisor's connection goes now ("host:port"; every master of a cluster). */
+    masters: string[];
+    failovers: number;
+    lastFailover: Failover | null;
+    reconnections: number;
+    evictionPolicy: string | null;
+    /** BullMQ's eviction-policy warning, when the policy is not noeviction. */
+    warning: string | null;
+  };
+  /** Failed job fetches of the workers, from their samples. */
+  fetchErrors: number;
+  /** Why the pool is not ready (empty when ready). */
+  readyReasons: string[];
   queues: string[];
   concurrency: number;
   globalConcurrency: Record<string, number>;
@@ -122,6 +141,8 @@ export class Daemon {
   readonly rollout: Rollout;
   readonly lockKeeper: LockKeeper;
   readonly freezeWatch: FreezeWatch;
+  readonly redisWatch: RedisWatch;
+  readonly fetchHealth: FetchHealth;
   lastReload: ReloadRecord | undefined;
   private readonly clock: Clock;
   private readonly http: HttpServer;
@@ -148,6 +169,9 @@ export class Daemon {
       maxMemoryMb: c.maxMemoryMb,
     });
     this.probe = new QueueProbe(c.redis, c.prefix, c.queues, c.name, () => this.clock.wallNow());
+    this.redisWatch = new RedisWatch(this.probe.client, () => this.clock.wallNow());
+    this.redisWatch.onFailover((f) => this.log.warn({ from: f.from, to: f.to }, 'Redis master changed (failover); workers reconnect to the new one'));
+    this.fetchHealth = new FetchHealth(this.supervisor, this.clock);
     this.loop = new ControlLoop(
       this.supervisor,
       opts.policy ?? selectPolicy(c),
@@ -176,6 +200,7 @@ export class Daemon {
     const metrics = createMetrics(c.name, this.supervisor, this.loop, this.handBack);
     registerFreezeMetrics(metrics.registry, this.freezeWatch);
     registerQueueMetrics(metrics.registry, this.probe, buildInfo(VERSION));
+    registerRedisMetrics(metrics.registry, this.redisWatch, this.fetchHealth);
     this.events = new EventStream({ pool: c.name, redisUrl: c.redisUrl, redis: c.redis, prefix: c.prefix, queues: c.queues }, this.supervisor, this.loop, this.log, () => this.clock.wallNow());
     this.history = new History(c.name, this.supervisor, this.loop, this.probe, this.clock);
     this.http = new HttpServer({
@@ -185,8 +210,8 @@ export class Daemon {
       '/metrics': async (_req, res) => sendText(res, 200, await metrics.registry.metrics(), metrics.registry.contentType),
       '/healthz': (_req, res) => (this.healthy() ? sendText(res, 200, 'ok\n') : sendText(res, 503, 'control loop stalled\n')),
       '/readyz': async (_req, res) => {
-        const ready = await this.ready();
-        sendText(res, ready ? 200 : 503, ready ? 'ready\n' : 'not ready\n');
+        const reasons = await this.readiness();
+        sendText(res, reasons.length === 0 ? 200 : 503, reasons.length === 0 ? 'ready\n' : `not ready: ${reasons.join('; ')}\n`);
       },
       '/status': async (_req, res) => sendJson(res, 200, await this.status()),
     });
@@ -304,20 +329,49 @@ export class Daemon {
   }
 
   async ready(): Promise<boolean> {
+    return (await this.readiness()).length === 0;
+  }
+
+  /** Why the pool is not ready (empty: ready). The /readyz route prints these. */
+  async readiness(): Promise<string[]> {
     const up = await this.probe.ping();
-    return up && this.healthy() && this.supervisor.runningCount() >= this.loop.limits.minWorkers && this.supervisor.fatalCount() === 0;
+    if (up) await this.redisWatch.refresh(this.clock.now());
+    const running = this.supervisor.workers().filter((w) => w.state === 'running');
+    return readinessReasons({
+      redisUp: up,
+      loopHealthy: this.healthy(),
+      running: this.supervisor.runningCount(),
+      minWorkers: this.loop.limits.minWorkers,
+      fatalSlots: this.supervisor.fatalCount(),
+      fetchFailing: this.fetchHealth.failingCount(running),
+      fetchErrorsTotal: this.fetchHealth.total,
+      replicaOf: this.redisWatch.replicaOf,
+    });
   }
 
   async status(): Promise<PoolStatus> {
     const c = this.opts.config;
     const now = this.clock.now();
-    const ready = await this.ready();
+    const readyReasons = await this.readiness();
+    const ready = readyReasons.length === 0;
+    const w = this.redisWatch;
     const snap = this.probe.redisUp ? await this.probe.snapshot().catch(() => null) : null;
     const perQueue = <T>(f: (s: NonNullable<typeof snap>[string]) => T) => (snap ? Object.fromEntries(Object.entries(snap).map(([q, s]) => [q, f(s)])) : null);
     return {
       pool: c.name,
       version: VERSION,
-      redis: { url: redactUrl(c.redisUrl), up: this.probe.redisUp },
+      redis: {
+        url: redactUrl(c.redisUrl),
+        up: this.probe.redisUp,
+        masters: w.masters,
+        failovers: w.failovers,
+        lastFailover: w.lastFailover ?? null,
+        reconnections: w.reconnections,
+        evictionPolicy: w.evictionPolicy ?? null,
+        warning: w.evictionWarning() ?? null,
+      },
+      fetchErrors: this.fetchHealth.total,
+      readyReasons,
       queues: c.queues,
       concurrency: c.concurrency,
       globalConcurrency: c.globalConcurrency,
