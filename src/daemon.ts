@@ -25,6 +25,7 @@ import { RedisWatch, type Failover } from './redis/redis-watch.js';
 import { readinessReasons } from './observe/readiness.js';
 import { registerRedisMetrics } from './observe/redis-metrics.js';
 import { FetchHealth } from './supervisor/fetch-health.js';
+import { Watchdog } from './supervisor/watchdog.js';
 import { ControlLoop, type DecisionRecord } from './supervisor/control-loop.js';
 import { FreezeWatch } from './supervisor/freeze-watch.js';
 import { HandBack } from './supervisor/hand-back.js';
@@ -143,6 +144,7 @@ export class Daemon {
   readonly freezeWatch: FreezeWatch;
   readonly redisWatch: RedisWatch;
   readonly fetchHealth: FetchHealth;
+  readonly watchdog: Watchdog;
   lastReload: ReloadRecord | undefined;
   private readonly clock: Clock;
   private readonly http: HttpServer;
@@ -172,6 +174,16 @@ export class Daemon {
     this.redisWatch = new RedisWatch(this.probe.client, () => this.clock.wallNow());
     this.redisWatch.onFailover((f) => this.log.warn({ from: f.from, to: f.to }, 'Redis master changed (failover); workers reconnect to the new one'));
     this.fetchHealth = new FetchHealth(this.supervisor, this.clock);
+    this.watchdog = new Watchdog({
+      supervisor: this.supervisor,
+      probe: this.probe,
+      prefix: c.prefix,
+      clock: this.clock,
+      log: this.log,
+      stuckMs: () => this.opts.config.stuckSeconds * 1000,
+      limits: () => this.opts.config.globalConcurrency,
+      killAfterMs: () => this.opts.config.stopTimeout * 1000,
+    });
     this.loop = new ControlLoop(
       this.supervisor,
       opts.policy ?? selectPolicy(c),
@@ -235,6 +247,7 @@ export class Daemon {
       { redis: redactUrl(c.redisUrl), queues: c.queues, concurrency: c.concurrency, minWorkers: c.minWorkers, maxWorkers: c.maxWorkers, threshold: c.utilizationThreshold, http: this.url },
       'worker-pool starting',
     );
+    this.watchdog.start();
     if (Object.keys(c.globalConcurrency).length === 0) this.loop.start();
     // Workers must not take jobs of a limited queue before its limit is in Redis.
     else {
@@ -421,6 +434,7 @@ export class Daemon {
     this.stopped = (async () => {
       this.log.info({ stopTimeout: this.opts.config.stopTimeout }, 'stopping: draining workers');
       this.loop.stop();
+      this.watchdog.stop();
       this.setTitle();
       const stopBy = this.clock.now() + this.opts.config.stopTimeout * 1000;
       const result = await this.supervisor.shutdown(this.opts.config.stopTimeout * 1000, force);

@@ -10,7 +10,7 @@ import { isChildMessage, type ChildMessage, type JobDeadline, type ParentMessage
 
 export type WorkerState = 'starting' | 'running' | 'draining' | 'exited';
 
-export type ExitReason = 'crash' | 'failed_start' | 'scale_down' | 'max_jobs' | 'max_memory' | 'job_timeout' | 'shutdown' | 'reload';
+export type ExitReason = 'crash' | 'failed_start' | 'scale_down' | 'max_jobs' | 'max_memory' | 'job_timeout' | 'shutdown' | 'reload' | 'stuck';
 
 export interface HeldJob {
   queue: string;
