@@ -223,7 +223,8 @@ export class Daemon {
       '/healthz': (_req, res) => (this.healthy() ? sendText(res, 200, 'ok\n') : sendText(res, 503, 'control loop stalled\n')),
       '/readyz': async (_req, res) => {
         const reasons = await this.readiness();
-        sendText(res, reasons.length === 0 ? 200 : 503, reasons.length === 0 ? 'ready\n' : `not ready: ${reasons.join('; ')}\n`);
+        const redis = this.redisWatch.describe();
+        sendText(res, reasons.length === 0 ? 200 : 503, `${reasons.length === 0 ? 'ready' : `not ready: ${reasons.join('; ')}`}\n${redis}\n`);
       },
       '/status': async (_req, res) => sendJson(res, 200, await this.status()),
     });

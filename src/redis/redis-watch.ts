@@ -73,6 +73,13 @@ export class RedisWatch {
     }
   }
 
+  /** One line for /readyz: the master now and the last failover. */
+  describe(): string {
+    const master = this.masters.length > 0 ? this.masters.join(',') : 'unknown';
+    const last = this.lastFailover ? `last failover ${new Date(this.lastFailover.at).toISOString()} (${this.lastFailover.from.join(',')} → ${this.lastFailover.to.join(',')})` : 'no failover seen';
+    return `redis master ${master}; ${last}; ${this.failovers} failovers, ${this.reconnections} reconnections`;
+  }
+
   /** BullMQ's warning, as a sentence, when the policy lets Redis evict job keys; else undefined. */
   evictionWarning(): string | undefined {
     const p = this.evictionPolicy;

@@ -156,6 +156,17 @@ describe('Redis Sentinel', () => {
     expect(running.length).toBe(2);
     for (const id of running) expect(ends.some((e) => e.worker === id && e.startedAt > lastSwitch), `worker ${id} completes a job after the last switch`).toBe(true);
 
+    // The operator sees the master now, the last failover, and counters of both.
+    const master = await r.master();
+    await until(async () => {
+      const s = (await (await fetch(`${d.url}/status`)).json()) as { redis: { masters: string[]; failovers: number; lastFailover: unknown } };
+      return s.redis.masters.includes(`127.0.0.1:${master.port}`) && s.redis.failovers >= 1 && s.redis.lastFailover !== null;
+    }, '/status naming the current master and the last failover', 15_000, 200);
+    const readyz = await (await fetch(`${d.url}/readyz`)).text();
+    expect(readyz).toMatch(new RegExp(`redis master 127\\.0\\.0\\.1:${master.port}; last failover `));
+    const metrics = await (await fetch(`${d.url}/metrics`)).text();
+    expect(Number(/^worker_pool_redis_failovers_total\{[^}]*\} (\d+)/m.exec(metrics)?.[1])).toBeGreaterThanOrEqual(1);
+    expect(Number(/^worker_pool_redis_reconnections_total\{[^}]*\} (\d+)/m.exec(metrics)?.[1])).toBeGreaterThanOrEqual(1);
     const lostByOne = (await missing(ackedByOne)).length;
     const sorted = [...resume].sort((a, b) => a - b);
     console.log(
