@@ -245,7 +245,7 @@ export class Daemon {
     const c = this.opts.config;
     this.address = await this.http.listen(c.metricsPort, c.metricsHost);
     this.log.info(
-      { redis: redactUrl(c.redisUrl), queues: c.queues, concurrency: c.concurrency, minWorkers: c.minWorkers, maxWorkers: c.maxWorkers, threshold: c.utilizationThreshold, http: this.url },
+      { redis: redactUrl(c.redisUrl), redisSentinels: c.redisSentinels, redisSentinelName: c.redisSentinels ? c.redisSentinelName : undefined, redisClusterNodes: c.redisClusterNodes, queues: c.queues, concurrency: c.concurrency, minWorkers: c.minWorkers, maxWorkers: c.maxWorkers, threshold: c.utilizationThreshold, http: this.url },
       'worker-pool starting',
     );
     this.watchdog.start();
