@@ -198,6 +198,8 @@ export class Daemon {
     this.loop.onDecision(() => void this.globalConcurrency.check().catch((err: Error) => this.log.debug({ err: err.message }, 'global concurrency check failed')));
     this.handBack = new HandBack({ client: this.probe.client, prefix: c.prefix, queue: (q) => this.probe.queue(q), maxStalledCount: c.maxStalledCount, clock: this.clock, log: this.log });
     this.supervisor.on('worker-exit', (e) => void this.handBack.recover(e.worker));
+    // What a demoted master accepted and lost leaves jobs locked by children that moved on: return them now.
+    this.redisWatch.onFailover(() => void this.handBack.returnUnheld(this.supervisor.workers()));
     this.supervisor.on('worker-message', (w, m) => m.type === 'fetch-uncertain' && void this.handBack.returnOrphans(w, m.queue, m.token, m.keep));
     // A job that blocks its child's event loop keeps its lock while the child lives, and is ended
     // by the supervisor past its time limit.

@@ -95,6 +95,40 @@ export class HandBack extends EventEmitter<HandBackEvents> {
     return p;
   }
 
+  /**
+   * After a failover: return the jobs locked with a live child's token that the child does not
+   * run. A demoted master may have accepted a completion (or a fetch) and lost it with its data:
+   * the job is then active on the new master, locked by a worker that has moved on, until the
+   * lock expires and BullMQ's stalled check finds it (lock-duration + stalled-interval). A job
+   * found so is looked at again after `settleMs`, so that a job-start still on its way from the
+   * child is counted first. No stall is counted: the job did nothing wrong.
+   */
+  returnUnheld(workers: readonly WorkerProcess[], settleMs = 1000): Promise<void> {
+    const p = (async () => {
+      const live = workers.filter((w) => w.state !== 'exited');
+      const owner = (lock: string) => live.find((w) => lock.startsWith(`${w.tokenBase}:`));
+      const found: Array<{ worker: WorkerProcess; job: HeldJob }> = [];
+      const now = this.opts.clock.now();
+      for (const queue of new Set(live.flatMap((w) => w.queues))) {
+        for (const { id, token } of await this.findLocked(queue, (lock) => owner(lock) !== undefined)) {
+          const worker = owner(token)!;
+          if (!worker.jobs.has(`${queue}:${id}`)) found.push({ worker, job: { queue, id, name: '', token, startedAt: now } });
+        }
+      }
+      if (found.length === 0) return;
+      await new Promise((r) => setTimeout(r, settleMs));
+      for (const { worker, job } of found) {
+        if (worker.jobs.has(`${job.queue}:${job.id}`)) continue;
+        const outcome = await this.returnOne(job, now, false).catch((err: unknown): HandBackOutcome => ({ kind: 'error', job, error: (err as Error).message }));
+        this.report(worker, outcome);
+        this.emit('outcome', outcome);
+      }
+    })().catch((err: unknown) => this.opts.log.warn({ err: (err as Error).message }, 'could not look for jobs a failover left locked; the stalled check will recover them'));
+    this.pending.add(p);
+    void p.finally(() => this.pending.delete(p));
+    return p;
+  }
+
   /** Resolves when every hand-back under way has ended (or `timeoutMs` passed). */
   async idle(timeoutMs = 5000): Promise<void> {
     let timer: NodeJS.Timeout | undefined;

@@ -65,6 +65,10 @@ describe('Redis Sentinel', () => {
       if (m.type === 'job-end' && m.status === 'completed') ends.push({ at: performance.now(), id: m.id, worker: w.id, startedAt: startedAt.get(m.id) ?? 0 });
     });
 
+    // Jobs the supervisor handed back (after a failover: locked by a child that moved on).
+    let handedBack = 0;
+    d.handBack.on('outcome', (o) => o.kind === 'returned' && handedBack++);
+
     // +switch-master as one sentinel announces it.
     const switches: number[] = [];
     const watcher = new Redis(r.sentinels[1]!.port, '127.0.0.1');
@@ -182,7 +186,7 @@ describe('Redis Sentinel', () => {
     const dipSorted = [...dips].sort((a, b) => a - b);
     const sorted = [...resume].sort((a, b) => a - b);
     console.log(
-      `sentinel: ${switches.length} switches (${FAILOVERS} failovers, ${KILLS} kill -9); ${acked.length} jobs acknowledged, 0 lost (${lateAtEnd} still to complete when the load stopped); ${ackedByOne.length} confirmed by one replica only, of which ${lostByOne} lost; ${unacked} not confirmed; ` +
+      `sentinel: ${switches.length} switches (${FAILOVERS} failovers, ${KILLS} kill -9); ${acked.length} jobs acknowledged, 0 lost (${lateAtEnd} still to complete when the load stopped, ${handedBack} handed back by the supervisor after a failover); ${ackedByOne.length} confirmed by one replica only, of which ${lostByOne} lost; ${unacked} not confirmed; ` +
         `switch → first completion median ${sorted[Math.floor(sorted.length / 2)]!.toFixed(2)} s, max ${sorted[sorted.length - 1]!.toFixed(2)} s; ` +
         `completions in the 3 s after a switch / the 3 s before the event: median ${dipSorted[Math.floor(dipSorted.length / 2)]?.toFixed(2)}, lowest ${dipSorted[0]?.toFixed(2)}`,
     );
