@@ -194,5 +194,5 @@ describe('Redis Sentinel', () => {
     for (const s of resume) expect(s).toBeLessThan(10);
     await q.close();
     producerConn.disconnect();
-  }, 400_000);
+  }, (FAILOVERS + KILLS) * 25_000 + 60_000);
 });
