@@ -5,10 +5,9 @@
  */
 import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
 
-export interface RedisEndpoint {
-  host: string;
-  port: number;
-}
+import type { RedisEndpoint } from './endpoints.js';
+
+export { hasHashTag, parseEndpoints, type RedisEndpoint } from './endpoints.js';
 
 /**
  * Where Redis is, as plain data (it travels to children over IPC). `url` always holds the data
@@ -124,33 +123,14 @@ export function masters(client: Redis): Redis[] {
 
 /** Where the client's commands go now ("host:port"; for a cluster, every master), for the operator. */
 export function currentMasters(client: Redis): string[] {
-  const nodes = isCluster(client) ? (client as unknown as Cluster).nodes('master') : [client];
-  return nodes
+  // A cluster node's own address is its options' (known before its socket is up); a Sentinel
+  // connection's is only its socket's, the master the sentinels named.
+  if (isCluster(client)) return (client as unknown as Cluster).nodes('master').map((n) => `${n.options.host}:${n.options.port}`).sort();
+  return [client]
     .map((n) => {
       const s = n.stream as { remoteAddress?: string; remotePort?: number } | undefined;
       return s?.remoteAddress ? `${s.remoteAddress}:${s.remotePort}` : '';
     })
     .filter((a) => a !== '')
     .sort();
-}
-
-/** "host:port,host:port" into endpoints; undefined when it is not that. */
-export function parseEndpoints(raw: readonly string[]): RedisEndpoint[] | undefined {
-  const out: RedisEndpoint[] = [];
-  for (const item of raw) {
-    const m = /^(\[[0-9a-fA-F:]+\]|[^:\s]+):(\d{1,5})$/.exec(item.trim());
-    if (!m) return undefined;
-    const port = Number(m[2]);
-    if (port < 1 || port > 65535) return undefined;
-    out.push({ host: m[1]!.replace(/^\[|\]$/g, ''), port });
-  }
-  return out;
-}
-
-/** A BullMQ prefix keeps a queue in one cluster slot only when it holds a {hash tag}. */
-export function hasHashTag(prefix: string): boolean {
-  // Redis hashes the text between the first '{' and the first '}' after it, if that is not empty.
-  const open = prefix.indexOf('{');
-  const close = open < 0 ? -1 : prefix.indexOf('}', open + 1);
-  return close > open + 1;
 }

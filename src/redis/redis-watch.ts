@@ -44,6 +44,7 @@ export class RedisWatch {
   }
 
   private onReady(reconnect = true): void {
+    if (!reconnect && this.readies === 0) return; // a cluster still discovering its nodes
     if (reconnect && this.readies++ > 0) this.reconnections++;
     const now = currentMasters(this.client);
     if (now.length === 0) return;

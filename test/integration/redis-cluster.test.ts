@@ -178,6 +178,10 @@ describe('Redis Cluster', () => {
     }, 'every added job completed', 60_000, 250);
     console.log(`cluster reshard of slot ${slot} (${added.length} jobs added under load): reshard took ${((t1 - t0) / 1000).toFixed(2)} s, end → first completion of a new job ${(back / 1000).toFixed(2)} s, completions in the 2 s after / the 2 s before ${(after / Math.max(1, before)).toFixed(2)}, 0 lost`);
     expect(back).toBeLessThan(5000);
+    // The operator sees every master; a reshard is no failover.
+    const status = (await (await fetch(`${daemons[0]!.url}/status`)).json()) as { redis: { masters: string[]; failovers: number } };
+    expect(status.redis.masters).toHaveLength(3);
+    expect(status.redis.failovers).toBe(0);
     await qa.close();
   }, 120_000);
 });

@@ -44,7 +44,7 @@ describe('Redis Sentinel and Cluster settings', () => {
   it('Cluster: a prefix without a {hash tag} is refused with one line; bad endpoints and both modes at once too', () => {
     expect(configError(() => loadConfig({ flags: { 'redis-cluster-nodes': '127.0.0.1:7000' }, env: {} }))).toMatch(/^prefix: "bull" is not allowed with redis-cluster-nodes; expected a prefix with a \{hash tag\}, e\.g\. "\{bull\}"/);
     expect(loadConfig({ flags: { 'redis-cluster-nodes': '127.0.0.1:7000', prefix: 'app:{jobs}' }, env: {} }).redis.clusterNodes).toEqual([{ host: '127.0.0.1', port: 7000 }]);
-    expect(configError(() => loadConfig({ flags: { 'redis-sentinels': 'nohost' }, env: {} }))).toMatch(/^redis-sentinels: "nohost" is not allowed; expected HOST:PORT/);
+    expect(configError(() => loadConfig({ flags: { 'redis-sentinels': 'nohost' }, env: {} }))).toMatch(/^--redis-sentinels: "nohost" is not allowed; expected a comma-separated list of HOST:PORT/);
     expect(configError(() => loadConfig({ flags: { 'redis-cluster-nodes': 'a:70000', prefix: '{x}' }, env: {} }))).toMatch(/redis-cluster-nodes/);
     expect(configError(() => loadConfig({ flags: { 'redis-sentinels': 'a:1', 'redis-cluster-nodes': 'b:2', prefix: '{x}' }, env: {} }))).toMatch(/not allowed together/);
   });
