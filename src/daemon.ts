@@ -173,7 +173,7 @@ export class Daemon {
     this.probe = new QueueProbe(c.redis, c.prefix, c.queues, c.name, () => this.clock.wallNow());
     this.redisWatch = new RedisWatch(this.probe.client, () => this.clock.wallNow());
     this.redisWatch.onFailover((f) => this.log.warn({ from: f.from, to: f.to }, 'Redis master changed (failover); workers reconnect to the new one'));
-    this.fetchHealth = new FetchHealth(this.supervisor, this.clock);
+    this.fetchHealth = new FetchHealth(this.supervisor, this.clock, c.sampleInterval * 1000);
     this.watchdog = new Watchdog({
       supervisor: this.supervisor,
       probe: this.probe,

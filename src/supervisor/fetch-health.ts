@@ -9,7 +9,7 @@ import type { SampleMessage } from '../ipc/messages.js';
 import type { Supervisor } from './supervisor.js';
 import type { WorkerProcess } from './worker-process.js';
 
-/** A child whose last fetch error is older than this (and that started nothing since) is no longer failing. */
+/** A child whose last fetch error is older than this (or two samples) is no longer failing. */
 const FAILING_FOR_MS = 5000;
 
 interface ChildFetches {
@@ -27,6 +27,8 @@ export class FetchHealth {
   constructor(
     supervisor: Supervisor,
     private readonly clock: Clock,
+    /** The children's sample interval: errors are seen once a sample. */
+    private readonly sampleIntervalMs = 1000,
   ) {
     supervisor.on('worker-message', (w, m) => m.type === 'sample' && this.onSample(w, m));
     supervisor.on('worker-exit', (e) => this.children.delete(e.worker));
@@ -50,7 +52,7 @@ export class FetchHealth {
   failing(w: WorkerProcess): boolean {
     const c = this.children.get(w);
     if (!c) return false;
-    return c.lastErrorAt > c.lastStartAt && this.clock.now() - c.lastErrorAt < FAILING_FOR_MS;
+    return c.lastErrorAt > c.lastStartAt && this.clock.now() - c.lastErrorAt < Math.max(FAILING_FOR_MS, 2 * this.sampleIntervalMs + 1000);
   }
 
   /** How many of these workers fail to fetch now. */
