@@ -109,11 +109,15 @@ export function buildProgram(result: ProgramResult): Command {
     .requiredOption('--queue <NAME>', 'queue of the job')
     .option('--reason <TEXT>', 'the signal\'s abort reason, as given to BullMQ\'s cancelJob')
     .option('--redis-url <URL>', 'Redis to use (default $REDIS_URL, else redis://127.0.0.1:6379)')
+    .option('--redis-sentinels <HOST:PORT,…>', 'Sentinel mode: the sentinels of --redis-sentinel-name')
+    .option('--redis-sentinel-name <NAME>', 'Sentinel mode: the master group name (default: mymaster)')
+    .option('--redis-cluster-nodes <HOST:PORT,…>', 'Cluster mode: some of the cluster\'s nodes')
     .option('--prefix <PREFIX>', 'BullMQ key prefix (default: bull)')
     .exitOverride()
-    .action(async (id: string, o: { queue: string; reason?: string; redisUrl?: string; prefix?: string }) => {
+    .action(async (id: string, o: { queue: string; reason?: string; redisUrl?: string; redisSentinels?: string; redisSentinelName?: string; redisClusterNodes?: string; prefix?: string }) => {
       result.exitCode = await runCancel({
         redisUrl: o.redisUrl ?? process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379',
+        redis: cliRedisTarget(o),
         prefix: o.prefix ?? 'bull',
         queue: o.queue,
         id,
