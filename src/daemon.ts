@@ -30,6 +30,11 @@ import type { ScalePolicy } from './policy/types.js';
 import { planReload, type ReloadPlan } from './config/reload-plan.js';
 import type { WorkerSettings } from './ipc/messages.js';
 import { GlobalConcurrency } from './redis/global-concurrency.js';
+import { RedisWatch, type Failover } from './redis/redis-watch.js';
+import { readinessReasons } from './observe/readiness.js';
+import { registerRedisMetrics } from './observe/redis-metrics.js';
+import { FetchHealth } from './supervisor/fetch-health.js';
+import { Watchdog } from './supervisor/watchdog.js';
 import { ControlLoop, type DecisionRecord } from './supervisor/control-loop.js';
 import { FreezeWatch } from './supervisor/freeze-watch.js';
 import { HandBack } from './supervisor/hand-back.js';
@@ -61,7 +66,22 @@ export interface WorkerStatus {
 export interface PoolStatus {
   pool: string;
   version: string;
-  redis: { url: string; up: boolean };
+  redis: {
+    url: string;
+    up: boolean;
+    /** Where the supervisor's connection goes now ("host:port"; every master of a cluster). */
+    masters: string[];
+    failovers: number;
+    lastFailover: Failover | null;
+    reconnections: number;
+    evictionPolicy: string | null;
+    /** BullMQ's eviction-policy warning, when the policy is not noeviction. */
+    warning: string | null;
+  };
+  /** Failed job fetches of the workers, from their samples. */
+  fetchErrors: number;
+  /** Why the pool is not ready (empty when ready). */
+  readyReasons: string[];
   queues: string[];
   concurrency: number;
   globalConcurrency: Record<string, number>;
@@ -99,6 +119,7 @@ export function workerSettings(c: PoolConfig): Omit<WorkerSettings, 'workerId' |
   return {
     pool: c.name,
     redisUrl: c.redisUrl,
+    redis: c.redis,
     prefix: c.prefix,
     queues: c.queues,
     limitedQueues: Object.keys(c.globalConcurrency),
@@ -142,6 +163,9 @@ export class Daemon {
   private readonly otherQueues = new Map<string, Queue>();
   readonly lockKeeper: LockKeeper;
   readonly freezeWatch: FreezeWatch;
+  readonly redisWatch: RedisWatch;
+  readonly fetchHealth: FetchHealth;
+  readonly watchdog: Watchdog;
   lastReload: ReloadRecord | undefined;
   private readonly clock: Clock;
   private readonly http: HttpServer;
@@ -171,7 +195,20 @@ export class Daemon {
       // Children start once the registration holds (their token bases carry its epoch), never while it is lost.
       admit: () => this.fleet.state === 'live' && (this.fleetCap ? this.fleetCap.admit() : true),
     });
-    this.probe = new QueueProbe(c.redisUrl, c.prefix, c.queues, c.name, () => this.clock.wallNow());
+    this.probe = new QueueProbe(c.redis, c.prefix, c.queues, c.name, () => this.clock.wallNow());
+    this.redisWatch = new RedisWatch(this.probe.client, () => this.clock.wallNow());
+    this.redisWatch.onFailover((f) => this.log.warn({ from: f.from, to: f.to }, 'Redis master changed (failover); workers reconnect to the new one'));
+    this.fetchHealth = new FetchHealth(this.supervisor, this.clock, c.sampleInterval * 1000);
+    this.watchdog = new Watchdog({
+      supervisor: this.supervisor,
+      probe: this.probe,
+      prefix: c.prefix,
+      clock: this.clock,
+      log: this.log,
+      stuckMs: () => this.opts.config.stuckSeconds * 1000,
+      limits: () => this.opts.config.globalConcurrency,
+      killAfterMs: () => this.opts.config.stopTimeout * 1000,
+    });
     this.loop = new ControlLoop(
       this.supervisor,
       this.capPolicy(opts.policy ?? selectPolicy(c)),
@@ -186,9 +223,12 @@ export class Daemon {
     this.loop.onDecision(() => void this.globalConcurrency.check().catch((err: Error) => this.log.debug({ err: err.message }, 'global concurrency check failed')));
     this.handBack = new HandBack({ client: this.probe.client, prefix: c.prefix, queue: (q) => this.probe.queue(q) ?? this.otherQueue(q), maxStalledCount: c.maxStalledCount, clock: this.clock, log: this.log });
     this.supervisor.on('worker-exit', (e) => void this.handBack.recover(e.worker));
+    // What a demoted master accepted and lost leaves jobs locked by children that moved on: return them now.
+    this.redisWatch.onFailover(() => void this.handBack.returnUnheld(this.supervisor.workers()));
     this.supervisor.on('worker-message', (w, m) => m.type === 'fetch-uncertain' && void this.handBack.returnOrphans(w, m.queue, m.token, m.keep));
     this.fleet = new FleetMember({
       redisUrl: c.redisUrl,
+      redis: c.redis,
       prefix: c.prefix,
       host: hostname(),
       name: instanceName(c),
@@ -218,7 +258,8 @@ export class Daemon {
     const metrics = createMetrics(c.name, this.supervisor, this.loop, this.handBack);
     registerFreezeMetrics(metrics.registry, this.freezeWatch);
     registerQueueMetrics(metrics.registry, this.probe, buildInfo(VERSION));
-    this.events = new EventStream({ pool: c.name, redisUrl: c.redisUrl, prefix: c.prefix, queues: c.queues, payloads: c.eventsPayloads, maxClients: c.eventsMaxClients }, this.supervisor, this.loop, this.log, () => this.clock.wallNow());
+    registerRedisMetrics(metrics.registry, this.redisWatch, this.fetchHealth);
+    this.events = new EventStream({ pool: c.name, redisUrl: c.redisUrl, redis: c.redis, prefix: c.prefix, queues: c.queues, payloads: c.eventsPayloads, maxClients: c.eventsMaxClients }, this.supervisor, this.loop, this.log, () => this.clock.wallNow());
     this.history = new History(c.name, this.supervisor, this.loop, this.probe, this.clock);
     registerHttpMetrics(metrics.registry, this.events);
     const access = serverHttpAccess(c, process.env, process.cwd());
@@ -231,8 +272,9 @@ export class Daemon {
         '/metrics': async (ctx) => text(ctx, 200, await metrics.registry.metrics(), metrics.registry.contentType),
         '/healthz': (ctx) => (this.healthy() ? text(ctx, 200, 'ok\n') : text(ctx, 503, 'control loop stalled\n')),
         '/readyz': async (ctx) => {
-          const ready = await this.ready();
-          return text(ctx, ready ? 200 : 503, ready ? 'ready\n' : 'not ready\n');
+          const reasons = await this.readiness();
+          const redis = this.redisWatch.describe();
+          return text(ctx, reasons.length === 0 ? 200 : 503, `${reasons.length === 0 ? 'ready' : `not ready: ${reasons.join('; ')}`}\n${redis}\n`);
         },
         // Errors can carry secrets (a processor's stderr, a config line): only for authenticated clients.
         '/status': async (ctx) => json(ctx, 200, await this.status({ private: ctx.get('authenticated') })),
@@ -339,9 +381,10 @@ export class Daemon {
     const c = this.opts.config;
     this.address = await this.http.listen(c.metricsPort, c.metricsHost);
     this.log.info(
-      { redis: redactUrl(c.redisUrl), queues: c.queues, concurrency: c.concurrency, minWorkers: c.minWorkers, maxWorkers: c.maxWorkers, threshold: c.utilizationThreshold, http: this.url },
+      { redis: redactUrl(c.redisUrl), redisSentinels: c.redisSentinels, redisSentinelName: c.redisSentinels ? c.redisSentinelName : undefined, redisClusterNodes: c.redisClusterNodes, queues: c.queues, concurrency: c.concurrency, minWorkers: c.minWorkers, maxWorkers: c.maxWorkers, threshold: c.utilizationThreshold, http: this.url },
       'worker-pool starting',
     );
+    this.watchdog.start();
     if (Object.keys(c.globalConcurrency).length === 0) this.loop.start();
     // Workers must not take jobs of a limited queue before its limit is in Redis.
     else {
@@ -438,8 +481,25 @@ export class Daemon {
   }
 
   async ready(): Promise<boolean> {
+    return (await this.readiness()).length === 0;
+  }
+
+  /** Why the pool is not ready (empty: ready). The /readyz route prints these. */
+  async readiness(): Promise<string[]> {
     const up = await this.probe.ping();
-    return up && this.healthy() && this.supervisor.runningCount() >= this.loop.limits.minWorkers && this.supervisor.fatalCount() === 0;
+    if (up) await this.redisWatch.refresh(this.clock.now());
+    const running = this.supervisor.workers().filter((w) => w.state === 'running');
+    return readinessReasons({
+      redisUp: up,
+      loopHealthy: this.healthy(),
+      running: this.supervisor.runningCount(),
+      minWorkers: this.loop.limits.minWorkers,
+      fatalSlots: this.supervisor.fatalCount(),
+      fetchFailing: this.fetchHealth.failingCount(running),
+      fetchErrorsTotal: this.fetchHealth.total,
+      replicaOf: this.redisWatch.replicaOf,
+      unregistered: this.fleet.id === undefined ? (this.fleet.lastError ?? 'registering') : undefined,
+    });
   }
 
   /**
@@ -449,13 +509,26 @@ export class Daemon {
   async status(opts: { private: boolean } = { private: true }): Promise<PoolStatus> {
     const c = this.opts.config;
     const now = this.clock.now();
-    const ready = await this.ready();
+    const readyReasons = await this.readiness();
+    const ready = readyReasons.length === 0;
+    const w = this.redisWatch;
     const snap = this.probe.redisUp ? await this.probe.snapshot().catch(() => null) : null;
     const perQueue = <T>(f: (s: NonNullable<typeof snap>[string]) => T) => (snap ? Object.fromEntries(Object.entries(snap).map(([q, s]) => [q, f(s)])) : null);
     return {
       pool: c.name,
       version: VERSION,
-      redis: { url: redactUrl(c.redisUrl), up: this.probe.redisUp },
+      redis: {
+        url: redactUrl(c.redisUrl),
+        up: this.probe.redisUp,
+        masters: w.masters,
+        failovers: w.failovers,
+        lastFailover: w.lastFailover ?? null,
+        reconnections: w.reconnections,
+        evictionPolicy: w.evictionPolicy ?? null,
+        warning: w.evictionWarning() ?? null,
+      },
+      fetchErrors: this.fetchHealth.total,
+      readyReasons,
       queues: c.queues,
       concurrency: c.concurrency,
       globalConcurrency: c.globalConcurrency,
@@ -505,6 +578,7 @@ export class Daemon {
     this.stopped = (async () => {
       this.log.info({ stopTimeout: this.opts.config.stopTimeout }, 'stopping: draining workers');
       this.loop.stop();
+      this.watchdog.stop();
       this.setTitle();
       const stopBy = this.clock.now() + this.opts.config.stopTimeout * 1000;
       const result = await this.supervisor.shutdown(this.opts.config.stopTimeout * 1000, force);

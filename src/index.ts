@@ -9,6 +9,7 @@ export type { ProcessorContext, ProcessorObject, JobHandler } from './worker/pro
 export { createProducer, UnknownJobTypeError, type Producer, type ProducerOptions } from './producer.js';
 export { cancelJob, type CancelOutcome } from './redis/cancel-channel.js';
 export type { ModuleWorkerOptions } from './worker/worker-options.js';
+export { connect, type RedisTarget, type RedisEndpoint, type ConnectOptions } from './redis/connection.js';
 export { defineJob, toCatalog, type JobType, type JobTypeSpec, type JobDefinition } from './routing/job-type.js';
 export { generatedQueueName } from './routing/queue-name.js';
 export { parseSelector, matches, SelectorError, type Selector } from './routing/selector.js';

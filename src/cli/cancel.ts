@@ -2,6 +2,7 @@
  * `worker-pool cancel --queue Q JOB_ID`: abort the signal of a running job, wherever it runs (any
  * pool on this Redis and prefix), as BullMQ's `worker.cancelJob(id)` does inside one Worker.
  */
+import type { RedisTarget } from '../redis/connection.js';
 import { Queue } from 'bullmq';
 import { cancelJob } from '../redis/cancel-channel.js';
 import { CliError, EXIT } from './exit-codes.js';
@@ -9,6 +10,8 @@ import { connectOrFail } from './redis-check.js';
 
 export interface CancelOptions {
   redisUrl: string;
+  /** Where Redis is in every mode (Sentinel, Cluster); `redisUrl` when absent. */
+  redis?: RedisTarget;
   prefix: string;
   queue: string;
   id: string;
@@ -17,7 +20,7 @@ export interface CancelOptions {
 
 export async function runCancel(o: CancelOptions, out: (line: string) => void = console.log): Promise<number> {
   if (o.id.trim() === '') throw new CliError('JOB_ID: empty; give the id of a running job', EXIT.USAGE);
-  const client = await connectOrFail(o.redisUrl, 'worker-pool:cancel');
+  const client = await connectOrFail(o.redis ?? o.redisUrl, 'worker-pool:cancel');
   const queue = new Queue(o.queue, { connection: client, prefix: o.prefix });
   try {
     const r = await cancelJob(queue, o.id, o.reason);

@@ -1,11 +1,12 @@
 /** `worker-pool enqueue`: add jobs to a queue, in bulk or at a steady rate, with progress on a terminal. */
 import { Queue, type JobsOptions } from 'bullmq';
+import type { RedisTarget } from '../redis/connection.js';
 import { CliError, EXIT } from './exit-codes.js';
 import { connectOrFail } from './redis-check.js';
 import { Progress } from './progress.js';
 
 export interface EnqueueOptions {
-  redisUrl: string;
+  redis: RedisTarget;
   prefix: string;
   queue: string;
   name: string;
@@ -29,7 +30,7 @@ export function parseJobData(text: string): unknown {
 
 export async function runEnqueue(o: EnqueueOptions, out: (line: string) => void = console.log): Promise<number> {
   const data = parseJobData(o.data);
-  const client = await connectOrFail(o.redisUrl, 'worker-pool:enqueue');
+  const client = await connectOrFail(o.redis, 'worker-pool:enqueue');
   const queue = new Queue(o.queue, { connection: client, prefix: o.prefix });
   const opts: JobsOptions = {};
   if (o.delaySeconds) opts.delay = Math.round(o.delaySeconds * 1000);

@@ -41,7 +41,7 @@ function summary(report: MigrationReport, dryRun: boolean): string[] {
 
 export async function runMigrateJobs(o: MigrateJobsOptions, out: (line: string) => void = console.log): Promise<number> {
   const setup = await loadRoutingSetup(o);
-  const client = await connectOrFail(setup.redisUrl, 'worker-pool:migrate-jobs');
+  const client = await connectOrFail(setup.redis, 'worker-pool:migrate-jobs');
   try {
     const actualQueue = new Map([...setup.routes].map(([name, r]) => [name, r.actual]));
     const queues = [...new Set([...(await discoverQueues(client, setup.prefix)), ...setup.catalog.map((j) => generatedQueueName(j.name)), ...actualQueue.values()])].sort();

@@ -6,6 +6,7 @@ import { runCheckConfig } from './check-config.js';
 import { runDemo } from './demo.js';
 import { runEnqueue } from './enqueue.js';
 import { resolveJobTarget } from './enqueue-job.js';
+import { cliRedisTarget } from './routing-setup.js';
 import { runMigrateJobs } from './migrate-jobs.js';
 import { runRoutes } from './routes.js';
 import { CliError, EXIT } from './exit-codes.js';
@@ -80,13 +81,16 @@ export function buildProgram(result: ProgramResult): Command {
     .addOption(new Option('--delay <SECONDS>', 'delay each job by this long').argParser(numberArg('--delay', { min: 0 })))
     .addOption(new Option('--attempts <N>', 'tries before a job is failed for good').argParser(numberArg('--attempts', { integer: true, min: 1 })))
     .option('--redis-url <URL>', 'Redis to use (default $REDIS_URL, else redis://127.0.0.1:6379)')
+    .option('--redis-sentinels <HOST:PORT,…>', 'Sentinel mode: the sentinels of --redis-sentinel-name')
+    .option('--redis-sentinel-name <NAME>', 'Sentinel mode: the master group name (default: mymaster)')
+    .option('--redis-cluster-nodes <HOST:PORT,…>', 'Cluster mode: some of the cluster\'s nodes')
     .option('--prefix <PREFIX>', 'BullMQ key prefix (default: bull)')
     .exitOverride()
-    .action(async (o: { queue?: string; name: string; job?: string; config?: string; processor?: string; routingRules?: string; data: string; count: number; rate?: number; delay?: number; attempts?: number; redisUrl?: string; prefix?: string }) => {
+    .action(async (o: { queue?: string; name: string; job?: string; config?: string; processor?: string; routingRules?: string; data: string; count: number; rate?: number; delay?: number; attempts?: number; redisUrl?: string; redisSentinels?: string; redisSentinelName?: string; redisClusterNodes?: string; prefix?: string }) => {
       if (o.job !== undefined && o.queue !== undefined) throw new CliError('--job and --queue: give one; --job finds the queue from the routing rules', EXIT.USAGE);
-      const target = o.job !== undefined ? await resolveJobTarget(o.job, { config: o.config, processor: o.processor, routingRules: o.routingRules, redisUrl: o.redisUrl, prefix: o.prefix }) : undefined;
+      const target = o.job !== undefined ? await resolveJobTarget(o.job, { config: o.config, processor: o.processor, routingRules: o.routingRules, redisUrl: o.redisUrl, redisSentinels: o.redisSentinels, redisSentinelName: o.redisSentinelName, redisClusterNodes: o.redisClusterNodes, prefix: o.prefix }) : undefined;
       result.exitCode = await runEnqueue({
-        redisUrl: target?.redisUrl ?? o.redisUrl ?? process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379',
+        redis: target?.redis ?? cliRedisTarget(o),
         prefix: target?.prefix ?? o.prefix ?? 'bull',
         queue: target?.queue ?? o.queue ?? 'default',
         name: o.job ?? o.name,
@@ -105,11 +109,15 @@ export function buildProgram(result: ProgramResult): Command {
     .requiredOption('--queue <NAME>', 'queue of the job')
     .option('--reason <TEXT>', 'the signal\'s abort reason, as given to BullMQ\'s cancelJob')
     .option('--redis-url <URL>', 'Redis to use (default $REDIS_URL, else redis://127.0.0.1:6379)')
+    .option('--redis-sentinels <HOST:PORT,…>', 'Sentinel mode: the sentinels of --redis-sentinel-name')
+    .option('--redis-sentinel-name <NAME>', 'Sentinel mode: the master group name (default: mymaster)')
+    .option('--redis-cluster-nodes <HOST:PORT,…>', 'Cluster mode: some of the cluster\'s nodes')
     .option('--prefix <PREFIX>', 'BullMQ key prefix (default: bull)')
     .exitOverride()
-    .action(async (id: string, o: { queue: string; reason?: string; redisUrl?: string; prefix?: string }) => {
+    .action(async (id: string, o: { queue: string; reason?: string; redisUrl?: string; redisSentinels?: string; redisSentinelName?: string; redisClusterNodes?: string; prefix?: string }) => {
       result.exitCode = await runCancel({
         redisUrl: o.redisUrl ?? process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379',
+        redis: cliRedisTarget(o),
         prefix: o.prefix ?? 'bull',
         queue: o.queue,
         id,
@@ -156,9 +164,12 @@ export function buildProgram(result: ProgramResult): Command {
     .option('--config-dir <DIR>', 'directory of the pool configs, one *.yml per instance', '/etc/worker-pool')
     .option('--check', 'exit 1 when a warning is found (to guard a deploy)')
     .option('--redis-url <URL>', 'Redis to look at, instead of the configs\' redis-url')
+    .option('--redis-sentinels <HOST:PORT,…>', 'Sentinel mode, instead of the configs\' redis-sentinels')
+    .option('--redis-sentinel-name <NAME>', 'Sentinel mode: the master group name')
+    .option('--redis-cluster-nodes <HOST:PORT,…>', 'Cluster mode, instead of the configs\' redis-cluster-nodes')
     .exitOverride()
-    .action(async (o: { configDir: string; check?: boolean; redisUrl?: string }) => {
-      result.exitCode = await runRoutes({ configDir: o.configDir, check: o.check === true, redisUrl: o.redisUrl });
+    .action(async (o: { configDir: string; check?: boolean; redisUrl?: string; redisSentinels?: string; redisSentinelName?: string; redisClusterNodes?: string }) => {
+      result.exitCode = await runRoutes({ configDir: o.configDir, check: o.check === true, redisUrl: o.redisUrl, redisSentinels: o.redisSentinels, redisSentinelName: o.redisSentinelName, redisClusterNodes: o.redisClusterNodes });
     });
 
   program
@@ -170,8 +181,11 @@ export function buildProgram(result: ProgramResult): Command {
     .addOption(new Option('--batch-size <N>', 'jobs looked at per round trip').default(100).argParser(numberArg('--batch-size', { integer: true, min: 1 })))
     .addOption(new Option('--batch-pause <SECONDS>', 'pause between batches, to spare a busy Redis').default(0).argParser(numberArg('--batch-pause', { min: 0, timer: true })))
     .option('--redis-url <URL>', 'Redis to use, instead of the configs\' redis-url')
+    .option('--redis-sentinels <HOST:PORT,…>', 'Sentinel mode, instead of the configs\' redis-sentinels')
+    .option('--redis-sentinel-name <NAME>', 'Sentinel mode: the master group name')
+    .option('--redis-cluster-nodes <HOST:PORT,…>', 'Cluster mode, instead of the configs\' redis-cluster-nodes')
     .exitOverride()
-    .action(async (o: { configDir: string; dryRun?: boolean; includeWaiting?: boolean; batchSize: number; batchPause: number; redisUrl?: string }) => {
+    .action(async (o: { configDir: string; dryRun?: boolean; includeWaiting?: boolean; batchSize: number; batchPause: number; redisUrl?: string; redisSentinels?: string; redisSentinelName?: string; redisClusterNodes?: string }) => {
       result.exitCode = await runMigrateJobs({
         configDir: o.configDir,
         dryRun: o.dryRun === true,
@@ -179,6 +193,9 @@ export function buildProgram(result: ProgramResult): Command {
         batchSize: o.batchSize,
         batchPauseSeconds: o.batchPause,
         redisUrl: o.redisUrl,
+        redisSentinels: o.redisSentinels,
+        redisSentinelName: o.redisSentinelName,
+        redisClusterNodes: o.redisClusterNodes,
       });
     });
 

@@ -45,7 +45,7 @@ export async function runRoutes(o: RoutesOptions, out: (line: string) => void = 
   }
   for (const line of table(rows)) out(line);
 
-  const client = await connectOrFail(setup.redisUrl, 'worker-pool:routes');
+  const client = await connectOrFail(setup.redis, 'worker-pool:routes');
   let loads: Map<string, QueueLoad>;
   try {
     const actual = [...new Set([...setup.routes.values()].map((r) => r.actual))];

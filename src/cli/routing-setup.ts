@@ -3,6 +3,7 @@
  * services read it: the pool config files (one per instance), the catalog of job types from their
  * processor (loaded in a throwaway child), and the routing rules they share.
  */
+import type { RedisTarget } from '../redis/connection.js';
 import { readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { loadConfig, type PoolConfig, type RawValues } from '../config/load.js';
@@ -19,6 +20,8 @@ export interface Instance {
 
 export interface RoutingSetup {
   redisUrl: string;
+  /** Where Redis is, in every mode. */
+  redis: RedisTarget;
   prefix: string;
   catalog: JobType[];
   rules: RoutingRule[];
@@ -35,6 +38,9 @@ export interface SetupInput {
   processor?: string;
   routingRules?: string;
   redisUrl?: string;
+  redisSentinels?: string;
+  redisSentinelName?: string;
+  redisClusterNodes?: string;
   prefix?: string;
 }
 
@@ -57,9 +63,8 @@ function sameRules(a: readonly RoutingRule[], b: readonly RoutingRule[]): boolea
 export async function loadRoutingSetup(input: SetupInput): Promise<RoutingSetup> {
   const files = input.configDir ? configFiles(input.configDir) : input.config ? [input.config] : [];
   // The files as the services read them, but with this shell's REDIS_URL as the last fallback.
-  const env = process.env['REDIS_URL'] ? { REDIS_URL: process.env['REDIS_URL'] } : {};
-  const flags: RawValues = {};
-  if (input.redisUrl !== undefined) flags['redis-url'] = input.redisUrl;
+  const env = redisEnv();
+  const flags: RawValues = redisFlags(input);
   if (input.prefix !== undefined) flags['prefix'] = input.prefix;
   if (input.processor !== undefined) flags['processor'] = input.processor;
   if (input.routingRules !== undefined) flags['routing-rules'] = input.routingRules;
@@ -67,7 +72,7 @@ export async function loadRoutingSetup(input: SetupInput): Promise<RoutingSetup>
 
   const first = configs[0]!;
   for (const c of configs.slice(1)) {
-    if (c.redisUrl !== first.redisUrl || c.prefix !== first.prefix) {
+    if (JSON.stringify(c.redis) !== JSON.stringify(first.redis) || c.prefix !== first.prefix) {
       throw new ConfigError(`redis-url/prefix: ${c.configFile} and ${first.configFile} point at different queues; routing needs one Redis and one prefix`);
     }
   }
@@ -98,10 +103,38 @@ export async function loadRoutingSetup(input: SetupInput): Promise<RoutingSetup>
   try {
     const routes = requireRoutes(probe.catalog, rules);
     const instances = files.length > 0 ? configs.map((c) => ({ name: c.name, file: c.configFile!, queues: poolQueues(c, probe.catalog) })) : [];
-    return { redisUrl: first.redisUrl, prefix: first.prefix, catalog: probe.catalog, rules, routes, instances };
+    return { redisUrl: first.redisUrl, redis: first.redis, prefix: first.prefix, catalog: probe.catalog, rules, routes, instances };
   } catch (err) {
     if (err instanceof RuleError) throw new ConfigError(err.message);
     throw err;
   }
 }
 
+
+/**
+ * What a CLI command reads from this shell for Redis: REDIS_URL as the last fallback, the
+ * WORKER_POOL_REDIS_* variables and systemd's credentials directory (password files).
+ */
+function redisEnv(): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) {
+    if (k === 'REDIS_URL' || k === 'CREDENTIALS_DIRECTORY' || k.startsWith('WORKER_POOL_REDIS_')) env[k] = v;
+  }
+  return env;
+}
+
+function redisFlags(input: Pick<SetupInput, 'redisUrl' | 'redisSentinels' | 'redisSentinelName' | 'redisClusterNodes'>): RawValues {
+  const flags: RawValues = {};
+  if (input.redisUrl !== undefined) flags['redis-url'] = input.redisUrl;
+  if (input.redisSentinels !== undefined) flags['redis-sentinels'] = input.redisSentinels;
+  if (input.redisSentinelName !== undefined) flags['redis-sentinel-name'] = input.redisSentinelName;
+  if (input.redisClusterNodes !== undefined) flags['redis-cluster-nodes'] = input.redisClusterNodes;
+  return flags;
+}
+
+/** The Redis of a CLI command without a pool config (enqueue --queue): flags < env, checked as a pool's are. */
+export function cliRedisTarget(input: Pick<SetupInput, 'redisUrl' | 'redisSentinels' | 'redisSentinelName' | 'redisClusterNodes' | 'prefix'>): RedisTarget {
+  const flags = redisFlags(input);
+  if (input.prefix !== undefined) flags['prefix'] = input.prefix;
+  return loadConfig({ flags, env: redisEnv() }).redis;
+}

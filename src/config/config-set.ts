@@ -20,7 +20,8 @@ function sharesAddress(a: PoolConfig, b: PoolConfig): boolean {
 
 /** Queues are the same queue when the Redis and the key prefix are the same. */
 function redisKey(c: PoolConfig): string {
-  return `${c.redisUrl} ${c.prefix}`;
+  const { sentinels, sentinelName, clusterNodes } = c.redis ?? {};
+  return `${c.redisUrl} ${JSON.stringify({ sentinels, sentinelName, clusterNodes })} ${c.prefix}`;
 }
 
 export function checkConfigSet(instances: readonly InstanceConfig[]): string[] {

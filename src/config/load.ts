@@ -6,6 +6,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { parseDocument } from 'yaml';
 import { checkHttpExposure, type HttpAccess } from '../observe/http-config.js';
+import { hasHashTag, parseEndpoints, type RedisTarget } from '../redis/connection.js';
 import type { RoutingRule } from '../routing/rules.js';
 import { normalizeRedisUrl, redactUrl, rememberSecret } from './redact.js';
 import { ConfigError, OPTIONS, OPTION_BY_KEY, envName, parseValue, type OptionSpec, type Source } from './schema.js';
@@ -16,6 +17,12 @@ export interface PoolConfig {
   name: string;
   configFile: string | undefined;
   redisUrl: string;
+  redisSentinels: string[] | undefined;
+  redisSentinelName: string;
+  redisSentinelPasswordFile: string | undefined;
+  redisClusterNodes: string[] | undefined;
+  /** Where Redis is, in every mode (standalone, Sentinel, Cluster), with the passwords read from their files. */
+  redis: RedisTarget;
   prefix: string;
   /** Queues named outright; empty when only `queue-selector` says which queues to take from. */
   queues: string[];
@@ -56,6 +63,7 @@ export interface PoolConfig {
   /** Most workers of this pool name across the fleet; undefined: no cap. */
   fleetMaxWorkers: number | undefined;
   redisPasswordFile: string | undefined;
+  stuckSeconds: number;
   metricsHost: string;
   metricsPort: number;
   httpConfig: string | undefined;
@@ -191,6 +199,7 @@ export function loadConfig(input: LoadInput = {}): PoolConfig {
   checkRedisUrl(config.redisUrl, sources['redis-url'] ?? 'default');
   config.redisUrl = withPasswordFile(config.redisUrl, config.redisPasswordFile, env, cwd);
   config.httpAccess = checkHttpExposure(config, env, cwd);
+  config.redis = redisTarget(config, env, cwd);
 
   const processorRaw = values['processor'] as string | undefined;
   if (processorRaw !== undefined) {
@@ -259,4 +268,48 @@ export function withPasswordFile(url: string, file: string | undefined, env: Nod
   const u = new URL(url);
   u.password = encodeURIComponent(password);
   return u.toString();
+}
+
+/**
+ * The connection settings of every mode, checked: endpoints are HOST:PORT, Sentinel and Cluster
+ * exclude each other, and in a cluster the prefix holds a {hash tag} (BullMQ's scripts touch many
+ * keys of a queue at once, which a cluster allows only within one slot).
+ */
+function redisTarget(c: PoolConfig, env: NodeJS.ProcessEnv, cwd: string): RedisTarget {
+  const endpoints = (key: string, raw: string[] | undefined) => {
+    if (raw === undefined) return undefined;
+    const parsed = parseEndpoints(raw);
+    if (!parsed) throw new ConfigError(`${key}: ${JSON.stringify(raw.join(','))} is not allowed; expected HOST:PORT[,HOST:PORT…]`);
+    return parsed;
+  };
+  const sentinels = endpoints('redis-sentinels', c.redisSentinels);
+  const clusterNodes = endpoints('redis-cluster-nodes', c.redisClusterNodes);
+  if (sentinels && clusterNodes) throw new ConfigError('redis-cluster-nodes: not allowed together with redis-sentinels; a pool uses Sentinel or Cluster, not both');
+  if (clusterNodes && !hasHashTag(c.prefix)) {
+    throw new ConfigError(`prefix: ${JSON.stringify(c.prefix)} is not allowed with redis-cluster-nodes; expected a prefix with a {hash tag}, e.g. "{${c.prefix}}", so that each queue's keys stay in one cluster slot`);
+  }
+  const target: RedisTarget = { url: c.redisUrl };
+  if (sentinels) {
+    target.sentinels = sentinels;
+    target.sentinelName = c.redisSentinelName;
+    const password = readSecret('redis-sentinel-password-file', c.redisSentinelPasswordFile, 'redis-sentinel-password', env, cwd);
+    if (password) target.sentinelPassword = password;
+  }
+  if (clusterNodes) target.clusterNodes = clusterNodes;
+  return target;
+}
+
+/** A secret from its file, else from systemd's $CREDENTIALS_DIRECTORY/<credential>; empty means none. */
+function readSecret(key: string, file: string | undefined, credential: string, env: NodeJS.ProcessEnv, cwd: string): string | undefined {
+  let source = file ? path.resolve(cwd, file) : undefined;
+  const credDir = env['CREDENTIALS_DIRECTORY'];
+  if (!source && credDir && existsSync(path.join(credDir, credential))) source = path.join(credDir, credential);
+  if (!source) return undefined;
+  try {
+    const secret = readFileSync(source, 'utf8').replace(/\r?\n$/, '') || undefined;
+    rememberSecret(secret);
+    return secret;
+  } catch (err) {
+    throw new ConfigError(`${key}: cannot read ${source} (${(err as NodeJS.ErrnoException).code ?? 'unreadable'})`);
+  }
 }

@@ -28,6 +28,8 @@ const EFFECT: Record<Key, ReloadEffect> = {
   maxMemoryMb: 'live',
   logLevel: 'live',
   globalConcurrency: 'live',
+  // The watchdog reads it at every look.
+  stuckSeconds: 'live',
   // Computed into `queues` before the plan: listed, never a reason by themselves.
   queueSelector: 'via-queues',
   routingRules: 'via-queues',
@@ -43,6 +45,11 @@ const EFFECT: Record<Key, ReloadEffect> = {
   name: 'restart',
   redisUrl: 'restart',
   redisPasswordFile: 'restart',
+  redisSentinels: 'restart',
+  redisSentinelName: 'restart',
+  redisSentinelPasswordFile: 'restart',
+  redisClusterNodes: 'restart',
+  redis: 'restart',
   prefix: 'restart',
   metricsHost: 'restart',
   metricsPort: 'restart',

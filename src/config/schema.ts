@@ -4,6 +4,7 @@
  * Parsing and validation of one value live here too, so the file, the environment and the flags
  * are all checked by the same code and report the same one-line errors.
  */
+import { parseEndpoints } from '../redis/endpoints.js';
 import { parseRules, RuleError } from '../routing/rules.js';
 import { parseSelector, SelectorError } from '../routing/selector.js';
 import { redactText } from './redact.js';
@@ -13,7 +14,7 @@ import { MAX_TIMER_SECONDS } from '../timer-limit.js';
  * `rules`: a list of [selector, queue or null] pairs (YAML, or JSON in env/flags); `selector`: a queue
  * selector; `limits`: queue → whole number (QUEUE=N,… in env/flags, a mapping in YAML).
  */
-export type Kind = 'int' | 'number' | 'string' | 'list' | 'bool' | 'enum' | 'seconds' | 'rules' | 'selector' | 'limits';
+export type Kind = 'int' | 'number' | 'string' | 'list' | 'endpoints' | 'bool' | 'enum' | 'seconds' | 'rules' | 'selector' | 'limits';
 
 export interface OptionSpec {
   key: string;
@@ -39,6 +40,10 @@ export const OPTIONS: readonly OptionSpec[] = [
   { key: 'config', kind: 'string', arg: 'FILE', optional: true, cliOnly: true, help: 'YAML config file whose keys are these long option names' },
   { key: 'name', kind: 'string', arg: 'NAME', optional: true, help: 'pool name for logs, metrics and process titles (default: config file base name, else "default")' },
   { key: 'redis-url', kind: 'string', arg: 'URL', default: 'redis://127.0.0.1:6379', help: 'Redis to use (redis:// or rediss://); default $REDIS_URL, else redis://127.0.0.1:6379' },
+  { key: 'redis-sentinels', kind: 'endpoints', arg: 'HOST:PORT,…', optional: true, help: 'Redis Sentinel mode: the sentinels that name the master of --redis-sentinel-name (credentials, db and TLS of the data nodes still come from redis-url)' },
+  { key: 'redis-sentinel-name', kind: 'string', arg: 'NAME', default: 'mymaster', help: 'Sentinel mode: the master group name the sentinels monitor' },
+  { key: 'redis-sentinel-password-file', kind: 'string', arg: 'FILE', optional: true, help: 'file holding the sentinels\' own password (default: $CREDENTIALS_DIRECTORY/redis-sentinel-password when present)' },
+  { key: 'redis-cluster-nodes', kind: 'endpoints', arg: 'HOST:PORT,…', optional: true, help: 'Redis Cluster mode: some of the cluster\'s nodes (the prefix must then hold a {hash tag})' },
   { key: 'prefix', kind: 'string', arg: 'PREFIX', default: 'bull', help: 'BullMQ key prefix of the queues' },
   { key: 'queues', kind: 'list', arg: 'A,B', default: ['default'], help: 'queues to take jobs from, in strict priority order' },
   { key: 'queue-selector', kind: 'selector', arg: 'SELECTOR', optional: true, help: 'also take jobs from the actual queues of the job types this selector matches (e.g. "resource_boundary=cpu&urgency=high"); needs a processor that declares jobs' },
@@ -71,6 +76,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   { key: 'heartbeat-seconds', kind: 'seconds', arg: 'SECONDS', default: 1, above: 0, max: 60, help: "fleet: how often this daemon renews its registration in Redis (every daemon on one Redis and prefix is one fleet)" },
   { key: 'lease-seconds', kind: 'seconds', arg: 'SECONDS', default: 5, above: 0, help: "fleet: a registration not renewed for this long (by Redis' clock) is dead; a peer hands its jobs back. Must be above heartbeat-seconds and below lock-duration" },
   { key: 'fleet-max-workers', kind: 'int', arg: 'N', optional: true, min: 1, max: 100000, help: 'fleet: most workers of this pool name running at once across every host on the Redis (each worker holds a slot lease)' },
+  { key: 'stuck-seconds', kind: 'seconds', arg: 'SECONDS', default: 30, above: 0, max: 86400, help: 'replace a worker that has free slots and started no job this long while one of its queues has jobs it may take' },
   { key: 'redis-password-file', kind: 'string', arg: 'FILE', optional: true, help: 'file holding the Redis password (default: $CREDENTIALS_DIRECTORY/redis-password when present)' },
   { key: 'metrics-host', kind: 'string', arg: 'HOST', default: '127.0.0.1', help: 'address of the HTTP endpoints (/metrics /status /healthz /readyz)' },
   { key: 'metrics-port', kind: 'int', arg: 'PORT', default: 9464, min: 0, max: 65535, help: 'port of the HTTP endpoints (0: any free port)' },
@@ -147,6 +153,8 @@ function describeAllowed(spec: OptionSpec): string {
       return 'true or false';
     case 'enum':
       return `one of ${spec.choices!.join(', ')}`;
+    case 'endpoints':
+      return 'a comma-separated list of HOST:PORT';
     case 'list':
       return 'a comma-separated list of non-empty names';
     case 'string':
@@ -196,6 +204,13 @@ export function parseValue(spec: OptionSpec, raw: unknown, source: Source, file?
     case 'enum': {
       if (typeof raw === 'string' && spec.choices!.includes(raw)) return raw;
       throw fail();
+    }
+    case 'endpoints': {
+      const items = Array.isArray(raw) ? raw : typeof raw === 'string' ? raw.split(',') : undefined;
+      if (!items || items.length === 0 || !items.every((s) => typeof s === 'string')) throw fail();
+      const names = items.map((s) => (s as string).trim());
+      if (!parseEndpoints(names)) throw fail();
+      return names;
     }
     case 'list': {
       let items: unknown[];

@@ -6,10 +6,10 @@
  * process is gone. Leases are judged by Redis' clock; see scripts.ts for the keys.
  */
 import { EventEmitter } from 'node:events';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import type { Clock } from '../clock.js';
 import type { Logger } from '../observe/logger.js';
-import { redisOptions } from '../redis/connection.js';
+import { connect, type RedisTarget } from '../redis/connection.js';
 import { CLAIM_EXPIRED, CLAIM_ONE, FORGET, LIST, REGISTER, RENEW, fleetKeys } from './scripts.js';
 import { epochOf, fleetView, listenersByQueue, parseListing, type FleetView, type InstanceInfo, type RegistryRow } from './view.js';
 
@@ -21,6 +21,8 @@ export type InstanceFacts = Pick<InstanceInfo, 'queues' | 'workers' | 'busy' | '
 
 export interface FleetMemberOptions {
   redisUrl: string;
+  /** The Redis to register on, in any mode (Sentinel, Cluster); absent: `redisUrl`. */
+  redis?: RedisTarget;
   prefix: string;
   host: string;
   name: string;
@@ -67,6 +69,8 @@ function defaultPidAlive(pid: number): boolean {
 
 export class FleetMember extends EventEmitter<FleetMemberEvents> {
   state: MemberState = 'registering';
+  /** Why the last registration or renewal failed (cleared when one succeeds), for readiness. */
+  lastError: string | undefined;
   /** The current registration's id (`host/name#epoch`) and epoch. */
   id: string | undefined;
   epoch = 0;
@@ -95,7 +99,10 @@ export class FleetMember extends EventEmitter<FleetMemberEvents> {
     this.startedAt = opts.clock.wallNow();
     // Its own connection, failing fast: a renewal that cannot get through must say so within a
     // heartbeat or two, not wait for Redis behind the pool's queues.
-    this.client = new Redis(opts.redisUrl, { ...redisOptions({ connectionName: `worker-pool:${opts.pool}:fleet`, failFast: true }), commandTimeout: Math.max(250, opts.heartbeatMs * 2) });
+    this.client = connect(opts.redis ?? opts.redisUrl, { connectionName: `worker-pool:${opts.pool}:fleet`, failFast: true });
+    // A renewal that hangs must not look like one that went through: bound every command
+    // (ioredis reads the option as each command is sent).
+    if (this.client.options) this.client.options.commandTimeout = Math.max(250, opts.heartbeatMs * 2);
     this.client.on('error', () => undefined);
   }
 
@@ -121,6 +128,7 @@ export class FleetMember extends EventEmitter<FleetMemberEvents> {
     try {
       if (this.id === undefined) await this.register(undefined);
       else await this.renew();
+      this.lastError = undefined;
       if (this.state === 'live') {
         if (!this.predecessorsChecked) await this.recoverPredecessors();
         // Only a daemon that has itself renewed for a whole lease may call a peer dead: after an
@@ -130,6 +138,7 @@ export class FleetMember extends EventEmitter<FleetMemberEvents> {
         else await this.listing().catch(() => undefined);
       }
     } catch (err) {
+      this.lastError = (err as Error).message;
       if (this.id === undefined && !this.warned) {
         this.warned = true;
         this.opts.log.warn({ err: (err as Error).message }, 'fleet: cannot register in Redis yet; workers start once registered');

@@ -3,6 +3,8 @@
  * Children get their whole configuration here (never in argv or env), so secrets stay off `ps`.
  */
 
+import type { RedisTarget } from '../redis/connection.js';
+
 /** Everything a child needs to run, as plain data. */
 export interface WorkerSettings {
   pool: string;
@@ -13,6 +15,8 @@ export interface WorkerSettings {
    */
   tokenBase: string;
   redisUrl: string;
+  /** Where Redis is in every mode (Sentinel, Cluster); the child connects with src/redis/connection's connect(). */
+  redis?: RedisTarget;
   prefix: string;
   queues: string[];
   /** Queues with a global concurrency limit: a job ending there wakes a waiting worker (BullMQ does not). */
@@ -59,6 +63,10 @@ export interface SampleMessage {
   deadlines?: JobDeadline[];
   /** The child's own CPU time so far (process.cpuUsage(), µs); absent from children that predate it. */
   cpu?: { user: number; system: number };
+  /** Jobs the child has started since it began (the watchdog sees whether it still takes any). */
+  started?: number;
+  /** Fetches that failed since it began (READONLY, NOPERM, Redis down): readiness and a metric. */
+  fetchErrors?: number;
 }
 
 export interface JobDeadline {
@@ -112,7 +120,8 @@ export function isChildMessage(x: unknown): x is ChildMessage {
       return (
         num(x['at']) && num(x['busyMs']) && num(x['busySlots']) && num(x['processed']) && num(x['failed']) && num(x['rssBytes']) &&
         (x['deadlines'] === undefined || (Array.isArray(x['deadlines']) && x['deadlines'].every(isDeadline))) &&
-        (x['cpu'] === undefined || isCpuUsage(x['cpu']))
+        (x['cpu'] === undefined || isCpuUsage(x['cpu'])) &&
+        (x['started'] === undefined || num(x['started'])) && (x['fetchErrors'] === undefined || num(x['fetchErrors']))
       );
     case 'job-start':
       return str(x['queue']) && str(x['id']) && str(x['name']) && str(x['token']) && num(x['waitMs']);
@@ -141,6 +150,7 @@ export function isParentMessage(x: unknown): x is ParentMessage {
       return (
         isObject(s) &&
         str(s['pool']) && str(s['workerId']) && str(s['tokenBase']) && s['tokenBase'] !== '' && str(s['redisUrl']) && str(s['prefix']) &&
+        (s['redis'] === undefined || (isObject(s['redis']) && str(s['redis']['url']))) &&
         Array.isArray(s['queues']) && s['queues'].every(str) && str(s['processor']) &&
         (s['limitedQueues'] === undefined || (Array.isArray(s['limitedQueues']) && s['limitedQueues'].every(str))) &&
         num(s['concurrency']) && num(s['sampleIntervalMs']) && num(s['orphanTimeoutMs']) && str(s['logLevel']) && typeof s['logPretty'] === 'boolean' &&

@@ -5,6 +5,7 @@
  * prioritized jobs when asked. Running jobs are never touched: they finish where they are.
  */
 import type { Redis } from 'ioredis';
+import { masters } from '../redis/connection.js';
 import { journalKey, moveJobs, type MovableState, type MoveRequest } from './move-job.js';
 
 /** States as reported: a delayed job that has already been tried is a retry waiting out its back-off. */
@@ -121,13 +122,16 @@ export async function migrateJobs(o: MigrateOptions): Promise<MigrationReport> {
   return report;
 }
 
-/** Queue names that exist under a prefix in Redis (SCAN for BullMQ's `meta` and `id` keys). */
+/**
+ * Queue names that exist under a prefix in Redis (SCAN for BullMQ's `meta` and `id` keys), on
+ * every master of a cluster: a SCAN sent to a cluster client reaches one node only.
+ */
 export async function discoverQueues(client: Redis, prefix: string): Promise<string[]> {
   const found = new Set<string>();
-  for (const suffix of ['meta', 'id']) {
+  for (const node of masters(client)) for (const suffix of ['meta', 'id']) {
     let cursor = '0';
     do {
-      const [next, keys] = await client.scan(cursor, 'MATCH', `${prefix}:*:${suffix}`, 'COUNT', 1000);
+      const [next, keys] = await node.scan(cursor, 'MATCH', `${prefix}:*:${suffix}`, 'COUNT', 1000);
       cursor = next;
       for (const key of keys) {
         const name = key.slice(prefix.length + 1, -(suffix.length + 1));

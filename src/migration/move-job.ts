@@ -24,9 +24,17 @@ import type { Redis } from 'ioredis';
   KEYS[8]  target events stream
   KEYS[9]  source events stream
   KEYS[10] migration journal hash
+  KEYS[11] source job's dependencies (a flow parent has them)
+  KEYS[12] source job's logs
+  KEYS[13] target job hash under the source id
+  KEYS[14] its logs
+  KEYS[15] target job hash under the other id (ARGV[4]), used when the source id is taken there
+  KEYS[16] its logs
+  Every key the script touches is in KEYS, none is built from ARGV: Redis Cluster needs to see
+  them all, and with a {hash tag} prefix they all share one slot.
   ARGV[1]  state: wait | prioritized | delayed
   ARGV[2]  job id in the source queue
-  ARGV[3]  target job key prefix ("<prefix>:<target queue>:")
+  ARGV[3]  (unused; kept so the argument positions stay as they were)
   ARGV[4]  id to use when the source id is taken in the target queue
   ARGV[5]  journal field ("<source queue>/<id>")
   ARGV[6]  target queue name
@@ -36,7 +44,7 @@ import type { Redis } from 'ioredis';
 */
 const MOVE_JOB_LUA = `
 local call = redis.call
-local state, id, targetPrefix = ARGV[1], ARGV[2], ARGV[3]
+local state, id = ARGV[1], ARGV[2]
 
 local score
 if state == 'wait' then
@@ -51,21 +59,20 @@ local flat = call('HGETALL', KEYS[2])
 if #flat == 0 then return {0, ''} end
 local job = {}
 for i = 1, #flat, 2 do job[flat[i]] = flat[i + 1] end
-if job['parentKey'] or job['rjk'] or call('EXISTS', KEYS[2] .. ':dependencies') == 1 then return {-1, ''} end
+if job['parentKey'] or job['rjk'] or call('EXISTS', KEYS[11]) == 1 then return {-1, ''} end
 
-local newId = id
-if call('EXISTS', targetPrefix .. newId) == 1 then
-  newId = ARGV[4]
-  if call('EXISTS', targetPrefix .. newId) == 1 then return {-2, ''} end
+local newId, newKey, newLogs = id, KEYS[13], KEYS[14]
+if call('EXISTS', newKey) == 1 then
+  newId, newKey, newLogs = ARGV[4], KEYS[15], KEYS[16]
+  if call('EXISTS', newKey) == 1 then return {-2, ''} end
 end
-local newKey = targetPrefix .. newId
 
 -- The journal first: whoever reads it later learns where the job went.
 call('HSET', KEYS[10], ARGV[5], cjson.encode({ to = ARGV[6], id = newId, state = state, at = tonumber(ARGV[7]) }))
 
 -- Copy the job's hash field by field (id, name, data, opts, timestamp, delay, atm, ats, …).
 for i = 1, #flat, 2 do call('HSET', newKey, flat[i], flat[i + 1]) end
-if call('EXISTS', KEYS[2] .. ':logs') == 1 then call('RENAME', KEYS[2] .. ':logs', newKey .. ':logs') end
+if call('EXISTS', KEYS[12]) == 1 then call('RENAME', KEYS[12], newLogs) end
 
 -- Take it out of the old queue.
 if state == 'wait' then call('LREM', KEYS[1], -1, id) else call('ZREM', KEYS[1], id) end
@@ -118,7 +125,7 @@ type MoveCommand = (...args: string[]) => Promise<[number, string]>;
 /** Register the script on a connection (ioredis sends EVALSHA, falling back to EVAL once). */
 export function installMoveJob(client: Redis): void {
   if (typeof (client as unknown as { wpMoveJob?: unknown }).wpMoveJob === 'function') return;
-  client.defineCommand('wpMoveJob', { numberOfKeys: 10, lua: MOVE_JOB_LUA });
+  client.defineCommand('wpMoveJob', { numberOfKeys: 16, lua: MOVE_JOB_LUA });
 }
 
 function argsFor(prefix: string, r: MoveRequest, now: number): string[] {
@@ -135,6 +142,12 @@ function argsFor(prefix: string, r: MoveRequest, now: number): string[] {
     dst + 'events',
     src + 'events',
     journalKey(prefix),
+    `${src}${r.id}:dependencies`,
+    `${src}${r.id}:logs`,
+    dst + r.id,
+    `${dst}${r.id}:logs`,
+    `${dst}${r.from}-${r.id}`,
+    `${dst}${r.from}-${r.id}:logs`,
     r.state,
     r.id,
     dst,

@@ -19,13 +19,15 @@ import { alreadySent, text, type HttpContext } from './http.js';
 import { QueueEvents } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { connect } from '../redis/connection.js';
+import { connect, type RedisTarget } from '../redis/connection.js';
 import type { ControlLoop } from '../supervisor/control-loop.js';
 import type { Supervisor } from '../supervisor/supervisor.js';
 
 export interface StreamSettings {
   pool: string;
   redisUrl: string;
+  /** Where Redis is in every mode; `redisUrl` when absent. */
+  redis?: RedisTarget;
   prefix: string;
   queues: readonly string[];
   /** Send job data (progress values, return values, failure reasons); off by default (--events-payloads). */
@@ -243,7 +245,7 @@ export class EventStream {
   private startJobEvents(): Promise<void> {
     if (!this.jobsReady) {
       this.queueEvents = this.s.queues.map((queue) => {
-        const conn = connect(this.s.redisUrl, { connectionName: `worker-pool:${this.s.pool}:events` });
+        const conn = connect(this.s.redis ?? this.s.redisUrl, { connectionName: `worker-pool:${this.s.pool}:events` });
         conn.on('error', () => undefined);
         const qe = new QueueEvents(queue, { connection: conn, prefix: this.s.prefix, lastEventId: '$' });
         qe.on('error', () => undefined);

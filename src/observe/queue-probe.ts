@@ -11,7 +11,7 @@
  */
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { connect } from '../redis/connection.js';
+import { connect, type RedisTarget } from '../redis/connection.js';
 
 export const COUNT_STATES = ['waiting', 'active', 'delayed', 'prioritized', 'waiting-children', 'paused', 'completed', 'failed'] as const;
 export type QueueState = (typeof COUNT_STATES)[number];
@@ -34,13 +34,13 @@ export class QueueProbe {
   redisUp = false;
 
   constructor(
-    redisUrl: string,
+    redis: RedisTarget | string,
     private readonly prefix: string,
     queueNames: readonly string[],
     name: string,
     private readonly wallNow: () => number = Date.now,
   ) {
-    this.client = connect(redisUrl, { connectionName: `worker-pool:${name}:supervisor`, failFast: true });
+    this.client = connect(redis, { connectionName: `worker-pool:${name}:supervisor`, failFast: true });
     this.client.on('error', () => undefined);
     this.client.on('ready', () => (this.redisUp = true));
     this.client.on('close', () => (this.redisUp = false));

@@ -4,7 +4,7 @@
  *
  * Every lock token a child uses starts with the child's token base, which the supervisor gave it.
  * When the child dies, the jobs it held are those it reported starting plus every active job whose
- * lock starts with that base (one scan of each of its queues' active lists): this also finds a job
+ * lock starts with that base (a look at each of its queues' active lists and their locks): this also finds a job
  * a fetch took in the instant before the death, before the child could report it. For each one, if
  * the lock still carries the child's token (so the job has not completed, failed, or passed to
  * another worker meanwhile), the job's stall counter is raised and the job is moved back to
@@ -19,39 +19,17 @@ import type { Clock } from '../clock.js';
 import type { Logger } from '../observe/logger.js';
 import type { HeldJob, WorkerProcess } from './worker-process.js';
 
-/** Raise the stall count only while the dead child's token still holds the lock (atomic). */
+/**
+ * Raise the stall count only while the dead child's token still holds the lock (atomic). Its keys
+ * are all in KEYS and share the queue's slot, as Redis Cluster requires.
+ */
 const COUNT_IF_STILL_OURS = `
 if redis.call('GET', KEYS[2]) ~= ARGV[1] then return -1 end
 return redis.call('HINCRBY', KEYS[1], 'stc', 1)
 `;
 
-/**
- * Every active job whose lock starts with this prefix (a child's token base and ':'), as a flat
- * list of id, lock token, id, lock token…: the jobs a dead child still held, reported or not.
- */
-const FIND_ALL_BY_TOKEN_PREFIX = `
-local out = {}
-local ids = redis.call('LRANGE', KEYS[1], 0, -1)
-local n = #ARGV[2]
-for _, id in ipairs(ids) do
-  local lock = redis.call('GET', ARGV[1] .. id .. ':lock')
-  if lock and string.sub(lock, 1, n) == ARGV[2] then
-    table.insert(out, id)
-    table.insert(out, lock)
-  end
-end
-return out
-`;
-
-/** Every active job whose lock holds this token. */
-const FIND_ALL_BY_TOKEN = `
-local out = {}
-local ids = redis.call('LRANGE', KEYS[1], 0, -1)
-for _, id in ipairs(ids) do
-  if redis.call('GET', ARGV[1] .. id .. ':lock') == ARGV[2] then table.insert(out, id) end
-end
-return out
-`;
+/** Lock keys read per round trip when looking for a child's jobs. */
+const LOCK_BATCH = 500;
 
 export type HandBackOutcome =
   /** Back in waiting; `ms` from the child's death (or from a dead host's lease running out: `how` 'host'). */
@@ -102,8 +80,7 @@ export class HandBack extends EventEmitter<HandBackEvents> {
    */
   async returnOrphans(worker: WorkerProcess, queue: string, token: string, keep: string): Promise<void> {
     const p = (async () => {
-      const base = `${this.opts.prefix}:${queue}:`;
-      const ids = (await this.bounded(this.opts.client.eval(FIND_ALL_BY_TOKEN, 1, `${base}active`, base, token))) as string[];
+      const ids = (await this.findLocked(queue, (lock) => lock === token)).map((j) => j.id);
       const since = this.opts.clock.now();
       for (const id of ids) {
         if (id === keep) continue;
@@ -130,8 +107,8 @@ export class HandBack extends EventEmitter<HandBackEvents> {
     const distinct = bases.filter((b) => b !== '' && !bases.some((o) => o !== b && o !== '' && b.startsWith(o)));
     const found = new Map<string, HeldJob>();
     for (const queue of queues) {
-      for (const base of distinct) {
-        for (const { id, token } of await this.findLocked(queue, base)) found.set(`${queue}:${id}`, { queue, id, name: '', token, startedAt: since });
+      for (const { id, token } of await this.findLocked(queue, (lock) => distinct.some((b) => lock.startsWith(b)))) {
+        found.set(`${queue}:${id}`, { queue, id, name: '', token, startedAt: since });
       }
     }
     let returned = 0;
@@ -157,6 +134,40 @@ export class HandBack extends EventEmitter<HandBackEvents> {
     else if (o.kind === 'error') this.opts.log.warn({ ...base, err: o.error }, "could not hand a dead host's job back; trying again later");
   }
 
+  /**
+   * After a failover: return the jobs locked with a live child's token that the child does not
+   * run. A demoted master may have accepted a completion (or a fetch) and lost it with its data:
+   * the job is then active on the new master, locked by a worker that has moved on, until the
+   * lock expires and BullMQ's stalled check finds it (lock-duration + stalled-interval). A job
+   * found so is looked at again after `settleMs`, so that a job-start still on its way from the
+   * child is counted first. No stall is counted: the job did nothing wrong.
+   */
+  returnUnheld(workers: readonly WorkerProcess[], settleMs = 1000): Promise<void> {
+    const p = (async () => {
+      const live = workers.filter((w) => w.state !== 'exited');
+      const owner = (lock: string) => live.find((w) => lock.startsWith(`${w.tokenBase}:`));
+      const found: Array<{ worker: WorkerProcess; job: HeldJob }> = [];
+      const now = this.opts.clock.now();
+      for (const queue of new Set(live.flatMap((w) => w.queues))) {
+        for (const { id, token } of await this.findLocked(queue, (lock) => owner(lock) !== undefined)) {
+          const worker = owner(token)!;
+          if (!worker.jobs.has(`${queue}:${id}`)) found.push({ worker, job: { queue, id, name: '', token, startedAt: now } });
+        }
+      }
+      if (found.length === 0) return;
+      await new Promise((r) => setTimeout(r, settleMs));
+      for (const { worker, job } of found) {
+        if (worker.jobs.has(`${job.queue}:${job.id}`)) continue;
+        const outcome = await this.returnOne(job, now, false).catch((err: unknown): HandBackOutcome => ({ kind: 'error', job, error: (err as Error).message }));
+        this.report(worker, outcome);
+        this.emit('outcome', outcome);
+      }
+    })().catch((err: unknown) => this.opts.log.warn({ err: (err as Error).message }, 'could not look for jobs a failover left locked; the stalled check will recover them'));
+    this.pending.add(p);
+    void p.finally(() => this.pending.delete(p));
+    return p;
+  }
+
   /** Resolves when every hand-back under way has ended (or `timeoutMs` passed). */
   async idle(timeoutMs = 5000): Promise<void> {
     let timer: NodeJS.Timeout | undefined;
@@ -173,7 +184,7 @@ export class HandBack extends EventEmitter<HandBackEvents> {
     // are still tried.
     await Promise.all(
       worker.queues.map(async (queue) => {
-        const found = await this.findLocked(queue, `${worker.tokenBase}:`).catch((err: unknown) => {
+        const found = await this.findLocked(queue, (lock) => lock.startsWith(`${worker.tokenBase}:`)).catch((err: unknown) => {
           this.opts.log.warn({ worker: worker.id, queue, err: (err as Error).message }, "could not look for a dead worker's unreported jobs; the stalled check will recover them");
           return [];
         });
@@ -193,12 +204,26 @@ export class HandBack extends EventEmitter<HandBackEvents> {
     );
   }
 
-  /** The active jobs of `queue` whose lock starts with `prefix`, with their tokens. */
-  private async findLocked(queue: string, prefix: string): Promise<Array<{ id: string; token: string }>> {
+  /**
+   * The active jobs of `queue` whose lock token passes `mine`, with their tokens: the active list,
+   * then the locks of its jobs (MGET, in batches). Not one script: a script must name every key it
+   * touches in KEYS (Redis Cluster), and the lock keys are known only from the list. Not atomic,
+   * and need not be: the jobs looked for are those of a dead child or of a fetch that has ended,
+   * so none of them enters the active list after it is read, and each one found is checked again
+   * atomically (COUNT_IF_STILL_OURS, BullMQ's token check) before it is moved.
+   */
+  private async findLocked(queue: string, mine: (lock: string) => boolean): Promise<Array<{ id: string; token: string }>> {
     const base = `${this.opts.prefix}:${queue}:`;
-    const flat = (await this.bounded(this.opts.client.eval(FIND_ALL_BY_TOKEN_PREFIX, 1, `${base}active`, base, prefix))) as string[];
+    const ids = await this.bounded(this.opts.client.lrange(`${base}active`, 0, -1));
     const out: Array<{ id: string; token: string }> = [];
-    for (let i = 0; i + 1 < flat.length; i += 2) out.push({ id: flat[i]!, token: flat[i + 1]! });
+    for (let i = 0; i < ids.length; i += LOCK_BATCH) {
+      const batch = ids.slice(i, i + LOCK_BATCH);
+      const locks = await this.bounded(this.opts.client.mget(...batch.map((id) => `${base}${id}:lock`)));
+      batch.forEach((id, k) => {
+        const lock = locks[k];
+        if (lock && mine(lock)) out.push({ id, token: lock });
+      });
+    }
     return out;
   }
 

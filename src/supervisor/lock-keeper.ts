@@ -6,9 +6,9 @@
  * A child renews its own locks (BullMQ's LockManager) from its event loop: a job that blocks
  * that loop for longer than the lock duration loses its lock, BullMQ's stalled check moves it
  * back to waiting, and another worker runs it a second time while the first still runs. The
- * supervisor knows every child's token base, so every `lockDuration / 3` it extends, with one
- * script per queue, the lock of each active job whose token starts with a live child's base
- * (only if it still does: a lock that moved on is never touched). The cost grows with the jobs
+ * supervisor knows every child's token base, so every `lockDuration / 3` it reads each queue's
+ * active list and locks, and extends the lock of each job whose token starts with a live child's
+ * base (in one script that checks the token again: a lock that moved on is never touched). The cost grows with the jobs
  * running, not with jobs per second. A child that is truly hung is ended by the time limit
  * (FreezeWatch); without one, its jobs wait for it, as they would under BullMQ for a job whose
  * promise never settles.
@@ -17,27 +17,22 @@ import type { Redis } from 'ioredis';
 import type { Logger } from '../observe/logger.js';
 
 /**
- * KEYS[1]: the queue's active list. ARGV[1]: the job key prefix (`prefix:queue:`), ARGV[2]: the
- * lock duration (ms), ARGV[3…]: token bases, each ending in ':'. Returns how many locks it renewed.
+ * KEYS: the lock keys to extend; ARGV[1]: the lock duration (ms), ARGV[i + 1]: the token KEYS[i]
+ * must still hold (a lock that moved on is left alone). Returns how many it extended.
  */
-const KEEP_LOCKS = `
-local ids = redis.call('LRANGE', KEYS[1], 0, -1)
+const EXTEND_IF_STILL = `
 local renewed = 0
-for _, id in ipairs(ids) do
-  local key = ARGV[1] .. id .. ':lock'
-  local lock = redis.call('GET', key)
-  if lock then
-    for i = 3, #ARGV do
-      if string.sub(lock, 1, #ARGV[i]) == ARGV[i] then
-        redis.call('PEXPIRE', key, ARGV[2])
-        renewed = renewed + 1
-        break
-      end
-    end
+for i, key in ipairs(KEYS) do
+  if redis.call('GET', key) == ARGV[i + 1] then
+    redis.call('PEXPIRE', key, ARGV[1])
+    renewed = renewed + 1
   end
 end
 return renewed
 `;
+
+/** Locks read and extended per round trip. */
+const BATCH = 500;
 
 export interface LockKeeperOptions {
   client: Redis;
@@ -78,7 +73,19 @@ export class LockKeeper {
     try {
       for (const [queue, bases] of byQueue) {
         const base = `${this.opts.prefix}:${queue}:`;
-        renewed += Number(await this.opts.client.eval(KEEP_LOCKS, 1, `${base}active`, base, String(this.opts.lockDurationMs), ...bases));
+        const client = this.opts.client;
+        const ids = await client.lrange(`${base}active`, 0, -1);
+        for (let i = 0; i < ids.length; i += BATCH) {
+          const keys = ids.slice(i, i + BATCH).map((id) => `${base}${id}:lock`);
+          const locks = await client.mget(...keys);
+          const mine = keys.flatMap((key, k) => {
+            const lock = locks[k];
+            return lock && bases.some((b) => lock.startsWith(b)) ? [{ key, lock }] : [];
+          });
+          if (mine.length === 0) continue;
+          // Every key is declared (Redis Cluster): with a {hash tag} prefix they share one slot.
+          renewed += Number(await client.eval(EXTEND_IF_STILL, mine.length, ...mine.map((m) => m.key), String(this.opts.lockDurationMs), ...mine.map((m) => m.lock)));
+        }
       }
       this.warned = false;
     } catch (err) {

@@ -51,6 +51,8 @@ export class ChildState {
   nextFetches = 0;
   /** Times the main connection closed: a fetch that spans one may have run twice in Redis. */
   connectionLosses = 0;
+  /** Fetches that failed (READONLY, NOPERM, Redis down), reported in samples for readiness. */
+  fetchErrors = 0;
   private tokenSeq = 0;
 
   constructor(

@@ -77,6 +77,7 @@ export class Fetcher {
       this.batch = found === n ? Math.min(n * 2, settings.concurrency) : 1;
       if (state.draining) break;
       if (failure && found === 0) {
+        state.fetchErrors++;
         log.warn({ err: failure.message }, 'fetching a job failed; retrying');
         await sleep(REDIS_RETRY_MS);
         continue;

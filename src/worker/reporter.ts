@@ -65,6 +65,7 @@ export class Reporter {
       rssBytes: process.memoryUsage.rss(),
       cpu: process.cpuUsage(),
       ...(deadlines ? { deadlines } : {}),
+      started: state.started, fetchErrors: state.fetchErrors,
     });
   }
 

@@ -60,8 +60,8 @@ export class WorkerRuntime {
       return;
     }
     const s = this.settings;
-    const client = (this.client = connect(s.redisUrl, { connectionName: `worker-pool:${s.pool}:${s.workerId}` }));
-    const blocking = (this.blocking = connect(s.redisUrl, { connectionName: `worker-pool:${s.pool}:${s.workerId}:wait` }));
+    const client = (this.client = connect(s.redis ?? s.redisUrl, { connectionName: `worker-pool:${s.pool}:${s.workerId}` }));
+    const blocking = (this.blocking = connect(s.redis ?? s.redisUrl, { connectionName: `worker-pool:${s.pool}:${s.workerId}:wait` }));
     client.on('error', (err) => this.log.debug({ err: err.message }, 'redis connection error'));
     client.on('close', () => this.state.connectionLosses++);
     blocking.on('error', (err) => this.log.debug({ err: err.message }, 'redis connection error'));

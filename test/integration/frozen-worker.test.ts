@@ -14,14 +14,14 @@ const startPool = poolPerTest();
 
 describe('a job that blocks its event loop', () => {
   it('runs once and completes, though it blocks for longer than its lock lasts', async () => {
-    // A 1 s lock and a 1 s stalled check: without the supervisor's renewal, a 4 s block loses the
+    // A 2 s lock and a 1 s stalled check: without the supervisor's renewal, a 5 s block loses the
     // lock, the other worker's stalled check moves the job back, and it starts a second time.
     const { d, q, prefix } = await startPool('frozen', {
-      processor: fixture('block.mjs'), 'min-workers': '2', 'max-workers': '2', 'lock-duration': '1', 'stalled-interval': '1', 'sample-interval': '0.2',
+      processor: fixture('block.mjs'), 'min-workers': '2', 'max-workers': '2', 'lock-duration': '2', 'stalled-interval': '1', 'sample-interval': '0.2', 'lease-seconds': '1', 'heartbeat-seconds': '0.5',
     });
     await until(() => d.supervisor.runningCount() >= 2, 'two workers ready');
     const record = `${prefix}:runs`;
-    await q.add('block', { ms: 4000, redis: redisUrl(), record }, { jobId: 'b', attempts: 3 });
+    await q.add('block', { ms: 5000, redis: redisUrl(), record }, { jobId: 'b', attempts: 3 });
     await until(async () => (await q.getJobState('b')) === 'completed', 'the blocking job completed', 30_000);
     const r = redisClient();
     expect(await r.hget(`${record}:starts`, 'b')).toBe('1');
