@@ -13,8 +13,22 @@ import { parseSelector, SelectorError } from '../routing/selector.js';
  */
 export type Kind = 'int' | 'number' | 'string' | 'list' | 'bool' | 'enum' | 'seconds' | 'rules' | 'selector' | 'limits';
 
+/** Where an option is shown in --help (a heading per group, in OPTION_GROUPS order). */
+export type OptionGroup = 'general' | 'scaling' | 'workers' | 'reliability' | 'redis' | 'http';
+
+export const OPTION_GROUPS: ReadonlyArray<{ group: OptionGroup; heading: string }> = [
+  { group: 'general', heading: 'Config' },
+  { group: 'scaling', heading: 'Scaling' },
+  { group: 'workers', heading: 'Workers' },
+  { group: 'reliability', heading: 'Reliability' },
+  { group: 'redis', heading: 'Redis' },
+  { group: 'http', heading: 'HTTP and logs' },
+];
+
 export interface OptionSpec {
   key: string;
+  /** The --help heading it is listed under. */
+  group?: OptionGroup;
   kind: Kind;
   /** Placeholder in --help. */
   arg?: string;
@@ -34,42 +48,42 @@ export interface OptionSpec {
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 export const OPTIONS: readonly OptionSpec[] = [
-  { key: 'config', kind: 'string', arg: 'FILE', optional: true, cliOnly: true, help: 'YAML config file whose keys are these long option names' },
-  { key: 'name', kind: 'string', arg: 'NAME', optional: true, help: 'pool name for logs, metrics and process titles (default: config file base name, else "default")' },
-  { key: 'redis-url', kind: 'string', arg: 'URL', default: 'redis://127.0.0.1:6379', help: 'Redis to use (redis:// or rediss://); default $REDIS_URL, else redis://127.0.0.1:6379' },
-  { key: 'prefix', kind: 'string', arg: 'PREFIX', default: 'bull', help: 'BullMQ key prefix of the queues' },
-  { key: 'queues', kind: 'list', arg: 'A,B', default: ['default'], help: 'queues to take jobs from, in strict priority order' },
-  { key: 'queue-selector', kind: 'selector', arg: 'SELECTOR', optional: true, help: 'also take jobs from the actual queues of the job types this selector matches (e.g. "resource_boundary=cpu&urgency=high"); needs a processor that declares jobs' },
-  { key: 'routing-rules', kind: 'rules', arg: 'JSON', optional: true, help: 'routing rules: a list of [selector, queue or null] pairs, first match wins (default: [["*", null]], every job type to its generated queue)' },
-  { key: 'processor', kind: 'string', arg: 'MODULE', optional: true, help: 'module whose default export runs jobs (a function or { init, handlers })' },
-  { key: 'global-concurrency', kind: 'limits', arg: 'QUEUE=N,…', default: {}, help: 'most jobs of a queue running at once across every pool on the shared Redis (QUEUE=1: a serial queue)' },
-  { key: 'concurrency', kind: 'int', arg: 'N', default: 1, min: 1, max: 10000, help: 'jobs one worker runs at once, across all its queues' },
-  { key: 'min-workers', kind: 'int', arg: 'N', default: 1, min: 0, max: 1000, help: 'fewest worker processes' },
-  { key: 'max-workers', kind: 'int', arg: 'N', default: 4, min: 1, max: 1000, help: 'most worker processes' },
-  { key: 'scaling-period', kind: 'seconds', arg: 'SECONDS', default: 5, above: 0, help: 'how often to decide whether to add or remove a worker' },
-  { key: 'window', kind: 'seconds', arg: 'SECONDS', default: 30, above: 0, help: 'how far back utilization is measured' },
-  { key: 'utilization-threshold', kind: 'number', arg: 'R', default: 0.5, above: 0, max: 1, help: 'add a worker above this utilization, remove one below half of it' },
-  { key: 'policy', kind: 'enum', arg: 'NAME', default: 'threshold', choices: ['threshold', 'adaptive'], help: 'scaling rule: threshold (one worker at a time) or adaptive (sized from demand and backlog)' },
-  { key: 'max-step', kind: 'int', arg: 'N', default: 4, min: 1, max: 1000, help: 'adaptive: most workers added by one decision' },
-  { key: 'stabilization-window', kind: 'seconds', arg: 'SECONDS', default: 10, min: 0, help: 'adaptive: remove a worker only if every recommendation this long was lower' },
-  { key: 'memory-budget-mb', kind: 'int', arg: 'N', optional: true, min: 1, help: 'adaptive: never start a worker that would take the workers\' total resident memory over this' },
-  { key: 'sample-interval', kind: 'seconds', arg: 'SECONDS', default: 1, above: 0, max: 60, help: 'how often each worker reports its busy time' },
-  { key: 'stop-timeout', kind: 'seconds', arg: 'SECONDS', default: 25, above: 0, help: 'the whole budget of a stop: running jobs finish until 3 s before it, then are handed back' },
-  { key: 'max-jobs-per-worker', kind: 'int', arg: 'N', optional: true, min: 1, help: 'replace a worker after it has run this many jobs' },
-  { key: 'max-memory-mb', kind: 'int', arg: 'N', optional: true, min: 1, help: 'replace a worker whose resident memory exceeds this' },
-  { key: 'start-seconds', kind: 'seconds', arg: 'SECONDS', default: 1, min: 0, help: 'a worker that exits sooner than this after starting (or never gets ready) failed to start' },
-  { key: 'start-retries', kind: 'int', arg: 'N', default: 5, min: 1, max: 1000, help: 'failed starts in a row (restarted after 1 s, 2 s, 4 s … 60 s) before a slot is fatal' },
-  { key: 'fatal-cooldown', kind: 'seconds', arg: 'SECONDS', default: 300, above: 0, help: 'how long a fatal slot waits before it tries to start a worker again' },
-  { key: 'job-timeout', kind: 'seconds', arg: 'SECONDS', optional: true, above: 0, help: 'fail a job that runs longer than this and replace its worker (a job overrides it with data.timeoutSeconds)' },
-  { key: 'lock-duration', kind: 'seconds', arg: 'SECONDS', default: 30, min: 1, help: "how long a running job's lock lasts between renewals (BullMQ lockDuration)" },
-  { key: 'stalled-interval', kind: 'seconds', arg: 'SECONDS', default: 30, min: 1, help: 'how often BullMQ looks for jobs whose lock expired (the safety net behind the hand-back)' },
-  { key: 'max-stalled-count', kind: 'int', arg: 'N', default: 2, min: 0, max: 1000, help: 'times a job may lose its worker (hand-back or stall) and be retried; once more and it fails' },
-  { key: 'redis-password-file', kind: 'string', arg: 'FILE', optional: true, help: 'file holding the Redis password (default: $CREDENTIALS_DIRECTORY/redis-password when present)' },
-  { key: 'metrics-host', kind: 'string', arg: 'HOST', default: '127.0.0.1', help: 'address of the HTTP endpoints (/metrics /status /healthz /readyz)' },
-  { key: 'metrics-port', kind: 'int', arg: 'PORT', default: 9464, min: 0, max: 65535, help: 'port of the HTTP endpoints (0: any free port)' },
-  { key: 'log-level', kind: 'enum', arg: 'LEVEL', default: 'info', choices: LOG_LEVELS, help: 'least severe log level written' },
-  { key: 'log-format', kind: 'enum', arg: 'FORMAT', optional: true, choices: ['json', 'pretty'], help: 'json, or pretty (default: pretty on a terminal, json otherwise)' },
-  { key: 'embedded-redis', kind: 'bool', default: false, cliOnly: true, help: 'start a private redis-server for trying things out (ignores --redis-url)' },
+  { key: 'config', group: 'general', kind: 'string', arg: 'FILE', optional: true, cliOnly: true, help: 'YAML config file whose keys are these long option names' },
+  { key: 'name', group: 'general', kind: 'string', arg: 'NAME', optional: true, help: 'pool name for logs, metrics and process titles (default: config file base name, else "default")' },
+  { key: 'redis-url', group: 'redis', kind: 'string', arg: 'URL', default: 'redis://127.0.0.1:6379', help: 'Redis to use (redis:// or rediss://); default $REDIS_URL, else redis://127.0.0.1:6379' },
+  { key: 'prefix', group: 'redis', kind: 'string', arg: 'PREFIX', default: 'bull', help: 'BullMQ key prefix of the queues' },
+  { key: 'queues', group: 'workers', kind: 'list', arg: 'A,B', default: ['default'], help: 'queues to take jobs from, in strict priority order' },
+  { key: 'queue-selector', group: 'workers', kind: 'selector', arg: 'SELECTOR', optional: true, help: 'also take jobs from the actual queues of the job types this selector matches (e.g. "resource_boundary=cpu&urgency=high"); needs a processor that declares jobs' },
+  { key: 'routing-rules', group: 'workers', kind: 'rules', arg: 'JSON', optional: true, help: 'routing rules: a list of [selector, queue or null] pairs, first match wins (default: [["*", null]], every job type to its generated queue)' },
+  { key: 'processor', group: 'workers', kind: 'string', arg: 'MODULE', optional: true, help: 'module whose default export runs jobs (a function or { init, handlers })' },
+  { key: 'global-concurrency', group: 'workers', kind: 'limits', arg: 'QUEUE=N,…', default: {}, help: 'most jobs of a queue running at once across every pool on the shared Redis (QUEUE=1: a serial queue)' },
+  { key: 'concurrency', group: 'workers', kind: 'int', arg: 'N', default: 1, min: 1, max: 10000, help: 'jobs one worker runs at once, across all its queues' },
+  { key: 'min-workers', group: 'scaling', kind: 'int', arg: 'N', default: 1, min: 0, max: 1000, help: 'fewest worker processes' },
+  { key: 'max-workers', group: 'scaling', kind: 'int', arg: 'N', default: 4, min: 1, max: 1000, help: 'most worker processes' },
+  { key: 'scaling-period', group: 'scaling', kind: 'seconds', arg: 'SECONDS', default: 5, above: 0, help: 'how often to decide whether to add or remove a worker' },
+  { key: 'window', group: 'scaling', kind: 'seconds', arg: 'SECONDS', default: 30, above: 0, help: 'how far back utilization is measured' },
+  { key: 'utilization-threshold', group: 'scaling', kind: 'number', arg: 'R', default: 0.5, above: 0, max: 1, help: 'add a worker above this utilization, remove one below half of it' },
+  { key: 'policy', group: 'scaling', kind: 'enum', arg: 'NAME', default: 'threshold', choices: ['threshold', 'adaptive'], help: 'scaling rule: threshold (one worker at a time) or adaptive (sized from demand and backlog)' },
+  { key: 'max-step', group: 'scaling', kind: 'int', arg: 'N', default: 4, min: 1, max: 1000, help: 'adaptive: most workers added by one decision' },
+  { key: 'stabilization-window', group: 'scaling', kind: 'seconds', arg: 'SECONDS', default: 10, min: 0, help: 'adaptive: remove a worker only if every recommendation this long was lower' },
+  { key: 'memory-budget-mb', group: 'scaling', kind: 'int', arg: 'N', optional: true, min: 1, help: 'adaptive: never start a worker that would take the workers\' total resident memory over this' },
+  { key: 'sample-interval', group: 'scaling', kind: 'seconds', arg: 'SECONDS', default: 1, above: 0, max: 60, help: 'how often each worker reports its busy time' },
+  { key: 'stop-timeout', group: 'reliability', kind: 'seconds', arg: 'SECONDS', default: 25, above: 0, help: 'the whole budget of a stop: running jobs finish until 3 s before it, then are handed back' },
+  { key: 'max-jobs-per-worker', group: 'workers', kind: 'int', arg: 'N', optional: true, min: 1, help: 'replace a worker after it has run this many jobs' },
+  { key: 'max-memory-mb', group: 'workers', kind: 'int', arg: 'N', optional: true, min: 1, help: 'replace a worker whose resident memory exceeds this' },
+  { key: 'start-seconds', group: 'reliability', kind: 'seconds', arg: 'SECONDS', default: 1, min: 0, help: 'a worker that exits sooner than this after starting (or never gets ready) failed to start' },
+  { key: 'start-retries', group: 'reliability', kind: 'int', arg: 'N', default: 5, min: 1, max: 1000, help: 'failed starts in a row (restarted after 1 s, 2 s, 4 s … 60 s) before a slot is fatal' },
+  { key: 'fatal-cooldown', group: 'reliability', kind: 'seconds', arg: 'SECONDS', default: 300, above: 0, help: 'how long a fatal slot waits before it tries to start a worker again' },
+  { key: 'job-timeout', group: 'reliability', kind: 'seconds', arg: 'SECONDS', optional: true, above: 0, help: 'fail a job that runs longer than this and replace its worker (a job overrides it with data.timeoutSeconds)' },
+  { key: 'lock-duration', group: 'reliability', kind: 'seconds', arg: 'SECONDS', default: 30, min: 1, help: "how long a running job's lock lasts between renewals (BullMQ lockDuration)" },
+  { key: 'stalled-interval', group: 'reliability', kind: 'seconds', arg: 'SECONDS', default: 30, min: 1, help: 'how often BullMQ looks for jobs whose lock expired (the safety net behind the hand-back)' },
+  { key: 'max-stalled-count', group: 'reliability', kind: 'int', arg: 'N', default: 2, min: 0, max: 1000, help: 'times a job may lose its worker (hand-back or stall) and be retried; once more and it fails' },
+  { key: 'redis-password-file', group: 'redis', kind: 'string', arg: 'FILE', optional: true, help: 'file holding the Redis password (default: $CREDENTIALS_DIRECTORY/redis-password when present)' },
+  { key: 'metrics-host', group: 'http', kind: 'string', arg: 'HOST', default: '127.0.0.1', help: 'address of the HTTP endpoints (/metrics /status /healthz /readyz)' },
+  { key: 'metrics-port', group: 'http', kind: 'int', arg: 'PORT', default: 9464, min: 0, max: 65535, help: 'port of the HTTP endpoints (0: any free port)' },
+  { key: 'log-level', group: 'http', kind: 'enum', arg: 'LEVEL', default: 'info', choices: LOG_LEVELS, help: 'least severe log level written' },
+  { key: 'log-format', group: 'http', kind: 'enum', arg: 'FORMAT', optional: true, choices: ['json', 'pretty'], help: 'json, or pretty (default: pretty on a terminal, json otherwise)' },
+  { key: 'embedded-redis', group: 'redis', kind: 'bool', default: false, cliOnly: true, help: 'start a private redis-server for trying things out (ignores --redis-url)' },
 ];
 
 export const OPTION_BY_KEY: ReadonlyMap<string, OptionSpec> = new Map(OPTIONS.map((o) => [o.key, o]));
