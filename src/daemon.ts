@@ -19,6 +19,7 @@ import type { ScalePolicy } from './policy/types.js';
 import { planReload, type ReloadPlan } from './config/reload-plan.js';
 import type { WorkerSettings } from './ipc/messages.js';
 import { GlobalConcurrency } from './redis/global-concurrency.js';
+import { RedisReachability } from './redis/reachability.js';
 import { ControlLoop, type DecisionRecord } from './supervisor/control-loop.js';
 import { HandBack } from './supervisor/hand-back.js';
 import { PoolDemand } from './supervisor/pool-demand.js';
@@ -115,6 +116,7 @@ export class Daemon {
   readonly history: History;
   readonly globalConcurrency: GlobalConcurrency;
   readonly rollout: Rollout;
+  readonly reachability: RedisReachability;
   lastReload: ReloadRecord | undefined;
   private readonly clock: Clock;
   private readonly http: HttpServer;
@@ -149,6 +151,7 @@ export class Daemon {
       this.log,
       new PoolDemand(this.supervisor, this.probe, this.clock, c.window * 1000),
     );
+    this.reachability = new RedisReachability(this.probe.client, redactUrl(c.redisUrl), this.log);
     this.globalConcurrency = new GlobalConcurrency(this.probe.client, c.prefix, this.log);
     this.rollout = new Rollout(this.supervisor, this.log);
     // Every period, put back a global limit that Redis lost or another pool changed.
@@ -167,8 +170,8 @@ export class Daemon {
       '/metrics': async (_req, res) => sendText(res, 200, await metrics.registry.metrics(), metrics.registry.contentType),
       '/healthz': (_req, res) => (this.healthy() ? sendText(res, 200, 'ok\n') : sendText(res, 503, 'control loop stalled\n')),
       '/readyz': async (_req, res) => {
-        const ready = await this.ready();
-        sendText(res, ready ? 200 : 503, ready ? 'ready\n' : 'not ready\n');
+        const why = await this.notReadyBecause();
+        sendText(res, why === undefined ? 200 : 503, why === undefined ? 'ready\n' : `not ready: ${why}\n`);
       },
       '/status': async (_req, res) => sendJson(res, 200, await this.status()),
     });
@@ -270,8 +273,18 @@ export class Daemon {
   }
 
   async ready(): Promise<boolean> {
-    const up = await this.probe.ping();
-    return up && this.healthy() && this.supervisor.runningCount() >= this.loop.limits.minWorkers && this.supervisor.fatalCount() === 0;
+    return (await this.notReadyBecause()) === undefined;
+  }
+
+  /** Why the pool is not ready (for /readyz), or undefined when it is. */
+  async notReadyBecause(): Promise<string | undefined> {
+    if (!(await this.probe.ping())) return this.reachability.describe();
+    if (!this.healthy()) return this.loop.running ? 'the control loop has stalled' : 'the control loop is not running';
+    const running = this.supervisor.runningCount();
+    if (running < this.loop.limits.minWorkers) return `${running} of at least ${this.loop.limits.minWorkers} workers running`;
+    const fatal = this.supervisor.fatalCount();
+    if (fatal > 0) return `${fatal} worker slot${fatal === 1 ? '' : 's'} failed to start (see /status fatalSlots)`;
+    return undefined;
   }
 
   async status(): Promise<PoolStatus> {
@@ -338,7 +351,8 @@ export class Daemon {
       const result = await this.supervisor.shutdown(this.opts.config.stopTimeout * 1000, force);
       if (this.titleTimer) clearInterval(this.titleTimer);
       // Jobs of children that had to be killed go back within what is left of the stop timeout.
-      await this.handBack.idle(Math.max(100, Math.min(2000, stopBy - this.clock.now())));
+      // (With Redis unreachable they cannot go back now; the stalled check returns them later.)
+      await this.handBack.idle(this.probe.redisUp ? Math.max(100, Math.min(2000, stopBy - this.clock.now())) : 100);
       this.history.stop();
       await this.events.close();
       await this.http.close();

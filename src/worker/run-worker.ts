@@ -123,7 +123,8 @@ export class WorkerRuntime {
         maxStalledCount: s.maxStalledCount,
         name: `${s.pool}:${s.workerId}`,
       });
-      worker.on('error', (err) => this.log.warn({ queue: name, err: err.message }, 'bullmq worker error'));
+      // Redis down is the supervisor's to report (once); a child only notes each failed attempt at debug.
+      worker.on('error', (err) => this.log[isConnectionError(err) ? 'debug' : 'warn']({ queue: name, err: err.message }, 'bullmq worker error'));
       worker.on('stalled', (jobId) => this.port.send({ type: 'job-stalled', queue: name, id: String(jobId) }));
       const locks = new LockManager(worker as unknown as ConstructorParameters<typeof LockManager>[0], { lockRenewTime: s.lockDurationMs / 2, lockDuration: s.lockDurationMs, workerId: worker.id, workerName: worker.opts.name });
       locks.start();
@@ -250,7 +251,7 @@ export class WorkerRuntime {
       this.batch = found === n ? Math.min(n * 2, this.settings.concurrency) : 1;
       if (this.draining) break;
       if (failure && found === 0) {
-        this.log.warn({ err: failure.message }, 'fetching a job failed; retrying');
+        this.log[isConnectionError(failure) ? 'debug' : 'warn']({ err: failure.message }, 'fetching a job failed; retrying');
         await sleep(REDIS_RETRY_MS);
         continue;
       }
@@ -499,7 +500,12 @@ export class WorkerRuntime {
   }
 
   private async finishIfIdle(): Promise<void> {
-    if (!this.draining || this.running.size > 0 || this.exiting || this.loopFetches > 0) return;
+    if (!this.draining || this.running.size > 0 || this.exiting) return;
+    // A fetch under way may still take a job, which must then run; but while Redis does not answer,
+    // a fetch waits for as long as the outage lasts and would hold the drain until the stop
+    // deadline. It cannot take a job without Redis: leave (a job a lost reply took is returned by
+    // the supervisor's hand-back, or the stalled check, as after any lost connection).
+    if (this.loopFetches > 0 && this.client?.status === 'ready') return;
     this.exiting = true;
     this.setTitle();
     await this.close();
@@ -534,6 +540,12 @@ export class WorkerRuntime {
     if (this.sampleTimer) clearInterval(this.sampleTimer);
     if (this.titleTimer) clearTimeout(this.titleTimer);
     this.sendSample();
+    if (this.client && this.client.status !== 'ready') {
+      // No Redis to tell anything (locks, close): leave without waiting for it.
+      this.blocking?.disconnect();
+      this.client.disconnect();
+      return;
+    }
     await withTimeout(
       Promise.allSettled(this.sides.map(async (s) => {
         await s.locks.close();
@@ -544,6 +556,14 @@ export class WorkerRuntime {
     this.blocking?.disconnect();
     await withTimeout<unknown>(this.client?.quit() ?? Promise.resolve(), 1000).catch(() => this.client?.disconnect());
   }
+}
+
+/** A failure to reach Redis at all (refused, unresolvable, timed out, dropped), not an error of a command. */
+export function isConnectionError(err: unknown): boolean {
+  const e = err as NodeJS.ErrnoException | undefined;
+  if (!e) return false;
+  if (['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ECONNRESET', 'EPIPE'].includes(e.code ?? '')) return true;
+  return /Connection is closed|connect ETIMEDOUT|ECONNREFUSED|Stream isn't writeable/.test(e.message ?? '');
 }
 
 function sleep(ms: number): Promise<void> {
