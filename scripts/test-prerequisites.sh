@@ -34,7 +34,7 @@ need iproute2 ip
 
 [ ${#missing[@]} -eq 0 ] && exit 0
 
-if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+if [ "$EUID" = 0 ] && command -v apt-get >/dev/null 2>&1; then
   echo "test prerequisites: installing ${missing[*]} (apt-get)" >&2
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
