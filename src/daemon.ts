@@ -7,6 +7,7 @@ import { systemClock, type Clock } from './clock.js';
 import { redactUrl, type PoolConfig } from './config/load.js';
 import { EventStream } from './observe/event-stream.js';
 import { History } from './observe/history.js';
+import { RedisHistoryStore } from './observe/history-store.js';
 import { HttpServer, sendJson, sendText } from './observe/http.js';
 import { LIVE_PAGE_HTML } from './observe/live-page.js';
 import { createLogger, wantsPretty, type Logger } from './observe/logger.js';
@@ -65,6 +66,8 @@ export interface PoolStatus {
   ready: boolean;
   workers: WorkerStatus[];
   decisions: DecisionRecord[];
+  /** The last scaling decisions that changed the size (holds left out), across restarts; oldest first. */
+  changes: DecisionRecord[];
   queueCounts: Record<string, QueueCounts> | null;
   /** Per queue: seconds the oldest runnable job has waited (null when Redis did not answer). */
   queueOldestAgeSeconds: Record<string, number> | null;
@@ -162,7 +165,8 @@ export class Daemon {
     const metrics = createMetrics(c.name, this.supervisor, this.loop, this.handBack);
     registerQueueMetrics(metrics.registry, this.probe, buildInfo(VERSION));
     this.events = new EventStream({ pool: c.name, redisUrl: c.redisUrl, prefix: c.prefix, queues: c.queues }, this.supervisor, this.loop, this.log, () => this.clock.wallNow());
-    this.history = new History(c.name, this.supervisor, this.loop, this.probe, this.clock);
+    const historyStore = new RedisHistoryStore(this.probe.client, c.prefix, c.name, History.pointsFor(2000), (err) => this.log.debug({ err: err.message }, 'could not store history'));
+    this.history = new History(c.name, this.supervisor, this.loop, this.probe, this.clock, 2000, historyStore);
     this.http = new HttpServer({
       '/': (_req, res) => sendText(res, 200, LIVE_PAGE_HTML, 'text/html; charset=utf-8'),
       '/history': (_req, res) => sendJson(res, 200, this.history.body()),
@@ -203,6 +207,7 @@ export class Daemon {
       });
     }
     this.history.start();
+    void this.history.restore().catch((err: Error) => this.log.debug({ err: err.message }, 'could not read the stored history'));
     this.titleTimer = setInterval(() => this.setTitle(), 250);
     this.setTitle();
   }
@@ -325,6 +330,7 @@ export class Daemon {
         uptimeSeconds: Math.round((now - w.forkedAt) / 100) / 10,
       })),
       decisions: this.loop.decisions.slice(-20),
+      changes: this.history.changes(20),
       queueCounts: perQueue((s) => s.counts),
       queueOldestAgeSeconds: perQueue((s) => Math.round(s.oldestAgeSeconds * 10) / 10),
       pausedQueues: snap ? Object.entries(snap).filter(([, s]) => s.paused).map(([q]) => q) : [],
