@@ -196,6 +196,7 @@ const SCRIPT = String.raw`
     var xs = u.data[0], min = u.scales.x.min, max = u.scales.x.max;
     var full = xs.length ? [xs[0], xs[xs.length - 1]] : null;
     zoom = full && (min > full[0] + 1 || max < full[1] - 1) ? [min, max] : null;
+    document.body.setAttribute('data-zoomed', zoom ? 'yes' : '');
     syncing = true;
     for (var name in charts) if (charts[name] !== u) charts[name].setScale('x', { min: min, max: max });
     syncing = false;

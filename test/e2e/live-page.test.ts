@@ -147,6 +147,14 @@ describe('live page in Chromium', () => {
     const box = (await page.locator('#workers-chart .u-over').boundingBox())!;
     await page.mouse.move(box.x + box.width * 0.9, box.y + box.height / 2);
     await expect.poll(() => page.locator('#workers-chart .tip').textContent(), { timeout: 5000 }).toMatch(/^\d\d:\d\d:\d\d.*running: \d/);
+    // Drag to zoom: every chart follows; a double-click shows the whole span again.
+    await page.mouse.move(box.x + box.width * 0.3, box.y + box.height / 2);
+    await page.mouse.down();
+    await page.mouse.move(box.x + box.width * 0.7, box.y + box.height / 2, { steps: 5 });
+    await page.mouse.up();
+    await expect.poll(() => page.getAttribute('body', 'data-zoomed'), { timeout: 5000 }).toBe('yes');
+    await page.mouse.dblclick(box.x + box.width / 2, box.y + box.height / 2);
+    await expect.poll(() => page.getAttribute('body', 'data-zoomed'), { timeout: 5000 }).toBe('');
     expect(await page.getAttribute('#ready', 'aria-live')).toBe('polite');
     expect(new URL((await page.getAttribute('#jobs-link', 'href'))!, page.url()).href).toBe(`${daemon.url}/jobs`);
     // The daemon stops answering (its two endpoints refuse): the badge must not stay green.
