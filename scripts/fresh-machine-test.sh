@@ -2,7 +2,7 @@
 # Runs the README's test command, `npm ci && npm test`, on a fresh machine: a minimal Debian
 # (debootstrap, cached) with nothing but Node.js and npm added, in a systemd-nspawn container.
 # It proves that the test command installs what the tests need (redis-server, Prometheus,
-# Chromium, systemd-analyze, openssl, iproute2) and that they then pass.
+# Chromium, systemd-analyze, openssl, iproute2, python3) and that they then pass.
 #
 #   npm run test:fresh-machine                       (as root; the whole suite, ~10 minutes)
 #   npm run test:fresh-machine -- test/e2e/x.test.ts (only these test files, after the same set-up)
@@ -52,10 +52,10 @@ mkdir -p "$FS/src/worker-pool"
 git -C "$ROOT_DIR" archive HEAD | tar -x -C "$FS/src/worker-pool"
 
 # (openssl comes with ca-certificates, which any machine that fetches from npm over https has.)
-for prog in redis-server prometheus promtool chromium systemd-analyze ip; do
+for prog in redis-server prometheus promtool chromium systemd-analyze ip python3; do
   if chroot "$FS" /bin/sh -c "command -v $prog" >/dev/null 2>&1; then fail "$prog is already in the fresh machine"; fi
 done
-echo "fresh machine: Debian $(cat "$FS/etc/debian_version"), node $("$FS/usr/bin/node" --version), no redis-server, prometheus, chromium, systemd-analyze or ip"
+echo "fresh machine: Debian $(cat "$FS/etc/debian_version"), node $("$FS/usr/bin/node" --version), no redis-server, prometheus, chromium, systemd-analyze, ip or python3"
 
 # systemd-nspawn refuses to clean up a non-tmpfs /run, and expects the inaccessible nodes that a
 # host booted with systemd has; provide both when this host has no systemd as PID 1.

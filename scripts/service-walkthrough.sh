@@ -10,7 +10,8 @@
 # (port 6390, so that it never meets a Redis on this host), and an $EDITOR that sets `processor:`
 # and `redis-url:` in the files it is given. A load runs from the first start to the end, and the
 # script then checks that every job completed and none failed, that the reload took effect, and
-# that `systemctl stop worker-pool.target` waited for the instances.
+# that `systemctl stop worker-pool.target` waited for the instances; that a job finds what common
+# processors need under the unit's sandbox; and that the watchdog restarts a frozen supervisor.
 #
 # Needs root, network access to the Debian mirror and the npm registry, and about 3 minutes
 # (plus a minute for the first debootstrap). The transcript goes to stdout and to
@@ -72,8 +73,25 @@ cp /etc/ssl/certs/ca-certificates.crt "$FS/etc/ssl/certs/ca-certificates.crt"
 sed -i "s/^port .*/port $REDIS_PORT/; s/^# requirepass .*/requirepass $REDIS_PASSWORD/" "$FS/etc/redis/redis.conf"
 mkdir -p "$FS/srv/app"
 cat > "$FS/srv/app/jobs.js" <<'EOF'
-// The application's jobs, for the walkthrough: each waits job.data.ms (default 200 ms).
+// The application's jobs, for the walkthrough: each waits job.data.ms (default 200 ms). A job
+// named "sandbox" reports what common processors need from the unit's sandbox instead.
+import { chownSync, mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+function sandbox() {
+  const tried = (f) => { try { return f(); } catch (err) { return `error: ${err.message}`; } };
+  const file = path.join(mkdtempSync(path.join(os.tmpdir(), 'sandbox-')), 'owned');
+  writeFileSync(file, '');
+  return {
+    interfaces: tried(() => Object.keys(os.networkInterfaces()).length),
+    cpus: tried(() => os.cpus().length),
+    chown: tried(() => (chownSync(file, process.getuid(), process.getgid()), 'ok')),
+  };
+}
+
 export default async function (job) {
+  if (job.name === 'sandbox') return sandbox();
   await new Promise((resolve) => setTimeout(resolve, job.data?.ms ?? 200));
   return { pid: process.pid };
 }
@@ -135,6 +153,49 @@ ms=$(( (after - before) / 1000000 ))
 echo "     stop took $ms ms with a 3 s job running; then: $states; orchestrator completed $(walk-redis zcard bull:orchestrator:completed)"
 systemctl start worker-pool.target
 [ "$states" = "inactive " ] && [ "$ms" -ge 1500 ]
+EOF
+cat > "$FS/usr/local/bin/walk-sandbox" <<'EOF'
+#!/bin/sh
+# A job run under the unit's sandbox finds network interfaces (AF_NETLINK), CPUs (all of /proc)
+# and may chown its own file (@chown).
+set -e
+url="redis://:$(cat /etc/worker-pool/redis-password)@127.0.0.1:$(walk-redis config get port | tail -1)"
+worker-pool enqueue --redis-url "$url" --queue default --name sandbox >/dev/null
+id=$(walk-redis get bull:default:id)
+for i in $(seq 100); do [ "$(walk-redis zscore bull:default:completed "$id")" != "" ] && break; sleep 0.1; done
+result=$(walk-redis hget "bull:default:$id" returnvalue)
+echo "     sandbox job $id: $result"
+echo "$result" | node -e '
+  let s = ""; process.stdin.on("data", (d) => (s += d)).on("end", () => {
+    const r = JSON.parse(s);
+    process.exit(r.interfaces > 0 && r.cpus > 0 && r.chown === "ok" ? 0 : 1);
+  });'
+EOF
+cat > "$FS/usr/local/bin/walk-watchdog" <<'EOF'
+#!/bin/sh
+# Type=notify with a watchdog: a supervisor frozen (SIGSTOP) longer than WatchdogSec is killed
+# and restarted. Shortened to 4 s for rex here (a drop-in, as `systemctl edit` would write).
+set -e
+[ "$(systemctl show -p Type --value worker-pool@rex)" = notify ] || { echo "     not Type=notify"; exit 1; }
+echo "     worker-pool@worker: WatchdogUSec=$(systemctl show -p WatchdogUSec --value worker-pool@worker)"
+mkdir -p /run/systemd/system/worker-pool@rex.service.d
+printf '[Service]\nWatchdogSec=4\n' > /run/systemd/system/worker-pool@rex.service.d/watchdog.conf
+systemctl daemon-reload && systemctl restart worker-pool@rex
+for i in $(seq 100); do systemctl is-active --quiet worker-pool@rex && break; sleep 0.2; done
+before=$(systemctl show -p NRestarts --value worker-pool@rex); frozen=$(systemctl show -p MainPID --value worker-pool@rex)
+sleep 6  # fed while healthy: no restart
+[ "$(systemctl show -p NRestarts --value worker-pool@rex)" = "$before" ] || { echo "     restarted while healthy"; exit 1; }
+kill -STOP "$frozen"
+now=$frozen
+for i in $(seq 150); do
+  now=$(systemctl show -p MainPID --value worker-pool@rex)
+  [ "$(systemctl show -p NRestarts --value worker-pool@rex)" -gt "$before" ] && [ "$now" != 0 ] && [ "$now" != "$frozen" ] && systemctl is-active --quiet worker-pool@rex && break
+  sleep 0.2
+done
+echo "     frozen supervisor $frozen; now MainPID $now, restarts $before -> $(systemctl show -p NRestarts --value worker-pool@rex)"
+journalctl -u worker-pool@rex --no-pager -n 50 | grep -i watchdog | tail -2 | sed 's/^/     /'
+rm -rf /run/systemd/system/worker-pool@rex.service.d && systemctl daemon-reload
+[ "$now" != "$frozen" ] && [ "$(systemctl show -p NRestarts --value worker-pool@rex)" -gt "$before" ]
 EOF
 chmod 755 "$FS"/usr/local/bin/walk-*
 
@@ -238,9 +299,11 @@ check "the reloads applied concurrency 10 and queues [default] to worker" 'walk-
 check "systemctl stop worker-pool.target returned only after the instances had drained" 'walk-stop-waits'
 settle
 check "the load has finished (nothing waiting, active or delayed)" 'walk-wait-idle'
+check "a job finds network interfaces, CPUs and may chown under the unit's sandbox" 'walk-sandbox'
 for q in default remote_execution orchestrator; do
   check "every $q job completed, none failed" "walk-all-done $q"
 done
+check "Type=notify: a frozen supervisor is restarted by the watchdog" 'walk-watchdog'
 
 if [ "$problems" != 0 ]; then
   inside 'systemctl list-units --all --no-pager "worker-pool*"; for p in 9464 9465 9466; do worker-pool status --url http://127.0.0.1:$p || true; done'

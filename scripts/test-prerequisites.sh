@@ -4,7 +4,8 @@
 # The tests use real parts: redis-server (every test, and Sentinel/Cluster rigs), Prometheus and
 # promtool (dashboard and alert rules), Chromium (the live page, through playwright-core, which
 # never downloads a browser), systemd-analyze (the unit files; it works without systemd as PID 1),
-# openssl (a self-signed certificate for rediss://) and iproute2 (network namespaces as hosts).
+# openssl (a self-signed certificate for rediss://), iproute2 (network namespaces as hosts) and
+# python3 (the sd_notify test plays systemd's side on a unix datagram socket, which Node lacks).
 # Missing ones are installed from Debian/Ubuntu packages when this runs as root with apt-get;
 # otherwise it prints one line naming exactly what to install, and fails.
 # WORKER_POOL_TEST_PREREQUISITES=skip leaves the check out (a test then fails on what it lacks).
@@ -31,6 +32,7 @@ need chromium /usr/bin/chromium
 need systemd systemd-analyze
 need openssl openssl
 need iproute2 ip
+need python3 python3
 
 [ ${#missing[@]} -eq 0 ] && exit 0
 

@@ -5,12 +5,14 @@
 import type { AddressInfo } from 'node:net';
 import { systemClock, type Clock } from './clock.js';
 import { redactUrl, type PoolConfig } from './config/load.js';
+import { redactText } from './config/redact.js';
 import { EventStream } from './observe/event-stream.js';
 import { History } from './observe/history.js';
 import { RedisHistoryStore } from './observe/history-store.js';
 import { HttpServer, sendJson, sendText } from './observe/http.js';
 import { LIVE_PAGE_HTML } from './observe/live-page.js';
 import { createLogger, wantsPretty, type Logger } from './observe/logger.js';
+import { registerFreezeMetrics } from './observe/freeze-metrics.js';
 import { createMetrics } from './observe/metrics.js';
 import { buildInfo, registerQueueMetrics } from './observe/queue-metrics.js';
 import { QueueProbe, type QueueCounts } from './observe/queue-probe.js';
@@ -22,7 +24,9 @@ import type { WorkerSettings } from './ipc/messages.js';
 import { GlobalConcurrency } from './redis/global-concurrency.js';
 import { RedisReachability } from './redis/reachability.js';
 import { ControlLoop, type DecisionRecord } from './supervisor/control-loop.js';
+import { FreezeWatch } from './supervisor/freeze-watch.js';
 import { HandBack } from './supervisor/hand-back.js';
+import { LockKeeper } from './supervisor/lock-keeper.js';
 import { PoolDemand } from './supervisor/pool-demand.js';
 import { Rollout } from './supervisor/rollout.js';
 import { Supervisor } from './supervisor/supervisor.js';
@@ -119,6 +123,8 @@ export class Daemon {
   readonly history: History;
   readonly globalConcurrency: GlobalConcurrency;
   readonly rollout: Rollout;
+  readonly lockKeeper: LockKeeper;
+  readonly freezeWatch: FreezeWatch;
   readonly reachability: RedisReachability;
   lastReload: ReloadRecord | undefined;
   private readonly clock: Clock;
@@ -162,7 +168,18 @@ export class Daemon {
     this.handBack = new HandBack({ client: this.probe.client, prefix: c.prefix, queue: (q) => this.probe.queue(q), maxStalledCount: c.maxStalledCount, clock: this.clock, log: this.log });
     this.supervisor.on('worker-exit', (e) => void this.handBack.recover(e.worker));
     this.supervisor.on('worker-message', (w, m) => m.type === 'fetch-uncertain' && void this.handBack.returnOrphans(w, m.queue, m.token, m.keep));
+    // A job that blocks its child's event loop keeps its lock while the child lives, and is ended
+    // by the supervisor past its time limit.
+    this.lockKeeper = new LockKeeper({
+      client: this.probe.client,
+      prefix: c.prefix,
+      lockDurationMs: c.lockDuration * 1000,
+      children: () => this.supervisor.workers().filter((w) => w.alive).map((w) => ({ tokenBase: w.tokenBase, queues: w.queues })),
+      log: this.log,
+    });
+    this.freezeWatch = new FreezeWatch({ workers: () => this.supervisor.workers(), queue: (q) => this.probe.queue(q), sampleIntervalMs: c.sampleInterval * 1000, clock: this.clock, log: this.log });
     const metrics = createMetrics(c.name, this.supervisor, this.loop, this.handBack);
+    registerFreezeMetrics(metrics.registry, this.freezeWatch);
     registerQueueMetrics(metrics.registry, this.probe, buildInfo(VERSION));
     this.events = new EventStream({ pool: c.name, redisUrl: c.redisUrl, prefix: c.prefix, queues: c.queues }, this.supervisor, this.loop, this.log, () => this.clock.wallNow());
     const historyStore = new RedisHistoryStore(this.probe.client, c.prefix, c.name, History.pointsFor(2000), (err) => this.log.debug({ err: err.message }, 'could not store history'));
@@ -207,6 +224,8 @@ export class Daemon {
       });
     }
     this.history.start();
+    this.lockKeeper.start();
+    this.freezeWatch.start();
     void this.history.restore().catch((err: Error) => this.log.debug({ err: err.message }, 'could not read the stored history'));
     this.titleTimer = setInterval(() => this.setTitle(), 250);
     this.setTitle();
@@ -229,22 +248,20 @@ export class Daemon {
   /**
    * Apply a new, already validated config (SIGHUP): scaling limits, window and timeouts at once;
    * new worker settings by replacing workers one at a time; settings that need a restart are kept
-   * as they were, with a warning. Resolves once the changes are in effect, before the rollout ends.
+   * as they were, with a warning. All or nothing: if a part cannot take the new config, every part
+   * is put back and the error thrown (the reload is refused). Resolves once the changes are in
+   * effect, before the rollout ends.
    */
   async reload(next: PoolConfig): Promise<ReloadPlan> {
-    const plan = planReload(this.opts.config, next);
+    const old = this.opts.config;
+    const plan = planReload(old, next);
     const c = plan.effective;
-    this.opts.config = c;
-    this.log.level = c.logLevel;
-    this.loop.setLimits({ minWorkers: c.minWorkers, maxWorkers: c.maxWorkers, threshold: c.utilizationThreshold, scalingPeriodMs: c.scalingPeriod * 1000 });
-    this.supervisor.usage.resize(c.window * 1000);
-    this.supervisor.updateSettings(workerSettings(c), { maxJobsPerWorker: c.maxJobsPerWorker, maxMemoryMb: c.maxMemoryMb });
-    const desired = this.supervisor.desired;
-    if (!this.stopped && this.loop.running && (desired < c.minWorkers || desired > c.maxWorkers)) {
-      this.supervisor.setDesired(Math.min(c.maxWorkers, Math.max(c.minWorkers, desired)));
+    try {
+      await this.applyConfig(c);
+    } catch (err) {
+      await this.applyConfig(old).catch((e: unknown) => this.log.error({ err: (e as Error).message }, 'reload: could not restore the previous config everywhere'));
+      throw err;
     }
-    await this.probe.setQueues(c.queues);
-    await this.events.setQueues(c.queues);
     try {
       await this.globalConcurrency.apply(c.globalConcurrency);
     } catch (err) {
@@ -257,8 +274,24 @@ export class Daemon {
     return plan;
   }
 
+  /** Hand a config to every part: the ones that can refuse it (they open queues) first. */
+  private async applyConfig(c: PoolConfig): Promise<void> {
+    await this.probe.setQueues(c.queues);
+    await this.events.setQueues(c.queues);
+    this.opts.config = c;
+    this.log.level = c.logLevel;
+    this.loop.setLimits({ minWorkers: c.minWorkers, maxWorkers: c.maxWorkers, threshold: c.utilizationThreshold, scalingPeriodMs: c.scalingPeriod * 1000 });
+    this.supervisor.usage.resize(c.window * 1000);
+    this.supervisor.updateSettings(workerSettings(c), { maxJobsPerWorker: c.maxJobsPerWorker, maxMemoryMb: c.maxMemoryMb });
+    const desired = this.supervisor.desired;
+    if (!this.stopped && this.loop.running && (desired < c.minWorkers || desired > c.maxWorkers)) {
+      this.supervisor.setDesired(Math.min(c.maxWorkers, Math.max(c.minWorkers, desired)));
+    }
+  }
+
   /** A reload that was refused (the new file is invalid): the old config stays. */
-  reloadFailed(error: string): void {
+  reloadFailed(given: string): void {
+    const error = redactText(given);
     this.log.error({ err: error }, 'reload refused; keeping the current config');
     this.lastReload = { at: this.clock.wallNow(), ok: false, changed: [], needRestart: [], error };
   }
@@ -355,6 +388,8 @@ export class Daemon {
       this.setTitle();
       const stopBy = this.clock.now() + this.opts.config.stopTimeout * 1000;
       const result = await this.supervisor.shutdown(this.opts.config.stopTimeout * 1000, force);
+      this.freezeWatch.stop();
+      this.lockKeeper.stop();
       if (this.titleTimer) clearInterval(this.titleTimer);
       // Jobs of children that had to be killed go back within what is left of the stop timeout.
       // (With Redis unreachable they cannot go back now; the stalled check returns them later.)

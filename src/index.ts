@@ -7,6 +7,8 @@ export { UsageWindow } from './policy/usage-window.js';
 export type { ScaleDecision, ScalePolicy, ScaleSnapshot } from './policy/types.js';
 export type { ProcessorContext, ProcessorObject, JobHandler } from './worker/processor.js';
 export { createProducer, UnknownJobTypeError, type Producer, type ProducerOptions } from './producer.js';
+export { cancelJob, type CancelOutcome } from './redis/cancel-channel.js';
+export type { ModuleWorkerOptions } from './worker/worker-options.js';
 export { defineJob, toCatalog, type JobType, type JobTypeSpec, type JobDefinition } from './routing/job-type.js';
 export { generatedQueueName } from './routing/queue-name.js';
 export { parseSelector, matches, SelectorError, type Selector } from './routing/selector.js';

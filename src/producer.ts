@@ -3,6 +3,7 @@
  * Producers and pools must share the catalog and the rules, as GitLab's scheduling does.
  */
 import { Queue, type ConnectionOptions, type JobsOptions } from 'bullmq';
+import { cancelJob, type CancelOutcome } from './redis/cancel-channel.js';
 import { toCatalog, type JobType } from './routing/job-type.js';
 import { DEFAULT_RULES_RAW, parseRules, requireRoutes, type Route, type RoutingRule } from './routing/rules.js';
 
@@ -22,6 +23,12 @@ export interface Producer {
   add(jobType: string, data: unknown, opts?: JobsOptions): Promise<{ queue: string; id: string | undefined }>;
   /** Add many jobs (of any job types); one round trip per actual queue. */
   addBulk(jobs: ReadonlyArray<{ jobType: string; data: unknown; opts?: JobsOptions }>): Promise<Array<{ queue: string; id: string | undefined }>>;
+  /**
+   * Cancel a running job (as `worker-pool cancel`): the worker running it, in any pool on this
+   * Redis and prefix, aborts its processor's signal. `queue` is the queue `add` answered with.
+   * Only an active job is cancelled; the outcome says the state it was in.
+   */
+  cancel(queue: string, id: string, reason?: string): Promise<CancelOutcome>;
   /** The actual queue of a job type (throws for an unknown one). */
   queueOf(jobType: string): string;
   readonly routes: ReadonlyMap<string, Route>;
@@ -77,6 +84,9 @@ export function createProducer(o: ProducerOptions): Producer {
         added.forEach((job, k) => (out[idx[k]!] = { queue: name, id: job.id }));
       }
       return out;
+    },
+    cancel(name, id, reason) {
+      return cancelJob(queue(name), id, reason);
     },
     async close() {
       await Promise.all([...queues.values()].map((q) => q.close()));

@@ -3,6 +3,7 @@
  * starting anything; given several, also check them as the instances of one host.
  */
 import { checkConfigSet, type InstanceConfig } from '../config/config-set.js';
+import { redactText } from '../config/redact.js';
 import { ConfigError } from '../config/schema.js';
 import { checkLimitedQueues, loadConfig } from '../config/load.js';
 import { DEFAULT_RULES_RAW, parseRules, poolQueues, routeCatalog, RuleError } from '../routing/rules.js';
@@ -11,6 +12,7 @@ import { EXIT } from './exit-codes.js';
 
 export async function runCheckConfig(files: string[], out: (line: string) => void = console.log): Promise<number> {
   let bad = 0;
+  let unexpected = 0;
   const loaded: InstanceConfig[] = [];
   for (const file of files) {
     try {
@@ -30,16 +32,18 @@ export async function runCheckConfig(files: string[], out: (line: string) => voi
         : undefined;
       const handlers = probe.catalog ? `job types ${probe.catalog.map((j) => j.name).join(',')}` : probe.names ? `handlers ${probe.names.join(',') || '(none)'}` : 'one function for every job';
       loaded.push({ file, config, routes });
-      out(`ok     ${file}: pool "${config.name}", queues ${config.queues.join(',')}, concurrency ${config.concurrency}, workers ${config.minWorkers}–${config.maxWorkers}, ${handlers}`);
+      const options = probe.workerOptions?.length ? `, worker options ${probe.workerOptions.join(',')}` : '';
+      out(`ok     ${file}: pool "${config.name}", queues ${config.queues.join(',')}, concurrency ${config.concurrency}, workers ${config.minWorkers}–${config.maxWorkers}, ${handlers}${options}`);
     } catch (err) {
-      if (!(err instanceof ConfigError)) throw err;
-      bad++;
-      out(`error  ${file}: ${err.message}`);
+      // One file's trouble, expected or not, never stops the others from being checked.
+      if (err instanceof ConfigError) bad++;
+      else unexpected++;
+      out(`error  ${file}: ${err instanceof ConfigError ? err.message : `unexpected error: ${redactText(String((err as Error).message ?? err))}`}`);
     }
   }
   for (const problem of checkConfigSet(loaded)) {
     bad++;
     out(`error  together: ${problem}`);
   }
-  return bad > 0 ? EXIT.CONFIG : EXIT.OK;
+  return unexpected > 0 ? EXIT.SOFTWARE : bad > 0 ? EXIT.CONFIG : EXIT.OK;
 }

@@ -1,3 +1,5 @@
+import { redactText } from '../config/redact.js';
+
 /** Exit codes, from sysexits.h where one fits, so systemd units and scripts can tell them apart. */
 export const EXIT = {
   OK: 0,
@@ -9,6 +11,8 @@ export const EXIT = {
   NOT_RUNNING: 3,
   /** `routes --check`: a queue nobody listens to, or jobs left in a queue no job type uses. */
   CHECK_FAILED: 1,
+  /** `cancel`: the job is not running (or nothing listens), so no signal was aborted. */
+  CANCEL_NOT_SENT: 1,
   USAGE: 64,
   /** Bad data given on the command line (e.g. --data that is not JSON). */
   DATAERR: 65,
@@ -25,6 +29,6 @@ export class CliError extends Error {
     message: string,
     readonly exitCode: number,
   ) {
-    super(message);
+    super(redactText(message));
   }
 }

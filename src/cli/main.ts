@@ -1,14 +1,34 @@
 /** Process entry of the `worker-pool` command: runs the program and maps errors to exit codes. */
+import { inspect } from 'node:util';
+import { redactArgv, redactText } from '../config/redact.js';
 import { ConfigError } from '../config/schema.js';
 import { RedisMissingError } from '../redis/embedded.js';
 import { CliError, EXIT } from './exit-codes.js';
 import { buildProgram, CommanderError, type ProgramResult } from './program.js';
 
+/** An unexpected error, printed whole but without a password it may quote. */
+function printUnexpected(err: unknown): void {
+  console.error(`worker-pool: unexpected error: ${redactText(inspect(err))}`);
+}
+
+/**
+ * The command line may hold a Redis URL with its password (--redis-url): once commander has its
+ * own copy, the process's argv (what /proc/PID/cmdline and ps show) is overwritten with a redacted one.
+ */
+function hideSecretArgs(argv: string[]): void {
+  const shown = redactArgv(argv.slice(1));
+  if (shown.every((a, i) => a === argv[i + 1])) return;
+  for (let i = 1; i < argv.length; i++) argv[i] = shown[i - 1]!;
+  process.title = ['worker-pool', ...shown.slice(1)].join(' ');
+}
+
 async function main(argv: string[]): Promise<number> {
   const result: ProgramResult = { exitCode: EXIT.OK };
   const program = buildProgram(result);
   try {
-    await program.parseAsync(argv);
+    const parsing = program.parseAsync([...argv]);
+    hideSecretArgs(argv);
+    await parsing;
     return result.exitCode;
   } catch (err) {
     if (err instanceof CommanderError) {
@@ -28,7 +48,7 @@ async function main(argv: string[]): Promise<number> {
       console.error(`worker-pool: ${err.message}`);
       return EXIT.UNAVAILABLE;
     }
-    console.error('worker-pool: unexpected error:', err);
+    printUnexpected(err);
     return EXIT.SOFTWARE;
   }
 }
@@ -40,7 +60,7 @@ main(process.argv).then(
     setTimeout(() => process.exit(code), 50).unref();
   },
   (err: unknown) => {
-    console.error('worker-pool: unexpected error:', err);
+    printUnexpected(err);
     process.exit(EXIT.SOFTWARE);
   },
 );

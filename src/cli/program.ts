@@ -1,6 +1,7 @@
-/** The commander program: `start` (default), `check-config`, `enqueue`, `status`, `demo`, `routes`, `migrate-jobs`. */
+/** The commander program: `start` (default), `check-config`, `enqueue`, `cancel`, `status`, `demo`, `routes`, `migrate-jobs`. */
 import { Command, CommanderError, Option } from 'commander';
 import { VERSION } from '../daemon.js';
+import { runCancel } from './cancel.js';
 import { runCheckConfig } from './check-config.js';
 import { runDemo } from './demo.js';
 import { runEnqueue } from './enqueue.js';
@@ -10,22 +11,28 @@ import { runRoutes } from './routes.js';
 import { CliError, EXIT } from './exit-codes.js';
 import { addPoolOptions, flagsFromOpts } from './options.js';
 import { OPTIONS } from '../config/schema.js';
+import { MAX_TIMER_SECONDS } from '../timer-limit.js';
 import { runStart } from './start.js';
 import { runSimulate, SIM_POOL_KEYS } from './simulate.js';
 import { runStatus } from './status.js';
 import { poolHelpText } from './help.js';
 import { closest } from './suggest.js';
 
-/** Parse a number flag of a subcommand, or fail with a one-line usage error. */
-function numberArg(flag: string, opts: { integer?: boolean; min?: number; above?: number } = {}) {
+/**
+ * Parse a number flag of a subcommand, or fail with a one-line usage error. `timer`: a duration
+ * in seconds that a timer waits for, so at most MAX_TIMER_SECONDS (a longer one fires at once).
+ */
+function numberArg(flag: string, opts: { integer?: boolean; min?: number; above?: number; timer?: boolean } = {}) {
   return (raw: string): number => {
     const n = Number(raw);
+    const max = opts.timer ? MAX_TIMER_SECONDS : Infinity;
     const ok =
-      raw.trim() !== '' && Number.isFinite(n) && (!opts.integer || Number.isInteger(n)) && (opts.min === undefined || n >= opts.min) && (opts.above === undefined || n > opts.above);
+      raw.trim() !== '' && Number.isFinite(n) && (!opts.integer || Number.isInteger(n)) && (opts.min === undefined || n >= opts.min) && (opts.above === undefined || n > opts.above) && n <= max;
     if (!ok) {
       const what = opts.integer ? 'a whole number' : 'a number';
       const bound = opts.min !== undefined ? ` ≥ ${opts.min}` : opts.above !== undefined ? ` > ${opts.above}` : '';
-      throw new CliError(`${flag}: ${JSON.stringify(raw)} is not allowed; expected ${what}${bound}`, EXIT.USAGE);
+      const upper = opts.timer ? ` and ≤ ${MAX_TIMER_SECONDS}` : '';
+      throw new CliError(`${flag}: ${JSON.stringify(raw)} is not allowed; expected ${what}${bound}${upper}`, EXIT.USAGE);
     }
     return n;
   };
@@ -105,12 +112,31 @@ export function buildProgram(result: ProgramResult): Command {
     });
 
   program
+    .command('cancel')
+    .description('cancel a running job wherever it runs: its processor\'s signal aborts (exit 0 sent, 1 not running)')
+    .argument('<JOB_ID>', 'id of the running job')
+    .requiredOption('--queue <NAME>', 'queue of the job')
+    .option('--reason <TEXT>', 'the signal\'s abort reason, as given to BullMQ\'s cancelJob')
+    .option('--redis-url <URL>', 'Redis to use (default $REDIS_URL, else redis://127.0.0.1:6379)')
+    .option('--prefix <PREFIX>', 'BullMQ key prefix (default: bull)')
+    .exitOverride()
+    .action(async (id: string, o: { queue: string; reason?: string; redisUrl?: string; prefix?: string }) => {
+      result.exitCode = await runCancel({
+        redisUrl: o.redisUrl ?? process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379',
+        prefix: o.prefix ?? 'bull',
+        queue: o.queue,
+        id,
+        reason: o.reason,
+      });
+    });
+
+  program
     .command('status')
     .description('show a running pool: workers, utilization, queues, recent scaling (exit 0 ready, 1 not ready, 3 not running)')
     .option('--url <URL>', 'the daemon\'s HTTP address', 'http://127.0.0.1:9464')
     .option('--json', 'print the raw /status JSON')
     .option('--watch', 'redraw every --interval seconds until Ctrl-C (exit code from the last look)')
-    .addOption(new Option('--interval <SECONDS>', 'seconds between redraws with --watch').default(2).argParser(numberArg('--interval', { min: 0.2 })))
+    .addOption(new Option('--interval <SECONDS>', 'seconds between redraws with --watch').default(2).argParser(numberArg('--interval', { min: 0.2, timer: true })))
     .exitOverride()
     .action(async (o: { url: string; json?: boolean; watch?: boolean; interval: number }) => {
       const stop = o.watch
@@ -125,11 +151,11 @@ export function buildProgram(result: ProgramResult): Command {
   program
     .command('demo')
     .description('watch a pool scale 2 → 4/5 → 2 on a synthetic load, on a private redis-server')
-    .addOption(new Option('--duration <SECONDS>', 'total length; jobs arrive during the first half').default(180).argParser(numberArg('--duration', { above: 0 })))
+    .addOption(new Option('--duration <SECONDS>', 'total length; jobs arrive during the first half').default(180).argParser(numberArg('--duration', { above: 0, timer: true })))
     .addOption(new Option('--rate <PER_SECOND>', 'jobs offered per second during the load phase').default(2).argParser(numberArg('--rate', { above: 0 })))
-    .addOption(new Option('--job-seconds <SECONDS>', 'how long each job runs').default(1).argParser(numberArg('--job-seconds', { min: 0 })))
-    .addOption(new Option('--scaling-period <SECONDS>', 'the pool\'s scaling period').default(5).argParser(numberArg('--scaling-period', { above: 0 })))
-    .addOption(new Option('--window <SECONDS>', 'the pool\'s utilization window').default(30).argParser(numberArg('--window', { above: 0 })))
+    .addOption(new Option('--job-seconds <SECONDS>', 'how long each job runs').default(1).argParser(numberArg('--job-seconds', { min: 0, timer: true })))
+    .addOption(new Option('--scaling-period <SECONDS>', 'the pool\'s scaling period').default(5).argParser(numberArg('--scaling-period', { above: 0, timer: true })))
+    .addOption(new Option('--window <SECONDS>', 'the pool\'s utilization window').default(30).argParser(numberArg('--window', { above: 0, timer: true })))
     .option('--redis-url <URL>', 'use this Redis instead of starting a private redis-server')
     .exitOverride()
     .action(async (o: { duration: number; rate: number; jobSeconds: number; scalingPeriod: number; window: number; redisUrl?: string }) => {
@@ -154,7 +180,7 @@ export function buildProgram(result: ProgramResult): Command {
     .option('--dry-run', 'count what would move, move nothing')
     .option('--include-waiting', 'also move waiting and prioritized jobs')
     .addOption(new Option('--batch-size <N>', 'jobs looked at per round trip').default(100).argParser(numberArg('--batch-size', { integer: true, min: 1 })))
-    .addOption(new Option('--batch-pause <SECONDS>', 'pause between batches, to spare a busy Redis').default(0).argParser(numberArg('--batch-pause', { min: 0 })))
+    .addOption(new Option('--batch-pause <SECONDS>', 'pause between batches, to spare a busy Redis').default(0).argParser(numberArg('--batch-pause', { min: 0, timer: true })))
     .option('--redis-url <URL>', 'Redis to use, instead of the configs\' redis-url')
     .exitOverride()
     .action(async (o: { configDir: string; dryRun?: boolean; includeWaiting?: boolean; batchSize: number; batchPause: number; redisUrl?: string }) => {

@@ -37,9 +37,29 @@ export function loadTrace(nameOrFile: string, seed: number): Trace {
   }
 }
 
+/**
+ * Most clock steps (samples or scaling decisions) one simulation may take: about 2 s and 200 MB
+ * here. A trace with an arrival at 1e8 s would otherwise run for minutes and take gigabytes.
+ */
+export const MAX_SIM_STEPS = 1_000_000;
+
+/** Refuse a trace whose simulated span needs more steps than MAX_SIM_STEPS (one line, what to change). */
+export function checkSimSpan(trace: Trace, stepSeconds: number, stepKey: string): void {
+  let longest = 0;
+  for (const j of trace.jobs) longest = Math.max(longest, j.duration);
+  const span = trace.horizon + longest;
+  if (span / stepSeconds <= MAX_SIM_STEPS) return;
+  throw new CliError(
+    `--trace: ${JSON.stringify(trace.name)} spans ${span} s of simulated time, ${Math.ceil(span / stepSeconds)} steps of ${stepSeconds} s (${stepKey}); at most ${MAX_SIM_STEPS} steps are simulated (up to ${MAX_SIM_STEPS * stepSeconds} s at this ${stepKey}): shorten the trace or lengthen ${stepKey}`,
+    EXIT.DATAERR,
+  );
+}
+
 export async function runSimulate(o: SimulateOptions, out: (line: string) => void = console.log): Promise<number> {
   const config = loadConfig({ flags: o.flags, env: process.env });
   const trace = loadTrace(o.trace, o.seed);
+  const [stepSeconds, stepKey] = config.sampleInterval <= config.scalingPeriod ? [config.sampleInterval, 'sample-interval'] : [config.scalingPeriod, 'scaling-period'];
+  checkSimSpan(trace, stepSeconds, stepKey);
   const pool: SimPool = {
     minWorkers: config.minWorkers,
     maxWorkers: config.maxWorkers,

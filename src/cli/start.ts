@@ -2,6 +2,7 @@
 import { checkLimitedQueues, loadConfig, type RawValues } from '../config/load.js';
 import { ConfigError } from '../config/schema.js';
 import { Daemon } from '../daemon.js';
+import { startSystemdNotify } from '../observe/systemd-notify.js';
 import { startEmbeddedRedis, type EmbeddedRedis } from '../redis/embedded.js';
 import { poolQueues, RuleError } from '../routing/rules.js';
 import { probeProcessor } from '../supervisor/probe-processor.js';
@@ -41,9 +42,22 @@ export async function runStart(flags: RawValues): Promise<number> {
   }
   if (redis) daemon.log.info({ redis: redis.url, dir: redis.dir }, 'using an embedded redis-server (data is thrown away at exit)');
 
+  // Under systemd (Type=notify): ready now; the watchdog is fed while the control loop ticks on
+  // time, and, as long as our event loop runs, before its first tick (waiting for Redis to hold
+  // the global-concurrency limits) and through a stop (the loop has ended, the drain goes on).
+  let stopping = false;
+  const notifier = startSystemdNotify({
+    env: process.env,
+    pid: process.pid,
+    healthy: () => stopping || daemon.loop.lastTickAt === undefined || daemon.healthy(),
+    warn: (message, err) => daemon.log.warn({ err }, message),
+  });
+  if (notifier?.watchdogIntervalMs !== undefined) daemon.log.info({ everySeconds: notifier.watchdogIntervalMs / 1000 }, 'systemd watchdog: pinging while the control loop is healthy');
+
   // Signals only record intent; the daemon acts on it.
   const onSignal = (signal: NodeJS.Signals) => {
     daemon.log.info({ signal }, 'signal received');
+    stopping = true;
     void daemon.stop();
   };
   process.on('SIGTERM', onSignal);
@@ -77,6 +91,7 @@ export async function runStart(flags: RawValues): Promise<number> {
   if (hupWhileStarting) onHup();
 
   const { forced } = await daemon.done;
+  notifier?.stop();
   await redis?.stop();
   return forced ? EXIT.FORCED : EXIT.OK;
 }

@@ -44,7 +44,7 @@ export function checkConfigSet(instances: readonly InstanceConfig[]): string[] {
     for (const queue of config.queues) {
       const key = `${redisKey(config)} ${queue}`;
       const list = listeners.get(key) ?? [];
-      list.push({ file, limit: config.globalConcurrency[queue] });
+      list.push({ file, limit: Object.hasOwn(config.globalConcurrency, queue) ? config.globalConcurrency[queue] : undefined });
       listeners.set(key, list);
     }
   }

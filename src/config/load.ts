@@ -6,7 +6,10 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { parseDocument } from 'yaml';
 import type { RoutingRule } from '../routing/rules.js';
+import { normalizeRedisUrl, redactUrl, rememberSecret } from './redact.js';
 import { ConfigError, OPTIONS, OPTION_BY_KEY, envName, parseValue, type OptionSpec, type Source } from './schema.js';
+
+export { redactUrl } from './redact.js';
 
 export interface PoolConfig {
   name: string;
@@ -82,7 +85,13 @@ export function readConfigFile(file: string): RawValues {
     const line = e.linePos?.[0]?.line;
     throw new ConfigError(`config: ${file}${line ? ` line ${line}` : ''} is not valid YAML: ${e.message.split('\n')[0]}`);
   }
-  const data: unknown = doc.toJS();
+  let data: unknown;
+  try {
+    data = doc.toJS();
+  } catch (err) {
+    // The yaml library refuses documents whose aliases expand past its limit (a "billion laughs").
+    throw new ConfigError(`config: ${file} cannot be read as YAML: ${(err as Error).message.split('\n')[0]}`);
+  }
   if (data === null || data === undefined) return {};
   if (typeof data !== 'object' || Array.isArray(data)) {
     throw new ConfigError(`config: ${file} must be a mapping of option names to values (e.g. "min-workers: 2")`);
@@ -158,6 +167,7 @@ export function loadConfig(input: LoadInput = {}): PoolConfig {
   }
   // With a selector the pool's queues are known only once the processor's job types are: checked then.
   if (config.queueSelector === undefined) checkLimitedQueues(config);
+  config.redisUrl = normalizeRedisUrl(config.redisUrl);
   checkRedisUrl(config.redisUrl, sources['redis-url'] ?? 'default');
   config.redisUrl = withPasswordFile(config.redisUrl, config.redisPasswordFile, env, cwd);
 
@@ -224,18 +234,8 @@ export function withPasswordFile(url: string, file: string | undefined, env: Nod
   }
   // Empty means no password: a unit may always load the credential, even for a Redis without one.
   if (password === '') return url;
+  rememberSecret(password);
   const u = new URL(url);
   u.password = encodeURIComponent(password);
   return u.toString();
-}
-
-/** The URL with any password replaced, for logs and /status. */
-export function redactUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString();
-  } catch {
-    return url.replace(/\/\/([^@/]*):[^@/]*@/, '//$1:***@');
-  }
 }

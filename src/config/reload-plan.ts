@@ -1,18 +1,75 @@
 /**
  * What a reload (SIGHUP) does with each changed setting. Pure: compares two validated configs.
- *   live     applies at once (scaling limits, window, timeouts, log level, global concurrency)
- *   workers  needs new worker processes, started one at a time (concurrency, queues, processor…)
- *   restart  cannot change in a running daemon (its Redis, HTTP address, name): kept, with a warning
+ *   live     applies at once (scaling limits, window, stop timeout, log level, global concurrency)
+ *   workers  needs new worker processes, started one at a time (concurrency, queues, processor,
+ *            job time limit, lock and stall settings)
+ *   restart  cannot change in a running daemon (its Redis, HTTP address, name, policy, start
+ *            back-off): kept, with a warning
  */
 import type { PoolConfig } from './load.js';
 
 type Key = keyof PoolConfig;
 
-const LIVE: readonly Key[] = ['minWorkers', 'maxWorkers', 'utilizationThreshold', 'scalingPeriod', 'window', 'stopTimeout', 'maxJobsPerWorker', 'maxMemoryMb', 'logLevel', 'globalConcurrency'];
-/** They act through the queues they resolve to (`queues`, computed before the plan): listed, never a reason by themselves. */
-const VIA_QUEUES: readonly Key[] = ['queueSelector', 'routingRules'];
-const WORKERS: readonly Key[] = ['queues', 'processor', 'concurrency', 'sampleInterval'];
-const RESTART: readonly Key[] = ['name', 'redisUrl', 'prefix', 'metricsHost', 'metricsPort', 'logFormat', 'embeddedRedis', 'policy', 'maxStep', 'stabilizationWindow', 'memoryBudgetMb'];
+/** What a changed key does on reload; `via-queues` keys act through the queues they resolve to. */
+export type ReloadEffect = 'live' | 'via-queues' | 'workers' | 'restart' | 'never-changes';
+
+/**
+ * Every key of the config, each with its one effect (the type makes a new key choose one).
+ * Listed in the order `changed` reports them.
+ */
+const EFFECT: Record<Key, ReloadEffect> = {
+  minWorkers: 'live',
+  maxWorkers: 'live',
+  utilizationThreshold: 'live',
+  scalingPeriod: 'live',
+  window: 'live',
+  stopTimeout: 'live',
+  maxJobsPerWorker: 'live',
+  maxMemoryMb: 'live',
+  logLevel: 'live',
+  globalConcurrency: 'live',
+  // Computed into `queues` before the plan: listed, never a reason by themselves.
+  queueSelector: 'via-queues',
+  routingRules: 'via-queues',
+  queues: 'workers',
+  processor: 'workers',
+  concurrency: 'workers',
+  sampleInterval: 'workers',
+  // A worker reads these once, when it starts (its BullMQ Workers and its time limit).
+  jobTimeout: 'workers',
+  lockDuration: 'workers',
+  stalledInterval: 'workers',
+  maxStalledCount: 'workers',
+  name: 'restart',
+  redisUrl: 'restart',
+  redisPasswordFile: 'restart',
+  prefix: 'restart',
+  metricsHost: 'restart',
+  metricsPort: 'restart',
+  logFormat: 'restart',
+  embeddedRedis: 'restart',
+  policy: 'restart',
+  maxStep: 'restart',
+  stabilizationWindow: 'restart',
+  memoryBudgetMb: 'restart',
+  // The supervisor's restart back-off is built once, at start.
+  startSeconds: 'restart',
+  startRetries: 'restart',
+  fatalCooldown: 'restart',
+  configFile: 'never-changes',
+};
+
+const keysWith = (effect: ReloadEffect) => (Object.keys(EFFECT) as Key[]).filter((k) => EFFECT[k] === effect);
+const LIVE = keysWith('live');
+const VIA_QUEUES = keysWith('via-queues');
+const WORKERS = keysWith('workers');
+const RESTART = keysWith('restart');
+
+/** The effect on reload of an option, by its kebab-case key (undefined: command-line only, e.g. `config`). */
+export function reloadEffect(optionKey: string): ReloadEffect | undefined {
+  const key = optionKey.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase()) as Key;
+  return Object.hasOwn(EFFECT, key) ? EFFECT[key] : undefined;
+}
 
 export interface ReloadPlan {
   /** Option keys (kebab-case, as in the file) whose value changed and will be applied. */

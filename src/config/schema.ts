@@ -6,6 +6,8 @@
  */
 import { parseRules, RuleError } from '../routing/rules.js';
 import { parseSelector, SelectorError } from '../routing/selector.js';
+import { redactText } from './redact.js';
+import { MAX_TIMER_SECONDS } from '../timer-limit.js';
 
 /**
  * `rules`: a list of [selector, queue or null] pairs (YAML, or JSON in env/flags); `selector`: a queue
@@ -55,7 +57,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   { key: 'queues', group: 'workers', kind: 'list', arg: 'A,B', default: ['default'], help: 'queues to take jobs from, in strict priority order' },
   { key: 'queue-selector', group: 'workers', kind: 'selector', arg: 'SELECTOR', optional: true, help: 'also take jobs from the actual queues of the job types this selector matches (e.g. "resource_boundary=cpu&urgency=high"); needs a processor that declares jobs' },
   { key: 'routing-rules', group: 'workers', kind: 'rules', arg: 'JSON', optional: true, help: 'routing rules: a list of [selector, queue or null] pairs, first match wins (default: [["*", null]], every job type to its generated queue)' },
-  { key: 'processor', group: 'workers', kind: 'string', arg: 'MODULE', optional: true, help: 'module whose default export runs jobs (a function or { init, handlers })' },
+  { key: 'processor', group: 'workers', kind: 'string', arg: 'MODULE', optional: true, help: 'module whose default export runs jobs: (job, token, signal) => result as for a BullMQ Worker, or { init, handlers }; it may export workerOptions' },
   { key: 'global-concurrency', group: 'workers', kind: 'limits', arg: 'QUEUE=N,…', default: {}, help: 'most jobs of a queue running at once across every pool on the shared Redis (QUEUE=1: a serial queue)' },
   { key: 'concurrency', group: 'workers', kind: 'int', arg: 'N', default: 1, min: 1, max: 10000, help: 'jobs one worker runs at once, across all its queues' },
   { key: 'min-workers', group: 'scaling', kind: 'int', arg: 'N', default: 1, min: 0, max: 1000, help: 'fewest worker processes' },
@@ -94,7 +96,8 @@ export type Source = 'default' | 'file' | 'env' | 'flag';
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
   constructor(message: string) {
-    super(message);
+    // Messages quote values, and a value may be a Redis URL with its password.
+    super(redactText(message));
   }
 }
 
@@ -115,11 +118,28 @@ function where(key: string, source: Source, file?: string): string {
   }
 }
 
+/**
+ * The largest value allowed: a duration is also bounded by what a Node timer can wait (a longer
+ * delay would fire after 1 ms).
+ */
+export function maxOf(spec: OptionSpec): number | undefined {
+  if (spec.kind !== 'seconds') return spec.max;
+  return Math.min(spec.max ?? Infinity, MAX_TIMER_SECONDS);
+}
+
+/** What BullMQ refuses as a queue name (its Queue and Worker constructors throw), or undefined. */
+export function queueNameProblem(name: string): string | undefined {
+  if (name === '') return 'a queue name cannot be empty';
+  if (name.includes(':')) return "a queue name cannot contain ':' (BullMQ separates the parts of its keys with it)";
+  return undefined;
+}
+
 function describeAllowed(spec: OptionSpec): string {
   const bounds: string[] = [];
+  const max = maxOf(spec);
   if (spec.above !== undefined) bounds.push(`> ${spec.above}`);
   if (spec.min !== undefined) bounds.push(`≥ ${spec.min}`);
-  if (spec.max !== undefined) bounds.push(`≤ ${spec.max}`);
+  if (max !== undefined) bounds.push(`≤ ${max}`);
   const range = bounds.length ? ' ' + bounds.join(' and ') : '';
   switch (spec.kind) {
     case 'int':
@@ -165,7 +185,8 @@ export function parseValue(spec: OptionSpec, raw: unknown, source: Source, file?
       if (spec.kind === 'int' && !Number.isInteger(n)) throw fail();
       if (spec.above !== undefined && !(n > spec.above)) throw fail();
       if (spec.min !== undefined && n < spec.min) throw fail();
-      if (spec.max !== undefined && n > spec.max) throw fail();
+      const max = maxOf(spec);
+      if (max !== undefined && n > max) throw fail();
       return n;
     }
     case 'bool': {
@@ -188,6 +209,10 @@ export function parseValue(spec: OptionSpec, raw: unknown, source: Source, file?
       else throw fail();
       if (items.length === 0 || !items.every((s) => typeof s === 'string' && s.trim() !== '')) throw fail();
       const names = items.map((s) => (s as string).trim());
+      for (const name of names) {
+        const problem = queueNameProblem(name);
+        if (problem) throw new ConfigError(`${where(spec.key, source, file)}: ${JSON.stringify(name)} is not allowed; ${problem}`);
+      }
       if (new Set(names).size !== names.length) {
         throw new ConfigError(`${where(spec.key, source, file)}: ${JSON.stringify(raw)} lists a queue twice; each queue may appear once`);
       }
@@ -198,8 +223,14 @@ export function parseValue(spec: OptionSpec, raw: unknown, source: Source, file?
       if (typeof raw === 'string' && raw.trim() !== '') return raw.trim();
       throw fail();
     }
-    case 'limits':
-      return parseLimits(raw, fail);
+    case 'limits': {
+      const limits = parseLimits(raw, fail);
+      for (const name of Object.keys(limits)) {
+        const problem = queueNameProblem(name);
+        if (problem) throw new ConfigError(`${where(spec.key, source, file)}: ${JSON.stringify(name)} is not allowed; ${problem}`);
+      }
+      return limits;
+    }
     case 'selector': {
       if (typeof raw !== 'string') throw fail();
       try {
@@ -244,11 +275,12 @@ function parseLimits(raw: unknown, fail: () => ConfigError): Record<string, numb
   } else {
     throw fail();
   }
-  const out: Record<string, number> = {};
+  // A Map, not `in` on a plain object: "constructor" or "toString" are queue names like any other.
+  const out = new Map<string, number>();
   for (const [queue, value] of entries) {
     const n = typeof value === 'number' ? value : typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : NaN;
-    if (queue === '' || queue in out || !Number.isInteger(n) || n < 1) throw fail();
-    out[queue] = n;
+    if (queue === '' || out.has(queue) || !Number.isInteger(n) || n < 1) throw fail();
+    out.set(queue, n);
   }
-  return out;
+  return Object.fromEntries(out);
 }

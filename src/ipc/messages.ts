@@ -52,6 +52,20 @@ export interface SampleMessage {
   processed: number;
   failed: number;
   rssBytes: number;
+  /**
+   * The running jobs that have a time limit, with when it passes (child time): the supervisor
+   * ends such a job itself when the child's loop is blocked past it (see FreezeWatch).
+   */
+  deadlines?: JobDeadline[];
+}
+
+export interface JobDeadline {
+  queue: string;
+  id: string;
+  token: string;
+  /** When the job's time limit passes, on the child's clock (performance.now()). */
+  at: number;
+  limitMs: number;
 }
 
 export type ChildMessage =
@@ -81,13 +95,20 @@ function isObject(x: unknown): x is Record<string, unknown> {
 const num = (x: unknown): x is number => typeof x === 'number' && Number.isFinite(x);
 const str = (x: unknown): x is string => typeof x === 'string';
 
+function isDeadline(d: unknown): d is JobDeadline {
+  return isObject(d) && str(d['queue']) && str(d['id']) && str(d['token']) && num(d['at']) && num(d['limitMs']);
+}
+
 export function isChildMessage(x: unknown): x is ChildMessage {
   if (!isObject(x)) return false;
   switch (x['type']) {
     case 'ready':
       return num(x['at']);
     case 'sample':
-      return num(x['at']) && num(x['busyMs']) && num(x['busySlots']) && num(x['processed']) && num(x['failed']) && num(x['rssBytes']);
+      return (
+        num(x['at']) && num(x['busyMs']) && num(x['busySlots']) && num(x['processed']) && num(x['failed']) && num(x['rssBytes']) &&
+        (x['deadlines'] === undefined || (Array.isArray(x['deadlines']) && x['deadlines'].every(isDeadline)))
+      );
     case 'job-start':
       return str(x['queue']) && str(x['id']) && str(x['name']) && str(x['token']) && num(x['waitMs']);
     case 'job-end':

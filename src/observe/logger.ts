@@ -1,6 +1,7 @@
 /** pino, JSON by default and pretty on a terminal; one line per event with `pool` and `worker` fields. */
 import { pino, type Logger } from 'pino';
 import pretty from 'pino-pretty';
+import { redactValue } from '../config/redact.js';
 
 export type { Logger };
 
@@ -11,7 +12,17 @@ export interface LoggerOptions {
 }
 
 export function createLogger(opts: LoggerOptions): Logger {
-  const options = { level: opts.level, base: opts.base, timestamp: pino.stdTimeFunctions.isoTime };
+  const options = {
+    level: opts.level,
+    base: opts.base,
+    timestamp: pino.stdTimeFunctions.isoTime,
+    // Every line passes through the one redaction: no Redis password in a message or a field.
+    hooks: {
+      logMethod(this: Logger, args: unknown[], method: (...a: unknown[]) => void) {
+        method.apply(this, args.map((a) => redactValue(a)));
+      },
+    },
+  };
   if (opts.pretty) {
     return pino(options, pretty({ sync: true, colorize: true, ignore: 'hostname', translateTime: 'SYS:HH:MM:ss.l' }));
   }

@@ -36,7 +36,7 @@ export class GlobalConcurrency {
 
   /** Make Redis hold `limits`; a queue this pool limited before and no longer does loses its limit. */
   async apply(limits: Limits): Promise<void> {
-    const dropped = Object.keys(this.limits).filter((q) => !(q in limits));
+    const dropped = Object.keys(this.limits).filter((q) => !Object.hasOwn(limits, q));
     this.limits = { ...limits };
     for (const name of dropped) {
       await this.queue(name).removeGlobalConcurrency();

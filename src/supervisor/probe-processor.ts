@@ -8,8 +8,8 @@ import type { JobType } from '../routing/job-type.js';
 
 const PROBE_ENTRY = fileURLToPath(new URL('../../dist/worker/probe.js', import.meta.url));
 
-/** `catalog`: the job types the module declares with `jobs` (plain data), or null. */
-export type ProbeResult = { ok: true; names: string[] | null; catalog: JobType[] | null } | { ok: false; message: string };
+/** `catalog`: the job types the module declares with `jobs` (plain data), or null. `workerOptions`: the names of the BullMQ Worker options it exports. */
+export type ProbeResult = { ok: true; names: string[] | null; catalog: JobType[] | null; workerOptions?: string[] } | { ok: false; message: string };
 
 export function probeProcessor(file: string, timeoutMs = 15_000): Promise<ProbeResult> {
   return new Promise((resolve) => {
@@ -23,8 +23,8 @@ export function probeProcessor(file: string, timeoutMs = 15_000): Promise<ProbeR
       child.kill('SIGKILL');
     }, timeoutMs);
     child.on('message', (m: unknown) => {
-      const msg = m as { ok?: boolean; message?: string; names?: string[] | null; catalog?: JobType[] | null };
-      answered = msg.ok ? { ok: true, names: msg.names ?? null, catalog: msg.catalog ?? null } : { ok: false, message: String(msg.message) };
+      const msg = m as { ok?: boolean; message?: string; names?: string[] | null; catalog?: JobType[] | null; workerOptions?: string[] };
+      answered = msg.ok ? { ok: true, names: msg.names ?? null, catalog: msg.catalog ?? null, workerOptions: msg.workerOptions ?? [] } : { ok: false, message: String(msg.message) };
     });
     child.on('exit', (code, signal) => {
       clearTimeout(timer);

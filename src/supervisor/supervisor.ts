@@ -312,7 +312,8 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     }
     const livedMs = now - worker.forkedAt;
     const plan = planRestart(this.backoff, slot, { now, livedMs, becameReady: worker.readyAt !== undefined && !worker.loadError });
-    const reason: ExitReason = plan.failedStarts > 0 ? 'failed_start' : 'crash';
+    // A worker the supervisor killed itself (a job past its hard time limit) says so.
+    const reason: ExitReason = plan.failedStarts > 0 ? 'failed_start' : (worker.stopReason ?? 'crash');
     slot.failedStarts = plan.failedStarts;
     slot.lastError = worker.loadError ?? worker.stderrTail.slice(-5).join('\n') ?? undefined;
     this.emit('worker-exit', { worker, reason, code, signal });

@@ -5,7 +5,8 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { isChildMessage, type ChildMessage, type ParentMessage, type WorkerSettings } from '../ipc/messages.js';
+import { childEnvironment } from '../config/redact.js';
+import { isChildMessage, type ChildMessage, type JobDeadline, type ParentMessage, type WorkerSettings } from '../ipc/messages.js';
 
 export type WorkerState = 'starting' | 'running' | 'draining' | 'exited';
 
@@ -26,6 +27,18 @@ export interface WorkerProcessEvents {
 }
 
 const STDERR_TAIL_LINES = 20;
+/** After the child ends, what its jobs started gets SIGTERM, then SIGKILL this much later. */
+const GROUP_KILL_GRACE_MS = 2000;
+
+/** Send a signal to every process of a process group; false when none is left. */
+function signalGroup(pgid: number, signal: NodeJS.Signals | 0): boolean {
+  try {
+    process.kill(-pgid, signal);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 export class WorkerProcess extends EventEmitter<WorkerProcessEvents> {
   state: WorkerState = 'starting';
@@ -38,6 +51,8 @@ export class WorkerProcess extends EventEmitter<WorkerProcessEvents> {
   failed = 0;
   rssBytes = 0;
   lastSampleAt: number | undefined;
+  /** Its running jobs that have a time limit, as of its last sample, with `at` on our clock. */
+  deadlines: JobDeadline[] = [];
   /** The child's clock minus ours, as the smallest delay seen (see childTimeToLocal). */
   private clockOffset = Infinity;
   /** Why it was asked to stop (set when draining starts). */
@@ -72,6 +87,11 @@ export class WorkerProcess extends EventEmitter<WorkerProcessEvents> {
       stdio: ['ignore', 'inherit', 'pipe', 'ipc'],
       serialization: 'json',
       execArgv: [],
+      // Settings travel over IPC; the pool's variables (a Redis URL with its password) stay here.
+      env: childEnvironment(process.env),
+      // Its own process group, so that what its jobs spawn can be ended with it (endGroup). It
+      // still exits when we die (IPC disconnect), and a terminal's Ctrl-C reaches only us: we drain it.
+      detached: true,
     });
     this.key = `${id}#${this.child.pid ?? 'x'}`;
     this.child.stderr?.setEncoding('utf8');
@@ -87,6 +107,7 @@ export class WorkerProcess extends EventEmitter<WorkerProcessEvents> {
     this.child.on('message', (msg: unknown) => this.onMessage(msg));
     this.child.on('error', () => undefined); // reported through 'exit'
     this.child.once('exit', (code, signal) => {
+      this.endGroup();
       this.state = 'exited';
       this.exitedAt = this.now();
       this.emit('exit', code, signal);
@@ -132,6 +153,10 @@ export class WorkerProcess extends EventEmitter<WorkerProcessEvents> {
         this.failed = msg.failed;
         this.rssBytes = msg.rssBytes;
         this.lastSampleAt = now;
+        if (msg.deadlines || this.deadlines.length > 0) {
+          const local = this.childTimeToLocal(msg.at, now);
+          this.deadlines = (msg.deadlines ?? []).map((d) => ({ ...d, at: local + (d.at - msg.at) }));
+        }
         break;
       case 'job-start':
         // Job ids are per queue: key by both.
@@ -181,7 +206,22 @@ export class WorkerProcess extends EventEmitter<WorkerProcessEvents> {
   }
 
   kill(signal: NodeJS.Signals = 'SIGKILL'): void {
-    if (this.state !== 'exited') this.child.kill(signal);
+    if (this.state === 'exited') return;
+    // SIGKILL takes what its jobs spawned with it; a gentler signal is the child's to handle.
+    if (signal === 'SIGKILL' && this.child.pid !== undefined && signalGroup(this.child.pid, 'SIGKILL')) return;
+    this.child.kill(signal);
+  }
+
+  /**
+   * The child has ended: end the processes its jobs left in its group (a `sleep 600` would
+   * otherwise live on with PPID 1), SIGTERM first, SIGKILL after a grace period.
+   */
+  private endGroup(): void {
+    const pgid = this.child.pid;
+    if (pgid === undefined || !signalGroup(pgid, 'SIGTERM')) return;
+    setTimeout(() => {
+      if (signalGroup(pgid, 0)) signalGroup(pgid, 'SIGKILL');
+    }, GROUP_KILL_GRACE_MS).unref();
   }
 
   /** Resolves when the child has exited (at once if it already has). */

@@ -8,7 +8,7 @@ if (!file) {
 }
 loadProcessor(file).then(
   (p) => {
-    process.send?.({ ok: true, names: p.names ?? null, catalog: p.catalog ?? null }, () => process.exit(0));
+    process.send?.({ ok: true, names: p.names ?? null, catalog: p.catalog ?? null, workerOptions: Object.keys(p.workerOptions) }, () => process.exit(0));
   },
   (err: Error) => {
     process.send?.({ ok: false, message: err.message }, () => process.exit(1));

@@ -1,18 +1,27 @@
 /**
  * Loading the user's processor module and turning it into one function that runs a job.
- * The module's default export is `async (job) => result`, `{ init?(ctx), handlers: { name: fn } }`
- * or `{ init?(ctx), jobs: [defineJob(…), …] }` (a catalog of job types with their handlers).
+ * The module's default export is `async (job, token, signal) => result` (as given to a BullMQ
+ * Worker; it may also export `init`), `{ init?(ctx), handlers: { name: fn } }` or
+ * `{ init?(ctx), jobs: [defineJob(…), …] }` (a catalog of job types with their handlers). It may
+ * export `workerOptions`, the BullMQ Worker options the pool does not own (worker-options.ts).
  */
 import { pathToFileURL } from 'node:url';
-import type { Job } from 'bullmq';
+import type { Job, Worker } from 'bullmq';
 import { CatalogError, toCatalog, type JobType } from '../routing/job-type.js';
+import { toWorkerOptions, WorkerOptionsError, type ModuleWorkerOptions } from './worker-options.js';
 
-export type JobHandler = (job: Job) => Promise<unknown> | unknown;
+/** Called as BullMQ calls a processor: the job, its lock token, and a signal that aborts on cancel or time limit. */
+export type JobHandler = (job: Job, token?: string, signal?: AbortSignal) => Promise<unknown> | unknown;
 
 export interface ProcessorContext {
   pool: string;
   workerId: string;
   queues: readonly string[];
+  /**
+   * This child's BullMQ Worker of one of its queues (the `worker` a plain BullMQ processor closes
+   * over, e.g. for `worker.rateLimit(ms)`). Usable once jobs run, not during `init` itself.
+   */
+  worker(queue: string): Worker;
 }
 
 export interface ProcessorObject {
@@ -27,12 +36,14 @@ export class ProcessorLoadError extends Error {
 }
 
 export interface LoadedProcessor {
-  run: (job: Job) => Promise<unknown>;
+  run: (job: Job, token?: string, signal?: AbortSignal) => Promise<unknown>;
   /** Job names with a handler, or undefined when one function takes every job. */
   names: string[] | undefined;
   init: ((ctx: ProcessorContext) => unknown) | undefined;
   /** The job types declared with `jobs`, as plain data; undefined when the module has none. */
   catalog?: JobType[];
+  /** The module's `workerOptions`, checked: only options the pool does not own. */
+  workerOptions: ModuleWorkerOptions;
 }
 
 function describe(x: unknown): string {
@@ -44,9 +55,26 @@ function describe(x: unknown): string {
 /** Check a module's export and build the runner. Throws ProcessorLoadError with a one-line reason. */
 export function toProcessor(mod: unknown, file: string): LoadedProcessor {
   const exported = (mod as { default?: unknown })?.default ?? mod;
+  // `export const workerOptions` (ESM), or a property of the default export (CommonJS, the object form).
+  const options = (mod as { workerOptions?: unknown })?.workerOptions ?? (exported as { workerOptions?: unknown } | null)?.workerOptions;
+  let workerOptions: ModuleWorkerOptions;
+  try {
+    workerOptions = toWorkerOptions(options, `processor ${file}`);
+  } catch (err) {
+    if (err instanceof WorkerOptionsError) throw new ProcessorLoadError(err.message);
+    throw err;
+  }
+  return { ...toRunner(mod, exported, file), workerOptions };
+}
+
+function toRunner(mod: unknown, exported: unknown, file: string): Omit<LoadedProcessor, 'workerOptions'> {
   if (typeof exported === 'function') {
     const fn = exported as JobHandler;
-    return { run: async (job) => fn(job), names: undefined, init: undefined };
+    const init = (mod as { init?: unknown })?.init;
+    if (init !== undefined && typeof init !== 'function') {
+      throw new ProcessorLoadError(`processor ${file}: "init" must be a function, got ${describe(init)}`);
+    }
+    return { run: async (job, token, signal) => fn(job, token, signal), names: undefined, init: init as LoadedProcessor['init'] };
   }
   if (typeof exported === 'object' && exported !== null && 'jobs' in exported) {
     return fromJobs(exported as ProcessorObject, file);
@@ -69,12 +97,12 @@ export function toProcessor(mod: unknown, file: string): LoadedProcessor {
     return {
       names,
       init: obj.init,
-      run: async (job) => {
+      run: async (job, token, signal) => {
         const h = Object.prototype.hasOwnProperty.call(handlers, job.name) ? handlers[job.name] : undefined;
         if (!h) {
           throw new Error(`no handler for job name "${job.name}" (this processor handles: ${names.join(', ') || 'nothing'})`);
         }
-        return h(job);
+        return h(job, token, signal);
       },
     };
   }
@@ -84,7 +112,7 @@ export function toProcessor(mod: unknown, file: string): LoadedProcessor {
 }
 
 /** `{ init?, jobs: [defineJob(…)] }`: the catalog gives both the handlers and the job types. */
-function fromJobs(obj: ProcessorObject, file: string): LoadedProcessor {
+function fromJobs(obj: ProcessorObject, file: string): Omit<LoadedProcessor, 'workerOptions'> {
   const list = obj.jobs;
   let catalog: JobType[];
   try {
@@ -103,7 +131,7 @@ function fromJobs(obj: ProcessorObject, file: string): LoadedProcessor {
   if (obj.init !== undefined && typeof obj.init !== 'function') {
     throw new ProcessorLoadError(`processor ${file}: "init" must be a function, got ${describe(obj.init)}`);
   }
-  const loaded = toProcessor({ default: { init: obj.init, handlers } }, file);
+  const loaded = toRunner(undefined, { init: obj.init, handlers }, file);
   return { ...loaded, catalog };
 }
 

@@ -85,4 +85,22 @@ describe('systemd units', () => {
     const target = parseUnit(TARGET);
     expect(last(target, 'Unit', 'Wants')!.split(/\s+/)).toEqual(['worker-pool@orchestrator.service', 'worker-pool@worker.service']);
   });
+
+  it('let common processors work and restart a frozen supervisor (issue 13.10)', () => {
+    const unit = parseUnit(SERVICE);
+    const s = (key: string) => last(unit, 'Service', key);
+    // os.networkInterfaces() and nodemailer open netlink sockets.
+    expect(s('RestrictAddressFamilies')!.split(/\s+/)).toEqual(expect.arrayContaining(['AF_INET', 'AF_INET6', 'AF_UNIX', 'AF_NETLINK']));
+    // ProcSubset=pid hides /proc/cpuinfo and /proc/stat: os.cpus() returns [].
+    expect(s('ProcSubset') ?? 'all').toBe('all');
+    // ~@privileged holds chown and fchown (tar, cp -p); a later @chown gives them back.
+    const filters = unit['Service']!['SystemCallFilter']!;
+    const denied = filters.findIndex((f) => f.startsWith('~') && f.includes('@privileged'));
+    expect(denied).toBeGreaterThanOrEqual(0);
+    expect(filters.slice(denied + 1).some((f) => !f.startsWith('~') && f.split(/\s+/).includes('@chown'))).toBe(true);
+    // A frozen supervisor stops feeding the watchdog and is restarted.
+    expect(s('Type')).toBe('notify');
+    expect(s('NotifyAccess')).toBe('all'); // the messages come from systemd-notify, a child
+    expect(Number(s('WatchdogSec'))).toBeGreaterThan(0);
+  });
 });

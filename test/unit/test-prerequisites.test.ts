@@ -29,7 +29,7 @@ describe('test prerequisites', () => {
     const r = spawnSync(setpriv, ['--reuid=65534', '--regid=65534', '--clear-groups', which('bash'), SCRIPT], { encoding: 'utf8', env: { PATH: bin } });
     expect(r.status).toBe(1);
     expect(r.stderr.trim().split('\n')).toEqual([
-      'npm test needs redis-server systemd openssl iproute2: install them (Debian/Ubuntu: sudo apt-get install -y redis-server systemd openssl iproute2), or run npm test as root to have them installed',
+      'npm test needs redis-server systemd openssl iproute2 python3: install them (Debian/Ubuntu: sudo apt-get install -y redis-server systemd openssl iproute2 python3), or run npm test as root to have them installed',
     ]);
   });
 });

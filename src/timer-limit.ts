@@ -1,0 +1,13 @@
+/**
+ * The longest delay a Node timer can wait: 2^31−1 ms (about 24.8 days). A longer one fires after
+ * 1 ms, so every duration the pool sets is bounded by this (in the schema) or clamped to it.
+ */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** Whole seconds, so that the bound reads simply in error messages. */
+export const MAX_TIMER_SECONDS = Math.floor(MAX_TIMER_MS / 1000);
+
+/** A delay in ms that a timer waits for as long as asked, up to the longest it can. */
+export function clampTimerMs(ms: number): number {
+  return Math.min(ms, MAX_TIMER_MS);
+}
