@@ -37,7 +37,7 @@ describe('worker-pool --help and mistyped commands', () => {
     expect(r.stderr.trim()).toBe('worker-pool: unknown command "statsu"; did you mean status? (worker-pool --help shows usage)');
     const far = await runCli(['frobnicate', '--min-workers', '2']);
     expect(far.code).toBe(64);
-    expect(far.stderr).toMatch(/unknown command "frobnicate"; the commands are start, check-config, enqueue, status/);
+    expect(far.stderr).toMatch(/unknown command "frobnicate"; the commands are start, check-config, .*status/);
     expect(far.stderr).not.toMatch(/too many arguments/);
   });
 });
