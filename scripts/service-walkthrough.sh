@@ -269,7 +269,7 @@ for block in "$BLOCKS"/*.sh; do
   if [ "$n" = 01 ]; then
     # Built on this host, in the checkout: the tarball, then into the container.
     (cd "$ROOT_DIR" && set -x && bash -euo pipefail "$block")
-    cp "$ROOT_DIR"/worker-pool-*.tgz "$FS/root/" && rm -f "$ROOT_DIR"/worker-pool-*.tgz
+    cp "$ROOT_DIR"/bullmq-worker-pool-*.tgz "$FS/root/" && rm -f "$ROOT_DIR"/bullmq-worker-pool-*.tgz
     continue
   fi
   # One shell for all container blocks, as a person at one terminal: variables such as PKG carry over.

@@ -15,6 +15,7 @@ import { HttpServer, json, text } from './observe/http.js';
 import { serverHttpAccess } from './observe/http-config.js';
 import { registerHttpMetrics } from './observe/http-metrics.js';
 import { JOB_BOARD_PATH, JobBoard } from './observe/job-board.js';
+import { RedisHistoryStore } from './observe/history-store.js';
 import { LIVE_PAGE_HTML } from './observe/live-page.js';
 import { createLogger, wantsPretty, type Logger } from './observe/logger.js';
 import { registerFreezeMetrics } from './observe/freeze-metrics.js';
@@ -35,6 +36,7 @@ import { readinessReasons } from './observe/readiness.js';
 import { registerRedisMetrics } from './observe/redis-metrics.js';
 import { FetchHealth } from './supervisor/fetch-health.js';
 import { Watchdog } from './supervisor/watchdog.js';
+import { RedisReachability } from './redis/reachability.js';
 import { ControlLoop, type DecisionRecord } from './supervisor/control-loop.js';
 import { FreezeWatch } from './supervisor/freeze-watch.js';
 import { HandBack } from './supervisor/hand-back.js';
@@ -97,6 +99,8 @@ export interface PoolStatus {
   ready: boolean;
   workers: WorkerStatus[];
   decisions: DecisionRecord[];
+  /** The last scaling decisions that changed the size (holds left out), across restarts; oldest first. */
+  changes: DecisionRecord[];
   queueCounts: Record<string, QueueCounts> | null;
   /** Per queue: seconds the oldest runnable job has waited (null when Redis did not answer). */
   queueOldestAgeSeconds: Record<string, number> | null;
@@ -166,6 +170,7 @@ export class Daemon {
   readonly redisWatch: RedisWatch;
   readonly fetchHealth: FetchHealth;
   readonly watchdog: Watchdog;
+  readonly reachability: RedisReachability;
   lastReload: ReloadRecord | undefined;
   private readonly clock: Clock;
   private readonly http: HttpServer;
@@ -217,6 +222,7 @@ export class Daemon {
       this.log,
       new PoolDemand(this.supervisor, this.probe, this.clock, c.window * 1000, () => this.fleet.queueListeners()),
     );
+    this.reachability = new RedisReachability(this.probe.client, redactUrl(c.redisUrl), this.log);
     this.globalConcurrency = new GlobalConcurrency(this.probe.client, c.prefix, this.log);
     this.rollout = new Rollout(this.supervisor, this.log);
     // Every period, put back a global limit that Redis lost or another pool changed.
@@ -260,7 +266,8 @@ export class Daemon {
     registerQueueMetrics(metrics.registry, this.probe, buildInfo(VERSION));
     registerRedisMetrics(metrics.registry, this.redisWatch, this.fetchHealth);
     this.events = new EventStream({ pool: c.name, redisUrl: c.redisUrl, redis: c.redis, prefix: c.prefix, queues: c.queues, payloads: c.eventsPayloads, maxClients: c.eventsMaxClients }, this.supervisor, this.loop, this.log, () => this.clock.wallNow());
-    this.history = new History(c.name, this.supervisor, this.loop, this.probe, this.clock);
+    const historyStore = new RedisHistoryStore(this.probe.client, c.prefix, c.name, History.pointsFor(2000), (err) => this.log.debug({ err: err.message }, 'could not store history'));
+    this.history = new History(c.name, this.supervisor, this.loop, this.probe, this.clock, 2000, historyStore);
     registerHttpMetrics(metrics.registry, this.events);
     const access = serverHttpAccess(c, process.env, process.cwd());
     this.jobBoard = new JobBoard(c.name, this.poolQueues(), !access?.authRequired);
@@ -396,6 +403,7 @@ export class Daemon {
     this.fleet.start();
     this.lockKeeper.start();
     this.freezeWatch.start();
+    void this.history.restore().catch((err: Error) => this.log.debug({ err: err.message }, 'could not read the stored history'));
     this.titleTimer = setInterval(() => this.setTitle(), 250);
     this.setTitle();
   }
@@ -498,6 +506,7 @@ export class Daemon {
       fetchFailing: this.fetchHealth.failingCount(running),
       fetchErrorsTotal: this.fetchHealth.total,
       replicaOf: this.redisWatch.replicaOf,
+      redisDown: up ? undefined : this.reachability.describe(),
       unregistered: this.fleet.id === undefined ? (this.fleet.lastError ?? 'registering') : undefined,
     });
   }
@@ -557,6 +566,7 @@ export class Daemon {
         uptimeSeconds: Math.round((now - w.forkedAt) / 100) / 10,
       })),
       decisions: this.loop.decisions.slice(-20),
+      changes: this.history.changes(20),
       queueCounts: perQueue((s) => s.counts),
       queueOldestAgeSeconds: perQueue((s) => Math.round(s.oldestAgeSeconds * 10) / 10),
       pausedQueues: snap ? Object.entries(snap).filter(([, s]) => s.paused).map(([q]) => q) : [],
@@ -586,7 +596,8 @@ export class Daemon {
       this.lockKeeper.stop();
       if (this.titleTimer) clearInterval(this.titleTimer);
       // Jobs of children that had to be killed go back within what is left of the stop timeout.
-      await this.handBack.idle(Math.max(100, Math.min(2000, stopBy - this.clock.now())));
+      // (With Redis unreachable they cannot go back now; the stalled check returns them later.)
+      await this.handBack.idle(this.probe.redisUp ? Math.max(100, Math.min(2000, stopBy - this.clock.now())) : 100);
       await this.fleet.stop(Math.max(100, Math.min(2000, stopBy - this.clock.now())), async () => this.fleetCap?.releaseAll());
       await Promise.allSettled([...this.otherQueues.values()].map((q) => q.close()));
       this.history.stop();

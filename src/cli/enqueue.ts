@@ -3,7 +3,8 @@ import { Queue, type JobsOptions } from 'bullmq';
 import type { RedisTarget } from '../redis/connection.js';
 import { CliError, EXIT } from './exit-codes.js';
 import { connectOrFail } from './redis-check.js';
-import { Progress } from './progress.js';
+import { formatRate, Progress } from './progress.js';
+import { someoneListens, unlistenedWarning, type ListenerSource } from './queue-listeners.js';
 
 export interface EnqueueOptions {
   redis: RedisTarget;
@@ -16,6 +17,8 @@ export interface EnqueueOptions {
   rate?: number;
   delaySeconds?: number;
   attempts?: number;
+  /** More exact answers to "does any pool listen to this queue?" (a fleet registry). */
+  listenerSources?: readonly ListenerSource[];
 }
 
 const BULK_CHUNK = 1000;
@@ -28,14 +31,16 @@ export function parseJobData(text: string): unknown {
   }
 }
 
-export async function runEnqueue(o: EnqueueOptions, out: (line: string) => void = console.log): Promise<number> {
+export async function runEnqueue(o: EnqueueOptions, out: (line: string) => void = console.log, warn: (line: string) => void = console.error): Promise<number> {
   const data = parseJobData(o.data);
   const client = await connectOrFail(o.redis, 'worker-pool:enqueue');
   const queue = new Queue(o.queue, { connection: client, prefix: o.prefix });
   const opts: JobsOptions = {};
   if (o.delaySeconds) opts.delay = Math.round(o.delaySeconds * 1000);
   if (o.attempts) opts.attempts = o.attempts;
-  const progress = new Progress(`enqueue ${o.queue}`, o.count);
+  // A typo in --queue would otherwise pass silently: the jobs are added and wait for nobody.
+  if (!(await someoneListens(client, queue, o.listenerSources))) warn(`worker-pool: ${await unlistenedWarning(client, o.prefix, o.queue)}`);
+  const progress = new Progress(`enqueue ${o.queue}`, o.count, process.stderr, o.rate);
   let done = 0;
   try {
     if (o.rate === undefined) {
@@ -59,7 +64,7 @@ export async function runEnqueue(o: EnqueueOptions, out: (line: string) => void 
     }
   } finally {
     const secs = progress.finish(done);
-    out(`enqueued ${done} job${done === 1 ? '' : 's'} named "${o.name}" to queue "${o.queue}" in ${secs.toFixed(2)} s (${secs > 0 ? Math.round(done / secs) : done}/s)`);
+    out(`enqueued ${done} job${done === 1 ? '' : 's'} named "${o.name}" to queue "${o.queue}" in ${secs.toFixed(2)} s (${secs > 0 ? formatRate(done / secs) : `${done}/s`})`);
     await queue.close();
     client.disconnect();
   }

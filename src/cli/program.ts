@@ -16,6 +16,8 @@ import { MAX_TIMER_SECONDS } from '../timer-limit.js';
 import { runStart } from './start.js';
 import { runSimulate, SIM_POOL_KEYS } from './simulate.js';
 import { runStatus } from './status.js';
+import { poolHelpText } from './help.js';
+import { closest } from './suggest.js';
 
 /**
  * Parse a number flag of a subcommand, or fail with a one-line usage error. `timer`: a duration
@@ -37,6 +39,13 @@ function numberArg(flag: string, opts: { integer?: boolean; min?: number; above?
   };
 }
 
+function unknownCommand(word: string, program: Command): CliError {
+  const names = program.commands.map((c) => c.name());
+  const guess = closest(word, names);
+  const hint = guess ? `did you mean ${guess}?` : `the commands are ${names.join(', ')}`;
+  return new CliError(`unknown command ${JSON.stringify(word)}; ${hint} (worker-pool --help shows usage)`, EXIT.USAGE);
+}
+
 export interface ProgramResult {
   exitCode: number;
 }
@@ -48,14 +57,18 @@ export function buildProgram(result: ProgramResult): Command {
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
 
-  addPoolOptions(
+  const start = addPoolOptions(
     program
       .command('start', { isDefault: true })
       .description('run the pool (the default command)')
+      .allowExcessArguments()
       .exitOverride(),
-  ).action(async (opts: Record<string, unknown>) => {
+  ).action(async (opts: Record<string, unknown>, cmd: Command) => {
+    // A word that is no command lands here, as `start`'s argument: name it as the typo it is.
+    if (cmd.args.length > 0) throw unknownCommand(cmd.args[0]!, program);
     result.exitCode = await runStart(flagsFromOpts(opts));
   });
+  program.addHelpText('after', () => poolHelpText(start));
 
   program
     .command('check-config')

@@ -35,15 +35,21 @@ function describeLoad(l: QueueLoad): string {
 }
 
 export async function runRoutes(o: RoutesOptions, out: (line: string) => void = console.log): Promise<number> {
-  const setup = await loadRoutingSetup(o);
+  const setup = await loadRoutingSetup(o, { needCatalog: false });
   const listeners = (queue: string) => setup.instances.filter((i) => i.queues.includes(queue)).map((i) => i.name);
+  // Plain queues: the processors declare no job types, so there are queues and listeners only.
+  const plain = setup.catalog.length === 0;
 
-  const rows = [['JOB TYPE', 'ATTRIBUTES', 'GENERATED QUEUE', 'ACTUAL QUEUE', 'LISTENED TO BY']];
-  for (const jt of setup.catalog) {
-    const r = setup.routes.get(jt.name)!;
-    rows.push([jt.name, attributes(jt), r.generated, r.actual, listeners(r.actual).join(',') || '-']);
+  if (plain) {
+    out('no job types declared (plain queues): showing the queues, who listens to them and what they hold');
+  } else {
+    const rows = [['JOB TYPE', 'ATTRIBUTES', 'GENERATED QUEUE', 'ACTUAL QUEUE', 'LISTENED TO BY']];
+    for (const jt of setup.catalog) {
+      const r = setup.routes.get(jt.name)!;
+      rows.push([jt.name, attributes(jt), r.generated, r.actual, listeners(r.actual).join(',') || '-']);
+    }
+    for (const line of table(rows)) out(line);
   }
-  for (const line of table(rows)) out(line);
 
   const client = await connectOrFail(setup.redis, 'worker-pool:routes');
   let loads: Map<string, QueueLoad>;
@@ -68,13 +74,19 @@ export async function runRoutes(o: RoutesOptions, out: (line: string) => void = 
     if (types.length > 0 && setup.instances.length > 0 && listeners(queue).length === 0) {
       warnings.push(`queue "${queue}" is the actual queue of ${types.join(', ')} but no instance listens to it: its jobs would pile up`);
     }
+    if (plain) {
+      if (held > 0 && setup.instances.length > 0 && listeners(queue).length === 0) {
+        warnings.push(`queue "${queue}" holds ${describeLoad(load)} but no instance listens to it: its jobs would pile up`);
+      }
+      continue;
+    }
     if (types.length === 0 && held > 0) {
       warnings.push(`queue "${queue}" still holds ${describeLoad(load)} but is no job type's actual queue: run worker-pool migrate-jobs, and keep listening to it until it is empty`);
     }
   }
-  for (const line of table(qrows)) out(line);
+  for (const line of table(plain ? qrows.map(([q, , who, holds]) => [q!, who!, holds!]) : qrows)) out(line);
   if (setup.instances.length === 0) out('\n(no --config-dir given: listeners unknown, so unlistened queues are not checked)');
   for (const w of warnings) out(`warning: ${w}`);
-  if (warnings.length === 0) out('\nok: every actual queue has a listener and no other queue holds jobs');
+  if (warnings.length === 0) out(plain ? '\nok: every queue that holds jobs has a listener' : '\nok: every actual queue has a listener and no other queue holds jobs');
   return o.check && warnings.length > 0 ? EXIT.CHECK_FAILED : EXIT.OK;
 }

@@ -60,7 +60,12 @@ function sameRules(a: readonly RoutingRule[], b: readonly RoutingRule[]): boolea
   return JSON.stringify(a.map((r) => [r.selector, r.destination])) === JSON.stringify(b.map((r) => [r.selector, r.destination]));
 }
 
-export async function loadRoutingSetup(input: SetupInput): Promise<RoutingSetup> {
+/**
+ * `needCatalog: false` (routes): a processor that declares no job types, or none named at all, is
+ * a setup of plain queues: the catalog is empty and only the instances' queues are known.
+ */
+export async function loadRoutingSetup(input: SetupInput, opts: { needCatalog?: boolean } = {}): Promise<RoutingSetup> {
+  const needCatalog = opts.needCatalog ?? true;
   const files = input.configDir ? configFiles(input.configDir) : input.config ? [input.config] : [];
   // The files as the services read them, but with this shell's REDIS_URL as the last fallback.
   const env = redisEnv();
@@ -78,10 +83,14 @@ export async function loadRoutingSetup(input: SetupInput): Promise<RoutingSetup>
   }
 
   const processor = configs.find((c) => c.processor)?.processor;
+  if (!processor && !needCatalog) {
+    const instances = files.length > 0 ? configs.map((c) => ({ name: c.name, file: c.configFile!, queues: [...c.queues] })) : [];
+    return { redisUrl: first.redisUrl, redis: first.redis, prefix: first.prefix, catalog: [], rules: parseRules(DEFAULT_RULES_RAW), routes: new Map(), instances };
+  }
   if (!processor) throw new ConfigError('processor: missing; routing needs the catalog of job types, which the processor module declares (set "processor:" in the config, or --processor FILE)');
   const probe = await probeProcessor(processor);
   if (!probe.ok) throw new ConfigError(probe.message);
-  if (!probe.catalog) throw new ConfigError(`processor ${processor}: declares no job types; export default { jobs: [defineJob({ name, urgency, resourceBoundary, tags, run })] }`);
+  if (!probe.catalog && needCatalog) throw new ConfigError(`processor ${processor}: declares no job types; export default { jobs: [defineJob({ name, urgency, resourceBoundary, tags, run })] }`);
   for (const c of configs) {
     if (c.processor && c.processor !== processor) {
       const other = await probeProcessor(c.processor);
@@ -101,9 +110,10 @@ export async function loadRoutingSetup(input: SetupInput): Promise<RoutingSetup>
   }
 
   try {
-    const routes = requireRoutes(probe.catalog, rules);
+    const catalog = probe.catalog ?? [];
+    const routes = requireRoutes(catalog, rules);
     const instances = files.length > 0 ? configs.map((c) => ({ name: c.name, file: c.configFile!, queues: poolQueues(c, probe.catalog) })) : [];
-    return { redisUrl: first.redisUrl, redis: first.redis, prefix: first.prefix, catalog: probe.catalog, rules, routes, instances };
+    return { redisUrl: first.redisUrl, redis: first.redis, prefix: first.prefix, catalog, rules, routes, instances };
   } catch (err) {
     if (err instanceof RuleError) throw new ConfigError(err.message);
     throw err;

@@ -38,7 +38,7 @@ export function table(rows: string[][]): string {
   return rows.map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n');
 }
 
-export function formatStatus(s: PoolStatus): string {
+export function formatStatus(s: PoolStatus, now: number = Date.now()): string {
   const lines: string[] = [];
   lines.push(`● worker-pool ${s.pool} — ${s.ready ? 'ready' : 'NOT READY'}`);
   lines.push(`  redis: ${s.redis.url} (${s.redis.up ? 'up' : 'DOWN'})   queues: ${s.queues.join(', ')}`);
@@ -70,13 +70,30 @@ export function formatStatus(s: PoolStatus): string {
       ]),
     );
   }
-  const recent = s.decisions.filter((d) => d.action !== 'hold').slice(-5);
+  // The changes are kept apart from the holds (and across restarts); an older daemon sends decisions only.
+  const recent = (s.changes ?? s.decisions.filter((d) => d.action !== 'hold')).slice(-5);
+  lines.push('');
   if (recent.length) {
-    lines.push('');
-    lines.push('recent scaling:');
-    for (const d of recent) lines.push(`  ${new Date(d.at).toISOString()} ${d.action} ${d.workersBefore}→${d.workersAfter}: ${d.reason}`);
+    lines.push('recent scaling (local time):');
+    for (const d of recent) lines.push(`  ${localTime(d.at, now)} ${d.action} ${d.workersBefore}→${d.workersAfter}: ${d.reason}`);
+  } else {
+    lines.push('recent scaling: none yet');
   }
   return lines.join('\n');
+}
+
+/**
+ * Local wall-clock time, as the live page shows it: HH:MM:SS today, else with the date in front,
+ * and how long ago.
+ */
+export function localTime(ms: number, now: number = Date.now()): string {
+  const d = new Date(ms);
+  const p = (n: number) => String(n).padStart(2, '0');
+  const clock = `${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
+  const n = new Date(now);
+  const sameDay = d.getFullYear() === n.getFullYear() && d.getMonth() === n.getMonth() && d.getDate() === n.getDate();
+  const when = sameDay ? clock : `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${clock}`;
+  return `${when} (${age(Math.max(0, (now - ms) / 1000))} ago)`;
 }
 
 async function fetchStatus(base: string): Promise<PoolStatus | string> {
@@ -119,7 +136,7 @@ export async function runStatus(o: StatusOptions, out: (line: string) => void = 
   while (!stopped) {
     last = await look();
     if (stopped) break;
-    out(`${clear}${o.json ? '' : `every ${everyMs / 1000} s, Ctrl-C to quit — ${new Date().toISOString()}\n`}${render(last)}`);
+    out(`${clear}${o.json ? '' : `every ${everyMs / 1000} s, Ctrl-C to quit — ${localTime(Date.now()).replace(/ \(.*/, '')}\n`}${render(last)}`);
     await new Promise<void>((resolve) => {
       const timer = setTimeout(resolve, everyMs);
       wake = () => {

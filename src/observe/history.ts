@@ -1,9 +1,12 @@
 /**
- * The last 15 minutes of the pool in memory, for the live page (GET /history): workers, desired
- * size, utilization and queue depth, one point every few seconds. Bounded: 15 min / interval points.
+ * The last 15 minutes of the pool, for the live page (GET /history): workers, desired size,
+ * utilization and queue depth, one point every few seconds (bounded: 15 min / interval points);
+ * and the last scaling changes (holds left out), for the page and /status. With a store, both are
+ * written to Redis as they happen and read back at start, so a restart does not wipe them.
  */
 import type { Clock } from '../clock.js';
-import type { ControlLoop } from '../supervisor/control-loop.js';
+import type { ControlLoop, DecisionRecord } from '../supervisor/control-loop.js';
+import { KEEP_CHANGES, type HistorySink } from './history-store.js';
 import type { Supervisor } from '../supervisor/supervisor.js';
 import type { QueueProbe } from './queue-probe.js';
 
@@ -31,12 +34,15 @@ export interface HistoryBody {
   maxWorkers: number;
   threshold: number;
   points: HistoryPoint[];
+  /** The last scaling decisions that changed the size, oldest first (kept across restarts with a store). */
+  changes: DecisionRecord[];
 }
 
 export const HISTORY_SPAN_MS = 15 * 60 * 1000;
 
 export class History {
-  private readonly points: HistoryPoint[] = [];
+  private points: HistoryPoint[] = [];
+  private changeList: DecisionRecord[] = [];
   private timer: NodeJS.Timeout | undefined;
   private sampling = false;
 
@@ -47,7 +53,39 @@ export class History {
     private readonly probe: QueueProbe,
     private readonly clock: Clock,
     readonly intervalMs = 2000,
-  ) {}
+    private readonly store?: HistorySink,
+  ) {
+    loop.onDecision((d) => {
+      if (d.action === 'hold') return;
+      this.changeList.push(d);
+      if (this.changeList.length > KEEP_CHANGES) this.changeList.shift();
+      this.store?.appendChange(d);
+    });
+  }
+
+  /** How many points 15 minutes hold at this interval. */
+  static pointsFor(intervalMs: number): number {
+    return Math.ceil(HISTORY_SPAN_MS / intervalMs) + 1;
+  }
+
+  /**
+   * Put what earlier runs stored before what this run has seen (once, at start; Redis may be
+   * down, then the page starts empty as before).
+   */
+  async restore(): Promise<void> {
+    if (!this.store) return;
+    const kept = await this.store.load();
+    const cutoff = this.clock.wallNow() - HISTORY_SPAN_MS;
+    const firstPoint = this.points[0]?.at ?? Infinity;
+    this.points = [...kept.points.filter((p) => p.at >= cutoff && p.at < firstPoint), ...this.points];
+    const firstChange = this.changeList[0]?.at ?? Infinity;
+    this.changeList = [...kept.changes.filter((d) => d.at < firstChange), ...this.changeList].slice(-KEEP_CHANGES);
+  }
+
+  /** The last `n` scaling changes, oldest first. */
+  changes(n = KEEP_CHANGES): DecisionRecord[] {
+    return this.changeList.slice(-n);
+  }
 
   start(): void {
     void this.sample();
@@ -89,6 +127,7 @@ export class History {
         point.oldestAgeSeconds = all.reduce((n, s) => Math.max(n, s.oldestAgeSeconds), 0);
       }
       this.points.push(point);
+      this.store?.appendPoint(point);
       const cutoff = point.at - HISTORY_SPAN_MS;
       while (this.points.length && this.points[0]!.at < cutoff) this.points.shift();
     } finally {
@@ -104,6 +143,7 @@ export class History {
       maxWorkers: this.loop.limits.maxWorkers,
       threshold: this.loop.limits.threshold,
       points: [...this.points],
+      changes: this.changes(),
     };
   }
 }

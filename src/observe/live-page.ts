@@ -1,96 +1,106 @@
 /**
- * GET /: the live page. One self-contained HTML document (inline CSS, JS and SVG, nothing fetched
- * from elsewhere, so it works offline) that polls /history and /status every two seconds and
- * follows /events, drawing workers and utilization over the last 15 minutes with the threshold
- * bands, queue depth and oldest job age, recent scaling decisions, and the worker table.
+ * GET /: the live page. One self-contained HTML document (CSS, JS and the uPlot charting library
+ * inlined from node_modules when the daemon starts; nothing is fetched from elsewhere, so it works
+ * offline) that polls /history and /status every two seconds and follows /events: workers,
+ * utilization, queue depth and oldest job age over the last 15 minutes (tooltips, drag to zoom,
+ * double-click to reset, cursors in step), the scaling changes, the worker and queue tables.
+ * Light or dark after the browser's prefers-color-scheme; one column on a narrow screen.
  */
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 
-export const LIVE_PAGE_HTML = String.raw`<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<link rel="icon" href="data:,">
-<title>worker-pool</title>
-<style>
+const require = createRequire(import.meta.url);
+const uplot = (file: string) => readFileSync(require.resolve(`uplot/dist/${file}`), 'utf8');
+
+const STYLE = String.raw`
+  :root { color-scheme: light dark;
+    --bg:#f6f7f9; --fg:#1d2330; --card:#fff; --line:#e5e7eb; --muted:#5f6673; --grid:#eceef2;
+    --head:#111827; --headfg:#f9fafb; --headmuted:#cbd5e1; --link:#93c5fd;
+    --blue:#2563eb; --orange:#ea580c; --green:#16a34a; --purple:#7c3aed; --grey:#8b929e; --red:#dc2626;
+    --okbg:#dcfce7; --okfg:#166534; --badbg:#fee2e2; --badfg:#991b1b; --warnbg:#fef3c7; --warnfg:#92400e; --tip:#ffffff; }
+  @media (prefers-color-scheme: dark) { :root {
+    --bg:#0f1115; --fg:#e4e7ec; --card:#181b22; --line:#2b303b; --muted:#a0a8b6; --grid:#262b35;
+    --head:#0a0c10; --headfg:#f3f4f6; --headmuted:#a8b3c4; --link:#93c5fd;
+    --blue:#60a5fa; --orange:#fb923c; --green:#4ade80; --purple:#a78bfa; --grey:#9ca3af; --red:#f87171;
+    --okbg:#14532d; --okfg:#bbf7d0; --badbg:#7f1d1d; --badfg:#fecaca; --warnbg:#78350f; --warnfg:#fde68a; --tip:#20242d; } }
   * { box-sizing: border-box; }
-  body { margin:0; font:14px/1.4 system-ui, -apple-system, "Segoe UI", sans-serif; background:#f6f7f9; color:#1d2330; }
-  header { display:flex; align-items:baseline; gap:16px; padding:14px 24px; background:#111827; color:#f9fafb; }
+  body { margin:0; font:14px/1.4 system-ui, -apple-system, "Segoe UI", sans-serif; background:var(--bg); color:var(--fg); }
+  header { display:flex; flex-wrap:wrap; align-items:center; gap:6px 14px; padding:12px 16px; background:var(--head); color:var(--headfg); }
   header h1 { font-size:18px; margin:0; font-weight:600; }
-  header .meta { color:#cbd5e1; font-size:13px; }
-  .badge { padding:2px 8px; border-radius:10px; font-size:12px; font-weight:600; }
-  .ok { background:#dcfce7; color:#166534; } .bad { background:#fee2e2; color:#991b1b; }
-  main { padding:16px 24px; display:grid; gap:16px; grid-template-columns: 1fr 1fr; max-width:1400px; }
-  .wide { grid-column: 1 / -1; }
-  .card { background:#fff; border:1px solid #e5e7eb; border-radius:8px; padding:12px 16px; }
-  .card h2 { font-size:13px; text-transform:uppercase; letter-spacing:.04em; color:#6b7280; margin:0 0 8px; font-weight:600; }
-  .kpis { display:grid; grid-template-columns: repeat(5, 1fr); gap:16px; }
-  .kpi .v { font-size:26px; font-weight:600; } .kpi .s { color:#6b7280; font-size:12px; }
-  svg { width:100%; height:auto; display:block; }
-  svg text { font-size:11px; fill:#6b7280; }
-  .legend { display:flex; gap:14px; flex-wrap:wrap; font-size:12px; color:#6b7280; margin-top:4px; }
-  .legend i { display:inline-block; width:14px; height:3px; vertical-align:middle; margin-right:4px; }
-  table { border-collapse:collapse; width:100%; font-variant-numeric: tabular-nums; }
-  th, td { text-align:left; padding:4px 8px; border-bottom:1px solid #e5e7eb; white-space:nowrap; }
-  th { color:#6b7280; font-weight:600; font-size:12px; }
+  header .meta { color:var(--headmuted); font-size:13px; overflow-wrap:anywhere; }
+  header a { color:var(--link); font-size:13px; }
+  header .end { margin-left:auto; display:flex; gap:14px; align-items:center; flex-wrap:wrap; }
+  .badge { padding:2px 8px; border-radius:10px; font-size:12px; font-weight:600; white-space:nowrap; }
+  .ok { background:var(--okbg); color:var(--okfg); } .bad { background:var(--badbg); color:var(--badfg); } .unknown { background:var(--line); color:var(--fg); }
+  main { padding:12px 16px; display:grid; gap:12px; grid-template-columns:repeat(auto-fit, minmax(min(100%, 560px), 1fr)); max-width:1600px; margin:0 auto; }
+  .wide { grid-column:1 / -1; }
+  .card { background:var(--card); border:1px solid var(--line); border-radius:8px; padding:12px 14px; min-width:0; }
+  .card h2 { font-size:12px; text-transform:uppercase; letter-spacing:.04em; color:var(--muted); margin:0 0 8px; font-weight:600; }
+  .kpis { display:grid; grid-template-columns:repeat(auto-fit, minmax(140px, 1fr)); gap:12px; }
+  .kpi .v { font-size:24px; font-weight:600; font-variant-numeric:tabular-nums; } .kpi .s { color:var(--muted); font-size:12px; }
+  .chart { position:relative; min-height:160px; }
+  .chart .tip { position:absolute; pointer-events:none; z-index:10; background:var(--tip); color:var(--fg); border:1px solid var(--line);
+    border-radius:6px; padding:4px 8px; font-size:12px; white-space:nowrap; box-shadow:0 2px 8px rgba(0,0,0,.15); display:none; }
+  .hint { color:var(--muted); font-size:12px; margin-top:2px; }
+  .scroll { overflow-x:auto; }
+  table { border-collapse:collapse; width:100%; font-variant-numeric:tabular-nums; }
+  th, td { text-align:left; padding:4px 8px; border-bottom:1px solid var(--line); white-space:nowrap; }
+  th { color:var(--muted); font-weight:600; font-size:12px; }
   td.n, th.n { text-align:right; }
-  .st-running { color:#16a34a; } .st-starting { color:#2563eb; } .st-draining { color:#ea580c; }
-  ul.log { list-style:none; margin:0; padding:0; max-height:220px; overflow:auto; font:12px/1.5 ui-monospace, monospace; }
-  ul.log li { border-bottom:1px dotted #e5e7eb; }
-  .up { color:#16a34a; font-weight:600; } .down { color:#ea580c; font-weight:600; }
-  #offline { display:none; background:#fef3c7; color:#92400e; padding:8px 24px; }
-</style>
-</head>
-<body>
+  .st-running { color:var(--green); } .st-starting { color:var(--blue); } .st-draining { color:var(--orange); }
+  ul.log { list-style:none; margin:0; padding:0; max-height:220px; overflow:auto; font:12px/1.5 ui-monospace, monospace; overflow-wrap:anywhere; }
+  ul.log li { border-bottom:1px dotted var(--line); }
+  .up { color:var(--green); font-weight:600; } .down { color:var(--orange); font-weight:600; }
+  #offline { display:none; background:var(--warnbg); color:var(--warnfg); padding:8px 16px; }
+  .uplot { font-family:inherit; } .u-legend { color:var(--fg); font-size:12px; } .u-legend th { color:var(--fg); }
+  .u-select { background:rgba(96,165,250,.18); }
+`;
+
+const BODY = String.raw`
 <header>
   <h1>worker-pool <span id="pool"></span></h1>
-  <span id="ready" class="badge">…</span>
+  <span id="ready" class="badge unknown" role="status" aria-live="polite">…</span>
   <span class="meta" id="redis"></span>
   <span class="meta" id="queues"></span>
-  <a class="meta" id="jobs-link" href="jobs">jobs (bull-board)</a>
-  <span class="meta" id="updated" style="margin-left:auto"></span>
+  <span class="end"><a href="jobs" id="jobs-link" title="failed jobs, reasons, retry (bull-board)">jobs →</a><span class="meta" id="updated"></span></span>
 </header>
-<div id="offline">The daemon is not answering; retrying…</div>
+<div id="offline" role="alert">The daemon is not answering; retrying every 2 s…</div>
 <main>
-  <section class="card wide kpis">
+  <section class="card wide kpis" aria-label="summary">
     <div class="kpi"><div class="s">workers running / desired</div><div class="v" id="k-workers">–</div><div class="s" id="k-limits"></div></div>
     <div class="kpi"><div class="s">utilization (window)</div><div class="v" id="k-util">–</div><div class="s" id="k-thr"></div></div>
     <div class="kpi"><div class="s">busy slots</div><div class="v" id="k-busy">–</div><div class="s">jobs running now</div></div>
     <div class="kpi"><div class="s">jobs waiting</div><div class="v" id="k-wait">–</div><div class="s">waiting + prioritized + paused</div></div>
-    <div class="kpi"><div class="s">oldest waiting job</div><div class="v" id="k-age">–</div><div class="s">seconds since enqueue</div></div>
+    <div class="kpi"><div class="s">oldest waiting job</div><div class="v" id="k-age">–</div><div class="s">since enqueue</div></div>
   </section>
-  <section class="card wide">
-    <h2>Workers and utilization <span id="span"></span></h2>
-    <svg id="workers-chart" viewBox="0 0 1000 260" data-running="" data-points="0" role="img" aria-label="workers and utilization"></svg>
-    <div class="legend">
-      <span><i style="background:#2563eb"></i>running workers</span>
-      <span><i style="background:#2563eb;opacity:.45"></i>desired</span>
-      <span><i style="background:#ea580c"></i>utilization</span>
-      <span><i style="background:#fecaca"></i>above threshold: add a worker</span>
-      <span><i style="background:#dbeafe"></i>below half: remove one</span>
-      <span>▲▼ scaling decisions</span>
-    </div>
+  <section class="card">
+    <h2>Workers <span id="span"></span></h2>
+    <div class="chart" id="workers-chart" data-running="" data-running-series="" data-points="0" role="img" aria-label="running and desired workers over time, with scaling changes"></div>
+    <div class="hint">▲▼ scaling changes · drag to zoom, double-click to reset</div>
   </section>
-  <section class="card wide">
-    <h2>Queue depth and oldest job age</h2>
-    <svg id="queue-chart" viewBox="0 0 1000 200" data-points="0" role="img" aria-label="queue depth"></svg>
-    <div class="legend">
-      <span><i style="background:#7c3aed"></i>waiting</span>
-      <span><i style="background:#16a34a"></i>active</span>
-      <span><i style="background:#9ca3af"></i>delayed</span>
-      <span><i style="background:#dc2626"></i>oldest job age (s, right axis)</span>
-    </div>
+  <section class="card">
+    <h2>Utilization</h2>
+    <div class="chart" id="util-chart" data-points="0" role="img" aria-label="utilization over time with the add and remove thresholds"></div>
+    <div class="hint">above the upper line a worker is added; below the lower one, one is removed</div>
+  </section>
+  <section class="card">
+    <h2>Queue depth</h2>
+    <div class="chart" id="queue-chart" data-points="0" role="img" aria-label="waiting, active and delayed jobs over time"></div>
+  </section>
+  <section class="card">
+    <h2>Oldest waiting job</h2>
+    <div class="chart" id="age-chart" data-points="0" role="img" aria-label="age of the oldest waiting job over time"></div>
   </section>
   <section class="card">
     <h2>Workers</h2>
-    <table id="workers"><thead><tr><th>worker</th><th class="n">pid</th><th>state</th><th class="n">busy</th><th class="n">done</th><th class="n">failed</th><th class="n">rss</th><th class="n">uptime</th></tr></thead><tbody></tbody></table>
+    <div class="scroll"><table id="workers"><thead><tr><th>worker</th><th class="n">pid</th><th>state</th><th class="n">busy</th><th class="n">done</th><th class="n">failed</th><th class="n">rss</th><th class="n">uptime</th></tr></thead><tbody></tbody></table></div>
   </section>
   <section class="card">
     <h2>Queues</h2>
-    <table id="queue-table"><thead><tr><th>queue</th><th class="n">waiting</th><th class="n">active</th><th class="n">delayed</th><th class="n">prioritized</th><th class="n">paused</th><th class="n">failed</th><th class="n">oldest</th></tr></thead><tbody></tbody></table>
+    <div class="scroll"><table id="queue-table"><thead><tr><th>queue</th><th class="n">waiting</th><th class="n">active</th><th class="n">delayed</th><th class="n">prioritized</th><th class="n">paused</th><th class="n">failed</th><th class="n">oldest</th></tr></thead><tbody></tbody></table></div>
   </section>
   <section class="card">
-    <h2>Recent scaling decisions</h2>
+    <h2>Recent scaling changes</h2>
     <ul class="log" id="decisions"></ul>
   </section>
   <section class="card">
@@ -98,116 +108,173 @@ export const LIVE_PAGE_HTML = String.raw`<!doctype html>
     <ul class="log" id="events"></ul>
   </section>
 </main>
-<script>
+`;
+
+const SCRIPT = String.raw`
 (function () {
   'use strict';
-  var NS = 'http://www.w3.org/2000/svg';
-  var SPAN_MS = 15 * 60 * 1000;
+  var SPAN_S = 15 * 60;
   var $ = function (id) { return document.getElementById(id); };
-  var history = null, status = null, decisions = [];
+  var history = null, status = null, changes = [], charts = {}, zoom = null, syncing = false;
 
-  function el(name, attrs, text) {
-    var e = document.createElementNS(NS, name);
-    for (var k in attrs) e.setAttribute(k, String(attrs[k]));
-    if (text !== undefined) e.textContent = text;
-    return e;
-  }
   function pct(x) { return x === null || x === undefined ? 'n/a' : Math.round(x * 100) + '%'; }
-  function secs(x) { return x === null || x === undefined ? '–' : x < 10 ? x.toFixed(1) + ' s' : Math.round(x) + ' s'; }
+  function secs(x) { return x === null || x === undefined ? '–' : x < 10 ? x.toFixed(1) + ' s' : x < 120 ? Math.round(x) + ' s' : Math.floor(x / 60) + ' min ' + Math.round(x % 60) + ' s'; }
   function mib(b) { return b > 0 ? Math.round(b / 1048576) + ' MiB' : '–'; }
-  function clock(ms) { var d = new Date(ms); return d.toTimeString().slice(0, 8); }
+  function clock(ms) { return new Date(ms).toTimeString().slice(0, 8); }
   function cell(tr, text, cls) { var td = document.createElement('td'); td.textContent = text; if (cls) td.className = cls; tr.appendChild(td); }
+  function css(name) { return getComputedStyle(document.documentElement).getPropertyValue(name).trim(); }
+  function count(v) { return v === null || v === undefined ? '–' : String(Math.round(v)); }
 
-  // A chart frame: x is time over [t0, t1], two y axes.
-  function frame(svg, t0, t1, yMax, y2Max, y2Fmt) {
-    while (svg.firstChild) svg.removeChild(svg.firstChild);
-    var vb = svg.viewBox.baseVal, W = vb.width, H = vb.height;
-    var f = { L: 44, R: W - 48, T: 10, B: H - 22 };
-    f.x = function (t) { return f.L + (t - t0) / Math.max(1, t1 - t0) * (f.R - f.L); };
-    f.y = function (v) { return f.B - v / yMax * (f.B - f.T); };
-    f.y2 = function (v) { return f.B - Math.min(v, y2Max) / y2Max * (f.B - f.T); };
-    var step = niceStep(yMax);
-    for (var v = 0; v <= yMax + 1e-9; v += step) {
-      svg.appendChild(el('line', { x1: f.L, x2: f.R, y1: f.y(v), y2: f.y(v), stroke: '#eef0f3' }));
-      svg.appendChild(el('text', { x: f.L - 6, y: f.y(v) + 4, 'text-anchor': 'end' }, String(Math.round(v * 100) / 100)));
-    }
-    for (var i = 0; i <= 4; i++) {
-      var v2 = y2Max * i / 4;
-      svg.appendChild(el('text', { x: f.R + 6, y: f.y2(v2) + 4 }, y2Fmt(v2)));
-    }
-    var ticks = 6;
-    for (var j = 0; j <= ticks; j++) {
-      var t = t0 + (t1 - t0) * j / ticks;
-      svg.appendChild(el('text', { x: f.x(t), y: H - 6, 'text-anchor': 'middle' }, clock(t)));
-    }
-    svg.appendChild(el('line', { x1: f.L, x2: f.R, y1: f.B, y2: f.B, stroke: '#9ca3af' }));
-    return f;
-  }
-  function niceStep(max) { var raw = max / 5, p = Math.pow(10, Math.floor(Math.log10(raw || 1))); var m = raw / p; return (m <= 1 ? 1 : m <= 2 ? 2 : m <= 5 ? 5 : 10) * p; }
-  function path(points, x, y, step) {
-    var d = '', started = false, prevY = 0;
-    points.forEach(function (p) {
-      if (p[1] === null || p[1] === undefined) { started = false; return; }
-      var X = x(p[0]).toFixed(1), Y = y(p[1]).toFixed(1);
-      if (!started) { d += 'M' + X + ' ' + Y; started = true; }
-      else if (step) d += 'L' + X + ' ' + prevY + 'L' + X + ' ' + Y;
-      else d += 'L' + X + ' ' + Y;
-      prevY = Y;
-    });
-    return d;
-  }
-  function range(points) {
-    var t1 = Date.now();
-    var t0 = points.length ? Math.max(points[0].at, t1 - SPAN_MS) : t1 - 30000;
-    if (t1 - t0 < 30000) t0 = t1 - 30000;
-    return [t0, t1];
+  // A tooltip that follows the cursor: the time and every series' value there.
+  function tooltip(fmt) {
+    var tip;
+    return {
+      hooks: {
+        init: function (u) { tip = document.createElement('div'); tip.className = 'tip'; u.over.appendChild(tip); },
+        setCursor: function (u) {
+          var i = u.cursor.idx;
+          if (i === null || i === undefined || u.cursor.left < 0) { tip.style.display = 'none'; return; }
+          var lines = [clock(u.data[0][i] * 1000)];
+          for (var s = 1; s < u.series.length; s++) if (u.series[s].show) lines.push(u.series[s].label + ': ' + fmt(u.data[s][i]));
+          tip.textContent = '';
+          lines.forEach(function (l, n) { if (n) tip.appendChild(document.createElement('br')); tip.appendChild(document.createTextNode(l)); });
+          tip.style.display = 'block';
+          var left = u.cursor.left + 12, w = tip.offsetWidth;
+          if (left + w > u.over.clientWidth) left = u.cursor.left - w - 12;
+          tip.style.left = Math.max(0, left) + 'px';
+          tip.style.top = Math.max(0, u.cursor.top - tip.offsetHeight - 8) + 'px';
+        },
+      },
+    };
   }
 
-  function drawWorkers() {
-    var svg = $('workers-chart'), pts = history.points, r = range(pts), thr = history.threshold;
-    var f = frame(svg, r[0], r[1], history.maxWorkers + 1, 1, function (v) { return Math.round(v * 100) + '%'; });
-    svg.insertBefore(el('rect', { x: f.L, width: f.R - f.L, y: f.y2(1), height: f.y2(thr) - f.y2(1), fill: '#fee2e2', opacity: 0.7 }), svg.firstChild);
-    svg.insertBefore(el('rect', { x: f.L, width: f.R - f.L, y: f.y2(thr / 2), height: f.y2(0) - f.y2(thr / 2), fill: '#dbeafe', opacity: 0.7 }), svg.firstChild);
-    svg.appendChild(el('line', { x1: f.L, x2: f.R, y1: f.y2(thr), y2: f.y2(thr), stroke: '#f87171', 'stroke-dasharray': '4 3' }));
-    svg.appendChild(el('line', { x1: f.L, x2: f.R, y1: f.y2(thr / 2), y2: f.y2(thr / 2), stroke: '#93c5fd', 'stroke-dasharray': '4 3' }));
-    [history.minWorkers, history.maxWorkers].forEach(function (v, i) {
-      svg.appendChild(el('line', { x1: f.L, x2: f.R, y1: f.y(v), y2: f.y(v), stroke: '#6b7280', 'stroke-dasharray': '1 3' }));
-      svg.appendChild(el('text', { x: f.L + 4, y: f.y(v) - 3 }, i ? 'max ' + v : 'min ' + v));
-    });
-    var t = function (p) { return p.at; };
-    svg.appendChild(el('path', { d: path(pts.map(function (p) { return [t(p), p.utilization]; }), f.x, f.y2, false), fill: 'none', stroke: '#ea580c', 'stroke-width': 1.8 }));
-    svg.appendChild(el('path', { d: path(pts.map(function (p) { return [t(p), p.desired]; }), f.x, f.y, true), fill: 'none', stroke: '#2563eb', 'stroke-width': 2, opacity: 0.45, 'stroke-dasharray': '6 3' }));
-    svg.appendChild(el('path', { id: 'running-line', d: path(pts.map(function (p) { return [t(p), p.running]; }), f.x, f.y, true), fill: 'none', stroke: '#2563eb', 'stroke-width': 2.5 }));
-    decisions.forEach(function (d) {
-      if (d.action === 'hold' || d.at < r[0]) return;
-      var X = f.x(d.at), up = d.action === 'up';
-      svg.appendChild(el('text', { x: X, y: up ? f.T + 10 : f.B - 4, 'text-anchor': 'middle', style: 'fill:' + (up ? '#16a34a' : '#ea580c') + ';font-size:12px' }, up ? '▲' : '▼'));
-    });
-    var last = pts[pts.length - 1];
-    svg.setAttribute('data-running', last ? String(last.running) : '');
-    svg.setAttribute('data-points', String(pts.length));
-    var spanS = Math.round((r[1] - r[0]) / 1000);
+  // The scaling changes as dashed vertical lines with ▲ or ▼ on the workers chart.
+  var markers = {
+    hooks: {
+      draw: function (u) {
+        var ctx = u.ctx, top = u.bbox.top, bottom = u.bbox.top + u.bbox.height, dpr = window.devicePixelRatio || 1;
+        ctx.save();
+        ctx.font = (12 * dpr) + 'px system-ui, sans-serif'; ctx.textAlign = 'center'; ctx.setLineDash([3 * dpr, 3 * dpr]); ctx.lineWidth = dpr;
+        changes.forEach(function (d) {
+          var t = d.at / 1000;
+          if (t < u.scales.x.min || t > u.scales.x.max) return;
+          var x = Math.round(u.valToPos(t, 'x', true)), up = d.action === 'up';
+          ctx.strokeStyle = ctx.fillStyle = up ? css('--green') : css('--orange');
+          ctx.beginPath(); ctx.moveTo(x, top + 14 * dpr); ctx.lineTo(x, bottom); ctx.stroke();
+          ctx.fillText(up ? '▲' : '▼', x, top + 12 * dpr);
+        });
+        ctx.restore();
+      },
+    },
+  };
+
+  function axis(extra) {
+    var a = { stroke: css('--muted'), grid: { stroke: css('--grid'), width: 1 }, ticks: { stroke: css('--grid'), width: 1 }, font: '11px system-ui, sans-serif' };
+    for (var k in extra) a[k] = extra[k];
+    return a;
+  }
+  function intAxis(suffix) {
+    return axis({ incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 20000, 50000, 100000, 1e6],
+      values: function (u, vals) { return vals.map(function (v) { return v + (suffix || ''); }); }, size: 48 });
+  }
+  function line(label, color, extra) {
+    var s = { label: label, stroke: css(color), width: 2, points: { show: false } };
+    for (var k in extra) s[k] = extra[k];
+    return s;
+  }
+
+  // Local wall-clock labels, as in the tables: HH:MM:SS on a short span, HH:MM on a long one.
+  function timeLabels(u, vals) {
+    var span = u.scales.x.max - u.scales.x.min;
+    return vals.map(function (v) { var t = clock(v * 1000); return span > 300 ? t.slice(0, 5) : t; });
+  }
+  function empty(n) { var d = []; for (var i = 0; i <= n; i++) d.push([]); return d; }
+  function chartSize(el) { var w = el.clientWidth || 300; return { width: w, height: w < 500 ? 170 : 210 }; }
+
+  function onScale(u, key) {
+    if (key !== 'x' || syncing) return;
+    var xs = u.data[0], min = u.scales.x.min, max = u.scales.x.max;
+    var full = xs.length ? [xs[0], xs[xs.length - 1]] : null;
+    zoom = full && (min > full[0] + 1 || max < full[1] - 1) ? [min, max] : null;
+    document.body.setAttribute('data-zoomed', zoom ? 'yes' : '');
+    syncing = true;
+    for (var name in charts) if (charts[name] !== u) charts[name].setScale('x', { min: min, max: max });
+    syncing = false;
+  }
+
+  function build() {
+    for (var name in charts) charts[name].destroy();
+    charts = {};
+    var stepped = uPlot.paths.stepped({ align: 1 });
+    var base = function (series, axes, scales, fmt, plugins) {
+      return { width: 300, height: 200, series: [{ value: function (u, v) { return v === null ? '–' : clock(v * 1000); } }].concat(series), axes: [axis({ size: 30, space: 70, values: timeLabels })].concat(axes),
+        scales: scales, legend: { show: true, live: false }, cursor: { sync: { key: 'worker-pool' }, drag: { x: true, y: false } },
+        plugins: [tooltip(fmt)].concat(plugins || []), hooks: { setScale: [onScale] } };
+    };
+    var maxW = history ? history.maxWorkers : 4;
+    charts.workers = new uPlot(base([
+      line('running', '--blue', { paths: stepped, width: 2.5 }),
+      line('desired', '--blue', { paths: stepped, dash: [6, 4], width: 1.5, alpha: 0.7 }),
+      line('min', '--grey', { dash: [2, 4], width: 1 }),
+      line('max', '--grey', { dash: [2, 4], width: 1 }),
+    ], [intAxis()], { y: { range: function () { return [0, (history ? history.maxWorkers : maxW) + 1]; } } }, count, [markers]), empty(4), $('workers-chart'));
+    charts.util = new uPlot(base([
+      line('utilization', '--orange'),
+      line('add above', '--red', { dash: [5, 4], width: 1 }),
+      line('remove below', '--blue', { dash: [5, 4], width: 1 }),
+    ], [axis({ values: function (u, vals) { return vals.map(function (v) { return v + '%'; }); }, incrs: [10, 20, 25, 50], size: 48 })],
+      { y: { range: [0, 100] } }, function (v) { return v === null || v === undefined ? '–' : Math.round(v) + '%'; }), empty(3), $('util-chart'));
+    charts.queue = new uPlot(base([
+      line('waiting', '--purple'),
+      line('active', '--green'),
+      line('delayed', '--grey'),
+    ], [intAxis()], { y: { range: function (u, min, max) { return [0, Math.max(5, Math.ceil((max || 0) * 1.1))]; } } }, count), empty(3), $('queue-chart'));
+    charts.age = new uPlot(base([
+      line('oldest waiting job', '--red', { fill: 'rgba(220,38,38,.08)' }),
+    ], [axis({ values: function (u, vals) { return vals.map(function (v) { return v < 120 ? v + ' s' : Math.round(v / 60) + ' min'; }); }, incrs: [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 1800, 3600], size: 52 })],
+      { y: { range: function (u, min, max) { return [0, Math.max(10, Math.ceil((max || 0) * 1.1))]; } } }, function (v) { return v === null || v === undefined ? '–' : secs(v); }), empty(1), $('age-chart'));
+    resize();
+    if (history) draw();
+  }
+
+  function resize() { for (var name in charts) charts[name].setSize(chartSize(charts[name].root.parentNode)); }
+
+  function draw() {
+    var pts = history.points, thr = history.threshold;
+    var now = Date.now() / 1000;
+    var xs = pts.map(function (p) { return p.at / 1000; });
+    // At least 30 s of axis, at most 15 min, ending now.
+    var t0 = xs.length ? Math.max(xs[0], now - SPAN_S) : now - 30;
+    if (now - t0 < 30) t0 = now - 30;
+    var col = function (f) { return pts.map(f); };
+    var sets = {
+      workers: [xs, col(function (p) { return p.running; }), col(function (p) { return p.desired; }), col(function () { return history.minWorkers; }), col(function () { return history.maxWorkers; })],
+      util: [xs, col(function (p) { return p.utilization === null ? null : p.utilization * 100; }), col(function () { return thr * 100; }), col(function () { return thr * 50; })],
+      queue: [xs, col(function (p) { return p.waiting; }), col(function (p) { return p.active; }), col(function (p) { return p.delayed; })],
+      age: [xs, col(function (p) { return p.oldestAgeSeconds; })],
+    };
+    for (var name in sets) {
+      var u = charts[name];
+      u.setData(sets[name], false);
+      syncing = true;
+      u.setScale('x', zoom ? { min: zoom[0], max: zoom[1] } : { min: t0, max: now });
+      syncing = false;
+      u.root.parentNode.setAttribute('data-points', String(pts.length));
+    }
+    var w = $('workers-chart'), last = pts[pts.length - 1];
+    w.setAttribute('data-running', last ? String(last.running) : '');
+    w.setAttribute('data-running-series', pts.slice(-60).map(function (p) { return p.running; }).join(','));
+    var spanS = Math.round(now - t0);
     $('span').textContent = '(last ' + (spanS < 120 ? spanS + ' s' : Math.round(spanS / 60) + ' min') + ')';
   }
 
-  function drawQueues() {
-    var svg = $('queue-chart'), pts = history.points, r = range(pts);
-    var yMax = 1, ageMax = 10;
-    pts.forEach(function (p) { yMax = Math.max(yMax, p.waiting || 0, p.active || 0, p.delayed || 0); ageMax = Math.max(ageMax, p.oldestAgeSeconds || 0); });
-    var f = frame(svg, r[0], r[1], yMax * 1.1, ageMax * 1.1, function (v) { return Math.round(v) + 's'; });
-    var series = [['waiting', '#7c3aed'], ['active', '#16a34a'], ['delayed', '#9ca3af']];
-    series.forEach(function (s) {
-      svg.appendChild(el('path', { d: path(pts.map(function (p) { return [p.at, p[s[0]]]; }), f.x, f.y, false), fill: 'none', stroke: s[1], 'stroke-width': 2 }));
-    });
-    svg.appendChild(el('path', { d: path(pts.map(function (p) { return [p.at, p.oldestAgeSeconds]; }), f.x, f.y2, false), fill: 'none', stroke: '#dc2626', 'stroke-width': 1.5, 'stroke-dasharray': '5 3' }));
-    svg.setAttribute('data-points', String(pts.length));
-  }
+  function setBadge(text, cls) { var b = $('ready'); if (b.textContent !== text) b.textContent = text; b.className = 'badge ' + cls; }
 
   function renderStatus() {
     var s = status;
     $('pool').textContent = s.pool;
     document.title = 'worker-pool ' + s.pool;
-    var ready = $('ready'); ready.textContent = s.ready ? 'ready' : 'NOT READY'; ready.className = 'badge ' + (s.ready ? 'ok' : 'bad');
+    setBadge(s.ready ? 'ready' : 'NOT READY', s.ready ? 'ok' : 'bad');
     $('redis').textContent = 'redis ' + s.redis.url + (s.redis.up ? ' (up)' : ' (DOWN)');
     $('queues').textContent = 'queues: ' + s.queues.join(', ');
     $('updated').textContent = 'updated ' + clock(Date.now());
@@ -240,9 +307,11 @@ export const LIVE_PAGE_HTML = String.raw`<!doctype html>
       cell(tr, mib(w.rssBytes), 'n'); cell(tr, Math.round(w.uptimeSeconds) + ' s', 'n');
       wb.appendChild(tr);
     });
-    decisions = s.decisions;
+    // Changes only (holds apart), kept by the daemon across restarts; an older daemon sends decisions only.
+    changes = (s.changes || s.decisions.filter(function (d) { return d.action !== 'hold'; })).concat([]);
+    if (history && history.changes && history.changes.length > changes.length) changes = history.changes;
     var ul = $('decisions'); ul.textContent = '';
-    s.decisions.filter(function (d) { return d.action !== 'hold'; }).slice(-12).reverse().forEach(function (d) {
+    changes.slice(-12).reverse().forEach(function (d) {
       var li = document.createElement('li'), b = document.createElement('span');
       b.className = d.action; b.textContent = d.action + ' ' + d.workersBefore + '→' + d.workersAfter;
       li.appendChild(document.createTextNode(clock(d.at) + ' ')); li.appendChild(b); li.appendChild(document.createTextNode(' ' + d.reason));
@@ -262,20 +331,30 @@ export const LIVE_PAGE_HTML = String.raw`<!doctype html>
     while (ul.childNodes.length > 60) ul.removeChild(ul.lastChild);
   }
 
-  var busy = false;
+  var fetching = false, lastAnswer = 0;
   function refresh() {
-    if (busy) return;
-    busy = true;
-    Promise.all([fetch('history').then(function (r) { return r.json(); }), fetch('status').then(function (r) { return r.json(); })])
+    if (fetching) return;
+    fetching = true;
+    var get = function (p) { return fetch(p, { cache: 'no-store' }).then(function (r) { if (!r.ok) throw new Error(p + ': HTTP ' + r.status); return r.json(); }); };
+    Promise.all([get('history'), get('status')])
       .then(function (res) {
-        history = res[0]; status = res[1];
+        var first = !history;
+        history = res[0]; status = res[1]; lastAnswer = Date.now();
         $('offline').style.display = 'none';
-        renderStatus(); drawWorkers(); drawQueues();
+        renderStatus();
+        if (first) build(); else draw();
       })
-      .catch(function () { $('offline').style.display = 'block'; })
-      .then(function () { busy = false; });
+      .catch(function () {
+        // Unreachable is neither ready nor not ready: say so, not the last answer's "ready".
+        $('offline').style.display = 'block';
+        setBadge('unreachable', 'unknown bad');
+        $('updated').textContent = lastAnswer ? 'last answer ' + clock(lastAnswer) : 'no answer yet';
+      })
+      .then(function () { fetching = false; });
   }
 
+  window.addEventListener('resize', resize);
+  if (window.matchMedia) window.matchMedia('(prefers-color-scheme: dark)').addEventListener('change', build);
   refresh();
   setInterval(refresh, 2000);
   if (window.EventSource) {
@@ -291,7 +370,27 @@ export const LIVE_PAGE_HTML = String.raw`<!doctype html>
     });
   }
 })();
-</script>
+`;
+
+/** The whole page, with uPlot's script and style inlined (read once from node_modules). */
+export function livePageHtml(): string {
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<link rel="icon" href="data:,">
+<title>worker-pool</title>
+<style>${uplot('uPlot.min.css')}</style>
+<style>${STYLE}</style>
+</head>
+<body>
+${BODY}
+<script>${uplot('uPlot.iife.min.js')}</script>
+<script>${SCRIPT}</script>
 </body>
 </html>
 `;
+}
+
+export const LIVE_PAGE_HTML = livePageHtml();

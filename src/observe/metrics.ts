@@ -7,8 +7,15 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import type { ControlLoop } from '../supervisor/control-loop.js';
 import type { HandBack } from '../supervisor/hand-back.js';
 import type { Supervisor } from '../supervisor/supervisor.js';
+import type { ExitReason } from '../supervisor/worker-process.js';
 
 const STATES = ['starting', 'running', 'draining', 'fatal'] as const;
+
+/**
+ * Every exit reason, so each counter series exists (at 0) from the first scrape: `increase()` needs
+ * a sample before the first exit to count it. (A Record, so a new ExitReason must be listed here.)
+ */
+const EXIT_REASONS: Record<ExitReason, true> = { crash: true, failed_start: true, scale_down: true, max_jobs: true, max_memory: true, job_timeout: true, shutdown: true, reload: true, fenced: true, stuck: true };
 
 export interface PoolMetrics {
   registry: Registry;
@@ -57,11 +64,20 @@ export function createMetrics(pool: string, supervisor: Supervisor, loop: Contro
   const scaleEvents = new Counter({ name: 'worker_pool_scale_events_total', help: 'Scaling decisions that changed the pool size.', labelNames: ['direction'], registers: [registry] });
   scaleEvents.inc({ direction: 'up' }, 0);
   scaleEvents.inc({ direction: 'down' }, 0);
+  // When the last change in each direction happened (epoch seconds, 0: none yet): Grafana's
+  // annotations take it as the event's time, so every change is marked at its moment, whatever
+  // the dashboard's range and resolution.
+  const lastScale = new Gauge({ name: 'worker_pool_last_scale_event_timestamp_seconds', help: 'When the pool last changed size, by direction (Unix time; 0: not yet).', labelNames: ['direction'], registers: [registry] });
+  lastScale.set({ direction: 'up' }, 0);
+  lastScale.set({ direction: 'down' }, 0);
   loop.onDecision((d) => {
-    if (d.action !== 'hold') scaleEvents.inc({ direction: d.action });
+    if (d.action === 'hold') return;
+    scaleEvents.inc({ direction: d.action });
+    lastScale.set({ direction: d.action }, d.at / 1000);
   });
 
   const exits = new Counter({ name: 'worker_pool_worker_exits_total', help: 'Worker exits by reason.', labelNames: ['reason'], registers: [registry] });
+  for (const reason of Object.keys(EXIT_REASONS)) exits.inc({ reason }, 0);
   const startSeconds = new Histogram({
     name: 'worker_pool_worker_start_seconds',
     help: 'Time from fork to a worker being ready for jobs.',

@@ -4,6 +4,8 @@
  */
 export interface ReadinessFacts {
   redisUp: boolean;
+  /** What is known of Redis being down (address, last error), to say instead of a bare "does not answer". */
+  redisDown?: string;
   loopHealthy: boolean;
   running: number;
   minWorkers: number;
@@ -19,7 +21,7 @@ export interface ReadinessFacts {
 
 export function readinessReasons(f: ReadinessFacts): string[] {
   const out: string[] = [];
-  if (!f.redisUp) out.push('Redis does not answer');
+  if (!f.redisUp) out.push(f.redisDown ?? 'Redis does not answer');
   if (f.replicaOf !== undefined) out.push(`Redis is a read-only replica (of ${f.replicaOf}); jobs cannot be fetched from it`);
   if (f.unregistered !== undefined) out.push(`not registered in the fleet registry yet, so no worker starts (${f.unregistered})`);
   if (!f.loopHealthy) out.push('the control loop is not running');

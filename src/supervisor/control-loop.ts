@@ -120,7 +120,9 @@ export class ControlLoop {
     this.decisions.push(record);
     if (this.decisions.length > KEEP_DECISIONS) this.decisions.shift();
     const fields = { action: record.action, utilization: utilization === null ? null : Number(utilization.toFixed(3)), workersBefore: before, workersAfter: decision.target, reason: decision.reason, ...(decision.guard ? { guard: decision.guard } : {}) };
-    this.log.info(fields, 'scale decision');
+    // A hold is most periods' outcome: at debug, so that info shows the changes.
+    if (record.action === 'hold') this.log.debug(fields, 'scale decision');
+    else this.log.info(fields, 'scale decision');
     for (const fn of this.listeners) fn(record);
     return record;
   }

@@ -11,6 +11,7 @@
 import type { Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { WorkerSettings } from '../ipc/messages.js';
+import { isConnectionError } from '../redis/connection-error.js';
 import type { Logger } from '../observe/logger.js';
 import type { ChildState, QueueSide } from './child-state.js';
 import type { ParentPort } from './reporter.js';
@@ -78,7 +79,7 @@ export class Fetcher {
       if (state.draining) break;
       if (failure && found === 0) {
         state.fetchErrors++;
-        log.warn({ err: failure.message }, 'fetching a job failed; retrying');
+        log[isConnectionError(failure) ? 'debug' : 'warn']({ err: failure.message }, 'fetching a job failed; retrying');
         await sleep(REDIS_RETRY_MS);
         continue;
       }

@@ -13,6 +13,7 @@ import type { Redis } from 'ioredis';
 import type { ParentMessage, WorkerSettings } from '../ipc/messages.js';
 import { cancelChannel, decodeCancel } from '../redis/cancel-channel.js';
 import { connect } from '../redis/connection.js';
+import { isConnectionError } from '../redis/connection-error.js';
 import { createLogger, type Logger } from '../observe/logger.js';
 import { ChildState, type QueueSide, type RetireReason } from './child-state.js';
 import { Fetcher } from './fetcher.js';
@@ -138,7 +139,8 @@ export class WorkerRuntime {
       maxStalledCount: s.maxStalledCount,
       name: `${s.pool}:${s.workerId}`,
     });
-    worker.on('error', (err) => this.log.warn({ queue: name, err: err.message }, 'bullmq worker error'));
+    // Redis down is the supervisor's to report (once); a child only notes each failed attempt at debug.
+    worker.on('error', (err) => this.log[isConnectionError(err) ? 'debug' : 'warn']({ queue: name, err: err.message }, 'bullmq worker error'));
     worker.on('stalled', (jobId) => this.port.send({ type: 'job-stalled', queue: name, id: String(jobId) }));
     const locks = new LockManager(worker as unknown as ConstructorParameters<typeof LockManager>[0], {
       lockRenewTime: s.lockDurationMs / 2,
@@ -193,7 +195,12 @@ export class WorkerRuntime {
 
   private async finishIfIdle(): Promise<void> {
     const state = this.state;
-    if (!state.draining || state.running.size > 0 || state.exiting || state.loopFetches > 0) return;
+    if (!state.draining || state.running.size > 0 || state.exiting) return;
+    // A fetch under way may still take a job, which must then run; but while Redis does not answer,
+    // a fetch waits for as long as the outage lasts and would hold the drain until the stop
+    // deadline. It cannot take a job without Redis: leave (a job a lost reply took is returned by
+    // the supervisor's hand-back, or the stalled check, as after any lost connection).
+    if (state.loopFetches > 0 && this.client?.status === 'ready') return;
     state.exiting = true;
     this.reporter.setTitle();
     await this.close();
@@ -229,6 +236,13 @@ export class WorkerRuntime {
 
   private async close(): Promise<void> {
     this.reporter.stop();
+    if (this.client && this.client.status !== 'ready') {
+      // No Redis to tell anything (locks, close): leave without waiting for it.
+      this.blocking?.disconnect();
+      this.cancels?.disconnect();
+      this.client.disconnect();
+      return;
+    }
     await withTimeout(
       Promise.allSettled(this.sides.map(async (s) => {
         await s.locks.close();

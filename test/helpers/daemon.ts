@@ -18,9 +18,14 @@ export function fixture(name: string): string {
 /** Every log line the daemon wrote, parsed. */
 export type LogLines = Array<Record<string, unknown>>;
 
-/** Start a daemon from flags (as `worker-pool start` would read them) on a free port; its logs are kept, not printed. */
+/**
+ * Start a daemon from flags (as `worker-pool start` would read them) on a free port. The
+ * supervisor's logs (at `log-level`, default info) are kept in `logs`, not printed; its children,
+ * whose stdout is the test run's, are silent unless TEST_LOG_LEVEL asks for their lines.
+ */
 export async function startDaemon(flags: RawValues): Promise<Daemon & { logs: LogLines }> {
-  const config = loadConfig({ flags: { 'log-level': 'info', 'metrics-port': '0', ...flags }, env: {} });
+  const level = String(flags['log-level'] ?? 'info');
+  const config = loadConfig({ flags: { 'metrics-port': '0', ...flags, 'log-level': process.env['TEST_LOG_LEVEL'] ?? 'silent' }, env: {} });
   const logs: LogLines = [];
   const sink = new Writable({
     write(chunk: Buffer, _enc, done) {
@@ -28,7 +33,7 @@ export async function startDaemon(flags: RawValues): Promise<Daemon & { logs: Lo
       done();
     },
   });
-  const log = pino({ level: config.logLevel, base: { pool: config.name } }, sink);
+  const log = pino({ level, base: { pool: config.name } }, sink);
   const daemon = new Daemon({ config, log }) as Daemon & { logs: LogLines };
   daemon.logs = logs;
   await daemon.start();
