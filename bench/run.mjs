@@ -180,9 +180,10 @@ for (let i = 0; i < (QUICK ? 2 : 5); i++) {
   w = new WorkerProcess('worker-1', 1, baseSettings(PROC.sleep, queue), WORKER_ENTRY, () => performance.now());
   await new Promise((resolve) => w.once('ready', resolve));
   const q = new Queue(queue, { connection: conn, prefix });
-  const started = new Promise((resolve) => w.on('message', (m) => m.type === 'job-start' && resolve()));
+  // The child sends no message per job: its samples (one within 20 ms of a start or end) tell.
+  const started = new Promise((resolve) => w.on('message', (m) => m.type === 'sample' && m.busySlots > 0 && resolve()));
   let jobEnd = 0;
-  w.on('message', (m) => { if (m.type === 'job-end') jobEnd = performance.now(); });
+  w.on('message', (m) => { if (m.type === 'sample' && m.jobs?.some((j) => j.completed > 0)) jobEnd = performance.now(); });
   await q.add('sleep', { ms: 2000 }, { removeOnComplete: true });
   await started;
   t0 = performance.now();

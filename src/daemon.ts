@@ -257,7 +257,7 @@ export class Daemon {
 
   private setTitle(): void {
     const workers = this.supervisor.workers().filter((w) => w.state !== 'draining');
-    const busy = workers.reduce((n, w) => n + w.jobs.size, 0);
+    const busy = workers.reduce((n, w) => n + w.busySlots, 0);
     const slots = workers.reduce((n, w) => n + w.concurrency, 0);
     const title = `worker-pool ${this.opts.config.name} supervisor [${workers.length} workers, ${busy} of ${slots} busy]${this.stopped ? ' stopping' : ''}`;
     if (process.title !== title) process.title = title;
@@ -304,7 +304,7 @@ export class Daemon {
         id: w.id,
         pid: w.pid,
         state: w.state,
-        busy: w.jobs.size,
+        busy: w.busySlots,
         concurrency: w.concurrency,
         processed: w.processed,
         failed: w.failed,

@@ -3,6 +3,8 @@
  * Children get their whole configuration here (never in argv or env), so secrets stay off `ps`.
  */
 
+import { isQueueJobStats, type QueueJobStats } from './job-stats.js';
+
 /** Everything a child needs to run, as plain data. */
 export interface WorkerSettings {
   pool: string;
@@ -52,13 +54,16 @@ export interface SampleMessage {
   processed: number;
   failed: number;
   rssBytes: number;
+  /**
+   * The jobs started and ended since the previous sample, per queue (only queues that had any):
+   * the supervisor's job counters and histograms are fed from these, never from a message per job.
+   */
+  jobs?: QueueJobStats[];
 }
 
 export type ChildMessage =
   | { type: 'ready'; at: number }
   | SampleMessage
-  | { type: 'job-start'; queue: string; id: string; name: string; token: string; waitMs: number }
-  | { type: 'job-end'; queue: string; id: string; name: string; status: 'completed' | 'failed'; durationMs: number; error?: string }
   /** The processor could not be loaded: a failed start, whatever the exit code. */
   | { type: 'load-error'; message: string }
   /**
@@ -87,11 +92,8 @@ export function isChildMessage(x: unknown): x is ChildMessage {
     case 'ready':
       return num(x['at']);
     case 'sample':
-      return num(x['at']) && num(x['busyMs']) && num(x['busySlots']) && num(x['processed']) && num(x['failed']) && num(x['rssBytes']);
-    case 'job-start':
-      return str(x['queue']) && str(x['id']) && str(x['name']) && str(x['token']) && num(x['waitMs']);
-    case 'job-end':
-      return str(x['queue']) && str(x['id']) && str(x['name']) && (x['status'] === 'completed' || x['status'] === 'failed') && num(x['durationMs']);
+      return num(x['at']) && num(x['busyMs']) && num(x['busySlots']) && num(x['processed']) && num(x['failed']) && num(x['rssBytes']) &&
+        (x['jobs'] === undefined || (Array.isArray(x['jobs']) && x['jobs'].every(isQueueJobStats)));
     case 'load-error':
     case 'warn':
       return str(x['message']);

@@ -87,7 +87,7 @@ export class HandBack extends EventEmitter<HandBackEvents> {
 
   /**
    * Return the jobs a dead child still held. Waits for the child's IPC channel to close first,
-   * so a job-start or job-end it sent just before dying has been counted.
+   * so the last sample it sent just before dying has been counted.
    */
   recover(worker: WorkerProcess): Promise<void> {
     const p = worker.closed.then(() => this.returnJobs(worker));

@@ -1,7 +1,7 @@
 /**
  * PoolDemand: what the control loop tells a policy besides utilization — the backlog and the oldest
  * job's age (read from Redis before each tick), arrival and completion rates and mean job time
- * (a DemandTracker fed by the workers' job-end messages), and the workers' memory.
+ * (a DemandTracker fed by the job counts in the workers' samples), and the workers' memory.
  */
 import type { Clock } from '../clock.js';
 import type { QueueProbe } from '../observe/queue-probe.js';
@@ -27,9 +27,11 @@ export class PoolDemand implements DemandSource {
   ) {
     this.tracker = new DemandTracker(windowMs);
     supervisor.on('worker-message', (_w, msg) => {
-      if (msg.type !== 'job-end') return;
-      this.finished++;
-      this.finishedBusyMs += msg.durationMs;
+      if (msg.type !== 'sample' || !msg.jobs) return;
+      for (const q of msg.jobs) {
+        this.finished += q.completed + q.failed;
+        this.finishedBusyMs += q.ranCompleted.sumMs + q.ranFailed.sumMs;
+      }
     });
   }
 
@@ -43,7 +45,7 @@ export class PoolDemand implements DemandSource {
       this.backlog = null;
       this.oldestWaitMs = null;
     }
-    const running = this.supervisor.workers().reduce((n, w) => n + w.jobs.size, 0);
+    const running = this.supervisor.workers().reduce((n, w) => n + w.busySlots, 0);
     this.tracker.observe({ at: this.clock.now(), backlog: this.backlog, running, finished: this.finished, finishedBusyMs: this.finishedBusyMs });
   }
 

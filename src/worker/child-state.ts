@@ -3,6 +3,7 @@
  * jobs it runs, its counters, and whether it still takes jobs.
  */
 import type { Job, LockManager, Worker } from 'bullmq';
+import { JobTally } from './job-tally.js';
 
 /** One of the child's queues: the BullMQ Worker that fetches from it and the locks it renews. */
 export interface QueueSide {
@@ -28,6 +29,8 @@ export type RetireReason = 'max_jobs' | 'job_timeout';
 
 export class ChildState {
   readonly running = new Map<string, Running>();
+  /** Jobs started and ended since the last sample, per queue (sent with it). */
+  readonly tally = new JobTally();
   /** Busy slot-milliseconds of the jobs that have ended. */
   busyDoneMs = 0;
   processed = 0;

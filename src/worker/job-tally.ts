@@ -1,0 +1,43 @@
+/**
+ * The jobs a worker child started and ended since its last sample, per queue: counted here as
+ * they happen (a few additions per job), sent with the next sample, then started afresh.
+ */
+import { emptyBuckets, observeMs, type QueueJobStats } from '../ipc/job-stats.js';
+
+export class JobTally {
+  private pending = new Map<string, QueueJobStats>();
+
+  private of(queue: string): QueueJobStats {
+    let s = this.pending.get(queue);
+    if (!s) {
+      s = { queue, started: 0, completed: 0, failed: 0, wait: emptyBuckets(), ranCompleted: emptyBuckets(), ranFailed: emptyBuckets() };
+      this.pending.set(queue, s);
+    }
+    return s;
+  }
+
+  started(queue: string, waitMs: number): void {
+    const s = this.of(queue);
+    s.started++;
+    observeMs(s.wait, waitMs);
+  }
+
+  ended(queue: string, status: 'completed' | 'failed', ranMs: number): void {
+    const s = this.of(queue);
+    if (status === 'completed') {
+      s.completed++;
+      observeMs(s.ranCompleted, ranMs);
+    } else {
+      s.failed++;
+      observeMs(s.ranFailed, ranMs);
+    }
+  }
+
+  /** What was counted since the last call (undefined: nothing), and start counting afresh. */
+  take(): QueueJobStats[] | undefined {
+    if (this.pending.size === 0) return undefined;
+    const out = [...this.pending.values()];
+    this.pending = new Map();
+    return out;
+  }
+}
