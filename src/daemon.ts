@@ -19,6 +19,7 @@ import type { ScalePolicy } from './policy/types.js';
 import { planReload, type ReloadPlan } from './config/reload-plan.js';
 import type { WorkerSettings } from './ipc/messages.js';
 import { GlobalConcurrency } from './redis/global-concurrency.js';
+import { ArrivalWatch } from './supervisor/arrival-watch.js';
 import { ControlLoop, type DecisionRecord } from './supervisor/control-loop.js';
 import { HandBack } from './supervisor/hand-back.js';
 import { PoolDemand } from './supervisor/pool-demand.js';
@@ -109,6 +110,8 @@ export class Daemon {
   readonly log: Logger;
   readonly supervisor: Supervisor;
   readonly loop: ControlLoop;
+  /** At zero workers, wakes the pool when a job arrives instead of at the next period. */
+  private readonly arrivals: ArrivalWatch;
   readonly probe: QueueProbe;
   readonly handBack: HandBack;
   readonly events: EventStream;
@@ -149,6 +152,15 @@ export class Daemon {
       this.log,
       new PoolDemand(this.supervisor, this.probe, this.clock, c.window * 1000),
     );
+    this.arrivals = new ArrivalWatch({
+      connect: () => this.probe.client.duplicate({ connectionName: `worker-pool:${c.name}:arrivals`, maxRetriesPerRequest: null }),
+      prefix: c.prefix,
+      queues: c.queues,
+      atZero: () => this.supervisor.desired === 0 && this.loop.running,
+      decide: () => this.loop.decideNow(),
+      log: this.log,
+    });
+    this.loop.onDecision((d) => d.workersAfter === 0 && this.arrivals.arm());
     this.globalConcurrency = new GlobalConcurrency(this.probe.client, c.prefix, this.log);
     this.rollout = new Rollout(this.supervisor, this.log);
     // Every period, put back a global limit that Redis lost or another pool changed.
@@ -192,11 +204,11 @@ export class Daemon {
       { redis: redactUrl(c.redisUrl), queues: c.queues, concurrency: c.concurrency, minWorkers: c.minWorkers, maxWorkers: c.maxWorkers, threshold: c.utilizationThreshold, http: this.url },
       'worker-pool starting',
     );
-    if (Object.keys(c.globalConcurrency).length === 0) this.loop.start();
+    if (Object.keys(c.globalConcurrency).length === 0) (this.loop.start(), this.arrivals.arm());
     // Workers must not take jobs of a limited queue before its limit is in Redis.
     else {
       void this.applyGlobalConcurrency().then(() => {
-        if (!this.stopped) this.loop.start();
+        if (!this.stopped) (this.loop.start(), this.arrivals.arm());
       });
     }
     this.history.start();
@@ -236,6 +248,7 @@ export class Daemon {
       this.supervisor.setDesired(Math.min(c.maxWorkers, Math.max(c.minWorkers, desired)));
     }
     await this.probe.setQueues(c.queues);
+    this.arrivals.setQueues(c.queues);
     await this.events.setQueues(c.queues);
     try {
       await this.globalConcurrency.apply(c.globalConcurrency);
@@ -333,6 +346,7 @@ export class Daemon {
     this.stopped = (async () => {
       this.log.info({ stopTimeout: this.opts.config.stopTimeout }, 'stopping: draining workers');
       this.loop.stop();
+      await this.arrivals.stop();
       this.setTitle();
       const stopBy = this.clock.now() + this.opts.config.stopTimeout * 1000;
       const result = await this.supervisor.shutdown(this.opts.config.stopTimeout * 1000, force);
