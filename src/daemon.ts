@@ -168,8 +168,8 @@ export class Daemon {
     this.handBack = new HandBack({ client: this.probe.client, prefix: c.prefix, queue: (q) => this.probe.queue(q), maxStalledCount: c.maxStalledCount, clock: this.clock, log: this.log });
     this.supervisor.on('worker-exit', (e) => void this.handBack.recover(e.worker));
     this.supervisor.on('worker-message', (w, m) => m.type === 'fetch-uncertain' && void this.handBack.returnOrphans(w, m.queue, m.token, m.keep));
-    const metrics = createMetrics(c.name, this.supervisor, this.loop, this.handBack);
-    registerQueueMetrics(metrics.registry, this.probe, buildInfo(VERSION));
+    const metrics = createMetrics(c.name, this.supervisor, this.loop, this.handBack, c.metricsQueues);
+    registerQueueMetrics(metrics.registry, this.probe, buildInfo(VERSION), c.metricsQueues);
     this.events = new EventStream({ pool: c.name, redisUrl: c.redisUrl, prefix: c.prefix, queues: c.queues }, this.supervisor, this.loop, this.log, () => this.clock.wallNow());
     this.history = new History(c.name, this.supervisor, this.loop, this.probe, this.clock);
     this.http = new HttpServer({

@@ -47,6 +47,8 @@ export interface PoolConfig {
   redisPasswordFile: string | undefined;
   metricsHost: string;
   metricsPort: number;
+  /** Queues (the first listed) with their own `queue` label in the metrics; the rest are `_other`. */
+  metricsQueues: number;
   logLevel: string;
   logFormat: 'json' | 'pretty' | undefined;
   embeddedRedis: boolean;

@@ -12,7 +12,7 @@ const LIVE: readonly Key[] = ['minWorkers', 'maxWorkers', 'utilizationThreshold'
 /** They act through the queues they resolve to (`queues`, computed before the plan): listed, never a reason by themselves. */
 const VIA_QUEUES: readonly Key[] = ['queueSelector', 'routingRules'];
 const WORKERS: readonly Key[] = ['queues', 'processor', 'concurrency', 'sampleInterval'];
-const RESTART: readonly Key[] = ['name', 'redisUrl', 'prefix', 'metricsHost', 'metricsPort', 'logFormat', 'embeddedRedis', 'policy', 'maxStep', 'stabilizationWindow', 'memoryBudgetMb'];
+const RESTART: readonly Key[] = ['name', 'redisUrl', 'prefix', 'metricsHost', 'metricsPort', 'metricsQueues', 'logFormat', 'embeddedRedis', 'policy', 'maxStep', 'stabilizationWindow', 'memoryBudgetMb'];
 
 export interface ReloadPlan {
   /** Option keys (kebab-case, as in the file) whose value changed and will be applied. */

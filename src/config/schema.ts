@@ -67,6 +67,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   { key: 'redis-password-file', kind: 'string', arg: 'FILE', optional: true, help: 'file holding the Redis password (default: $CREDENTIALS_DIRECTORY/redis-password when present)' },
   { key: 'metrics-host', kind: 'string', arg: 'HOST', default: '127.0.0.1', help: 'address of the HTTP endpoints (/metrics /status /healthz /readyz)' },
   { key: 'metrics-port', kind: 'int', arg: 'PORT', default: 9464, min: 0, max: 65535, help: 'port of the HTTP endpoints (0: any free port)' },
+  { key: 'metrics-queues', kind: 'int', arg: 'N', default: 100, min: 1, max: 100000, help: 'per-queue metric series for the first N queues listed; the others are counted together as queue="_other"' },
   { key: 'log-level', kind: 'enum', arg: 'LEVEL', default: 'info', choices: LOG_LEVELS, help: 'least severe log level written' },
   { key: 'log-format', kind: 'enum', arg: 'FORMAT', optional: true, choices: ['json', 'pretty'], help: 'json, or pretty (default: pretty on a terminal, json otherwise)' },
   { key: 'embedded-redis', kind: 'bool', default: false, cliOnly: true, help: 'start a private redis-server for trying things out (ignores --redis-url)' },

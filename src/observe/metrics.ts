@@ -9,6 +9,7 @@ import type { ControlLoop } from '../supervisor/control-loop.js';
 import type { HandBack } from '../supervisor/hand-back.js';
 import type { Supervisor } from '../supervisor/supervisor.js';
 import { BucketHistogram } from './bucket-histogram.js';
+import { QueueLabels } from './queue-label.js';
 
 const STATES = ['starting', 'running', 'draining', 'fatal'] as const;
 
@@ -16,7 +17,9 @@ export interface PoolMetrics {
   registry: Registry;
 }
 
-export function createMetrics(pool: string, supervisor: Supervisor, loop: ControlLoop, handBack?: HandBack): PoolMetrics {
+/** `queueLimit`: queues with their own `queue` series (the first listed); the rest are `_other`. */
+export function createMetrics(pool: string, supervisor: Supervisor, loop: ControlLoop, handBack?: HandBack, queueLimit = Infinity): PoolMetrics {
+  const queueLabel = new QueueLabels(() => supervisor.settings.queues, queueLimit);
   const registry = new Registry();
   registry.setDefaultLabels({ pool });
   // prom-client samples event-loop delay every 10 ms by default: 100 wake-ups a second, most of an
@@ -78,7 +81,7 @@ export function createMetrics(pool: string, supervisor: Supervisor, loop: Contro
   const jobsStarted = new Counter({ name: 'worker_pool_jobs_started_total', help: 'Jobs started by this pool.', labelNames: ['queue'], registers: [registry] });
   const jobsCompleted = new Counter({ name: 'worker_pool_jobs_completed_total', help: 'Jobs completed by this pool.', labelNames: ['queue'], registers: [registry] });
   const jobsFailed = new Counter({ name: 'worker_pool_jobs_failed_total', help: 'Job attempts that failed in this pool.', labelNames: ['queue'], registers: [registry] });
-  for (const q of supervisor.settings.queues) {
+  for (const q of queueLabel.initial()) {
     jobsStarted.inc({ queue: q }, 0);
     jobsCompleted.inc({ queue: q }, 0);
     jobsFailed.inc({ queue: q }, 0);
@@ -89,7 +92,7 @@ export function createMetrics(pool: string, supervisor: Supervisor, loop: Contro
   supervisor.on('worker-message', (_w, msg) => {
     if (msg.type !== 'sample' || !msg.jobs) return;
     for (const q of msg.jobs) {
-      const queue = q.queue;
+      const queue = queueLabel.of(q.queue);
       if (q.started > 0) {
         jobsStarted.inc({ queue }, q.started);
         wait.add({ queue }, q.wait);
@@ -117,14 +120,14 @@ export function createMetrics(pool: string, supervisor: Supervisor, loop: Contro
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
     registers: [registry],
   });
-  for (const q of supervisor.settings.queues) for (const how of ['handback', 'stalled']) recovered.inc({ queue: q, how }, 0);
+  for (const q of queueLabel.initial()) for (const how of ['handback', 'stalled']) recovered.inc({ queue: q, how }, 0);
   supervisor.on('worker-message', (_w, msg) => {
-    if (msg.type === 'job-returned') recovered.inc({ queue: msg.queue, how: 'handback' });
-    else if (msg.type === 'job-stalled') recovered.inc({ queue: msg.queue, how: 'stalled' });
+    if (msg.type === 'job-returned') recovered.inc({ queue: queueLabel.of(msg.queue), how: 'handback' });
+    else if (msg.type === 'job-stalled') recovered.inc({ queue: queueLabel.of(msg.queue), how: 'stalled' });
   });
   handBack?.on('outcome', (o) => {
     if (o.kind !== 'returned') return;
-    recovered.inc({ queue: o.job.queue, how: 'handback' });
+    recovered.inc({ queue: queueLabel.of(o.job.queue), how: 'handback' });
     recovery.observe(o.ms / 1000);
   });
 
