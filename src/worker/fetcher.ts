@@ -92,7 +92,8 @@ export class Fetcher {
       let order: readonly QueueSide[] = this.deps.sides;
       const woke = this.woke;
       this.woke = undefined;
-      if (this.probe && woke && !(this.dueAt > 0 && this.dueAt <= Date.now())) {
+      const byWake = this.probe !== undefined && woke !== undefined && !(this.dueAt > 0 && this.dueAt <= Date.now());
+      if (byWake) {
         order = [woke];
       } else if (this.probe) {
         try {
@@ -128,7 +129,10 @@ export class Fetcher {
         await sleep(REDIS_RETRY_MS);
         continue;
       }
-      if (found < n && !failure) await this.waitForWork();
+      // After a fetch a wake-up led to, the markers tell what comes next (in queue order, and at once
+      // if any is set: BullMQ sets the queue's marker again with each job taken), not a new look at
+      // every queue.
+      if ((found < n || byWake) && !failure) await this.waitForWork();
     }
     this.giveBackWake();
   }
