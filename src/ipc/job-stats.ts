@@ -24,7 +24,15 @@ export interface QueueJobStats {
   /** Run time of the jobs that completed, and of those that failed. */
   ranCompleted: TimeBuckets;
   ranFailed: TimeBuckets;
+  /**
+   * Waits (ms) of up to WAIT_SAMPLE_SIZE of the jobs started, drawn uniformly (each stands for
+   * started / length jobs): for a percentile finer than the buckets, at a bounded size per sample.
+   */
+  waitSampleMs?: number[];
 }
+
+/** Most waits a sample carries per queue. */
+export const WAIT_SAMPLE_SIZE = 32;
 
 export function emptyBuckets(): TimeBuckets {
   return { counts: new Array<number>(JOB_SECONDS_BUCKETS.length + 1).fill(0), sumMs: 0 };
@@ -52,6 +60,7 @@ export function isQueueJobStats(x: unknown): x is QueueJobStats {
   const s = x as Record<string, unknown>;
   return (
     typeof s['queue'] === 'string' && num(s['started']) && num(s['completed']) && num(s['failed']) &&
-    isBuckets(s['wait']) && isBuckets(s['ranCompleted']) && isBuckets(s['ranFailed'])
+    isBuckets(s['wait']) && isBuckets(s['ranCompleted']) && isBuckets(s['ranFailed']) &&
+    (s['waitSampleMs'] === undefined || (Array.isArray(s['waitSampleMs']) && s['waitSampleMs'].length <= WAIT_SAMPLE_SIZE && s['waitSampleMs'].every(num)))
   );
 }

@@ -52,4 +52,23 @@ describe('job stats carried by samples', () => {
     expect(a!.ranCompleted.counts[2]).toBe(1); // 12 ms: above 0.01 s, within 0.025 s
     expect(t.take()).toBeUndefined();
   });
+
+  it('carries a bounded, uniform sample of the waits: at most 32 per queue per sample, each wait as likely as any', () => {
+    let seed = 3;
+    const t = new JobTally(() => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31));
+    const kept = new Array<number>(1000).fill(0);
+    for (let round = 0; round < 400; round++) {
+      for (let w = 0; w < 1000; w++) t.started('q', w);
+      const [q] = t.take()!;
+      expect(q!.started).toBe(1000);
+      expect(q!.waitSampleMs).toHaveLength(32);
+      for (const w of q!.waitSampleMs!) kept[w]!++;
+    }
+    // 400 × 32 draws over 1,000 waits: ~12.8 each; the early and the late waits alike.
+    const mean = (a: number[]) => a.reduce((x, y) => x + y, 0) / a.length;
+    expect(mean(kept.slice(0, 100))).toBeGreaterThan(9);
+    expect(mean(kept.slice(0, 100))).toBeLessThan(17);
+    expect(mean(kept.slice(900))).toBeGreaterThan(9);
+    expect(mean(kept.slice(900))).toBeLessThan(17);
+  });
 });
