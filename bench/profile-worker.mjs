@@ -33,6 +33,6 @@ if (MODE === 'plain') {
   void w.run();
 } else {
   const settings = { pool: 'p', workerId: 'w', tokenBase: 'profile', redisUrl: redis.url, prefix: 'b', queues: ['p'], processor: path.join(here, 'processors/noop.mjs'), concurrency: C, sampleIntervalMs: 1000, orphanTimeoutMs: 1000, logLevel: 'silent', logPretty: false, lockDurationMs: 30_000, stalledIntervalMs: 30_000, maxStalledCount: 2, jobTimeoutMs: 0, maxJobs: 0 };
-  const port = { send: (m) => { if (m.type === 'ready') t0 = performance.now(); if (m.type === 'job-end' && ++done === N) void finish(); } };
+  const port = { send: (m) => { if (m.type === 'ready') t0 = performance.now(); if (m.type === 'sample') for (const q of m.jobs ?? []) if ((done += q.completed + q.failed) === N) void finish(); } };
   await new WorkerRuntime(settings, port, () => undefined).start();
 }

@@ -22,13 +22,15 @@ const root = path.resolve(here, '..');
 const args = process.argv.slice(2);
 const WRITE = args.includes('--write');
 const QUICK = args.includes('--quick');
-const RUNS = QUICK ? 1 : 3;
+const RUNS = QUICK ? 1 : 5;
 const SECONDS = QUICK ? 0.5 : 1.5; // target length of one timed drain of the queue
-const PROC = { noop: path.join(here, 'processors/noop.mjs'), io10: path.join(here, 'processors/io10.mjs'), sleep: path.join(here, 'processors/sleep.mjs') };
+const PROC = { noop: path.join(here, 'processors/noop.mjs'), io10: path.join(here, 'processors/io10.mjs'), cpu5: path.join(here, 'processors/cpu5.mjs'), sleep: path.join(here, 'processors/sleep.mjs') };
+const KIND = { noop: 'no-op', io10: '10 ms I/O', cpu5: '5 ms CPU (hashing)' };
 const silent = createLogger({ level: 'silent', pretty: false });
 const loadStart = os.loadavg();
 const startedAt = new Date();
 
+const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
 const redis = await startEmbeddedRedis();
 const conn = new Redis(redis.url, { maxRetriesPerRequest: null });
 const prefix = 'bench';
@@ -39,13 +41,28 @@ const log = (...a) => console.error(...a);
 
 // ---------- variants ----------
 
-async function startPool({ queue, children, concurrency, processor }) {
-  const config = loadConfig({ env: {}, flags: { 'redis-url': redis.url, prefix, queues: queue, processor, concurrency, 'min-workers': children, 'max-workers': children, 'metrics-port': 0, 'log-level': 'silent', 'stop-timeout': 10 } });
-  const daemon = new Daemon({ config, log: silent });
-  const ready = new Promise((resolve) => daemon.supervisor.on('worker-ready', () => daemon.supervisor.runningCount() >= children && resolve()));
-  await daemon.start();
-  await ready;
-  return { stop: () => daemon.stop() };
+// The daemon runs as `worker-pool` would be run (its own process), so its CPU is measured apart
+// from this script's and from its children's.
+async function startPool({ queue, children, concurrency, processor, minWorkers = children }) {
+  const port = await freePort();
+  const args = [path.join(root, 'bin/worker-pool'), '--processor', processor, '--concurrency', String(concurrency), '--min-workers', String(minWorkers), '--max-workers', String(children), '--redis-url', redis.url, '--prefix', prefix, '--queues', queue, '--metrics-port', String(port), '--log-level', 'warn', '--stop-timeout', '10'];
+  const sup = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'inherit'] });
+  const exited = new Promise((resolve) => sup.once('exit', resolve));
+  let status;
+  for (;;) {
+    status = await fetch(`http://127.0.0.1:${port}/status`).then((r) => r.json()).catch(() => undefined);
+    if (status && status.runningWorkers >= minWorkers) break;
+    if (sup.exitCode !== null) throw new Error(`worker-pool exited ${sup.exitCode}`);
+    await sleep(50);
+  }
+  return {
+    pids: async () => {
+      const st = await fetch(`http://127.0.0.1:${port}/status`).then((r) => r.json());
+      return { supervisor: sup.pid, children: st.workers.map((w) => w.pid) };
+    },
+    status: () => fetch(`http://127.0.0.1:${port}/status`).then((r) => r.json()),
+    stop: async () => { sup.kill('SIGTERM'); await exited; },
+  };
 }
 
 async function startPlain({ queue, children, concurrency, processor }, sandboxed) {
@@ -56,6 +73,7 @@ async function startPlain({ queue, children, concurrency, processor }, sandboxed
   }
   await Promise.all(procs.map((c) => new Promise((resolve, reject) => { c.once('message', resolve); c.once('exit', (code) => reject(new Error(`baseline worker exited ${code}`))); })));
   return {
+    pids: async () => ({ supervisor: undefined, children: procs.map((c) => c.pid) }),
     stop: () => Promise.all(procs.map((c) => new Promise((resolve) => { if (c.exitCode !== null) return resolve(); c.once('exit', resolve); c.send({ type: 'close' }); }))),
   };
 }
@@ -86,7 +104,7 @@ async function drained(queue) {
 }
 
 function jobsFor(kind, concurrency, children) {
-  const perS = kind === 'noop' ? (concurrency === 1 ? 4000 : 15000) : Math.min(8000, 95 * concurrency * children);
+  const perS = kind === 'noop' ? (concurrency === 1 ? 4000 : 15000) : kind === 'cpu5' ? 180 * Math.min(children, 2) : Math.min(8000, 95 * concurrency * children);
   return Math.max(200, Math.round(perS * SECONDS));
 }
 
@@ -101,18 +119,28 @@ async function throughputOnce(variant, row) {
   await q.pause();
   const n = jobsFor(row.kind, row.concurrency, row.children);
   await fill(q, n);
+  const pids = await handle.pids();
+  const cpu0 = { sup: pids.supervisor ? cpuTicks(pids.supervisor) : 0, children: pids.children.map(cpuTicks), redis: cpuTicks(redis.pid) };
   const t0 = performance.now();
   await q.resume();
   await drained(queue);
   const seconds = (performance.now() - t0) / 1000;
+  // CPU seconds over the timed drain, per job.
+  const perJob = (ticks) => ticks / CLK_TCK / n;
+  const cpu = {
+    supervisor: pids.supervisor ? perJob(cpuTicks(pids.supervisor) - cpu0.sup) : undefined,
+    children: perJob(pids.children.reduce((a, pid, i) => a + cpuTicks(pid) - cpu0.children[i], 0)),
+    redis: perJob(cpuTicks(redis.pid) - cpu0.redis),
+  };
   await handle.stop();
   await q.obliterate({ force: true }).catch(() => undefined);
   await q.close();
-  return n / seconds;
+  return { rate: n / seconds, cpu };
 }
 
 const rows = [];
-for (const kind of ['noop', 'io10']) for (const concurrency of [1, 10, 50]) for (const children of [1, 2]) rows.push({ kind, concurrency, children, results: {} });
+for (const kind of ['noop', 'io10']) for (const concurrency of [1, 10, 50]) for (const children of [1, 2]) rows.push({ kind, concurrency, children, results: {}, cpu: {} });
+for (const children of [1, 2]) rows.push({ kind: 'cpu5', concurrency: 1, children, results: {}, cpu: {} });
 
 log(`throughput: ${rows.length} rows × ${Object.keys(VARIANTS).length} variants × ${RUNS} rounds`);
 const names = Object.keys(VARIANTS);
@@ -120,8 +148,9 @@ for (let round = 0; round < RUNS; round++) {
   for (const [i, row] of rows.entries()) {
     const order = names.map((_, j) => names[(j + round + i) % names.length]);
     for (const v of order) {
-      const rate = await throughputOnce(v, row);
+      const { rate, cpu } = await throughputOnce(v, row);
       (row.results[v] ??= []).push(rate);
+      (row.cpu[v] ??= []).push(cpu);
       log(`  round ${round + 1} ${row.kind} c${row.concurrency} ×${row.children} ${v}: ${rate.toFixed(0)} jobs/s`);
     }
   }
@@ -180,9 +209,10 @@ for (let i = 0; i < (QUICK ? 2 : 5); i++) {
   w = new WorkerProcess('worker-1', 1, baseSettings(PROC.sleep, queue), WORKER_ENTRY, () => performance.now());
   await new Promise((resolve) => w.once('ready', resolve));
   const q = new Queue(queue, { connection: conn, prefix });
-  const started = new Promise((resolve) => w.on('message', (m) => m.type === 'job-start' && resolve()));
+  // The child sends no message per job: its samples (one within 20 ms of a start or end) tell.
+  const started = new Promise((resolve) => w.on('message', (m) => m.type === 'sample' && m.busySlots > 0 && resolve()));
   let jobEnd = 0;
-  w.on('message', (m) => { if (m.type === 'job-end') jobEnd = performance.now(); });
+  w.on('message', (m) => { if (m.type === 'sample' && m.jobs?.some((j) => j.completed > 0)) jobEnd = performance.now(); });
   await q.add('sleep', { ms: 2000 }, { removeOnComplete: true });
   await started;
   t0 = performance.now();
@@ -193,9 +223,38 @@ for (let i = 0; i < (QUICK ? 2 : 5); i++) {
   await q.close();
 }
 
+// ---------- arrival → active ----------
+
+// A job added to an idle pool: at zero workers (the supervisor watches the queues' markers and
+// decides at once), at min-workers 1 (an idle child blocked on the markers), and a plain Worker.
+const ARRIVAL = { 'worker-pool at zero (--min-workers 0)': 'zero', 'worker-pool at --min-workers 1': 'min1', 'plain BullMQ Worker': 'plain' };
+async function arrivalOnce(kind) {
+  const queue = `arrive-${++queueSeq}`;
+  const q = new Queue(queue, { connection: conn, prefix });
+  const opts = { queue, children: 1, concurrency: 1, processor: PROC.noop };
+  const handle = kind === 'plain' ? await startPlain(opts, false) : await startPool({ ...opts, minWorkers: kind === 'zero' ? 0 : 1 });
+  await sleep(1500); // idle for a moment (at zero: past start-up, no worker)
+  const job = await q.add('j', {});
+  let j;
+  for (;;) {
+    j = await q.getJob(job.id);
+    if (j?.finishedOn) break;
+    await sleep(5);
+  }
+  await handle.stop();
+  await q.obliterate({ force: true }).catch(() => undefined);
+  await q.close();
+  return j.processedOn - j.timestamp;
+}
+const arrivals = Object.fromEntries(Object.keys(ARRIVAL).map((k) => [k, []]));
+log(`arrival → active: ${QUICK ? 2 : 5} of each, interleaved`);
+for (let i = 0; i < (QUICK ? 2 : 5); i++) {
+  const names = Object.keys(ARRIVAL);
+  for (const name of names.map((_, j) => names[(j + i) % names.length])) arrivals[name].push(await arrivalOnce(ARRIVAL[name]));
+}
+
 // ---------- footprint ----------
 
-const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
 function cpuTicks(pid) {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
@@ -235,6 +294,11 @@ await new Promise((resolve) => plain.once('exit', resolve));
 
 await conn.quit();
 await redis.stop();
+
+// ---------- many queues (issue 19), its own script and Redis ----------
+
+log('many queues: bench/many-queues.mjs');
+const manyQueues = execFileSync(process.execPath, [path.join(here, 'many-queues.mjs'), ...(QUICK ? ['--quick'] : [])], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 20 }).trim();
 const loadEnd = os.loadavg();
 
 // ---------- report ----------
@@ -254,11 +318,37 @@ for (const row of rows) {
   const vsSandbox = pool / median(row.results['BullMQ sandboxed']);
   worstPlain = Math.min(worstPlain, vsPlain);
   if (row.concurrency === 10) sandboxC10 = Math.min(sandboxC10, vsSandbox);
-  out.push(`| ${row.kind === 'noop' ? 'no-op' : '10 ms I/O'} | ${row.concurrency} | ${row.children} | ${cell('worker-pool')} | ${cell('plain BullMQ')} | ${cell('BullMQ sandboxed')} | ${r2(vsPlain)}× | ${r2(vsSandbox)}× |`);
+  out.push(`| ${KIND[row.kind]} | ${row.concurrency} | ${row.children} | ${cell('worker-pool')} | ${cell('plain BullMQ')} | ${cell('BullMQ sandboxed')} | ${r2(vsPlain)}× | ${r2(vsSandbox)}× |`);
 }
 const throughputTable = out.join('\n');
+
+// CPU per job over the timed drains (medians over the rounds): the supervisor's, the children's and
+// Redis', for worker-pool and plain BullMQ side by side.
+const cpuMedian = (row, v, k) => median(row.cpu[v].map((c) => c[k]));
+const us = (x) => (x * 1e6).toFixed(1);
+const ms1000 = (x) => (x * 1e6).toFixed(0); // seconds per job → ms per 1,000 jobs
+const cpuLines = [
+  '| job | concurrency | children | supervisor µs/job | pool children ms/1,000 jobs | pool Redis ms/1,000 jobs | plain children ms/1,000 jobs | plain Redis ms/1,000 jobs |',
+  '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+];
+let supWorst = 0;
+let supAtTop = { rate: 0, us: 0 };
+for (const row of rows) {
+  const sup = cpuMedian(row, 'worker-pool', 'supervisor');
+  supWorst = Math.max(supWorst, sup);
+  const rate = median(row.results['worker-pool']);
+  if (row.kind === 'noop' && rate > supAtTop.rate) supAtTop = { rate, us: sup * 1e6 };
+  cpuLines.push(`| ${KIND[row.kind]} | ${row.concurrency} | ${row.children} | ${us(sup)} | ${ms1000(cpuMedian(row, 'worker-pool', 'children'))} | ${ms1000(cpuMedian(row, 'worker-pool', 'redis'))} | ${ms1000(cpuMedian(row, 'plain BullMQ', 'children'))} | ${ms1000(cpuMedian(row, 'plain BullMQ', 'redis'))} |`);
+}
+const cpuTable = cpuLines.join('\n');
+const arrivalLines = ['| arrival → active (enqueue to processedOn) | median | min–max |', '| --- | ---: | ---: |'];
+for (const [name, xs] of Object.entries(arrivals)) arrivalLines.push(`| ${name} | ${f0(median(xs))} ms | ${f0(Math.min(...xs))}–${f0(Math.max(...xs))} ms |`);
+const arrivalTable = arrivalLines.join('\n');
+const zeroArrival = median(arrivals['worker-pool at zero (--min-workers 0)']);
 const spawnRatio = median(spawnPool) / median(spawnBare);
 verdicts.push(`- worker-pool ≥ 0.95× plain BullMQ in every throughput row: **${worstPlain >= 0.95 ? 'met' : 'missed'}** (lowest ratio ${r2(worstPlain)}×)`);
+verdicts.push(`- supervisor CPU ≤ 2 µs per job at the highest no-op rate: **${supAtTop.us <= 2 ? 'met' : 'missed'}** (${supAtTop.us.toFixed(1)} µs at ${f0(supAtTop.rate)} jobs/s; the CPU clock ticks every ${(1000 / CLK_TCK).toFixed(0)} ms, so short runs round)`);
+verdicts.push(`- a job added to an idle pool at zero workers runs within 1 s: **${zeroArrival <= 1000 ? 'met' : 'missed'}** (median ${f0(zeroArrival)} ms)`);
 verdicts.push(`- worker-pool ≥ 2.5× sandboxed processors at concurrency 10: **${sandboxC10 >= 2.5 ? 'met' : 'missed'}** (lowest ${r2(sandboxC10)}×)`);
 verdicts.push(`- spawn to ready ≤ 1.5× a bare process: **${spawnRatio <= 1.5 ? 'met' : 'missed'}** (${r2(spawnRatio)}×: ${f0(median(spawnPool))} ms vs ${f0(median(spawnBare))} ms)`);
 verdicts.push(`- idle supervisor below 1% of a core: **${supCpu < 0.01 ? 'met' : 'missed'}** (${(supCpu * 100).toFixed(2)}% over ${idleSeconds} s with 4 children)`);
@@ -280,7 +370,7 @@ const bullmqVersion = JSON.parse(readFileSync(path.join(root, 'node_modules/bull
 const machine = `${cpu.length} × ${cpu[0]?.model ?? 'unknown CPU'}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, ${os.type()} ${os.release()}; Node ${process.version}, bullmq ${bullmqVersion}, ${redisVersion.split(' ').slice(0, 3).join(' ')}`;
 const load = `load average ${loadStart.map((x) => x.toFixed(2)).join(' / ')} at the start, ${loadEnd.map((x) => x.toFixed(2)).join(' / ')} at the end (1 / 5 / 15 min)`;
 
-console.log(`\nmachine: ${machine}\n${load}\n\n${throughputTable}\n\n${other}\n\n${verdicts.join('\n')}`);
+console.log(`\nmachine: ${machine}\n${load}\n\n${throughputTable}\n\n${cpuTable}\n\n${arrivalTable}\n\n${other}\n\n${verdicts.join('\n')}\n\n${manyQueues}`);
 
 if (WRITE) {
   const doc = readFileSync(path.join(here, 'benchmarks.template.md'), 'utf8')
@@ -289,6 +379,9 @@ if (WRITE) {
     .replace('{{load}}', load)
     .replace('{{runs}}', String(RUNS))
     .replace('{{throughput}}', throughputTable)
+    .replace('{{cpu}}', cpuTable)
+    .replace('{{arrival}}', arrivalTable)
+    .replace('{{queues}}', manyQueues)
     .replace('{{other}}', other)
     .replace('{{verdicts}}', verdicts.join('\n'));
   writeFileSync(path.join(root, 'docs/benchmarks.md'), doc);

@@ -37,6 +37,7 @@ import { registerRedisMetrics } from './observe/redis-metrics.js';
 import { FetchHealth } from './supervisor/fetch-health.js';
 import { Watchdog } from './supervisor/watchdog.js';
 import { RedisReachability } from './redis/reachability.js';
+import { ArrivalWatch } from './supervisor/arrival-watch.js';
 import { ControlLoop, type DecisionRecord } from './supervisor/control-loop.js';
 import { FreezeWatch } from './supervisor/freeze-watch.js';
 import { HandBack } from './supervisor/hand-back.js';
@@ -155,6 +156,8 @@ export class Daemon {
   readonly log: Logger;
   readonly supervisor: Supervisor;
   readonly loop: ControlLoop;
+  /** At zero workers, wakes the pool when a job arrives instead of at the next period. */
+  private readonly arrivals: ArrivalWatch;
   readonly probe: QueueProbe;
   readonly handBack: HandBack;
   readonly events: EventStream;
@@ -223,6 +226,15 @@ export class Daemon {
       new PoolDemand(this.supervisor, this.probe, this.clock, c.window * 1000, () => this.fleet.queueListeners()),
     );
     this.reachability = new RedisReachability(this.probe.client, redactUrl(c.redisUrl), this.log);
+    this.arrivals = new ArrivalWatch({
+      connect: () => this.probe.client.duplicate({ connectionName: `worker-pool:${c.name}:arrivals`, maxRetriesPerRequest: null }),
+      prefix: c.prefix,
+      queues: c.queues,
+      atZero: () => this.supervisor.desired === 0 && this.loop.running,
+      decide: () => this.loop.decideNow(),
+      log: this.log,
+    });
+    this.loop.onDecision((d) => d.workersAfter === 0 && this.arrivals.arm());
     this.globalConcurrency = new GlobalConcurrency(this.probe.client, c.prefix, this.log);
     this.rollout = new Rollout(this.supervisor, this.log);
     // Every period, put back a global limit that Redis lost or another pool changed.
@@ -261,9 +273,9 @@ export class Daemon {
       log: this.log,
     });
     this.freezeWatch = new FreezeWatch({ workers: () => this.supervisor.workers(), queue: (q) => this.probe.queue(q), sampleIntervalMs: c.sampleInterval * 1000, clock: this.clock, log: this.log });
-    const metrics = createMetrics(c.name, this.supervisor, this.loop, this.handBack);
+    const metrics = createMetrics(c.name, this.supervisor, this.loop, this.handBack, c.metricsQueues);
     registerFreezeMetrics(metrics.registry, this.freezeWatch);
-    registerQueueMetrics(metrics.registry, this.probe, buildInfo(VERSION));
+    registerQueueMetrics(metrics.registry, this.probe, buildInfo(VERSION), c.metricsQueues);
     registerRedisMetrics(metrics.registry, this.redisWatch, this.fetchHealth);
     this.events = new EventStream({ pool: c.name, redisUrl: c.redisUrl, redis: c.redis, prefix: c.prefix, queues: c.queues, payloads: c.eventsPayloads, maxClients: c.eventsMaxClients }, this.supervisor, this.loop, this.log, () => this.clock.wallNow());
     const historyStore = new RedisHistoryStore(this.probe.client, c.prefix, c.name, History.pointsFor(2000), (err) => this.log.debug({ err: err.message }, 'could not store history'));
@@ -354,7 +366,7 @@ export class Daemon {
     return {
       queues: this.opts.config.queues,
       workers: workers.length,
-      busy: workers.reduce((n, w) => n + w.jobs.size, 0),
+      busy: workers.reduce((n, w) => n + w.busySlots, 0),
       concurrency: this.opts.config.concurrency,
       // Read without pruning the usage window: only the control loop and /status prune it.
       utilization: this.supervisor.usage.utilization(this.clock.now()),
@@ -392,11 +404,11 @@ export class Daemon {
       'worker-pool starting',
     );
     this.watchdog.start();
-    if (Object.keys(c.globalConcurrency).length === 0) this.loop.start();
+    if (Object.keys(c.globalConcurrency).length === 0) (this.loop.start(), this.arrivals.arm());
     // Workers must not take jobs of a limited queue before its limit is in Redis.
     else {
       void this.applyGlobalConcurrency().then(() => {
-        if (!this.stopped) this.loop.start();
+        if (!this.stopped) (this.loop.start(), this.arrivals.arm());
       });
     }
     this.history.start();
@@ -439,6 +451,7 @@ export class Daemon {
       await this.applyConfig(old).catch((e: unknown) => this.log.error({ err: (e as Error).message }, 'reload: could not restore the previous config everywhere'));
       throw err;
     }
+    this.arrivals.setQueues(c.queues);
     try {
       await this.globalConcurrency.apply(c.globalConcurrency);
     } catch (err) {
@@ -476,7 +489,7 @@ export class Daemon {
 
   private setTitle(): void {
     const workers = this.supervisor.workers().filter((w) => w.state !== 'draining');
-    const busy = workers.reduce((n, w) => n + w.jobs.size, 0);
+    const busy = workers.reduce((n, w) => n + w.busySlots, 0);
     const slots = workers.reduce((n, w) => n + w.concurrency, 0);
     const title = `worker-pool ${this.opts.config.name} supervisor [${workers.length} workers, ${busy} of ${slots} busy]${this.stopped ? ' stopping' : ''}`;
     if (process.title !== title) process.title = title;
@@ -558,7 +571,7 @@ export class Daemon {
         id: w.id,
         pid: w.pid,
         state: w.state,
-        busy: w.jobs.size,
+        busy: w.busySlots,
         concurrency: w.concurrency,
         processed: w.processed,
         failed: w.failed,
@@ -589,6 +602,7 @@ export class Daemon {
       this.log.info({ stopTimeout: this.opts.config.stopTimeout }, 'stopping: draining workers');
       this.loop.stop();
       this.watchdog.stop();
+      await this.arrivals.stop();
       this.setTitle();
       const stopBy = this.clock.now() + this.opts.config.stopTimeout * 1000;
       const result = await this.supervisor.shutdown(this.opts.config.stopTimeout * 1000, force);

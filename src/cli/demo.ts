@@ -60,7 +60,8 @@ export async function runDemo(o: DemoOptions, out: (line: string) => void = cons
   let peak = 0;
   const loadSeconds = o.duration / 2;
   daemon.supervisor.on('worker-message', (_w, msg) => {
-    if (msg.type === 'job-end') msg.status === 'completed' ? completed++ : failed++;
+    if (msg.type !== 'sample' || !msg.jobs) return;
+    for (const q of msg.jobs) (completed += q.completed, failed += q.failed);
   });
   await daemon.start();
   out(`pool "demo": min 2, max 5, threshold 0.5 (remove below 0.25), scaling period ${o.scalingPeriod} s, window ${o.window} s; status at ${daemon.url}/status`);

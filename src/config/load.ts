@@ -72,6 +72,8 @@ export interface PoolConfig {
   eventsMaxClients: number;
   /** The HTTP access file, read and checked (undefined without --http-config, or when this process cannot read it: the daemon reads it at start). */
   httpAccess: HttpAccess | undefined;
+  /** Queues (the first listed) with their own `queue` label in the metrics; the rest are `_other`. */
+  metricsQueues: number;
   logLevel: string;
   logFormat: 'json' | 'pretty' | undefined;
   embeddedRedis: boolean;

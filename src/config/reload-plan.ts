@@ -53,6 +53,7 @@ const EFFECT: Record<Key, ReloadEffect> = {
   prefix: 'restart',
   metricsHost: 'restart',
   metricsPort: 'restart',
+  metricsQueues: 'restart',
   logFormat: 'restart',
   embeddedRedis: 'restart',
   policy: 'restart',

@@ -95,6 +95,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   { key: 'redis-password-file', group: 'redis', kind: 'string', arg: 'FILE', optional: true, help: 'file holding the Redis password (default: $CREDENTIALS_DIRECTORY/redis-password when present)' },
   { key: 'metrics-host', group: 'http', kind: 'string', arg: 'HOST', default: '127.0.0.1', help: 'address of the HTTP endpoints (/metrics /status /healthz /readyz)' },
   { key: 'metrics-port', group: 'http', kind: 'int', arg: 'PORT', default: 9464, min: 0, max: 65535, help: 'port of the HTTP endpoints (0: any free port)' },
+  { key: 'metrics-queues', group: 'http', kind: 'int', arg: 'N', default: 100, min: 1, max: 100000, help: 'per-queue metric series for the first N queues listed; the others are counted together as queue="_other"' },
   { key: 'http-config', group: 'http', kind: 'string', arg: 'FILE', optional: true, help: 'HTTP access file (YAML, exporter-toolkit keys): basic_auth_users (bcrypt), bearer_token_file, tls_server_config, host_names; a relative path is read from $CREDENTIALS_DIRECTORY when set' },
   { key: 'http-insecure', group: 'http', kind: 'bool', default: false, help: 'allow a non-loopback --metrics-host without authentication (anyone who reaches it sees /status and /events)' },
   { key: 'events-payloads', group: 'http', kind: 'bool', default: false, help: 'put job data in /events: return values, failure reasons, progress objects (a numeric progress is always sent)' },

@@ -4,6 +4,7 @@
  */
 
 import type { RedisTarget } from '../redis/connection.js';
+import { isQueueJobStats, type QueueJobStats } from './job-stats.js';
 
 /** Everything a child needs to run, as plain data. */
 export interface WorkerSettings {
@@ -45,7 +46,9 @@ export type ParentMessage =
   /** Stop taking jobs; exit once the running ones have finished. */
   | { type: 'drain'; reason: string }
   /** Shutdown deadline passed: put running jobs back in their queues, then exit. */
-  | { type: 'hand-back' };
+  | { type: 'hand-back' }
+  /** Name the jobs you run now (after a failover: which locked jobs are really yours). */
+  | { type: 'list-running'; nonce: number };
 
 export interface SampleMessage {
   type: 'sample';
@@ -67,6 +70,11 @@ export interface SampleMessage {
   started?: number;
   /** Fetches that failed since it began (READONLY, NOPERM, Redis down): readiness and a metric. */
   fetchErrors?: number;
+  /**
+   * The jobs started and ended since the previous sample, per queue (only queues that had any):
+   * the supervisor's job counters and histograms are fed from these, never from a message per job.
+   */
+  jobs?: QueueJobStats[];
 }
 
 export interface JobDeadline {
@@ -80,9 +88,9 @@ export interface JobDeadline {
 
 export type ChildMessage =
   | { type: 'ready'; at: number }
+  /** The answer to list-running: `${queue}:${id}` of every job the child runs now. */
+  | { type: 'running'; nonce: number; jobs: string[] }
   | SampleMessage
-  | { type: 'job-start'; queue: string; id: string; name: string; token: string; waitMs: number }
-  | { type: 'job-end'; queue: string; id: string; name: string; status: 'completed' | 'failed'; durationMs: number; error?: string }
   /** The processor could not be loaded: a failed start, whatever the exit code. */
   | { type: 'load-error'; message: string }
   /**
@@ -121,12 +129,11 @@ export function isChildMessage(x: unknown): x is ChildMessage {
         num(x['at']) && num(x['busyMs']) && num(x['busySlots']) && num(x['processed']) && num(x['failed']) && num(x['rssBytes']) &&
         (x['deadlines'] === undefined || (Array.isArray(x['deadlines']) && x['deadlines'].every(isDeadline))) &&
         (x['cpu'] === undefined || isCpuUsage(x['cpu'])) &&
-        (x['started'] === undefined || num(x['started'])) && (x['fetchErrors'] === undefined || num(x['fetchErrors']))
+        (x['started'] === undefined || num(x['started'])) && (x['fetchErrors'] === undefined || num(x['fetchErrors'])) &&
+        (x['jobs'] === undefined || (Array.isArray(x['jobs']) && x['jobs'].every(isQueueJobStats)))
       );
-    case 'job-start':
-      return str(x['queue']) && str(x['id']) && str(x['name']) && str(x['token']) && num(x['waitMs']);
-    case 'job-end':
-      return str(x['queue']) && str(x['id']) && str(x['name']) && (x['status'] === 'completed' || x['status'] === 'failed') && num(x['durationMs']);
+    case 'running':
+      return num(x['nonce']) && Array.isArray(x['jobs']) && x['jobs'].every(str);
     case 'load-error':
     case 'warn':
       return str(x['message']);
@@ -161,6 +168,8 @@ export function isParentMessage(x: unknown): x is ParentMessage {
       return str(x['reason']);
     case 'hand-back':
       return true;
+    case 'list-running':
+      return num(x['nonce']);
     default:
       return false;
   }

@@ -92,7 +92,7 @@ export class EventStream {
     loop.onDecision((d) => this.publish('decision', d));
     supervisor.on('worker-started', (w) => this.publish('worker', { event: 'started', worker: w.id, pid: w.pid }));
     supervisor.on('worker-ready', (w) => this.publish('worker', { event: 'ready', worker: w.id, pid: w.pid, startSeconds: w.readyAt === undefined ? null : (w.readyAt - w.forkedAt) / 1000 }));
-    supervisor.on('worker-draining', (w, reason) => this.publish('worker', { event: 'draining', worker: w.id, pid: w.pid, reason, running: w.jobs.size }));
+    supervisor.on('worker-draining', (w, reason) => this.publish('worker', { event: 'draining', worker: w.id, pid: w.pid, reason, running: w.busySlots }));
     supervisor.on('worker-exit', (e) => this.publish('worker', { event: 'exited', worker: e.worker.id, pid: e.worker.pid, reason: e.reason, code: e.code, signal: e.signal }));
   }
 

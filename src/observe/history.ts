@@ -111,7 +111,7 @@ export class History {
         draining: count('draining'),
         desired: this.supervisor.desired,
         utilization: this.supervisor.utilization(),
-        busySlots: workers.reduce((n, w) => n + w.jobs.size, 0),
+        busySlots: workers.reduce((n, w) => n + w.busySlots, 0),
         slots: workers.filter((w) => w.state === 'running').reduce((n, w) => n + w.concurrency, 0),
         waiting: null,
         active: null,

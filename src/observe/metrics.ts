@@ -1,13 +1,16 @@
 /**
- * The pool's Prometheus metrics. The supervisor owns every counter (fed by IPC events from the
- * children), so a child's death never resets one. Gauges are read from the supervisor when scraped.
+ * The pool's Prometheus metrics. The supervisor owns every counter (fed by the job counts in the
+ * children's samples, and by their rare events), so a child's death never resets one. Gauges are read from the supervisor when scraped.
  * Names follow Prometheus' conventions: `worker_pool_` prefix, base units, `_total` on counters only.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { JOB_SECONDS_BUCKETS } from '../ipc/job-stats.js';
 import type { ControlLoop } from '../supervisor/control-loop.js';
 import type { HandBack } from '../supervisor/hand-back.js';
 import type { Supervisor } from '../supervisor/supervisor.js';
 import type { ExitReason } from '../supervisor/worker-process.js';
+import { BucketHistogram } from './bucket-histogram.js';
+import { QueueLabels } from './queue-label.js';
 
 const STATES = ['starting', 'running', 'draining', 'fatal'] as const;
 
@@ -21,7 +24,9 @@ export interface PoolMetrics {
   registry: Registry;
 }
 
-export function createMetrics(pool: string, supervisor: Supervisor, loop: ControlLoop, handBack?: HandBack): PoolMetrics {
+/** `queueLimit`: queues with their own `queue` series (the first listed); the rest are `_other`. */
+export function createMetrics(pool: string, supervisor: Supervisor, loop: ControlLoop, handBack?: HandBack, queueLimit = Infinity): PoolMetrics {
+  const queueLabel = new QueueLabels(() => supervisor.settings.queues, queueLimit);
   const registry = new Registry();
   registry.setDefaultLabels({ pool });
   // prom-client samples event-loop delay every 10 ms by default: 100 wake-ups a second, most of an
@@ -59,7 +64,7 @@ export function createMetrics(pool: string, supervisor: Supervisor, loop: Contro
   simple('worker_pool_worker_slots', 'Job slots of workers that take jobs (sum of concurrency).', () =>
     supervisor.workers().filter((w) => w.state === 'running').reduce((n, w) => n + w.concurrency, 0),
   );
-  simple('worker_pool_busy_slots', 'Jobs running now.', () => supervisor.workers().reduce((n, w) => n + w.jobs.size, 0));
+  simple('worker_pool_busy_slots', 'Jobs running now.', () => supervisor.workers().reduce((n, w) => n + w.busySlots, 0));
 
   const scaleEvents = new Counter({ name: 'worker_pool_scale_events_total', help: 'Scaling decisions that changed the pool size.', labelNames: ['direction'], registers: [registry] });
   scaleEvents.inc({ direction: 'up' }, 0);
@@ -92,32 +97,30 @@ export function createMetrics(pool: string, supervisor: Supervisor, loop: Contro
   const jobsStarted = new Counter({ name: 'worker_pool_jobs_started_total', help: 'Jobs started by this pool.', labelNames: ['queue'], registers: [registry] });
   const jobsCompleted = new Counter({ name: 'worker_pool_jobs_completed_total', help: 'Jobs completed by this pool.', labelNames: ['queue'], registers: [registry] });
   const jobsFailed = new Counter({ name: 'worker_pool_jobs_failed_total', help: 'Job attempts that failed in this pool.', labelNames: ['queue'], registers: [registry] });
-  for (const q of supervisor.settings.queues) {
+  for (const q of queueLabel.initial()) {
     jobsStarted.inc({ queue: q }, 0);
     jobsCompleted.inc({ queue: q }, 0);
     jobsFailed.inc({ queue: q }, 0);
   }
-  const duration = new Histogram({
-    name: 'worker_pool_job_duration_seconds',
-    help: 'Time a job ran, by queue and outcome.',
-    labelNames: ['queue', 'status'],
-    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
-    registers: [registry],
-  });
-  const wait = new Histogram({
-    name: 'worker_pool_job_wait_seconds',
-    help: 'Time from enqueue (or the end of a delay) to a job starting.',
-    labelNames: ['queue'],
-    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
-    registers: [registry],
-  });
+  // Fed from the job counts and buckets in the children's samples: no work per job here.
+  const duration = new BucketHistogram('worker_pool_job_duration_seconds', 'Time a job ran, by queue and outcome.', ['queue', 'status'], JOB_SECONDS_BUCKETS, registry);
+  const wait = new BucketHistogram('worker_pool_job_wait_seconds', 'Time from enqueue (or the end of a delay) to a job starting.', ['queue'], JOB_SECONDS_BUCKETS, registry);
   supervisor.on('worker-message', (_w, msg) => {
-    if (msg.type === 'job-start') {
-      jobsStarted.inc({ queue: msg.queue });
-      wait.observe({ queue: msg.queue }, msg.waitMs / 1000);
-    } else if (msg.type === 'job-end') {
-      (msg.status === 'completed' ? jobsCompleted : jobsFailed).inc({ queue: msg.queue });
-      duration.observe({ queue: msg.queue, status: msg.status }, msg.durationMs / 1000);
+    if (msg.type !== 'sample' || !msg.jobs) return;
+    for (const q of msg.jobs) {
+      const queue = queueLabel.of(q.queue);
+      if (q.started > 0) {
+        jobsStarted.inc({ queue }, q.started);
+        wait.add({ queue }, q.wait);
+      }
+      if (q.completed > 0) {
+        jobsCompleted.inc({ queue }, q.completed);
+        duration.add({ queue, status: 'completed' }, q.ranCompleted);
+      }
+      if (q.failed > 0) {
+        jobsFailed.inc({ queue }, q.failed);
+        duration.add({ queue, status: 'failed' }, q.ranFailed);
+      }
     }
   });
 
@@ -139,14 +142,14 @@ export function createMetrics(pool: string, supervisor: Supervisor, loop: Contro
     buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
     registers: [registry],
   });
-  for (const q of supervisor.settings.queues) for (const how of ['handback', 'host', 'stalled']) recovered.inc({ queue: q, how }, 0);
+  for (const q of queueLabel.initial()) for (const how of ['handback', 'host', 'stalled']) recovered.inc({ queue: q, how }, 0);
   supervisor.on('worker-message', (_w, msg) => {
-    if (msg.type === 'job-returned') recovered.inc({ queue: msg.queue, how: 'handback' });
-    else if (msg.type === 'job-stalled') recovered.inc({ queue: msg.queue, how: 'stalled' });
+    if (msg.type === 'job-returned') recovered.inc({ queue: queueLabel.of(msg.queue), how: 'handback' });
+    else if (msg.type === 'job-stalled') recovered.inc({ queue: queueLabel.of(msg.queue), how: 'stalled' });
   });
   handBack?.on('outcome', (o) => {
     if (o.kind !== 'returned') return;
-    recovered.inc({ queue: o.job.queue, how: o.how ?? 'handback' });
+    recovered.inc({ queue: queueLabel.of(o.job.queue), how: o.how ?? 'handback' });
     (o.how === 'host' ? hostRecovery : recovery).observe(o.ms / 1000);
   });
 

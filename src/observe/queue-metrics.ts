@@ -6,6 +6,7 @@
 import { createRequire } from 'node:module';
 import { Gauge, type Registry } from 'prom-client';
 import { COUNT_STATES, type QueueProbe, type QueueSnapshot } from './queue-probe.js';
+import { OTHER_QUEUES } from './queue-label.js';
 
 export interface BuildInfo {
   version: string;
@@ -24,13 +25,30 @@ export function buildInfo(version: string): BuildInfo {
   return { version, bullmq_version: bullmq, node_version: process.versions.node };
 }
 
-export function registerQueueMetrics(registry: Registry, probe: QueueProbe, build: BuildInfo): void {
+/** `queueLimit`: queues with their own `queue` series (the first listed); the rest are summed as `_other`. */
+export function registerQueueMetrics(registry: Registry, probe: QueueProbe, build: BuildInfo, queueLimit = Infinity): void {
   const read = async (): Promise<Record<string, QueueSnapshot> | null> => {
+    let snap: Record<string, QueueSnapshot>;
     try {
-      return await probe.snapshot();
+      snap = await probe.snapshot();
     } catch {
       return null;
     }
+    const names = Object.keys(snap);
+    if (names.length <= queueLimit) return snap;
+    const out: Record<string, QueueSnapshot> = {};
+    for (const name of names.slice(0, queueLimit)) out[name] = snap[name]!;
+    let other: QueueSnapshot | undefined;
+    for (const name of names.slice(queueLimit)) {
+      const s = snap[name]!;
+      if (!other) other = { ...s, counts: { ...s.counts } };
+      else {
+        for (const state of COUNT_STATES) other.counts[state] += s.counts[state];
+        other.oldestAgeSeconds = Math.max(other.oldestAgeSeconds, s.oldestAgeSeconds);
+      }
+    }
+    out[OTHER_QUEUES] = other!;
+    return out;
   };
 
   new Gauge({

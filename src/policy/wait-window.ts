@@ -18,7 +18,7 @@ function upperOf(bucket: number): number {
 }
 
 export class WaitWindow {
-  private readonly slots = new Map<number, Uint32Array>();
+  private readonly slots = new Map<number, Float64Array>();
 
   constructor(private windowMs: number) {
     if (!(windowMs > 0)) throw new RangeError(`window must be > 0 ms, got ${windowMs}`);
@@ -33,16 +33,16 @@ export class WaitWindow {
     return this.windowMs / 10;
   }
 
-  /** A job started at `at` after waiting `waitMs`. */
-  record(at: number, waitMs: number): void {
+  /** A job started at `at` after waiting `waitMs` (or `count` jobs, when one wait stands for several). */
+  record(at: number, waitMs: number, count = 1): void {
     const key = Math.floor(at / this.slotMs);
     let counts = this.slots.get(key);
     if (!counts) {
-      counts = new Uint32Array(BUCKETS);
+      counts = new Float64Array(BUCKETS);
       this.slots.set(key, counts);
       this.prune(at);
     }
-    counts[bucketOf(waitMs)]!++;
+    counts[bucketOf(waitMs)]! += count;
   }
 
   /** The q-quantile (0 < q ≤ 1) of the waits of jobs that started in the window ending at `now`; null when none. */
@@ -59,7 +59,7 @@ export class WaitWindow {
       }
     }
     if (n === 0) return null;
-    const rank = Math.ceil(q * n);
+    const rank = q * n;
     let seen = 0;
     for (let i = 0; i < BUCKETS; i++) {
       seen += total[i]!;

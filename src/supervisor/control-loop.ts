@@ -39,6 +39,7 @@ export class ControlLoop {
   readonly decisions: DecisionRecord[] = [];
   lastTickAt: number | undefined;
   private timer: NodeJS.Timeout | undefined;
+  private deciding = false;
   private listeners: Array<(d: DecisionRecord) => void> = [];
 
   constructor(
@@ -80,15 +81,38 @@ export class ControlLoop {
     return this.timer !== undefined;
   }
 
+  /**
+   * Decide now instead of at the end of the period (a job arrived at a pool at zero workers, or
+   * every slot is busy): one tick, the same as a periodic one, and the next period starts from it.
+   * Does nothing while stopped or while a tick is under way. Resolves with the decision made, if any.
+   */
+  async decideNow(): Promise<DecisionRecord | undefined> {
+    if (this.timer === undefined || this.deciding) return undefined;
+    this.deciding = true;
+    clearTimeout(this.timer);
+    try {
+      if (this.demand) await this.demand.refresh();
+      if (this.timer === undefined) return undefined; // stopped meanwhile
+      return this.tick();
+    } finally {
+      this.deciding = false;
+      if (this.timer !== undefined) this.schedule();
+    }
+  }
+
   private schedule(): void {
-    this.timer = setTimeout(() => {
+    const timer = setTimeout(() => {
+      if (this.deciding) return; // decideNow() took this period over and schedules the next
+      this.deciding = true;
       const refreshed = this.demand ? this.demand.refresh() : Promise.resolve();
       void refreshed.then(() => {
-        if (this.timer === undefined) return; // stopped meanwhile
+        this.deciding = false;
+        if (this.timer !== timer) return; // stopped (or rescheduled) meanwhile
         this.tick();
         this.schedule();
       });
     }, this.limits.scalingPeriodMs);
+    this.timer = timer;
   }
 
   tick(): DecisionRecord {

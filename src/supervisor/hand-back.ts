@@ -65,7 +65,7 @@ export class HandBack extends EventEmitter<HandBackEvents> {
 
   /**
    * Return the jobs a dead child still held. Waits for the child's IPC channel to close first,
-   * so a job-start or job-end it sent just before dying has been counted.
+   * so the last sample it sent just before dying has been counted.
    */
   recover(worker: WorkerProcess): Promise<void> {
     const p = worker.closed.then(() => this.returnJobs(worker));
@@ -139,8 +139,8 @@ export class HandBack extends EventEmitter<HandBackEvents> {
    * run. A demoted master may have accepted a completion (or a fetch) and lost it with its data:
    * the job is then active on the new master, locked by a worker that has moved on, until the
    * lock expires and BullMQ's stalled check finds it (lock-duration + stalled-interval). A job
-   * found so is looked at again after `settleMs`, so that a job-start still on its way from the
-   * child is counted first. No stall is counted: the job did nothing wrong.
+   * found so is looked at again after `settleMs`, when the child names the jobs it runs (a fetch
+   * under way has reached it by then). No stall is counted: the job did nothing wrong.
    */
   returnUnheld(workers: readonly WorkerProcess[], settleMs = 1000): Promise<void> {
     const p = (async () => {
@@ -150,14 +150,18 @@ export class HandBack extends EventEmitter<HandBackEvents> {
       const now = this.opts.clock.now();
       for (const queue of new Set(live.flatMap((w) => w.queues))) {
         for (const { id, token } of await this.findLocked(queue, (lock) => owner(lock) !== undefined)) {
-          const worker = owner(token)!;
-          if (!worker.jobs.has(`${queue}:${id}`)) found.push({ worker, job: { queue, id, name: '', token, startedAt: now } });
+          found.push({ worker: owner(token)!, job: { queue, id, name: '', token, startedAt: now } });
         }
       }
       if (found.length === 0) return;
       await new Promise((r) => setTimeout(r, settleMs));
+      // Each child names the jobs it runs (no message per job tells the supervisor): a locked job
+      // it does not name is nobody's. A child that does not answer keeps its jobs (the stalled check).
+      const running = new Map<WorkerProcess, Set<string> | undefined>();
+      for (const w of new Set(found.map((f) => f.worker))) running.set(w, await w.listRunning());
       for (const { worker, job } of found) {
-        if (worker.jobs.has(`${job.queue}:${job.id}`)) continue;
+        const held = running.get(worker);
+        if (!held || held.has(`${job.queue}:${job.id}`)) continue;
         const outcome = await this.returnOne(job, now, false).catch((err: unknown): HandBackOutcome => ({ kind: 'error', job, error: (err as Error).message }));
         this.report(worker, outcome);
         this.emit('outcome', outcome);

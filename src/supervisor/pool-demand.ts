@@ -1,8 +1,8 @@
 /**
  * PoolDemand: what the control loop tells a policy besides utilization — the backlog and the oldest
  * job's age (read from Redis before each tick), arrival and completion rates and mean job time
- * (a DemandTracker fed by the workers' job-end messages), the p95 wait of jobs that started in the
- * window (their job-start messages), the workers' memory, and for the CPU-saturation guard the host's
+ * (a DemandTracker fed by the job counts in the workers' samples), the p95 wait of jobs that started
+ * in the window (the waits the samples carry), the workers' memory, and for the CPU-saturation guard the host's
  * CPU use and how CPU-bound the jobs were over the last period (the children's CPU time, reported
  * with their samples, against their busy time). In a fleet, a queue's backlog is divided by the live
  * instances listening to it, so N hosts do not each add workers for the whole of it.
@@ -48,12 +48,15 @@ export class PoolDemand implements DemandSource {
     this.tracker = new DemandTracker(windowMs);
     this.waits = new WaitWindow(windowMs);
     supervisor.on('worker-message', (w, msg) => {
-      if (msg.type === 'job-end') {
-        this.finished++;
-        this.finishedBusyMs += msg.durationMs;
-      } else if (msg.type === 'job-start') {
-        this.waits.record(this.clock.now(), msg.waitMs);
-      } else if (msg.type === 'sample' && msg.cpu) {
+      if (msg.type !== 'sample') return;
+      for (const q of msg.jobs ?? []) {
+        this.finished += q.completed + q.failed;
+        this.finishedBusyMs += q.ranCompleted.sumMs + q.ranFailed.sumMs;
+        // Each wait the sample carries stands for started / length of the jobs that started.
+        const kept = q.waitSampleMs ?? [];
+        for (const ms of kept) this.waits.record(this.clock.now(), ms, q.started / kept.length);
+      }
+      if (msg.cpu) {
         // The first sample is the baseline: the CPU a child spent loading is not its jobs'.
         const us = msg.cpu.user + msg.cpu.system;
         const prev = this.cpuSeen.get(w.key);
@@ -78,7 +81,7 @@ export class PoolDemand implements DemandSource {
       this.oldestWaitMs = null;
     }
     const now = this.clock.now();
-    const running = this.supervisor.workers().reduce((n, w) => n + w.jobs.size, 0);
+    const running = this.supervisor.workers().reduce((n, w) => n + w.busySlots, 0);
     this.tracker.observe({ at: now, backlog: this.backlog, running, finished: this.finished, finishedBusyMs: this.finishedBusyMs });
     this.cpu = this.hostCpu.read();
     const runWaitMs = this.runQueueWaitMs();

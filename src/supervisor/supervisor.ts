@@ -243,10 +243,8 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       const at = worker.childTimeToLocal(msg.at, this.opts.clock.now());
       this.usage.record(worker.key, { at, busyMs: msg.busyMs, busySlots: msg.busySlots });
       this.checkRecycle(worker);
-    } else if (msg.type === 'job-end') {
-      this.checkRecycle(worker);
     } else if (msg.type === 'retire' && worker.state === 'running' && !this.stopping) {
-      this.opts.log.info({ worker: worker.id, pid: worker.pid, reason: msg.reason, running: worker.jobs.size }, 'worker asked to be replaced');
+      this.opts.log.info({ worker: worker.id, pid: worker.pid, reason: msg.reason, running: worker.busySlots }, 'worker asked to be replaced');
       this.retire(worker, msg.reason);
     }
     this.emit('worker-message', worker, msg);
@@ -319,7 +317,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     this.lastResizeAt = this.opts.clock.now();
     this.draining.add(worker);
     worker.drain(reason);
-    this.opts.log.info({ worker: worker.id, pid: worker.pid, reason, running: worker.jobs.size }, 'draining worker');
+    this.opts.log.info({ worker: worker.id, pid: worker.pid, reason, running: worker.busySlots }, 'draining worker');
     this.emit('worker-draining', worker, reason);
   }
 
@@ -360,7 +358,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       slot.restartAt = plan.atMs;
       const level = plan.failedStarts > 0 ? 'warn' : 'error';
       this.opts.log[level](
-        { worker: slot.name, pid: worker.pid, code, signal, lostJobs: worker.jobs.size, restartInMs: Math.round(plan.atMs - now), failedStarts: plan.failedStarts, loadError: worker.loadError },
+        { worker: slot.name, pid: worker.pid, code, signal, lostJobs: worker.busySlots, restartInMs: Math.round(plan.atMs - now), failedStarts: plan.failedStarts, loadError: worker.loadError },
         plan.failedStarts > 0 ? 'worker failed to start; restarting after back-off' : 'worker died; replacing it',
       );
     }
@@ -391,7 +389,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     clearTimeout(timer);
     if (outcome === 'done') return { forced: false };
     const left = all.filter((w) => w.alive);
-    this.opts.log.warn({ workers: left.map((w) => w.id), jobs: left.reduce((n, w) => n + w.jobs.size, 0) }, 'stop deadline reached; handing running jobs back');
+    this.opts.log.warn({ workers: left.map((w) => w.id), jobs: left.reduce((n, w) => n + w.busySlots, 0) }, 'stop deadline reached; handing running jobs back');
     for (const w of left) w.handBack();
     const killTimer = setTimeout(() => left.forEach((w) => w.kill('SIGKILL')), reserveMs * 0.6);
     await Promise.all(left.map((w) => w.exited()));

@@ -48,6 +48,7 @@ export class WorkerProcess extends EventEmitter<WorkerProcessEvents> {
   readonly forkedAt: number;
   readyAt: number | undefined;
   exitedAt: number | undefined;
+  /** Jobs running in the child, as of its latest sample. */
   busySlots = 0;
   processed = 0;
   failed = 0;
@@ -60,7 +61,11 @@ export class WorkerProcess extends EventEmitter<WorkerProcessEvents> {
   /** Why it was asked to stop (set when draining starts). */
   stopReason: ExitReason | undefined;
   loadError: string | undefined;
-  /** The jobs the child reported starting and not yet ending. */
+  /**
+   * Jobs the supervisor knows this child holds, beyond what its locks in Redis tell (a child sends
+   * no message per job: its samples carry counts, so this is empty unless a sample lists them).
+   * When it dies, hand-back finds every job it had locked by its token base anyway.
+   */
   readonly jobs = new Map<string, HeldJob>();
   /**
    * The start of every lock token the child uses (`${tokenBase}:${n}`), given to it in its start
@@ -118,6 +123,7 @@ export class WorkerProcess extends EventEmitter<WorkerProcessEvents> {
       this.state = 'exited';
       this.exitedAt = this.now();
       this.emit('exit', code, signal);
+      this.busySlots = 0; // after the listeners: they may log what it held
     });
     this.send({ type: 'start', settings: { ...settings, tokenBase: this.tokenBase } });
   }
@@ -165,23 +171,11 @@ export class WorkerProcess extends EventEmitter<WorkerProcessEvents> {
           this.deadlines = (msg.deadlines ?? []).map((d) => ({ ...d, at: local + (d.at - msg.at) }));
         }
         break;
-      case 'job-start':
-        // Job ids are per queue: key by both.
-        this.jobs.set(`${msg.queue}:${msg.id}`, { queue: msg.queue, id: msg.id, name: msg.name, token: msg.token, startedAt: now });
-        this.busySlots = this.jobs.size;
-        break;
-      case 'job-end':
-        this.jobs.delete(`${msg.queue}:${msg.id}`);
-        this.busySlots = this.jobs.size;
-        if (msg.status === 'completed') this.processed++;
-        else this.failed++;
-        break;
       case 'load-error':
         this.loadError = msg.message;
         break;
       case 'job-returned':
         this.jobs.delete(`${msg.queue}:${msg.id}`);
-        this.busySlots = this.jobs.size;
         break;
       case 'warn':
         break;
@@ -205,6 +199,28 @@ export class WorkerProcess extends EventEmitter<WorkerProcessEvents> {
     this.stopReason ??= reason;
     this.state = 'draining';
     this.send({ type: 'drain', reason });
+  }
+
+  private listNonce = 0;
+
+  /**
+   * The jobs (`${queue}:${id}`) the child runs now, as it answers; undefined when it does not
+   * answer within `timeoutMs` (busy, frozen, gone). Asked rarely (after a failover), never per job.
+   */
+  listRunning(timeoutMs = 1000): Promise<Set<string> | undefined> {
+    if (!this.child.connected) return Promise.resolve(undefined);
+    const nonce = ++this.listNonce;
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => (this.off('message', on), resolve(undefined)), timeoutMs);
+      const on = (m: ChildMessage) => {
+        if (m.type !== 'running' || m.nonce !== nonce) return;
+        clearTimeout(timer);
+        this.off('message', on);
+        resolve(new Set(m.jobs));
+      };
+      this.on('message', on);
+      this.send({ type: 'list-running', nonce });
+    });
   }
 
   /** Shutdown deadline: the child returns its running jobs to their queues and exits. */

@@ -3,6 +3,7 @@
  * jobs it runs, its counters, and whether it still takes jobs.
  */
 import type { Job, LockManager, Worker } from 'bullmq';
+import { JobTally } from './job-tally.js';
 
 /** One of the child's queues: the BullMQ Worker that fetches from it and the locks it renews. */
 export interface QueueSide {
@@ -32,6 +33,8 @@ export class ChildState {
   readonly running = new Map<string, Running>();
   /** The AbortController of each running job's processor signal, by `${queue}:${id}` (cancel, time limit, hand-back). */
   readonly aborts = new Map<string, AbortController>();
+  /** Jobs started and ended since the last sample, per queue (sent with it). */
+  readonly tally = new JobTally();
   /** Busy slot-milliseconds of the jobs that have ended. */
   busyDoneMs = 0;
   processed = 0;

@@ -1,12 +1,17 @@
 /**
  * The fetch loop of a worker child: fills its free slots with jobs from its queues in strict
  * order, never taking more jobs than there are free slots, and blocks on the queues' BullMQ
- * marker keys (one BZPOPMIN on all of them) when every queue is empty.
+ * marker keys (one BZPOPMIN on all of them, listed in queue order) when every queue is empty.
  *
- * Jobs are fetched by hand (BullMQ's manual-fetch API). Several fetches go out at once when
- * several slots are free; each tries the queues in the order listed, and Redis runs them one after
- * another, so a job of a later queue is taken only when the queues before it were empty at that
- * moment, as with one fetch at a time.
+ * Jobs are fetched by hand (BullMQ's manual-fetch API). With several queues, finding the next job
+ * costs the same round trips whatever their number: a wake-up fetches from the queue whose marker
+ * woke the child (BZPOPMIN pops the first listed key that holds one); otherwise one script names the
+ * first queues that hold a job (ready-queues.ts) and the fetch goes there. Several fetches go out
+ * at once when several slots are free; each tries the named queues in the order listed, and Redis
+ * runs them one after another, so a job of a later queue is taken only when the queues before it
+ * were empty at that moment, as with one fetch at a time. No wake-up is lost: BullMQ sets a queue's
+ * marker when a job is added and again each time one is taken, so while jobs remain another blocked
+ * worker wakes, and a child that pops a marker it will not use sets it back.
  */
 import type { Job } from 'bullmq';
 import type { Redis } from 'ioredis';
@@ -14,6 +19,7 @@ import type { WorkerSettings } from '../ipc/messages.js';
 import { isConnectionError } from '../redis/connection-error.js';
 import type { Logger } from '../observe/logger.js';
 import type { ChildState, QueueSide } from './child-state.js';
+import { ReadyQueueProbe } from './ready-queues.js';
 import type { ParentPort } from './reporter.js';
 import { sleep } from './timeouts.js';
 
@@ -37,6 +43,8 @@ export interface FetcherDeps {
   sides: readonly QueueSide[];
   /** The connection that blocks on the markers (its own, since BZPOPMIN holds it). */
   blocking: Redis;
+  /** The connection the queues' Workers use (for the ready-queue script). */
+  client: Redis;
   port: ParentPort;
   log: Logger;
   /** Start running a job this child now holds. Must count it as running in the same turn. */
@@ -47,8 +55,20 @@ export class Fetcher {
   /** How many fetches the loop sends at once next: doubles while each finds a job, back to 1 when one does not. */
   private batch = 1;
   private slotFreed: (() => void) | undefined;
+  /** Names the queues that hold a job, in one call (only with several queues). */
+  private readonly probe: ReadyQueueProbe | undefined;
+  private readonly byMarker = new Map<string, QueueSide>();
+  /** The queue whose marker woke this child last, until it fetches from it. */
+  private woke: QueueSide | undefined;
+  /** When the next delayed job known of is due (epoch ms; 0: none known). */
+  private dueAt = 0;
 
-  constructor(private readonly deps: FetcherDeps) {}
+  constructor(private readonly deps: FetcherDeps) {
+    for (const side of deps.sides) this.byMarker.set(side.markerKey, side);
+    if (deps.sides.length > 1) {
+      this.probe = new ReadyQueueProbe(deps.client, deps.settings.prefix, deps.sides.map((s) => s.name), deps.sides[0]!.worker.keys.meta!);
+    }
+  }
 
   /** A slot came free (or the child stopped taking jobs): look again now. */
   wake(): void {
@@ -61,19 +81,49 @@ export class Fetcher {
     while (!state.draining) {
       const n = Math.min(this.batch, settings.concurrency - state.running.size - state.loopFetches, state.jobsLeft());
       if (n <= 0) {
+        this.giveBackWake();
         await new Promise<void>((resolve) => (this.slotFreed = resolve));
         this.slotFreed = undefined;
         continue;
       }
+      // Which queues to try, in order: with one queue, that one. Else, after a wake-up, the queue
+      // whose marker woke this child: BZPOPMIN pops from the first of the keys (listed in queue order)
+      // that holds a marker, so no queue before it had one, and a marker is set whenever a job is
+      // added to a queue or taken from it (another worker already on its way to such a queue takes
+      // its job). Else (at the start, after a timeout, when a delayed job is due) the queues one script
+      // names as holding a job.
+      let order: readonly QueueSide[] = this.deps.sides;
+      const woke = this.woke;
+      this.woke = undefined;
+      const byWake = this.probe !== undefined && woke !== undefined && !(this.dueAt > 0 && this.dueAt <= Date.now());
+      if (byWake) {
+        order = [woke];
+      } else if (this.probe) {
+        try {
+          const r = await this.probe.find(n + 1);
+          order = r.ready.map((i) => this.deps.sides[i]!);
+          this.dueAt = r.dueAt;
+        } catch (err) {
+          if (state.draining) break;
+          log.warn({ err: (err as Error).message }, 'looking for queues with jobs failed; retrying');
+          await sleep(REDIS_RETRY_MS);
+          continue;
+        }
+        if (state.draining) break;
+        if (order.length === 0) {
+          this.batch = 1;
+          await this.waitForWork();
+          continue;
+        }
+      }
       state.loopFetches += n;
-      const rounds = await Promise.allSettled(Array.from({ length: n }, () => this.fetchOne()));
+      const rounds = await Promise.allSettled(Array.from({ length: n }, () => this.fetchOne(order)));
       let found = 0;
-      let dueAt = 0;
       let failure: Error | undefined;
       for (const r of rounds) {
         if (r.status === 'rejected') failure = r.reason as Error;
         else if (r.value.found) found++;
-        else if (r.value.dueAt > 0 && (dueAt === 0 || r.value.dueAt < dueAt)) dueAt = r.value.dueAt;
+        else if (r.value.dueAt > 0 && (this.dueAt <= Date.now() || r.value.dueAt < this.dueAt)) this.dueAt = r.value.dueAt;
       }
       this.batch = found === n ? Math.min(n * 2, settings.concurrency) : 1;
       if (state.draining) break;
@@ -83,14 +133,29 @@ export class Fetcher {
         await sleep(REDIS_RETRY_MS);
         continue;
       }
-      if (found < n && !failure) await this.waitForWork(dueAt);
+      // After a fetch a wake-up led to, the markers tell what comes next (in queue order, and at once
+      // if any is set: BullMQ sets the queue's marker again with each job taken), not a new look at
+      // every queue.
+      if ((found < n || byWake) && !failure) await this.waitForWork();
     }
+    this.giveBackWake();
+  }
+
+  /**
+   * This child popped a queue's marker and will not fetch from it now (it stopped taking jobs, or
+   * has no free slot): set the marker again, so that another worker wakes for that queue's job.
+   */
+  private giveBackWake(): void {
+    const side = this.woke;
+    this.woke = undefined;
+    if (!side) return;
+    this.deps.client.zadd(side.markerKey, 0, '0').catch((err: unknown) => this.deps.log.debug({ queue: side.name, err: (err as Error).message }, 'could not set a marker back'));
   }
 
   /** One fetch of the loop: runs the job it finds at once, and gives its slot back either way. */
-  private async fetchOne(): Promise<{ found: boolean; dueAt: number }> {
+  private async fetchOne(order: readonly QueueSide[]): Promise<{ found: boolean; dueAt: number }> {
     try {
-      const { fetched, dueAt } = await this.fetchInOrder();
+      const { fetched, dueAt } = await this.fetchInOrder(order);
       // Run it even if a drain arrived meanwhile: the job is already ours (active, locked).
       if (fetched) this.deps.runJob(fetched.job, fetched.side, fetched.token);
       return { found: fetched !== undefined, dueAt };
@@ -101,13 +166,13 @@ export class Fetcher {
   }
 
   /**
-   * The first job found, trying the queues in the order they are listed; else when the next
-   * delayed job of any queue is due (epoch ms, 0: none), to cap the wait.
+   * The first job found, trying the given queues in the order they are listed; else when the next
+   * delayed job of any of them is due (epoch ms, 0: none), to cap the wait.
    */
-  private async fetchInOrder(): Promise<{ fetched?: { job: Job; side: QueueSide; token: string }; dueAt: number }> {
+  private async fetchInOrder(order: readonly QueueSide[]): Promise<{ fetched?: { job: Job; side: QueueSide; token: string }; dueAt: number }> {
     const { state, port } = this.deps;
     let dueAt = 0;
-    for (const side of this.deps.sides) {
+    for (const side of order) {
       if (state.draining) break;
       // The supervisor knows the token base: if this child dies before reporting the job this fetch
       // takes, it still finds the job by its lock and hands it back.
@@ -130,17 +195,21 @@ export class Fetcher {
     return { dueAt };
   }
 
-  /** Block until any queue signals a job (BullMQ's marker), a delayed job is due, or a bound passes. */
-  private async waitForWork(dueAt: number): Promise<void> {
+  /**
+   * Block until any queue signals a job (BullMQ's marker), the next delayed job known is due, or a
+   * bound passes; remember which queue's marker woke this child.
+   */
+  private async waitForWork(): Promise<void> {
     const { blocking, state, sides, log } = this.deps;
     let timeout = MAX_BLOCK_SECONDS;
-    if (dueAt > 0) timeout = Math.max(0.01, Math.min(timeout, (dueAt - Date.now()) / 1000));
+    if (this.dueAt > 0) timeout = Math.max(0.01, Math.min(timeout, (this.dueAt - Date.now()) / 1000));
     try {
       if (blocking.status === 'end') {
         if (state.draining) return;
         await blocking.connect();
       }
-      await blocking.bzpopmin(...sides.map((s) => s.markerKey), timeout);
+      const reply = await blocking.bzpopmin(...sides.map((s) => s.markerKey), timeout);
+      if (reply) this.woke = this.byMarker.get(reply[0]);
     } catch (err) {
       if (state.draining) return;
       log.debug({ err: (err as Error).message }, 'waiting for jobs failed; retrying');

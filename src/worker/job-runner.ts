@@ -57,7 +57,7 @@ export class JobRunner {
     void this.runChain(this.begin(job, side, token));
   }
 
-  /** Count a job as started and running, and report it. Synchronous, so no drain sees a gap. */
+  /** Count a job as started and running (reported with the next sample). Synchronous, so no drain sees a gap. */
   private begin(job: Job, side: QueueSide, token: string): Running {
     const { state, settings, reporter } = this.deps;
     const id = job.id!;
@@ -69,7 +69,7 @@ export class JobRunner {
     side.locks.trackJob(id, token, Date.now());
     reporter.setTitle();
     const queuedAt = Math.max(job.timestamp + (job.delay ?? 0), job.timestamp);
-    this.deps.port.send({ type: 'job-start', queue: side.name, id, name: job.name, token, waitMs: Math.max(0, Date.now() - queuedAt) });
+    state.tally.started(side.name, Math.max(0, Date.now() - queuedAt));
     // A job with a time limit is reported at once, never skipped as too soon after the last sample:
     // if it blocks the event loop right away, its deadline must already be with the supervisor.
     if (r.limitMs > 0) reporter.sendSample();
@@ -210,7 +210,7 @@ export class JobRunner {
     state.busyDoneMs += durationMs;
     if (status === 'completed') state.processed++;
     else state.failed++;
-    this.deps.port.send({ type: 'job-end', queue: side.name, id, name: job.name, status, durationMs, error });
+    state.tally.ended(side.name, status, durationMs);
     if (status === 'failed') log.info({ queue: side.name, jobId: id, name: job.name, err: error }, 'job failed');
     // The next job takes this one's slot in the same turn: the slot is never seen free.
     if (next) return this.begin(next, side, token);

@@ -8,7 +8,7 @@
  * (child-state.ts). Every lock token is `${tokenBase}:${n}`, so the supervisor finds this child's
  * jobs if it dies.
  */
-import { LockManager, Worker } from 'bullmq';
+import { LockManager, Worker, createRedisBackend, type BackendFactory, type RedisQueueBackend } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { ParentMessage, WorkerSettings } from '../ipc/messages.js';
 import { cancelChannel, decodeCancel } from '../redis/cancel-channel.js';
@@ -23,6 +23,9 @@ import { Reporter, type ParentPort } from './reporter.js';
 import { withTimeout } from './timeouts.js';
 
 export type { ParentPort } from './reporter.js';
+
+/** BullMQ's Redis backend without the Worker's dedicated blocking connection (never used: fetches never block). */
+const NO_BLOCKING_CONNECTION: BackendFactory<RedisQueueBackend> = (name, opts, flags) => createRedisBackend(name, opts, { ...flags, withBlockingConnection: false });
 
 export class WorkerRuntime {
   private readonly log: Logger;
@@ -89,6 +92,7 @@ export class WorkerRuntime {
       state: this.state,
       sides: this.sides,
       blocking,
+      client,
       port: this.port,
       log: this.log,
       runJob: (job, side, token) => runner.runJob(job, side, token),
@@ -125,7 +129,12 @@ export class WorkerRuntime {
     }
   }
 
-  /** A BullMQ Worker used only to fetch by hand from one queue, with the locks of the jobs it takes. */
+  /**
+   * A BullMQ Worker used only to fetch by hand from one queue, with the locks of the jobs it takes.
+   * It shares the child's one connection and opens no blocking connection of its own (BullMQ's
+   * default, one per Worker, would be 300 idle connections per child on 300 queues, each connecting
+   * before that queue's first fetch): the fetcher blocks on all markers on a connection of its own.
+   */
   private openQueue(name: string, client: Redis): QueueSide {
     const s = this.settings;
     // The module's options first (those the pool does not own, checked when it loaded), then the pool's.
@@ -138,7 +147,7 @@ export class WorkerRuntime {
       stalledInterval: s.stalledIntervalMs,
       maxStalledCount: s.maxStalledCount,
       name: `${s.pool}:${s.workerId}`,
-    });
+    }, NO_BLOCKING_CONNECTION);
     // Redis down is the supervisor's to report (once); a child only notes each failed attempt at debug.
     worker.on('error', (err) => this.log[isConnectionError(err) ? 'debug' : 'warn']({ queue: name, err: err.message }, 'bullmq worker error'));
     worker.on('stalled', (jobId) => this.port.send({ type: 'job-stalled', queue: name, id: String(jobId) }));
@@ -159,6 +168,9 @@ export class WorkerRuntime {
         break;
       case 'hand-back':
         void this.handBack();
+        break;
+      case 'list-running':
+        this.port.send({ type: 'running', nonce: msg.nonce, jobs: [...this.state.running.keys()] });
         break;
       case 'start':
         break;

@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import { loadConfig, type RawValues } from '../../src/config/load.js';
 import { Daemon } from '../../src/daemon.js';
-import type { ChildMessage } from '../../src/ipc/messages.js';
+import { JobEvents, type JobEvent } from './job-events.js';
 import { deletePrefix, redisUrl, uniquePrefix } from './redis.js';
 import { once } from './wait.js';
 
@@ -12,8 +12,9 @@ export const fixture = (name: string) => fileURLToPath(new URL(`../fixtures/${na
 export interface TestPool {
   daemon: Daemon;
   prefix: string;
-  /** Every job-start/job-end message, in arrival order, with the worker id. */
-  events: Array<ChildMessage & { worker: string }>;
+  /** Every job start and end, in the order Redis recorded them, with the worker slot (from BullMQ's event streams). */
+  events: JobEvent[];
+  jobEvents: JobEvents;
   stop(): Promise<{ forced: boolean }>;
 }
 
@@ -25,19 +26,18 @@ export async function startPool(flags: RawValues, opts: { waitReady?: boolean } 
   });
   const log = pino({ level: process.env['TEST_LOG_LEVEL'] ?? 'silent' });
   const daemon = new Daemon({ config, log });
-  const events: TestPool['events'] = [];
-  daemon.supervisor.on('worker-message', (w, msg) => {
-    if (msg.type === 'job-start' || msg.type === 'job-end') events.push({ ...msg, worker: w.id });
-  });
+  const jobEvents = new JobEvents(prefix, daemon.supervisor.settings.queues);
   const readyAll = opts.waitReady === false ? Promise.resolve() : waitForRunning(daemon, config.minWorkers);
   await daemon.start();
   await readyAll;
   return {
     daemon,
     prefix,
-    events,
+    events: jobEvents.events,
+    jobEvents,
     async stop() {
       const r = await daemon.stop();
+      await jobEvents.close();
       await deletePrefix(prefix);
       return r;
     },

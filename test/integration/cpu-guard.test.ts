@@ -46,7 +46,8 @@ async function run(processor: string, data: object, jobs: number, flags: Record<
   const cpuFirst = new Map<string, number>();
   const cpuLast = new Map<string, number>();
   daemon.supervisor.on('worker-message', (w, m) => {
-    if (m.type === 'job-end') ends.push(performance.now());
+    // Completions, from the counts the samples carry (no message per job).
+    if (m.type === 'sample') for (const q of m.jobs ?? []) for (let k = 0; k < q.completed + q.failed; k++) ends.push(performance.now());
     if (m.type === 'sample' && m.cpu) {
       const us = m.cpu.user + m.cpu.system;
       if (!cpuFirst.has(w.key)) cpuFirst.set(w.key, us);

@@ -6,12 +6,11 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Queue } from 'bullmq';
 import type { Daemon } from '../../src/daemon.js';
-import type { ChildMessage } from '../../src/ipc/messages.js';
 import type { HandBackOutcome } from '../../src/supervisor/hand-back.js';
-import type { WorkerProcess } from '../../src/supervisor/worker-process.js';
 import { fixture, startDaemon } from '../helpers/daemon.js';
+import { JobEvents } from '../helpers/job-events.js';
 import { client, deletePrefix, queue as openQueue, redisUrl, uniquePrefix } from '../helpers/redis.js';
-import { once, until } from '../helpers/wait.js';
+import { until } from '../helpers/wait.js';
 
 const daemons: Daemon[] = [];
 let q: Queue | undefined;
@@ -28,9 +27,14 @@ async function start(): Promise<Daemon> {
   return d;
 }
 
-function started(d: Daemon, n: number): Promise<void> {
-  let seen = 0;
-  return once<[WorkerProcess, ChildMessage]>(d.supervisor, 'worker-message', (_w, m) => m.type === 'job-start' && ++seen === n).then(() => undefined);
+/** Resolves once `n` jobs of queue q have started (BullMQ's event stream; the recorder reads it from the start). */
+async function started(_d: Daemon, n: number): Promise<void> {
+  const recorder = new JobEvents(prefix, ['q']);
+  try {
+    await until(() => recorder.starts().length >= n, `${n} jobs to start`);
+  } finally {
+    await recorder.close();
+  }
 }
 
 describe('forced shutdown hands running jobs back', () => {

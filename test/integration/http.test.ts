@@ -28,6 +28,8 @@ describe('HTTP endpoints', () => {
     await q.add('boom', {});
     await q.add('missing', {});
     await until(() => pool.events.filter((e) => e.type === 'job-end').length === 3, 'three jobs done', 10_000);
+    // The children count jobs in their next sample (within a few ms of the end).
+    await until(() => pool.daemon.supervisor.workers().reduce((n, w) => n + w.processed + w.failed, 0) === 3, 'three jobs in the samples', 10_000);
     await until(() => pool.daemon.loop.decisions.length > 0, 'a decision', 10_000);
     const s = (await (await get('/status')).json()) as PoolStatus;
     expect(s).toMatchObject({ pool: 'web', minWorkers: 2, maxWorkers: 3, desiredWorkers: 2, ready: true, utilizationThreshold: 0.5 });

@@ -40,7 +40,11 @@ describe('latency policy on a real daemon', () => {
     });
     /** Each job's wait, and when it arrived (start − wait). */
     const waits: Array<{ arrived: number; wait: number }> = [];
-    daemon.supervisor.on('worker-message', (_w, m) => m.type === 'job-start' && waits.push({ arrived: performance.now() - m.waitMs, wait: m.waitMs / 1000 }));
+    // From the waits the samples carry (a uniform sample of up to 32 per queue per sample; no message per job).
+    daemon.supervisor.on('worker-message', (_w, m) => {
+      if (m.type !== 'sample') return;
+      for (const q of m.jobs ?? []) for (const ms of q.waitSampleMs ?? []) waits.push({ arrived: performance.now() - ms, wait: ms / 1000 });
+    });
     const q = queue('default', pool.prefix);
     // 1 job/s for 3 s, then 12 jobs/s for 12 s.
     const arrivals: number[] = [];

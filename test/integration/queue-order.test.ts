@@ -78,7 +78,11 @@ describe('queue order and concurrency', () => {
     // Two slots in the pool: exactly two jobs are active, the rest wait unclaimed.
     const counts = await q.getJobCounts('active', 'waiting');
     expect(counts).toEqual({ active: 2, waiting: 3 });
-    const held = pool.daemon.supervisor.workers().map((w) => w.jobs.size);
+    // Each child reports what it runs with its next sample.
+    const held = await until(() => {
+      const h = pool!.daemon.supervisor.workers().map((w) => w.busySlots);
+      return h.reduce((a, b) => a + b, 0) === 2 ? h : undefined;
+    }, 'both jobs in the samples', 10_000);
     expect(held).toEqual([1, 1]);
   });
 
@@ -88,7 +92,10 @@ describe('queue order and concurrency', () => {
     pool = await startPool({ ...fixedFlags, prefix, concurrency: 4, 'min-workers': 3, 'max-workers': 3 });
     await q.add('slow', { ms: 1000 });
     await until(() => pool!.events.some((e) => e.type === 'job-start'), 'the job to start', 10_000);
-    const held = pool.daemon.supervisor.workers().map((w) => w.jobs.size).sort();
+    const held = await until(() => {
+      const h = pool!.daemon.supervisor.workers().map((w) => w.busySlots).sort();
+      return h.reduce((a, b) => a + b, 0) >= 1 ? h : undefined;
+    }, 'the job in a sample', 10_000);
     expect(held).toEqual([0, 0, 1]);
     expect(await q.getJobCounts('active', 'waiting')).toEqual({ active: 1, waiting: 0 });
   });

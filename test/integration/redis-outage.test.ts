@@ -59,7 +59,7 @@ describe('Redis outages', () => {
     q = openQueue('q', prefix, redis.url);
     q.on('error', () => undefined);
     await q.add('long', { ms: 60_000 }, { jobId: 'held' });
-    await until(() => d.supervisor.workers().some((w) => w.jobs.size > 0), 'a worker running the job');
+    await until(() => d.supervisor.workers().some((w) => w.busySlots > 0), 'a worker running the job');
     await redis.stop({ keepDir: true });
     const t0 = performance.now();
     const { forced } = await d.stop();

@@ -11,6 +11,7 @@
  * it counts.
  */
 import { afterAll, describe, expect, it } from 'vitest';
+import { JOB_SECONDS_BUCKETS } from '../../src/ipc/job-stats.js';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { Daemon } from '../../src/daemon.js';
@@ -18,8 +19,12 @@ import { connect } from '../../src/redis/connection.js';
 import { fixture, startDaemon } from '../helpers/daemon.js';
 import { startSentinelRig, type SentinelRig } from '../helpers/redis-rig.js';
 import { uniquePrefix } from '../helpers/redis.js';
+
 import { until } from '../helpers/wait.js';
 import { runCli } from '../helpers/cli.js';
+
+/** A completion reaches a sample at most this long after it happens (the trailing-sample gap, with room). */
+const TRANSITION_SLACK_MS = 100;
 
 let rig: SentinelRig | undefined;
 let daemon: Daemon | undefined;
@@ -57,12 +62,17 @@ describe('Redis Sentinel', () => {
     const d = daemon;
     const target = { url: 'redis://', sentinels: r.sentinels.map((s) => ({ host: '127.0.0.1', port: s.port })), sentinelName: r.name };
 
-    // Every job's start and end as the children report them.
-    const startedAt = new Map<string, number>();
-    const ends: Array<{ at: number; id: string; worker: string; startedAt: number }> = [];
+    // Completions as the children's samples report them (no message per job): each with the latest
+    // it can have started, from its run-time bucket's upper bound (so "started after" never errs early).
+    const ends: Array<{ at: number; worker: string; startedAt: number }> = [];
     d.supervisor.on('worker-message', (w, m) => {
-      if (m.type === 'job-start') startedAt.set(m.id, performance.now());
-      if (m.type === 'job-end' && m.status === 'completed') ends.push({ at: performance.now(), id: m.id, worker: w.id, startedAt: startedAt.get(m.id) ?? 0 });
+      if (m.type !== 'sample') return;
+      const at = performance.now();
+      for (const q of m.jobs ?? []) {
+        const top = q.ranCompleted.counts.findLastIndex((n) => n > 0);
+        const upperMs = top < 0 ? 0 : top < JOB_SECONDS_BUCKETS.length ? JOB_SECONDS_BUCKETS[top]! * 1000 : 3_600_000;
+        for (let k = 0; k < q.completed; k++) ends.push({ at, worker: w.id, startedAt: at - upperMs - TRANSITION_SLACK_MS });
+      }
     });
 
     // Jobs the supervisor handed back (after a failover: locked by a child that moved on).

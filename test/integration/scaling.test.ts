@@ -36,8 +36,8 @@ describe('scaling on a real Redis', () => {
     daemon.loop.onDecision((d) => decisions.push(d));
     // When each job ended and how long it held its slot (including recording its completion).
     const ends: Array<{ at: number; ms: number }> = [];
-    daemon.supervisor.on('worker-message', (_w, msg) => {
-      if (msg.type === 'job-end') ends.push({ at: Date.now(), ms: msg.durationMs });
+    pool.jobEvents.on('event', (e) => {
+      if (e.type === 'job-end') ends.push({ at: Date.now(), ms: e.durationMs! });
     });
     const q = queue('default', pool.prefix);
     const loadMs = 20_000;
