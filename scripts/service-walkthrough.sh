@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Follows the README's "Run as a service" section, step by step, under a real systemd.
+# Follows docs/service.md ("Run as a service", linked from the README), step by step, under a real systemd.
 #
 #   npm run walkthrough:systemd          (as root; or: bash scripts/service-walkthrough.sh)
 #
@@ -242,9 +242,9 @@ awk -v dir="$BLOCKS" '
   on && /^```sh$/ { n++; file = sprintf("%s/%02d.sh", dir, n); inblock = 1; next }
   inblock && /^```$/ { inblock = 0; close(file); next }
   inblock { print > file }
-' "$ROOT_DIR/README.md"
+' "$ROOT_DIR/docs/service.md"
 COUNT=$(ls "$BLOCKS" | wc -l)
-[ "$COUNT" -ge 8 ] || fail "found only $COUNT sh blocks in the README's \"Run as a service\""
+[ "$COUNT" -ge 8 ] || fail "found only $COUNT sh blocks in docs/service.md's \"Run as a service\""
 
 # Wait until every enabled instance is active and answers /readyz on its own port (a person
 # would look before going on; under load, systemd's sandbox set-up alone can take a second).

@@ -9,6 +9,7 @@ import { EventEmitter } from 'node:events';
 import type { Redis } from 'ioredis';
 import type { Clock } from '../clock.js';
 import type { Logger } from '../observe/logger.js';
+import { isConnectionError } from '../redis/connection-error.js';
 import { connect, type RedisTarget } from '../redis/connection.js';
 import { CLAIM_EXPIRED, CLAIM_ONE, FORGET, LIST, REGISTER, RENEW, fleetKeys } from './scripts.js';
 import { epochOf, fleetView, listenersByQueue, parseListing, type FleetView, type InstanceInfo, type RegistryRow } from './view.js';
@@ -141,7 +142,8 @@ export class FleetMember extends EventEmitter<FleetMemberEvents> {
       this.lastError = (err as Error).message;
       if (this.id === undefined && !this.warned) {
         this.warned = true;
-        this.opts.log.warn({ err: (err as Error).message }, 'fleet: cannot register in Redis yet; workers start once registered');
+        // Redis down is said once, by the daemon's reachability watch; anything else is said here.
+        this.opts.log[isConnectionError(err) ? 'info' : 'warn']({ err: (err as Error).message }, 'fleet: cannot register in Redis yet; workers start once registered');
       } else this.opts.log.debug({ err: (err as Error).message }, 'fleet heartbeat failed');
     } finally {
       this.busy = false;

@@ -1,13 +1,14 @@
 /**
  * The npm name is one that is ours (`worker-pool` on the registry is an unrelated package), the
- * command stays `worker-pool`, and the README's install steps name the tarball and package that
+ * command stays `worker-pool`, and the install steps (README, docs/service.md) name the tarball and package that
  * `npm pack` and the registry give.
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 
 const pkg = JSON.parse(readFileSync('package.json', 'utf8')) as { name: string; version: string; bin: Record<string, string>; files: string[] };
-const readme = readFileSync('README.md', 'utf8');
+// The README's short install, and the service guide it links to.
+const readme = readFileSync('README.md', 'utf8') + readFileSync('docs/service.md', 'utf8');
 
 describe('package name', () => {
   it('is bullmq-worker-pool, installing the command worker-pool', () => {
