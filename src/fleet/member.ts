@@ -143,7 +143,7 @@ export class FleetMember extends EventEmitter<FleetMemberEvents> {
       if (this.id === undefined && !this.warned) {
         this.warned = true;
         // Redis down is said once, by the daemon's reachability watch; anything else is said here.
-        this.opts.log[isConnectionError(err) ? 'info' : 'warn']({ err: (err as Error).message }, 'fleet: cannot register in Redis yet; workers start once registered');
+        this.opts.log[isConnectionError(err) || /max retries per request|connection is closed/i.test((err as Error).message) ? 'info' : 'warn']({ err: (err as Error).message }, 'fleet: cannot register in Redis yet; workers start once registered');
       } else this.opts.log.debug({ err: (err as Error).message }, 'fleet heartbeat failed');
     } finally {
       this.busy = false;

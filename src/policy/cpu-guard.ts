@@ -134,7 +134,7 @@ export function withCpuGuard(inner: ScalePolicy, opts: CpuGuardOptions = DEFAULT
     }
     if (ceiling && now < ceiling.until && cpuBound && d.target > ceiling.size) {
       const ago = (now - (ceiling.until - opts.retryAfterMs)) / 1000;
-      return { action: 'hold', target: s.workers, reason: `${d.reason}; cpu guard held the step: ${ceiling.from}→${ceiling.to} did not raise completions ${fmt(ago)} s ago and jobs are CPU-bound (CPU ${pct(share!)})`, guard: 'held' };
+      return { action: 'hold', target: s.workers, reason: `${d.reason}; cpu guard held the step: ${ceiling.from}→${ceiling.to} did not raise completions ${fmt(ago)} s ago, with ${busy !== null && cores !== null && share !== null ? figures() : 'jobs CPU-bound'}`, guard: 'held' };
     }
     if (cpuBound) {
       const before = rateSince(now, s.measuredMs);

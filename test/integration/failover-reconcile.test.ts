@@ -15,7 +15,7 @@ describe('reconcile after a failover', () => {
   it("a job locked by a live child that does not run it goes back to waiting at once and completes; the child's own running job is untouched", async () => {
     const { d, q, prefix } = await start('reconcile', { queues: 'q', processor: fixture('record.mjs'), concurrency: '2', 'min-workers': '1', 'max-workers': '1' });
     await q.add('ok', { ms: 3000 }, { jobId: 'running' });
-    const w = await until(() => d.supervisor.workers().find((x) => x.jobs.size > 0), 'the child running its job', 20_000);
+    const w = await until(() => d.supervisor.workers().find((x) => x.busySlots > 0), 'the child running its job', 20_000);
     // A job "completed" on a master that was then demoted: active, locked by the child's token space.
     await q.add('ok', { ms: 10 }, { jobId: 'lost', delay: 60_000 });
     const c = client();
