@@ -57,6 +57,7 @@ describe('Redis Sentinel', () => {
       // A completion the old master acknowledged after the promotion is lost with it: the job is
       // active again on the new master until its lock expires and the stalled check returns it.
       'lock-duration': '5',
+      'lease-seconds': '3', // below lock-duration, as the fleet requires
       'stalled-interval': '5',
     });
     const d = daemon;
