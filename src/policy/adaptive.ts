@@ -102,7 +102,7 @@ export function recommend(s: ScaleSnapshot, opts: Pick<AdaptiveOptions, 'drainTa
 }
 
 /** Most workers the memory budget allows, from the workers' measured size; unlimited when unknown. */
-function memoryCap(s: ScaleSnapshot, budgetMb: number | undefined): number {
+export function memoryCap(s: ScaleSnapshot, budgetMb: number | undefined): number {
   if (budgetMb === undefined) return Infinity;
   const per = s.workerMemoryMb;
   if (per == null || !(per > 0)) return Infinity;
@@ -110,6 +110,7 @@ function memoryCap(s: ScaleSnapshot, budgetMb: number | undefined): number {
   return s.workers + Math.max(0, Math.floor((budgetMb - used) / per));
 }
 
-function fmt(x: number): string {
+/** A number for a decision line: whole numbers as they are, others with two decimals. */
+export function fmt(x: number): string {
   return Number.isInteger(x) ? String(x) : x.toFixed(2);
 }

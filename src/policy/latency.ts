@@ -10,6 +10,7 @@
  * (p95 and oldest below half of it) and a smaller size recommended. Pure apart from that memory of
  * recent decisions, kept in the closure; time comes from the snapshot.
  */
+import { fmt, memoryCap } from './adaptive.js';
 import type { ScaleDecision, ScalePolicy, ScaleSnapshot } from './types.js';
 
 export interface LatencyOptions {
@@ -110,18 +111,7 @@ export function slotsForTarget(offered: number, meanJobMs: number, targetWaitMs:
   return maxSlots + 1;
 }
 
-function memoryCap(s: ScaleSnapshot, budgetMb: number | undefined): number {
-  if (budgetMb === undefined) return Infinity;
-  const per = s.workerMemoryMb;
-  if (per == null || !(per > 0)) return Infinity;
-  const used = s.poolMemoryMb ?? per * s.workers;
-  return s.workers + Math.max(0, Math.floor((budgetMb - used) / per));
-}
-
 function sec(ms: number): string {
   return `${(ms / 1000).toFixed(ms < 10_000 ? 2 : 0)} s`;
 }
 
-function fmt(x: number): string {
-  return Number.isInteger(x) ? String(x) : x.toFixed(2);
-}
