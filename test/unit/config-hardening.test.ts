@@ -10,8 +10,9 @@ import { describe, expect, it } from 'vitest';
 import { loadConfig, type RawValues } from '../../src/config/load.js';
 import { planReload, reloadEffect } from '../../src/config/reload-plan.js';
 import { childEnvironment, normalizeRedisUrl, redactText, redactUrl, redactValue } from '../../src/config/redact.js';
-import { ConfigError, OPTIONS } from '../../src/config/schema.js';
+import { OPTIONS } from '../../src/config/schema.js';
 import { clampTimerMs, MAX_TIMER_MS } from '../../src/timer-limit.js';
+import { configErrorOf as error } from '../helpers/config-error.js';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'wp-hardening-'));
 function file(name: string, text: string): string {
@@ -20,17 +21,6 @@ function file(name: string, text: string): string {
   return p;
 }
 
-function error(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(ConfigError);
-    const msg = (err as Error).message;
-    expect(msg.split('\n')).toHaveLength(1);
-    return msg;
-  }
-  throw new Error('expected a ConfigError');
-}
 
 const load = (flags: RawValues, env: NodeJS.ProcessEnv = {}) => loadConfig({ flags, env });
 

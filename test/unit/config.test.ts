@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load.js';
-import { ConfigError } from '../../src/config/schema.js';
+import { configErrorOf as error } from '../helpers/config-error.js';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'wp-config-'));
 writeFileSync(path.join(dir, 'jobs.mjs'), 'export default async () => 1;\n');
@@ -14,17 +14,6 @@ function file(name: string, text: string): string {
 }
 const processor = path.join(dir, 'jobs.mjs');
 
-function error(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(ConfigError);
-    const msg = (err as Error).message;
-    expect(msg.split('\n')).toHaveLength(1);
-    return msg;
-  }
-  throw new Error('expected a ConfigError');
-}
 
 describe('config loading', () => {
   it('has the documented defaults', () => {

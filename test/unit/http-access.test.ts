@@ -10,18 +10,8 @@ import { HttpAuth } from '../../src/observe/http-auth.js';
 import { checkHttpExposure, httpConfigPath, isLoopback, loadHttpAccess, serverHttpAccess } from '../../src/observe/http-config.js';
 import { allowedHosts, hostAllowed, hostOf } from '../../src/observe/host-check.js';
 import { basicHeader, writeAccessFiles } from '../helpers/http-access.js';
+import { configErrorOf as oneLineError } from '../helpers/config-error.js';
 
-function oneLineError(f: () => unknown): string {
-  try {
-    f();
-  } catch (err) {
-    expect(err).toBeInstanceOf(ConfigError);
-    const msg = (err as Error).message;
-    expect(msg.split('\n')).toHaveLength(1);
-    return msg;
-  }
-  throw new Error('expected a ConfigError');
-}
 
 function accessFile(text: string): string {
   const dir = mkdtempSync(path.join(tmpdir(), 'wp-http-unit-'));
