@@ -5,7 +5,6 @@ import path from 'node:path';
 import bcrypt from 'bcryptjs';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load.js';
-import { ConfigError } from '../../src/config/schema.js';
 import { HttpAuth } from '../../src/observe/http-auth.js';
 import { checkHttpExposure, httpConfigPath, isLoopback, loadHttpAccess, serverHttpAccess } from '../../src/observe/http-config.js';
 import { allowedHosts, hostAllowed, hostOf } from '../../src/observe/host-check.js';
