@@ -1,11 +1,11 @@
 /**
  * The fetch loop of a worker child: fills its free slots with jobs from its queues in strict
- * order, never taking more jobs than there are free slots, and blocks on the queues' BullMQ
- * marker keys (one BZPOPMIN on all of them, listed in queue order) when every queue is empty.
+ * order, never taking more jobs than there are free slots, and waits on the queues' BullMQ
+ * marker keys (marker-watch.ts) when every queue is empty.
  *
  * Jobs are fetched by hand (BullMQ's manual-fetch API). With several queues, finding the next job
  * costs the same round trips whatever their number: a wake-up fetches from the queue whose marker
- * woke the child (BZPOPMIN pops the first listed key that holds one); otherwise one script names the
+ * woke the child (the earliest listed of those that signalled); otherwise one script names the
  * first queues that hold a job (ready-queues.ts) and the fetch goes there. Several fetches go out
  * at once when several slots are free; each tries the named queues in the order listed, and Redis
  * runs them one after another, so a job of a later queue is taken only when the queues before it
@@ -19,6 +19,7 @@ import type { WorkerSettings } from '../ipc/messages.js';
 import { isConnectionError } from '../redis/connection-error.js';
 import type { Logger } from '../observe/logger.js';
 import type { ChildState, QueueSide } from './child-state.js';
+import type { MarkerWatch } from './marker-watch.js';
 import { ReadyQueueProbe } from './ready-queues.js';
 import type { ParentPort } from './reporter.js';
 import { sleep } from './timeouts.js';
@@ -41,8 +42,8 @@ export interface FetcherDeps {
   settings: WorkerSettings;
   state: ChildState;
   sides: readonly QueueSide[];
-  /** The connection that blocks on the markers (its own, since BZPOPMIN holds it). */
-  blocking: Redis;
+  /** Waits on the queues' markers (on connections of its own, since BZPOPMIN holds them). */
+  markers: MarkerWatch;
   /** The connection the queues' Workers use (for the ready-queue script). */
   client: Redis;
   port: ParentPort;
@@ -57,14 +58,12 @@ export class Fetcher {
   private slotFreed: (() => void) | undefined;
   /** Names the queues that hold a job, in one call (only with several queues). */
   private readonly probe: ReadyQueueProbe | undefined;
-  private readonly byMarker = new Map<string, QueueSide>();
   /** The queue whose marker woke this child last, until it fetches from it. */
   private woke: QueueSide | undefined;
   /** When the next delayed job known of is due (epoch ms; 0: none known). */
   private dueAt = 0;
 
   constructor(private readonly deps: FetcherDeps) {
-    for (const side of deps.sides) this.byMarker.set(side.markerKey, side);
     if (deps.sides.length > 1) {
       this.probe = new ReadyQueueProbe(deps.client, deps.settings.prefix, deps.sides.map((s) => s.name), deps.sides[0]!.worker.keys.meta!);
     }
@@ -82,13 +81,14 @@ export class Fetcher {
       const n = Math.min(this.batch, settings.concurrency - state.running.size - state.loopFetches, state.jobsLeft());
       if (n <= 0) {
         this.giveBackWake();
+        this.deps.markers.park();
         await new Promise<void>((resolve) => (this.slotFreed = resolve));
         this.slotFreed = undefined;
         continue;
       }
       // Which queues to try, in order: with one queue, that one. Else, after a wake-up, the queue
-      // whose marker woke this child: BZPOPMIN pops from the first of the keys (listed in queue order)
-      // that holds a marker, so no queue before it had one, and a marker is set whenever a job is
+      // whose marker woke this child: the earliest listed of those that signalled (no queue before it
+      // in its group had a marker; see marker-watch.ts), and a marker is set whenever a job is
       // added to a queue or taken from it (another worker already on its way to such a queue takes
       // its job). Else (at the start, after a timeout, when a delayed job is due) the queues one script
       // names as holding a job.
@@ -148,8 +148,7 @@ export class Fetcher {
   private giveBackWake(): void {
     const side = this.woke;
     this.woke = undefined;
-    if (!side) return;
-    this.deps.client.zadd(side.markerKey, 0, '0').catch((err: unknown) => this.deps.log.debug({ queue: side.name, err: (err as Error).message }, 'could not set a marker back'));
+    if (side) this.deps.markers.giveBack(side);
   }
 
   /** One fetch of the loop: runs the job it finds at once, and gives its slot back either way. */
@@ -200,20 +199,8 @@ export class Fetcher {
    * bound passes; remember which queue's marker woke this child.
    */
   private async waitForWork(): Promise<void> {
-    const { blocking, state, sides, log } = this.deps;
     let timeout = MAX_BLOCK_SECONDS;
     if (this.dueAt > 0) timeout = Math.max(0.01, Math.min(timeout, (this.dueAt - Date.now()) / 1000));
-    try {
-      if (blocking.status === 'end') {
-        if (state.draining) return;
-        await blocking.connect();
-      }
-      const reply = await blocking.bzpopmin(...sides.map((s) => s.markerKey), timeout);
-      if (reply) this.woke = this.byMarker.get(reply[0]);
-    } catch (err) {
-      if (state.draining) return;
-      log.debug({ err: (err as Error).message }, 'waiting for jobs failed; retrying');
-      await sleep(REDIS_RETRY_MS);
-    }
+    this.woke = await this.deps.markers.wait(timeout);
   }
 }

@@ -17,6 +17,7 @@ import { isConnectionError } from '../redis/connection-error.js';
 import { createLogger, type Logger } from '../observe/logger.js';
 import { ChildState, type QueueSide, type RetireReason } from './child-state.js';
 import { Fetcher } from './fetcher.js';
+import { MarkerWatch } from './marker-watch.js';
 import { JobRunner } from './job-runner.js';
 import { loadProcessor, type LoadedProcessor } from './processor.js';
 import { Reporter, type ParentPort } from './reporter.js';
@@ -34,7 +35,7 @@ export class WorkerRuntime {
   private processor: LoadedProcessor | undefined;
   private sides: QueueSide[] = [];
   private client: Redis | undefined;
-  private blocking: Redis | undefined;
+  private markers: MarkerWatch | undefined;
   /** Listens for `worker-pool cancel` on the prefix's channel. */
   private cancels: Redis | undefined;
   private fetcher: Fetcher | undefined;
@@ -65,11 +66,15 @@ export class WorkerRuntime {
     }
     const s = this.settings;
     const client = (this.client = connect(s.redis ?? s.redisUrl, { connectionName: `worker-pool:${s.pool}:${s.workerId}` }));
-    const blocking = (this.blocking = connect(s.redis ?? s.redisUrl, { connectionName: `worker-pool:${s.pool}:${s.workerId}:wait` }));
     client.on('error', (err) => this.log.debug({ err: err.message }, 'redis connection error'));
     client.on('close', () => this.state.connectionLosses++);
-    blocking.on('error', (err) => this.log.debug({ err: err.message }, 'redis connection error'));
     this.sides = s.queues.map((name) => this.openQueue(name, client));
+    const markers = (this.markers = new MarkerWatch({
+      sides: this.sides,
+      connect: (g) => connect(s.redis ?? s.redisUrl, { connectionName: `worker-pool:${s.pool}:${s.workerId}:wait${g === 0 ? '' : g + 1}` }),
+      setMarker: (key) => client.zadd(key, 0, '0'),
+      log: this.log,
+    }));
     // Not awaited: ready goes out as soon as the queues are open; the subscription is in place
     // one round trip later, long before a job fetched now could be asked to stop.
     void this.listenForCancels(client);
@@ -91,7 +96,7 @@ export class WorkerRuntime {
       settings: s,
       state: this.state,
       sides: this.sides,
-      blocking,
+      markers,
       client,
       port: this.port,
       log: this.log,
@@ -133,7 +138,7 @@ export class WorkerRuntime {
    * A BullMQ Worker used only to fetch by hand from one queue, with the locks of the jobs it takes.
    * It shares the child's one connection and opens no blocking connection of its own (BullMQ's
    * default, one per Worker, would be 300 idle connections per child on 300 queues, each connecting
-   * before that queue's first fetch): the fetcher blocks on all markers on a connection of its own.
+   * before that queue's first fetch): the fetcher waits on the markers on connections of its own.
    */
   private openQueue(name: string, client: Redis): QueueSide {
     const s = this.settings;
@@ -190,7 +195,7 @@ export class WorkerRuntime {
     this.state.draining = true;
     this.log.debug({ reason, running: this.state.running.size }, 'draining');
     // Wake a blocked fetch so the loop sees `draining` now, not after the block timeout.
-    this.blocking?.disconnect();
+    this.markers?.close();
     this.fetcher?.wake();
     void this.finishIfIdle();
   }
@@ -201,7 +206,7 @@ export class WorkerRuntime {
     if (state.retiring || state.draining) return;
     state.retiring = reason;
     this.log.info({ reason, started: state.started, running: state.running.size }, 'taking no more jobs; asking for a successor');
-    this.blocking?.disconnect();
+    this.markers?.close();
     this.port.send({ type: 'retire', reason });
   }
 
@@ -225,7 +230,7 @@ export class WorkerRuntime {
     if (state.exiting) return;
     state.exiting = true;
     state.draining = true;
-    this.blocking?.disconnect();
+    this.markers?.close();
     const jobs = [...state.running.values()];
     state.running.clear();
     // The processors of jobs handed back are told so (their signal aborts), as at a cancel.
@@ -250,7 +255,7 @@ export class WorkerRuntime {
     this.reporter.stop();
     if (this.client && this.client.status !== 'ready') {
       // No Redis to tell anything (locks, close): leave without waiting for it.
-      this.blocking?.disconnect();
+      this.markers?.close();
       this.cancels?.disconnect();
       this.client.disconnect();
       return;
@@ -262,7 +267,7 @@ export class WorkerRuntime {
       })),
       3000,
     ).catch(() => undefined);
-    this.blocking?.disconnect();
+    this.markers?.close();
     this.cancels?.disconnect();
     await withTimeout<unknown>(this.client?.quit() ?? Promise.resolve(), 1000).catch(() => this.client?.disconnect());
   }
