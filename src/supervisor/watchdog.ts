@@ -7,7 +7,9 @@
  * if it has not drained by the stop timeout (its jobs are then handed back).
  *
  * Everything comes from what the supervisor has anyway: the children's samples (started jobs,
- * busy slots) and the queue probe's counts, plus one PTTL per queue for the rate limiter.
+ * busy slots) and the queue probe's counts, plus one PTTL per queue for the rate limiter. The queues
+ * are read only while some child is quiet (free slots, no job started for QUIET_MS): a pool that
+ * keeps starting jobs, or has every slot busy, costs Redis nothing here, whatever its number of queues.
  */
 import type { Clock } from '../clock.js';
 import type { SampleMessage } from '../ipc/messages.js';
@@ -39,8 +41,15 @@ export function takeable(snap: QueueSnapshot, limit: number | undefined, rateLim
   return snap.counts.waiting + snap.counts.prioritized > 0;
 }
 
+/** A child with free slots that started no job for this long makes the watchdog read the queues. */
+const QUIET_MS = 1000;
+
 interface Seen {
   started: number;
+  /** When (monotonic ms) its count of started jobs last grew (or it was first seen). */
+  startedAt: number;
+  /** At its last sample: free slots, and no job started for QUIET_MS. */
+  quiet: boolean;
   /** Since when (monotonic ms) the child has had free slots and takeable work without starting a job. */
   idleSince: number | undefined;
 }
@@ -70,6 +79,11 @@ export class Watchdog {
   /** Refresh which queues have takeable jobs. Redis not answering: nothing is known, nobody is judged. */
   async look(): Promise<void> {
     if (this.looking) return;
+    if (![...this.seen.values()].some((s) => s.quiet)) {
+      // Nobody could be stuck: no read, and no stale counts left to judge by once someone is quiet.
+      this.work = new Map();
+      return;
+    }
     this.looking = true;
     try {
       const snap = await this.o.probe.snapshot();
@@ -94,9 +108,11 @@ export class Watchdog {
   onSample(w: WorkerProcess, m: SampleMessage): void {
     const now = this.o.clock.now();
     const started = m.started ?? 0;
-    const s = this.seen.get(w) ?? { started, idleSince: undefined };
+    const s = this.seen.get(w) ?? { started, startedAt: now, quiet: false, idleSince: undefined };
     this.seen.set(w, s);
     const free = w.concurrency - m.busySlots;
+    if (started > s.started) s.startedAt = now;
+    s.quiet = free > 0 && now - s.startedAt >= QUIET_MS;
     const waiting = w.queues.filter((q) => this.work.has(q));
     if (started > s.started || w.state !== 'running' || w.stopReason !== undefined || free <= 0 || waiting.length === 0) {
       s.started = started;
