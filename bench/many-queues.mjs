@@ -57,6 +57,19 @@ async function startPlain(prefix, names) {
   return { pids: () => [child.pid], stop: () => new Promise((resolve) => { child.once('exit', resolve); child.send({ type: 'close' }); }) };
 }
 
+const WARM_JOBS = QUICK ? 200 : 600;
+
+/** Every one of these jobs done? (polls; the jobs come from this script's own Queue objects) */
+async function allFinished(prefix, jobs) {
+  for (;;) {
+    const p = conn.pipeline();
+    for (const [q, id] of jobs) p.hget(`${prefix}:${q.name}:${id}`, 'finishedOn');
+    const res = await p.exec();
+    if (res.every(([, v]) => v)) return;
+    await sleep(100);
+  }
+}
+
 const VARIANTS = { 'worker-pool': startPool, 'plain BullMQ': startPlain };
 
 async function once(variant, n) {
@@ -64,7 +77,12 @@ async function once(variant, n) {
   const names = Array.from({ length: n }, (_, i) => `q${i}`);
   const queues = names.map((name) => new Queue(name, { connection: conn, prefix }));
   const handle = await VARIANTS[variant](prefix, names);
-  await sleep(1000); // let start-up work (stalled checks, connections) settle
+  // Warm up with the measured load's job kind over every queue (a long-running worker's code is
+  // compiled; a cold one's first few hundred jobs cost several times more CPU), then let start-up
+  // work (stalled checks, connections) settle.
+  const warm = await Promise.all(Array.from({ length: WARM_JOBS }, (_, i) => queues[i % n].add('io', {}).then((j) => [queues[i % n], j.id])));
+  await allFinished(prefix, warm);
+  await sleep(1000);
   const pids = handle.pids();
   const cpu0 = pids.map(cpuSeconds);
   const redis0 = cpuSeconds(redis.pid);
@@ -80,14 +98,7 @@ async function once(variant, n) {
     const ahead = next - performance.now();
     if (ahead > 0) await sleep(ahead);
   }
-  // Every job done?
-  for (;;) {
-    const p = conn.pipeline();
-    for (const [q, id] of jobs) p.hget(`${prefix}:${q.name}:${id}`, 'finishedOn');
-    const res = await p.exec();
-    if (res.every(([, v]) => v)) break;
-    await sleep(100);
-  }
+  await allFinished(prefix, jobs);
   const workerCpu = pids.reduce((a, pid, i) => a + cpuSeconds(pid) - cpu0[i], 0);
   const redisCpu = cpuSeconds(redis.pid) - redis0;
   const p = conn.pipeline();
