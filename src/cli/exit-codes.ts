@@ -19,6 +19,8 @@ export const EXIT = {
   /** A service the command needs (Redis, a port) is not available. */
   UNAVAILABLE: 69,
   SOFTWARE: 70,
+  /** `status`: the daemon asks for credentials that were not given, or refused those given. */
+  NOPERM: 77,
   CONFIG: 78,
 } as const;
 

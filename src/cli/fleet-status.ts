@@ -29,15 +29,3 @@ export function formatFleet(v: FleetView): string {
   ];
   return lines.join('\n');
 }
-
-/** The fleet as the daemon at `base` sees it, or a one-line reason why not. */
-export async function fetchFleet(base: string): Promise<FleetView | string> {
-  try {
-    const res = await fetch(`${base}/fleet`, { signal: AbortSignal.timeout(5000) });
-    if (!res.ok) throw new Error(`HTTP ${res.status}: ${(await res.text()).trim()}`);
-    return (await res.json()) as FleetView;
-  } catch (err) {
-    const cause = (err as Error).cause as Error | undefined;
-    return `worker-pool status --fleet: no fleet view at ${base} (${cause ? String(cause.message ?? cause) : (err as Error).message})`;
-  }
-}

@@ -15,7 +15,7 @@ import { OPTIONS } from '../config/schema.js';
 import { MAX_TIMER_SECONDS } from '../timer-limit.js';
 import { runStart } from './start.js';
 import { runSimulate, SIM_POOL_KEYS } from './simulate.js';
-import { runStatus } from './status.js';
+import { credentials, runStatus } from './status.js';
 import { poolHelpText } from './help.js';
 import { closest } from './suggest.js';
 
@@ -146,15 +146,19 @@ export function buildProgram(result: ProgramResult): Command {
     .option('--fleet', 'every pool instance on every host sharing this daemon\'s Redis and prefix (its GET /fleet); exit 0 when it answers')
     .option('--watch', 'redraw every --interval seconds until Ctrl-C (exit code from the last look)')
     .addOption(new Option('--interval <SECONDS>', 'seconds between redraws with --watch').default(2).argParser(numberArg('--interval', { min: 0.2, timer: true })))
+    .option('--token-file <FILE>', 'a daemon with an HTTP access file: send the bearer token in FILE (its first line)')
+    .option('--user <NAME>', 'a daemon with an HTTP access file: basic auth as NAME, with --password-file')
+    .option('--password-file <FILE>', 'the password for --user, in FILE (its first line)')
     .exitOverride()
-    .action(async (o: { url: string; json?: boolean; watch?: boolean; interval: number; fleet?: boolean }) => {
+    .action(async (o: { url: string; json?: boolean; watch?: boolean; interval: number; fleet?: boolean; tokenFile?: string; user?: string; passwordFile?: string }) => {
+      const authorization = credentials(o);
       const stop = o.watch
         ? new Promise<void>((resolve) => {
             process.once('SIGINT', () => resolve());
             process.once('SIGTERM', () => resolve());
           })
         : undefined;
-      result.exitCode = await runStatus({ url: o.url, json: o.json === true, watch: o.watch === true, interval: o.interval, fleet: o.fleet === true }, console.log, stop);
+      result.exitCode = await runStatus({ url: o.url, json: o.json === true, watch: o.watch === true, interval: o.interval, fleet: o.fleet === true, authorization }, console.log, stop);
     });
 
   program

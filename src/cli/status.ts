@@ -3,10 +3,11 @@
  * --watch, redrawn every --interval seconds until Ctrl-C (like `watch worker-pool status`); with
  * --fleet, every instance on its Redis instead (see fleet-status.ts).
  */
+import { readFileSync } from 'node:fs';
 import type { PoolStatus } from '../daemon.js';
 import type { FleetView } from '../fleet/view.js';
-import { EXIT } from './exit-codes.js';
-import { fetchFleet, formatFleet } from './fleet-status.js';
+import { CliError, EXIT } from './exit-codes.js';
+import { formatFleet } from './fleet-status.js';
 
 export interface StatusOptions {
   url: string;
@@ -16,6 +17,28 @@ export interface StatusOptions {
   interval?: number;
   /** Every instance on the daemon's Redis (GET /fleet) instead of this one's status. */
   fleet?: boolean;
+  /** The Authorization header to send (from credentials(); never from argv). */
+  authorization?: string;
+}
+
+/** The credentials a daemon with an HTTP access file asks for, read from files so that no secret is in argv. */
+export function credentials(o: { tokenFile?: string; user?: string; passwordFile?: string }): string | undefined {
+  const firstLine = (flag: string, file: string): string => {
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (err) {
+      throw new CliError(`${flag} ${file}: cannot read it (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, EXIT.CONFIG);
+    }
+    const line = text.split('\n').map((l) => l.trim()).find((l) => l !== '');
+    if (!line) throw new CliError(`${flag} ${file}: the file is empty`, EXIT.CONFIG);
+    return line;
+  };
+  if (o.tokenFile !== undefined && (o.user !== undefined || o.passwordFile !== undefined)) throw new CliError('--token-file and --user/--password-file: give one or the other', EXIT.USAGE);
+  if (o.tokenFile !== undefined) return `Bearer ${firstLine('--token-file', o.tokenFile)}`;
+  if ((o.user === undefined) !== (o.passwordFile === undefined)) throw new CliError('--user and --password-file go together', EXIT.USAGE);
+  if (o.user !== undefined) return `Basic ${Buffer.from(`${o.user}:${firstLine('--password-file', o.passwordFile!)}`).toString('base64')}`;
+  return undefined;
 }
 
 function mb(bytes: number): string {
@@ -96,29 +119,44 @@ export function localTime(ms: number, now: number = Date.now()): string {
   return `${when} (${age(Math.max(0, (now - ms) / 1000))} ago)`;
 }
 
-async function fetchStatus(base: string): Promise<PoolStatus | string> {
-  try {
-    const res = await fetch(`${base}/status`, { signal: AbortSignal.timeout(5000) });
-    if (!res.ok) throw new Error(`HTTP ${res.status}`);
-    return (await res.json()) as PoolStatus;
-  } catch (err) {
-    const cause = (err as Error).cause as Error | undefined;
-    return `worker-pool status: nothing answers at ${base} (${cause ? String(cause.message ?? cause) : (err as Error).message})`;
-  }
+/** Why a look got no document: a one-line message and the exit code it means. */
+interface NoAnswer {
+  message: string;
+  exitCode: number;
 }
 
-type Look = PoolStatus | FleetView | string;
+/** GET a JSON document from the daemon, or say in one line why not. */
+async function getJson<T>(base: string, path: string, what: string, authorization: string | undefined): Promise<T | NoAnswer> {
+  let res: Response;
+  try {
+    res = await fetch(`${base}${path}`, { signal: AbortSignal.timeout(5000), headers: authorization ? { authorization } : {} });
+  } catch (err) {
+    const cause = (err as Error).cause as Error | undefined;
+    return { message: `${what}: nothing answers at ${base} (${cause ? String(cause.message ?? cause) : (err as Error).message})`, exitCode: EXIT.NOT_RUNNING };
+  }
+  if (res.status === 401 || res.status === 403) {
+    const hint = authorization ? 'the credentials given were refused' : 'pass --token-file FILE (a bearer token) or --user NAME --password-file FILE';
+    return { message: `${what}: the daemon at ${base} asks for credentials (HTTP ${res.status}): ${hint}`, exitCode: EXIT.NOPERM };
+  }
+  if (!res.ok) return { message: `${what}: ${base}${path} answered HTTP ${res.status}: ${(await res.text()).trim().split('\n')[0]}`, exitCode: EXIT.NOT_RUNNING };
+  return (await res.json()) as T;
+}
 
-const exitCode = (s: Look) => (typeof s === 'string' ? EXIT.NOT_RUNNING : 'instances' in s || s.ready ? EXIT.OK : EXIT.NOT_READY);
+type Look = PoolStatus | FleetView | NoAnswer;
+
+const isNoAnswer = (s: Look): s is NoAnswer => 'message' in s && 'exitCode' in s;
+const exitCode = (s: Look) => (isNoAnswer(s) ? s.exitCode : 'instances' in s || s.ready ? EXIT.OK : EXIT.NOT_READY);
 
 /**
  * Print the status once, or with `watch` redraw it every `interval` seconds until `stop` resolves
- * (Ctrl-C from the CLI); the exit code is that of the last look: 0 ready, 1 not ready, 3 nothing answers.
+ * (Ctrl-C from the CLI); the exit code is that of the last look: 0 ready, 1 not ready, 3 nothing
+ * answers, 77 credentials missing or refused.
  */
 export async function runStatus(o: StatusOptions, out: (line: string) => void = console.log, stop?: Promise<void>): Promise<number> {
   const base = o.url.replace(/\/+$/, '');
-  const render = (s: Look) => (typeof s === 'string' ? s : o.json ? JSON.stringify(s, null, 2) : 'instances' in s ? formatFleet(s) : formatStatus(s));
-  const look = (): Promise<Look> => (o.fleet ? fetchFleet(base) : fetchStatus(base));
+  const render = (s: Look) => (isNoAnswer(s) ? s.message : o.json ? JSON.stringify(s, null, 2) : 'instances' in s ? formatFleet(s) : formatStatus(s));
+  const look = (): Promise<Look> =>
+    o.fleet ? getJson<FleetView>(base, '/fleet', 'worker-pool status --fleet', o.authorization) : getJson<PoolStatus>(base, '/status', 'worker-pool status', o.authorization);
   if (!o.watch) {
     const s = await look();
     out(render(s));
@@ -132,7 +170,7 @@ export async function runStatus(o: StatusOptions, out: (line: string) => void = 
     stopped = true;
     wake?.();
   });
-  let last: Look = '';
+  let last: Look = { message: '', exitCode: EXIT.NOT_RUNNING };
   while (!stopped) {
     last = await look();
     if (stopped) break;

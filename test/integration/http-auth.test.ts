@@ -9,6 +9,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { HIDDEN } from '../../src/daemon.js';
 import { fixture, poolPerTest } from '../helpers/daemon.js';
+import { runCli } from '../helpers/cli.js';
 import { basicHeader, writeAccessFiles } from '../helpers/http-access.js';
 import { request } from '../helpers/http-request.js';
 import { redisUrl } from '../helpers/redis.js';
@@ -38,6 +39,34 @@ describe('HTTP authentication (--http-config)', () => {
     d.reloadFailed(`cannot reach ${SECRET}`);
     const full = JSON.parse((await request(`${d.url}/status`, { headers: basic })).body) as { lastReload: { error: string } };
     expect(full.lastReload.error).toContain('hunter2');
+  });
+
+  it('worker-pool status sends the credentials it reads from files, and names what is missing', async () => {
+    const a = writeAccessFiles();
+    const { d } = await start('statuscli', { processor: fixture('handlers.mjs'), 'http-config': a.file });
+    const bare = await runCli(['status', '--url', d.url]);
+    expect(bare.code).toBe(77);
+    expect(bare.stdout.trim()).toBe(`worker-pool status: the daemon at ${d.url} asks for credentials (HTTP 401): pass --token-file FILE (a bearer token) or --user NAME --password-file FILE`);
+    const token = await runCli(['status', '--url', d.url, '--token-file', path.join(a.dir, 'token'), '--json']);
+    expect(token.stderr).toBe('');
+    expect([0, 1]).toContain(token.code);
+    expect(JSON.parse(token.stdout)).toMatchObject({ pool: 'default' });
+    const pwFile = path.join(a.dir, 'password');
+    writeFileSync(pwFile, `${a.password}\n`);
+    const basic = await runCli(['status', '--url', d.url, '--user', a.user, '--password-file', pwFile]);
+    expect(basic.stdout).toContain('● worker-pool default');
+    writeFileSync(pwFile, 'wrong\n');
+    const wrong = await runCli(['status', '--url', d.url, '--user', a.user, '--password-file', pwFile]);
+    expect(wrong.code).toBe(77);
+    expect(wrong.stdout).toContain('the credentials given were refused');
+    // The secrets came from files: none is in the command line, and a missing file is one line.
+    const missing = await runCli(['status', '--url', d.url, '--token-file', path.join(a.dir, 'nope')]);
+    expect(missing.code).toBe(78);
+    expect(missing.stderr.trim().split('\n')).toHaveLength(1);
+    expect(missing.stderr).toContain('--token-file');
+    const both = await runCli(['status', '--url', d.url, '--user', a.user]);
+    expect(both.code).toBe(64);
+    expect(both.stderr).toContain('--user and --password-file go together');
   });
 
   it('without an access file, /status hides errors that may carry secrets', async () => {
