@@ -78,8 +78,8 @@ export class Fetcher {
   async run(): Promise<void> {
     const { state, settings, log } = this.deps;
     while (!state.draining) {
-      const n = Math.min(this.batch, settings.concurrency - state.running.size - state.loopFetches, state.jobsLeft());
-      if (n <= 0) {
+      const free = Math.min(settings.concurrency - state.running.size - state.loopFetches, state.jobsLeft());
+      if (free <= 0) {
         this.giveBackWake();
         this.deps.markers.park();
         await new Promise<void>((resolve) => (this.slotFreed = resolve));
@@ -95,7 +95,11 @@ export class Fetcher {
       let order: readonly QueueSide[] = this.deps.sides;
       const woke = this.woke;
       this.woke = undefined;
-      const byWake = this.probe !== undefined && woke !== undefined && !(this.dueAt > 0 && this.dueAt <= Date.now());
+      const byWake = woke !== undefined && !(this.dueAt > 0 && this.dueAt <= Date.now());
+      // A marker stands for at least one job, not for how many: a wake-up fetches one, and the
+      // marker (BullMQ sets it again as it hands out a job while more wait) says whether to fetch
+      // again. Sending more would cost an empty fetch for most jobs that arrive one at a time.
+      const n = byWake ? 1 : Math.min(this.batch, free);
       if (byWake) {
         order = [woke];
       } else if (this.probe) {
@@ -125,7 +129,7 @@ export class Fetcher {
         else if (r.value.found) found++;
         else if (r.value.dueAt > 0 && (this.dueAt <= Date.now() || r.value.dueAt < this.dueAt)) this.dueAt = r.value.dueAt;
       }
-      this.batch = found === n ? Math.min(n * 2, settings.concurrency) : 1;
+      if (!byWake) this.batch = found === n ? Math.min(n * 2, settings.concurrency) : 1;
       if (state.draining) break;
       if (failure && found === 0) {
         state.fetchErrors++;
