@@ -19,6 +19,11 @@ export interface QueueJobStats {
   started: number;
   completed: number;
   failed: number;
+  /**
+   * Runs that ended neither completed nor failed: the job moved itself (DelayedError, WaitingError,
+   * WaitingChildrenError) or went back to waiting (RateLimitError). Absent: none.
+   */
+  moved?: number;
   /** Enqueue (or the end of a delay) to start, of the jobs started. */
   wait: TimeBuckets;
   /** Run time of the jobs that completed, and of those that failed. */
@@ -59,7 +64,7 @@ export function isQueueJobStats(x: unknown): x is QueueJobStats {
   if (typeof x !== 'object' || x === null) return false;
   const s = x as Record<string, unknown>;
   return (
-    typeof s['queue'] === 'string' && num(s['started']) && num(s['completed']) && num(s['failed']) &&
+    typeof s['queue'] === 'string' && num(s['started']) && num(s['completed']) && num(s['failed']) && (s['moved'] === undefined || num(s['moved'])) &&
     isBuckets(s['wait']) && isBuckets(s['ranCompleted']) && isBuckets(s['ranFailed']) &&
     (s['waitSampleMs'] === undefined || (Array.isArray(s['waitSampleMs']) && s['waitSampleMs'].length <= WAIT_SAMPLE_SIZE && s['waitSampleMs'].every(num)))
   );

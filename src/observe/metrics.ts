@@ -97,10 +97,17 @@ export function createMetrics(pool: string, supervisor: Supervisor, loop: Contro
   const jobsStarted = new Counter({ name: 'worker_pool_jobs_started_total', help: 'Jobs started by this pool.', labelNames: ['queue'], registers: [registry] });
   const jobsCompleted = new Counter({ name: 'worker_pool_jobs_completed_total', help: 'Jobs completed by this pool.', labelNames: ['queue'], registers: [registry] });
   const jobsFailed = new Counter({ name: 'worker_pool_jobs_failed_total', help: 'Job attempts that failed in this pool.', labelNames: ['queue'], registers: [registry] });
+  const jobsMoved = new Counter({
+    name: 'worker_pool_jobs_moved_total',
+    help: 'Job runs that ended neither completed nor failed: the job moved itself (DelayedError, WaitingError, WaitingChildrenError) or went back to waiting (RateLimitError).',
+    labelNames: ['queue'],
+    registers: [registry],
+  });
   for (const q of queueLabel.initial()) {
     jobsStarted.inc({ queue: q }, 0);
     jobsCompleted.inc({ queue: q }, 0);
     jobsFailed.inc({ queue: q }, 0);
+    jobsMoved.inc({ queue: q }, 0);
   }
   // Fed from the job counts and buckets in the children's samples: no work per job here.
   const duration = new BucketHistogram('worker_pool_job_duration_seconds', 'Time a job ran, by queue and outcome.', ['queue', 'status'], JOB_SECONDS_BUCKETS, registry);
@@ -121,6 +128,7 @@ export function createMetrics(pool: string, supervisor: Supervisor, loop: Contro
         jobsFailed.inc({ queue }, q.failed);
         duration.add({ queue, status: 'failed' }, q.ranFailed);
       }
+      if (q.moved) jobsMoved.inc({ queue }, q.moved);
     }
   });
 

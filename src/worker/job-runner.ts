@@ -150,7 +150,7 @@ export class JobRunner {
     const { state, log, reporter } = this.deps;
     const { job, queue: side, token, key } = r;
     const id = job.id!;
-    let status: 'completed' | 'failed' = 'completed';
+    let status: 'completed' | 'failed' | 'moved' = 'completed';
     let error: string | undefined;
     let next: Job | undefined;
     // Completions under way that may take a job count against --max-jobs-per-worker until that job
@@ -176,7 +176,8 @@ export class JobRunner {
       // A job that moved itself (DelayedError, WaitingError, WaitingChildrenError) is not failed;
       // its slot may take the next job, with the same token, as after a completion.
       const movedItself = MOVED_ITSELF.has(e.name);
-      if (!rateLimited && !movedItself) {
+      if (rateLimited || movedItself) status = 'moved';
+      else {
         status = 'failed';
         error = e.message;
       }
@@ -209,7 +210,7 @@ export class JobRunner {
     }
     state.busyDoneMs += durationMs;
     if (status === 'completed') state.processed++;
-    else state.failed++;
+    else if (status === 'failed') state.failed++;
     state.tally.ended(side.name, status, durationMs);
     if (status === 'failed') log.info({ queue: side.name, jobId: id, name: job.name, err: error }, 'job failed');
     // The next job takes this one's slot in the same turn: the slot is never seen free.
