@@ -8,7 +8,7 @@
  * (child-state.ts). Every lock token is `${tokenBase}:${n}`, so the supervisor finds this child's
  * jobs if it dies.
  */
-import { LockManager, Worker, createRedisBackend, type BackendFactory, type RedisQueueBackend } from 'bullmq';
+import { LockManager, Worker, createRedisBackend, type BackendFactory, type RedisQueueBackend } from './bullmq.js';
 import type { Redis } from 'ioredis';
 import type { ParentMessage, WorkerSettings } from '../ipc/messages.js';
 import { cancelChannel, decodeCancel } from '../redis/cancel-channel.js';
@@ -53,22 +53,22 @@ export class WorkerRuntime {
   /** Load the processor, connect, report ready, and run the fetch loop until drained. */
   async start(): Promise<void> {
     this.reporter.setTitle();
+    // Connect while the processor module loads: the TCP and Redis handshakes overlap its import,
+    // and the first fetch (a job waiting at a pool that was at zero) goes out sooner.
+    const { client, blocking } = this.connect();
     try {
       this.processor = await loadProcessor(this.settings.processor);
       await this.processor.init?.({ pool: this.settings.pool, workerId: this.settings.workerId, queues: this.settings.queues, worker: (queue) => this.workerOf(queue) });
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
+      client.disconnect();
+      blocking.disconnect();
       this.port.send({ type: 'load-error', message });
       this.log.error({ err: message }, 'processor failed to load');
       this.exit(70);
       return;
     }
     const s = this.settings;
-    const client = (this.client = connect(s.redis ?? s.redisUrl, { connectionName: `worker-pool:${s.pool}:${s.workerId}` }));
-    const blocking = (this.blocking = connect(s.redis ?? s.redisUrl, { connectionName: `worker-pool:${s.pool}:${s.workerId}:wait` }));
-    client.on('error', (err) => this.log.debug({ err: err.message }, 'redis connection error'));
-    client.on('close', () => this.state.connectionLosses++);
-    blocking.on('error', (err) => this.log.debug({ err: err.message }, 'redis connection error'));
     this.sides = s.queues.map((name) => this.openQueue(name, client));
     // Not awaited: ready goes out as soon as the queues are open; the subscription is in place
     // one round trip later, long before a job fetched now could be asked to stop.
@@ -102,6 +102,17 @@ export class WorkerRuntime {
     this.log.debug({ queues: s.queues, concurrency: s.concurrency }, 'worker ready');
     await this.fetcher.run();
     void this.finishIfIdle();
+  }
+
+  /** The child's connection for its queues, and the one that blocks on their markers. */
+  private connect(): { client: Redis; blocking: Redis } {
+    const s = this.settings;
+    const client = (this.client = connect(s.redis ?? s.redisUrl, { connectionName: `worker-pool:${s.pool}:${s.workerId}` }));
+    const blocking = (this.blocking = connect(s.redis ?? s.redisUrl, { connectionName: `worker-pool:${s.pool}:${s.workerId}:wait` }));
+    client.on('error', (err) => this.log.debug({ err: err.message }, 'redis connection error'));
+    client.on('close', () => this.state.connectionLosses++);
+    blocking.on('error', (err) => this.log.debug({ err: err.message }, 'redis connection error'));
+    return { client, blocking };
   }
 
   /** The BullMQ Worker of one of this child's queues (ProcessorContext.worker). */
