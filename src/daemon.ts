@@ -44,6 +44,7 @@ import { HandBack } from './supervisor/hand-back.js';
 import { LockKeeper } from './supervisor/lock-keeper.js';
 import { PoolDemand } from './supervisor/pool-demand.js';
 import { Rollout } from './supervisor/rollout.js';
+import { SaturationWatch } from './supervisor/saturation-watch.js';
 import { Supervisor } from './supervisor/supervisor.js';
 
 export interface DaemonOptions {
@@ -158,6 +159,8 @@ export class Daemon {
   readonly loop: ControlLoop;
   /** At zero workers, wakes the pool when a job arrives instead of at the next period. */
   private readonly arrivals: ArrivalWatch;
+  /** With every slot busy, asks for a decision before the period ends. */
+  private readonly saturation: SaturationWatch;
   readonly probe: QueueProbe;
   readonly handBack: HandBack;
   readonly events: EventStream;
@@ -235,6 +238,14 @@ export class Daemon {
       log: this.log,
     });
     this.loop.onDecision((d) => d.workersAfter === 0 && this.arrivals.arm());
+    this.saturation = new SaturationWatch({
+      supervisor: this.supervisor,
+      canGrow: () => this.loop.running && this.loop.decidesEarly && this.supervisor.desired > 0 && this.supervisor.desired < this.loop.limits.maxWorkers,
+      decide: () => this.loop.decideSaturated(),
+      clock: this.clock,
+      minGapMs: c.sampleInterval * 1000,
+    });
+    this.supervisor.on('worker-message', (_w, m) => m.type === 'sample' && this.saturation.onSample());
     this.globalConcurrency = new GlobalConcurrency(this.probe.client, c.prefix, this.log);
     this.rollout = new Rollout(this.supervisor, this.log);
     // Every period, put back a global limit that Redis lost or another pool changed.

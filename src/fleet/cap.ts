@@ -127,7 +127,7 @@ export class FleetCap extends EventEmitter<FleetCapEvents> {
  * slots); a decision to grow past the slots this daemon holds or could get is a hold that says so.
  */
 export function cappedPolicy(policy: ScalePolicy, cap: FleetCap): ScalePolicy {
-  return (s) => {
+  const capped: ScalePolicy = (s) => {
     const d = policy(s);
     cap.wanted = d.target;
     if (d.target <= s.workers) return d;
@@ -137,4 +137,6 @@ export function cappedPolicy(policy: ScalePolicy, cap: FleetCap): ScalePolicy {
     const note = `fleet cap ${cap.max} (${cap.fleetHeld} slots held fleet-wide, ${cap.heldCount} here): wants ${d.target}, ${target > s.workers ? `grows to ${target}` : 'holds'}`;
     return { action: target > s.workers ? 'up' : 'hold', target, reason: `${d.reason}; ${note}` };
   };
+  capped.decidesEarly = policy.decidesEarly;
+  return capped;
 }

@@ -81,7 +81,7 @@ export function withCpuGuard(inner: ScalePolicy, opts: CpuGuardOptions = DEFAULT
     return { rate: (jobs * 1000) / (newest.at - first.at), jobs };
   };
 
-  return (s: ScaleSnapshot): ScaleDecision => {
+  const guarded = (s: ScaleSnapshot): ScaleDecision => {
     const now = s.now ?? (clock += 1);
     let d = inner(s);
     if (s.finishedJobs !== undefined) {
@@ -100,7 +100,8 @@ export function withCpuGuard(inner: ScalePolicy, opts: CpuGuardOptions = DEFAULT
     // Judge the last step up once the new size (its workers ready after the step) was measured for a
     // full period, on enough completions.
     if (pending && s.workers !== pending.to) pending = undefined;
-    if (pending && s.measuredMs >= s.periodMs && now - s.measuredMs >= pending.at) {
+    // (At a periodic decision only: an early one is asked whether to add a worker, nothing else.)
+    if (pending && !s.saturated && s.measuredMs >= s.periodMs && now - s.measuredMs >= pending.at) {
       const measured = rateSince(now, s.measuredMs);
       const enough = measured !== null && (measured.jobs >= JUDGE_JOBS || s.measuredMs >= JUDGE_PERIODS * s.periodMs);
       if (measured !== null && enough) {
@@ -120,6 +121,11 @@ export function withCpuGuard(inner: ScalePolicy, opts: CpuGuardOptions = DEFAULT
     }
 
     if (d.target <= s.workers) return d;
+    // A step taken early (every slot busy, less than a period at this size) would leave the last
+    // step on CPU-bound jobs unjudged: unless the jobs are known not to be, steps wait for the period.
+    if (s.saturated && s.measuredMs < s.periodMs && (share === null || cpuBound)) {
+      return { action: 'hold', target: s.workers, reason: `${d.reason}; cpu guard held the early step: jobs ${share === null ? 'not known to be I/O-bound' : 'CPU-bound'} step once a period, so that each step is judged`, guard: 'held' };
+    }
     // One worker per core, and one more: it fills the cores while the others wait on Redis between jobs.
     if (saturated && cpuBound && s.workers > cores!) {
       return { action: 'hold', target: s.workers, reason: `${d.reason}; cpu guard held the step: ${figures()}`, guard: 'held' };
@@ -142,6 +148,8 @@ export function withCpuGuard(inner: ScalePolicy, opts: CpuGuardOptions = DEFAULT
     }
     return d;
   };
+  guarded.decidesEarly = inner.decidesEarly;
+  return guarded;
 }
 
 function pct(x: number): string {

@@ -3,6 +3,9 @@
  * remove one, otherwise hold — always within [min, max]. Utilization is measured only over time when
  * the pool had its current size, and a decision waits until that is at least one scaling period:
  * otherwise the busy time of a smaller pool would keep adding workers past what the load needs.
+ * One exception: a decision taken early because every slot is busy (`saturated`) adds a worker on
+ * the time since the last resize when jobs wait and that time was busy above the threshold: the
+ * pool at its current size is already short, whatever a full period would show.
  * With min-workers 0 a pool that went to zero wakes one worker when the snapshot shows a job waiting.
  * Pure: it sees a snapshot, returns a decision.
  */
@@ -25,6 +28,9 @@ export function decideScale(s: ScaleSnapshot): ScaleDecision {
     return { action: 'hold', target: workers, reason: 'no usage sample yet' };
   }
   if (measuredMs < periodMs) {
+    if (s.saturated && (s.backlog ?? 0) > 0 && utilization > threshold && workers < maxWorkers) {
+      return { action: 'up', target: workers + 1, reason: `every slot busy and ${s.backlog} jobs waiting: utilization ${fmt(utilization)} > threshold ${fmt(threshold)} over the ${(measuredMs / 1000).toFixed(1)} s since the pool changed size` };
+    }
     return { action: 'hold', target: workers, reason: `pool changed size ${(measuredMs / 1000).toFixed(1)} s ago; measuring a full period first` };
   }
   const u = fmt(utilization);
@@ -43,6 +49,8 @@ export function decideScale(s: ScaleSnapshot): ScaleDecision {
   }
   return { action: 'hold', target: workers, reason: `utilization ${u} within [${fmt(low)}, ${fmt(threshold)}]` };
 }
+
+decideScale.decidesEarly = true;
 
 function fmt(x: number): string {
   return x.toFixed(2);

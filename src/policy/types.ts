@@ -41,6 +41,12 @@ export interface ScaleSnapshot {
   finishedJobs?: number;
   /** p95 of the waits (arrival to start) of the jobs that started in the window (ms); null when none did. */
   waitP95Ms?: number | null;
+  /**
+   * Set on a decision taken early, before the period ended, because every slot of the pool was busy
+   * (no worker starting) at the workers' latest samples: the threshold rule may then add a worker on
+   * the time measured since the last resize (see decideScale).
+   */
+  saturated?: boolean;
   /** CPUs the host gives this daemon (cgroup quota, else the cores); null when unknown. */
   hostCores?: number | null;
   /** Share of those CPUs in use over the last scaling period, by anything on the host, in [0, 1]. */
@@ -58,4 +64,10 @@ export interface ScaleDecision {
   guard?: 'held' | 'reversed';
 }
 
-export type ScalePolicy = (snapshot: ScaleSnapshot) => ScaleDecision;
+export type ScalePolicy = ((snapshot: ScaleSnapshot) => ScaleDecision) & {
+  /**
+   * The policy judges a `saturated` snapshot before a full period at the current size (the threshold
+   * rule): only such a policy is asked for early decisions. Wrappers (CPU guard, fleet cap) pass it on.
+   */
+  decidesEarly?: boolean;
+};

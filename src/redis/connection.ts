@@ -3,7 +3,14 @@
  * supervisor, its children, the CLI, the producer), for a standalone server, a Sentinel-watched
  * master or a Redis Cluster, with the same options everywhere.
  */
-import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
+import { createRequire } from 'node:module';
+import type { ClusterOptions, RedisOptions } from 'ioredis';
+
+// require(), not import: ioredis is CommonJS, and importing it from an ES module makes Node scan its
+// files for export names, ~20 ms of every worker child's start-up (see worker/bullmq.ts). Same module.
+const { Cluster, Redis } = createRequire(import.meta.url)('ioredis') as typeof import('ioredis');
+type Cluster = import('ioredis').Cluster;
+type Redis = import('ioredis').Redis;
 
 import type { RedisEndpoint } from './endpoints.js';
 

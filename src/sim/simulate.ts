@@ -5,14 +5,15 @@
  * every sample interval from their own start, utilization measured since the pool last changed size
  * (as the supervisor does), taking a waiting job the moment a slot is free (strict
  * queue order, oldest first), scale-down draining the idlest worker (a starting one first), and the
- * control loop deciding every scaling period. With `cores` set it also models the host's CPUs: a
+ * control loop deciding every scaling period, and early (at most once per sample interval) when
+ * every slot is busy, as the daemon's saturation watch asks it to. With `cores` set it also models the host's CPUs: a
  * job's CPU share of its run time is stretched by how crowded the cores are when it starts (CPU wanted
  * by the running jobs ÷ the cores, which lose 2% for each process beyond one per core), and the policy
  * sees the host's CPU use and how CPU-bound the jobs were, as the daemon measures them. Deterministic:
  * the same trace gives the same answer.
  */
 import { DemandTracker } from '../policy/demand.js';
-import type { ScaleAction, ScalePolicy } from '../policy/types.js';
+import type { ScaleAction, ScalePolicy, ScaleSnapshot } from '../policy/types.js';
 import { UsageWindow } from '../policy/usage-window.js';
 import { WaitWindow } from '../policy/wait-window.js';
 import type { Trace } from './traces.js';
@@ -313,7 +314,13 @@ export function simulate(trace: Trace, pool: SimPool, policy: ScalePolicy): SimR
     return ms;
   };
 
-  const tick = () => {
+  let lastEarlyAt = -Infinity;
+
+  /**
+   * One decision: periodic, or early (`saturated`), which counts only when it adds a worker (a row
+   * in the timeline, the next period starting from it). Returns whether it made a row.
+   */
+  const tick = (saturated = false): boolean => {
     usage.prune(now);
     // As the supervisor: utilization since the pool last changed size, at most the window.
     const since = Math.max(now - usage.window, lastResizeAt);
@@ -346,18 +353,16 @@ export function simulate(trace: Trace, pool: SimPool, policy: ScalePolicy): SimR
       busySlots: usage.totals(now).busyMs / usage.window,
       finishedJobs: finished,
       waitP95Ms: waitWindow.quantile(now, 0.95),
-      ...(cores === undefined
-        ? {}
-        : {
-            hostCores: cores,
-            hostCpuBusy: now > lastTickAt ? Math.min(1, periodCpuMs / ((now - lastTickAt) * cores)) : null,
-            jobCpuShare: periodBusyMs > 0 ? Math.min(1, periodCpuOrWaitMs / periodBusyMs) : null,
-          }),
+      ...cpuFigures(),
+      ...(saturated ? { saturated } : {}),
     });
-    lastTickAt = now;
-    periodCpuMs = 0;
-    periodCpuOrWaitMs = 0;
-    periodBusyMs = 0;
+    if (saturated && decision.target <= before) return false; // only a step up is taken early
+    if (!saturated) {
+      lastTickAt = now;
+      periodCpuMs = 0;
+      periodCpuOrWaitMs = 0;
+      periodBusyMs = 0;
+    }
     if (decision.target !== before) {
       scaleEvents++;
       const direction = decision.target > before ? 'up' : 'down';
@@ -378,6 +383,31 @@ export function simulate(trace: Trace, pool: SimPool, policy: ScalePolicy): SimR
     });
     periodWork = 0;
     periodArrivals = 0;
+    return true;
+  };
+
+  /** The host's CPU use and how CPU-bound the jobs were since the last periodic decision (with `cores`); an early decision does not restart them. */
+  const cpuFigures = (): Partial<ScaleSnapshot> =>
+    cores === undefined
+      ? {}
+      : {
+          hostCores: cores,
+          hostCpuBusy: now > lastTickAt ? Math.min(1, periodCpuMs / ((now - lastTickAt) * cores)) : null,
+          jobCpuShare: periodBusyMs > 0 ? Math.min(1, periodCpuOrWaitMs / periodBusyMs) : null,
+        };
+
+  /** As the daemon's saturation watch: every slot filled and busy, none starting, below max: decide early. */
+  const maybeDecideEarly = () => {
+    if (!policy.decidesEarly || desired <= 0 || desired >= pool.maxWorkers || now - lastEarlyAt < sampleMs) return;
+    let active = 0;
+    for (const w of workers) {
+      if (w.state === 'draining') continue;
+      if (w.state === 'starting' || w.running < pool.concurrency) return;
+      active++;
+    }
+    if (active !== desired) return;
+    lastEarlyAt = now;
+    if (tick(true)) nextTick = now + periodMs;
   };
 
   setDesired(pool.minWorkers);
@@ -443,6 +473,7 @@ export function simulate(trace: Trace, pool: SimPool, policy: ScalePolicy): SimR
         const next = takeJob();
         if (next !== undefined) startJob(w, next);
       }
+      maybeDecideEarly();
       continue;
     }
     if (nextArrival < n && arrival[nextArrival]! <= now) {
@@ -452,6 +483,7 @@ export function simulate(trace: Trace, pool: SimPool, policy: ScalePolicy): SimR
       periodWork += duration[job]!;
       periodArrivals++;
       dispatch();
+      maybeDecideEarly();
       continue;
     }
     if (nextWorkerEvent <= now) {
@@ -467,6 +499,7 @@ export function simulate(trace: Trace, pool: SimPool, policy: ScalePolicy): SimR
           w.nextSampleAt += sampleMs;
         }
       }
+      maybeDecideEarly();
       continue;
     }
     if (nextTick <= now) {

@@ -1,10 +1,12 @@
 /**
  * The control loop: every scaling period, read the pool's utilization over the window, ask the
  * policy, and set the supervisor's desired size. `tick()` is one period and can be called directly.
+ * Two seams decide before the period ends: decideNow() (a job arrived at a pool at zero) and
+ * decideSaturated() (every slot is busy; see SaturationWatch).
  */
 import type { Clock } from '../clock.js';
 import type { Logger } from '../observe/logger.js';
-import type { ScaleAction, ScalePolicy, ScaleSnapshot } from '../policy/types.js';
+import type { ScaleAction, ScaleDecision, ScalePolicy, ScaleSnapshot } from '../policy/types.js';
 import type { Supervisor } from './supervisor.js';
 
 export interface ScaleLimits {
@@ -32,6 +34,8 @@ const KEEP_DECISIONS = 100;
 export interface DemandSource {
   /** Read what needs I/O (queue counts) before each tick; errors are the source's business. */
   refresh(): Promise<void>;
+  /** Read only the queues' backlog (an early decision; the period's other figures stay as they are). */
+  refreshBacklog?(): Promise<void>;
   signals(): Partial<ScaleSnapshot>;
 }
 
@@ -39,6 +43,8 @@ export class ControlLoop {
   readonly decisions: DecisionRecord[] = [];
   lastTickAt: number | undefined;
   private timer: NodeJS.Timeout | undefined;
+  /** When the scheduled periodic tick is due (monotonic ms). */
+  private nextTickAt = 0;
   private deciding = false;
   private listeners: Array<(d: DecisionRecord) => void> = [];
 
@@ -77,6 +83,11 @@ export class ControlLoop {
     }
   }
 
+  /** Whether the policy takes early decisions (see ScalePolicy.decidesEarly). */
+  get decidesEarly(): boolean {
+    return this.policy.decidesEarly === true;
+  }
+
   get running(): boolean {
     return this.timer !== undefined;
   }
@@ -100,7 +111,37 @@ export class ControlLoop {
     }
   }
 
-  private schedule(): void {
+  /**
+   * Every slot is busy: decide now whether that calls for a worker more, with `saturated` in the
+   * snapshot (the threshold rule may then add one before a full period at this size). Only the
+   * backlog is read first; the period's other figures (CPU, rates) stay the period's. A step up
+   * counts as any decision: recorded, and the next period starts from it. Anything else is not a
+   * decision: nothing is recorded and the period goes on as scheduled. Does nothing while stopped,
+   * while a tick is under way, or when the policy takes no early decisions.
+   */
+  async decideSaturated(): Promise<DecisionRecord | undefined> {
+    if (this.timer === undefined || this.deciding || !this.decidesEarly) return undefined;
+    this.deciding = true;
+    clearTimeout(this.timer);
+    let record: DecisionRecord | undefined;
+    try {
+      if (this.demand) await (this.demand.refreshBacklog ? this.demand.refreshBacklog() : this.demand.refresh());
+      if (this.timer === undefined) return undefined; // stopped meanwhile
+      const made = this.decide(true);
+      // Only a step up is taken early: scale-down waits for the periodic decision.
+      if (made.decision.target > made.before) record = this.apply(made);
+      return record;
+    } finally {
+      this.deciding = false;
+      if (this.timer !== undefined) {
+        clearTimeout(this.timer); // (a reload may have rescheduled meanwhile)
+        this.schedule(record ? this.limits.scalingPeriodMs : Math.max(0, this.nextTickAt - this.clock.now()));
+      }
+    }
+  }
+
+  private schedule(delayMs = this.limits.scalingPeriodMs): void {
+    this.nextTickAt = this.clock.now() + delayMs;
     const timer = setTimeout(() => {
       if (this.deciding) return; // decideNow() took this period over and schedules the next
       this.deciding = true;
@@ -111,12 +152,17 @@ export class ControlLoop {
         this.tick();
         this.schedule();
       });
-    }, this.limits.scalingPeriodMs);
+    }, delayMs);
     this.timer = timer;
   }
 
   tick(): DecisionRecord {
-    this.lastTickAt = this.clock.now();
+    return this.apply(this.decide(false));
+  }
+
+  /** Ask the policy (does not act on the answer). */
+  private decide(saturated: boolean): { decision: ScaleDecision; before: number; utilization: number | null; at: number } {
+    const at = this.clock.now();
     const before = this.supervisor.desired;
     const { utilization, measuredMs } = this.supervisor.utilizationAtCurrentSize();
     const decision = this.policy({
@@ -128,8 +174,15 @@ export class ControlLoop {
       threshold: this.limits.threshold,
       measuredMs,
       periodMs: this.limits.scalingPeriodMs,
-      now: this.lastTickAt,
+      now: at,
+      ...(saturated ? { saturated } : {}),
     });
+    return { decision, before, utilization, at };
+  }
+
+  /** Set the size a decision asks for, record it, log it and tell the listeners. */
+  private apply({ decision, before, utilization, at }: ReturnType<ControlLoop['decide']>): DecisionRecord {
+    this.lastTickAt = at;
     if (decision.target !== before) this.supervisor.setDesired(decision.target);
     else this.supervisor.reconcile();
     const record: DecisionRecord = {

@@ -32,6 +32,7 @@ export class PoolDemand implements DemandSource {
   /** Run-queue wait (ms) of each live worker at the last refresh; undefined once a read failed. */
   private readonly waitSeen = new Map<number, number>();
   private lastRefresh: { at: number; poolCpuUs: number } | undefined;
+  private readonly startedAt: number;
   private cpu: CpuReading | undefined;
   private jobCpuShare: number | null = null;
 
@@ -45,6 +46,7 @@ export class PoolDemand implements DemandSource {
     private readonly hostCpu: Pick<HostCpu, 'read'> = new HostCpu(),
     private readonly readSched: (pid: number) => { waitMs: number } | undefined = schedTimes,
   ) {
+    this.startedAt = clock.now();
     this.tracker = new DemandTracker(windowMs);
     this.waits = new WaitWindow(windowMs);
     supervisor.on('worker-message', (w, msg) => {
@@ -71,15 +73,7 @@ export class PoolDemand implements DemandSource {
   }
 
   async refresh(): Promise<void> {
-    try {
-      const b = await withTimeout(this.shareOfBacklog(), PROBE_TIMEOUT_MS);
-      this.backlog = b.waiting;
-      this.oldestWaitMs = b.oldestWaitMs;
-    } catch {
-      // Redis unreachable: decide on utilization alone this time.
-      this.backlog = null;
-      this.oldestWaitMs = null;
-    }
+    await this.readBacklog();
     const now = this.clock.now();
     const running = this.supervisor.workers().reduce((n, w) => n + w.busySlots, 0);
     this.tracker.observe({ at: now, backlog: this.backlog, running, finished: this.finished, finishedBusyMs: this.finishedBusyMs });
@@ -91,6 +85,31 @@ export class PoolDemand implements DemandSource {
       this.jobCpuShare = cpuBoundShare((this.poolCpuUs - last.poolCpuUs) / 1000, busyMs, this.cpu.cores, now - last.at, runWaitMs);
     }
     this.lastRefresh = { at: now, poolCpuUs: this.poolCpuUs };
+  }
+
+  /**
+   * For an early decision: the backlog, and how CPU-bound the jobs were since the last refresh (the
+   * CPU guard holds early steps of CPU-bound jobs). Commits nothing: the next periodic refresh
+   * measures its whole period as if this had not happened.
+   */
+  async refreshBacklog(): Promise<void> {
+    await this.readBacklog();
+    const now = this.clock.now();
+    const from = this.lastRefresh ?? { at: this.startedAt, poolCpuUs: 0 };
+    this.cpu ??= this.hostCpu.read(); // the first reading: the cores, and the baseline of the first period
+    if (now > from.at) this.jobCpuShare = cpuBoundShare((this.poolCpuUs - from.poolCpuUs) / 1000, this.supervisor.usage.totals(now, from.at).busyMs, this.cpu.cores, now - from.at);
+  }
+
+  private async readBacklog(): Promise<void> {
+    try {
+      const b = await withTimeout(this.shareOfBacklog(), PROBE_TIMEOUT_MS);
+      this.backlog = b.waiting;
+      this.oldestWaitMs = b.oldestWaitMs;
+    } catch {
+      // Redis unreachable: decide on utilization alone this time.
+      this.backlog = null;
+      this.oldestWaitMs = null;
+    }
   }
 
   /** The live workers' time waiting runnable for a CPU since the last refresh; undefined where unknown. */

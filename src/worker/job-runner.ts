@@ -5,7 +5,7 @@
  * for the first queue listed, the next job taken with the completion (BullMQ's fetchNext) into the
  * slot it frees.
  */
-import { RATE_LIMIT_ERROR, SpanKind, TelemetryAttributes, UnrecoverableError, type Job } from 'bullmq';
+import { RATE_LIMIT_ERROR, SpanKind, TelemetryAttributes, UnrecoverableError, type Job } from './bullmq.js';
 import type { Redis } from 'ioredis';
 import type { WorkerSettings } from '../ipc/messages.js';
 import type { Logger } from '../observe/logger.js';

@@ -8,7 +8,7 @@
  * (child-state.ts). Every lock token is `${tokenBase}:${n}`, so the supervisor finds this child's
  * jobs if it dies.
  */
-import { LockManager, Worker, createRedisBackend, type BackendFactory, type RedisQueueBackend } from 'bullmq';
+import { LockManager, Worker, createRedisBackend, type BackendFactory, type RedisQueueBackend } from './bullmq.js';
 import type { Redis } from 'ioredis';
 import type { ParentMessage, WorkerSettings } from '../ipc/messages.js';
 import { cancelChannel, decodeCancel } from '../redis/cancel-channel.js';
@@ -54,20 +54,21 @@ export class WorkerRuntime {
   /** Load the processor, connect, report ready, and run the fetch loop until drained. */
   async start(): Promise<void> {
     this.reporter.setTitle();
+    // Connect while the processor module loads: the TCP and Redis handshakes overlap its import,
+    // and the first fetch (a job waiting at a pool that was at zero) goes out sooner.
+    const client = this.connect();
     try {
       this.processor = await loadProcessor(this.settings.processor);
       await this.processor.init?.({ pool: this.settings.pool, workerId: this.settings.workerId, queues: this.settings.queues, worker: (queue) => this.workerOf(queue) });
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
+      client.disconnect();
       this.port.send({ type: 'load-error', message });
       this.log.error({ err: message }, 'processor failed to load');
       this.exit(70);
       return;
     }
     const s = this.settings;
-    const client = (this.client = connect(s.redis ?? s.redisUrl, { connectionName: `worker-pool:${s.pool}:${s.workerId}` }));
-    client.on('error', (err) => this.log.debug({ err: err.message }, 'redis connection error'));
-    client.on('close', () => this.state.connectionLosses++);
     this.sides = s.queues.map((name) => this.openQueue(name, client));
     const markers = (this.markers = new MarkerWatch({
       sides: this.sides,
@@ -107,6 +108,15 @@ export class WorkerRuntime {
     this.log.debug({ queues: s.queues, concurrency: s.concurrency }, 'worker ready');
     await this.fetcher.run();
     void this.finishIfIdle();
+  }
+
+  /** The child's connection for its queues (the markers' blocking connections come with the queues). */
+  private connect(): Redis {
+    const s = this.settings;
+    const client = (this.client = connect(s.redis ?? s.redisUrl, { connectionName: `worker-pool:${s.pool}:${s.workerId}` }));
+    client.on('error', (err) => this.log.debug({ err: err.message }, 'redis connection error'));
+    client.on('close', () => this.state.connectionLosses++);
+    return client;
   }
 
   /** The BullMQ Worker of one of this child's queues (ProcessorContext.worker). */

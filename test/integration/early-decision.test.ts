@@ -1,0 +1,42 @@
+/**
+ * Issue 16: when every slot is busy and jobs wait, the next decision does not wait for the end of
+ * the scaling period. A pool with a 30 s period on a full queue reaches 3 workers, one step per
+ * decision, long before its first periodic decision could have added even one. Times are printed.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import type { DecisionRecord } from '../../src/supervisor/control-loop.js';
+import { fixture, startPool, type TestPool } from '../helpers/pool.js';
+import { queue } from '../helpers/redis.js';
+import { once } from '../helpers/wait.js';
+
+const PERIOD_S = 30;
+
+let pool: TestPool | undefined;
+afterEach(async () => {
+  await pool?.stop();
+  pool = undefined;
+});
+
+describe('early decisions (every slot busy, jobs waiting)', () => {
+  it(`a saturated pool with --scaling-period ${PERIOD_S} reaches 3 workers well before ${PERIOD_S} s, one step at a time`, async () => {
+    pool = await startPool({ processor: fixture('sleep.mjs'), 'min-workers': 1, 'max-workers': 3, concurrency: 2, 'scaling-period': PERIOD_S, window: PERIOD_S, 'utilization-threshold': 0.5, 'stop-timeout': 5 });
+    const { daemon } = pool;
+    const decisions: DecisionRecord[] = [];
+    daemon.loop.onDecision((d) => decisions.push(d));
+    const q = queue('default', pool.prefix);
+    // 400 jobs of 300 ms: two minutes of work for the first worker's two slots.
+    await q.addBulk(Array.from({ length: 400 }, () => ({ name: 'sleep', data: { ms: 300 }, opts: { removeOnComplete: true } })));
+    const t0 = performance.now();
+    await once(daemon.supervisor, 'worker-ready', () => daemon.supervisor.runningCount() >= 3, (PERIOD_S * 1000) / 2);
+    const s = (performance.now() - t0) / 1000;
+    const context = decisions.map((d) => `${d.workersBefore}→${d.workersAfter} ${d.reason}`).join('\n');
+    console.log(`1 → 3 workers in ${s.toFixed(1)} s (scaling period ${PERIOD_S} s)\n${context}`);
+    expect(decisions.map((d) => [d.workersBefore, d.workersAfter]), context).toEqual([[1, 2], [2, 3]]);
+    for (const d of decisions) expect(d.reason, context).toMatch(/every slot busy and \d+ jobs waiting/);
+    // At max-workers the pool stays there however busy it is: no early decision adds a fourth.
+    await once(daemon.supervisor, 'worker-message', (_w, m) => m.type === 'sample' && m.busySlots === 2 && performance.now() - t0 > s * 1000 + 2000, 10_000);
+    expect(daemon.supervisor.desired).toBe(3);
+    expect(daemon.supervisor.workers().length).toBe(3);
+    await q.close();
+  }, 60_000);
+});
