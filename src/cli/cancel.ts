@@ -36,7 +36,7 @@ export async function runCancel(o: CancelOptions, out: (line: string) => void = 
       out(`job ${o.id} of queue ${o.queue} is running, but no worker-pool worker listens on this Redis and prefix (a plain BullMQ Worker runs it?)`);
       return EXIT.CANCEL_NOT_SENT;
     }
-    out(`job ${o.id} of queue ${o.queue}: cancel sent to ${r.listeners} worker(s); the one running it aborts its signal (a processor that ignores it runs to its time limit)`);
+    out(`job ${o.id} of queue ${o.queue}: cancel sent to ${r.listeners} worker(s); the one running it aborts its signal (a processor declared without the signal parameter, or that ignores it, runs to its end or its time limit)`);
     return EXIT.OK;
   } finally {
     await queue.close();

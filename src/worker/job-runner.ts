@@ -92,8 +92,12 @@ export class JobRunner {
 
   /** Abort the signal of a job this child runs (`worker-pool cancel`); false if it runs none by that id. */
   cancel(queue: string, id: string, reason: string | undefined): boolean {
-    const abort = this.deps.state.aborts.get(`${queue}:${id}`);
-    if (!abort) return false;
+    const key = `${queue}:${id}`;
+    const abort = this.deps.state.aborts.get(key);
+    if (!abort) {
+      if (this.deps.state.running.has(key)) this.deps.log.info({ queue, jobId: id }, 'cancel asked for a job whose processor takes no signal (job, token, signal): it runs on');
+      return false;
+    }
     abort.abort(reason);
     return true;
   }
@@ -125,20 +129,20 @@ export class JobRunner {
     if (job.deferredFailure) throw new UnrecoverableError(job.deferredFailure);
     const maxStarted = processor.workerOptions.maxStartedAttempts;
     if (maxStarted && maxStarted < job.attemptsStarted) throw new UnrecoverableError('job started more than allowable limit');
-    const abort = new AbortController();
-    state.aborts.set(key, abort);
+    const abort = processor.wantsSignal(job.name) ? new AbortController() : undefined;
+    if (abort) state.aborts.set(key, abort);
     let timer: NodeJS.Timeout | undefined;
     try {
-      if (limitMs <= 0) return await processor.run(job, token, abort.signal);
+      if (limitMs <= 0) return await processor.run(job, token, abort?.signal);
       const timedOut = new Promise<never>((_, reject) => {
         timer = setTimeout(() => {
           const err = new Error(`job timed out after ${limitMs / 1000} s (its worker is replaced, as a running job cannot be cancelled)`);
-          abort.abort(err);
+          abort?.abort(err);
           this.deps.retire('job_timeout');
           reject(err);
         }, limitMs);
       });
-      return await Promise.race([processor.run(job, token, abort.signal), timedOut]);
+      return await Promise.race([processor.run(job, token, abort?.signal), timedOut]);
     } finally {
       clearTimeout(timer);
       state.aborts.delete(key);

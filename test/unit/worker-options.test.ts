@@ -56,6 +56,17 @@ describe('the processor calling convention', () => {
     expect(seen).toEqual([[job, 'tok', signal], [job, 'tok', signal], [job, 'tok', signal]]);
   });
 
+  it('wants a signal only for a function declared with (job, token, signal), as BullMQ', () => {
+    const three = async (_job: unknown, _token: unknown, _signal: unknown) => undefined;
+    const one = async (_job: unknown) => undefined;
+    expect(toProcessor({ default: three }, 'f.mjs').wantsSignal('any')).toBe(true);
+    expect(toProcessor({ default: one }, 'f.mjs').wantsSignal('any')).toBe(false);
+    const handlers = toProcessor({ default: { handlers: { a: three, b: one } } }, 'f.mjs');
+    expect([handlers.wantsSignal('a'), handlers.wantsSignal('b'), handlers.wantsSignal('c')]).toEqual([true, false, false]);
+    const jobs = toProcessor({ default: { jobs: [{ name: 'a', run: one }, { name: 'b', run: three }] } }, 'f.mjs');
+    expect([jobs.wantsSignal('a'), jobs.wantsSignal('b')]).toEqual([false, true]);
+  });
+
   it('takes a named init beside a default function', () => {
     const init = () => undefined;
     expect(toProcessor({ default: async () => 1, init }, 'f.mjs').init).toBe(init);
