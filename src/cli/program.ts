@@ -39,6 +39,26 @@ function numberArg(flag: string, opts: { integer?: boolean; min?: number; above?
   };
 }
 
+/**
+ * The Redis options of a command that talks to Redis: `own` (enqueue, cancel: the command's own
+ * Redis and prefix) or `configs` (routes, migrate-jobs: instead of what the pool configs say).
+ */
+function withRedisOptions(cmd: Command, from: 'own' | 'configs'): Command {
+  if (from === 'own') {
+    return cmd
+      .option('--redis-url <URL>', 'Redis to use (default $REDIS_URL, else redis://127.0.0.1:6379)')
+      .option('--redis-sentinels <HOST:PORT,…>', 'Sentinel mode: the sentinels of --redis-sentinel-name')
+      .option('--redis-sentinel-name <NAME>', 'Sentinel mode: the master group name (default: mymaster)')
+      .option('--redis-cluster-nodes <HOST:PORT,…>', 'Cluster mode: some of the cluster\'s nodes')
+      .option('--prefix <PREFIX>', 'BullMQ key prefix (default: bull)');
+  }
+  return cmd
+    .option('--redis-url <URL>', 'Redis to use, instead of the configs\' redis-url')
+    .option('--redis-sentinels <HOST:PORT,…>', 'Sentinel mode, instead of the configs\' redis-sentinels')
+    .option('--redis-sentinel-name <NAME>', 'Sentinel mode: the master group name')
+    .option('--redis-cluster-nodes <HOST:PORT,…>', 'Cluster mode, instead of the configs\' redis-cluster-nodes');
+}
+
 function unknownCommand(word: string, program: Command): CliError {
   const names = program.commands.map((c) => c.name());
   const guess = closest(word, names);
@@ -79,7 +99,7 @@ export function buildProgram(result: ProgramResult): Command {
       result.exitCode = await runCheckConfig(files);
     });
 
-  program
+  withRedisOptions(program
     .command('enqueue')
     .description('add jobs to a queue (in bulk, or at --rate per second), with progress on a terminal')
     .option('--queue <NAME>', 'queue to add to (default: default)')
@@ -92,12 +112,7 @@ export function buildProgram(result: ProgramResult): Command {
     .addOption(new Option('--count <N>', 'how many jobs').default(1).argParser(numberArg('--count', { integer: true, min: 1 })))
     .addOption(new Option('--rate <PER_SECOND>', 'add jobs one by one at this rate instead of in bulk').argParser(numberArg('--rate', { above: 0 })))
     .addOption(new Option('--delay <SECONDS>', 'delay each job by this long').argParser(numberArg('--delay', { min: 0 })))
-    .addOption(new Option('--attempts <N>', 'tries before a job is failed for good').argParser(numberArg('--attempts', { integer: true, min: 1 })))
-    .option('--redis-url <URL>', 'Redis to use (default $REDIS_URL, else redis://127.0.0.1:6379)')
-    .option('--redis-sentinels <HOST:PORT,…>', 'Sentinel mode: the sentinels of --redis-sentinel-name')
-    .option('--redis-sentinel-name <NAME>', 'Sentinel mode: the master group name (default: mymaster)')
-    .option('--redis-cluster-nodes <HOST:PORT,…>', 'Cluster mode: some of the cluster\'s nodes')
-    .option('--prefix <PREFIX>', 'BullMQ key prefix (default: bull)')
+    .addOption(new Option('--attempts <N>', 'tries before a job is failed for good').argParser(numberArg('--attempts', { integer: true, min: 1 }))), 'own')
     .exitOverride()
     .action(async (o: { queue?: string; name: string; job?: string; config?: string; processor?: string; routingRules?: string; data: string; count: number; rate?: number; delay?: number; attempts?: number; redisUrl?: string; redisSentinels?: string; redisSentinelName?: string; redisClusterNodes?: string; prefix?: string }) => {
       if (o.job !== undefined && o.queue !== undefined) throw new CliError('--job and --queue: give one; --job finds the queue from the routing rules', EXIT.USAGE);
@@ -115,17 +130,12 @@ export function buildProgram(result: ProgramResult): Command {
       });
     });
 
-  program
+  withRedisOptions(program
     .command('cancel')
     .description('cancel a running job wherever it runs: its processor\'s signal aborts (exit 0 sent, 1 not running)')
     .argument('<JOB_ID>', 'id of the running job')
     .requiredOption('--queue <NAME>', 'queue of the job')
-    .option('--reason <TEXT>', 'the signal\'s abort reason, as given to BullMQ\'s cancelJob')
-    .option('--redis-url <URL>', 'Redis to use (default $REDIS_URL, else redis://127.0.0.1:6379)')
-    .option('--redis-sentinels <HOST:PORT,…>', 'Sentinel mode: the sentinels of --redis-sentinel-name')
-    .option('--redis-sentinel-name <NAME>', 'Sentinel mode: the master group name (default: mymaster)')
-    .option('--redis-cluster-nodes <HOST:PORT,…>', 'Cluster mode: some of the cluster\'s nodes')
-    .option('--prefix <PREFIX>', 'BullMQ key prefix (default: bull)')
+    .option('--reason <TEXT>', 'the signal\'s abort reason, as given to BullMQ\'s cancelJob'), 'own')
     .exitOverride()
     .action(async (id: string, o: { queue: string; reason?: string; redisUrl?: string; redisSentinels?: string; redisSentinelName?: string; redisClusterNodes?: string; prefix?: string }) => {
       result.exitCode = await runCancel({
@@ -175,32 +185,24 @@ export function buildProgram(result: ProgramResult): Command {
       result.exitCode = await runDemo({ redisUrl: o.redisUrl, duration: o.duration, rate: o.rate, jobSeconds: o.jobSeconds, scalingPeriod: o.scalingPeriod, window: o.window });
     });
 
-  program
+  withRedisOptions(program
     .command('routes')
     .description('show job types, their generated and actual queues and who listens; warn about unlistened queues and jobs left in old ones (--check: exit 1 then)')
     .option('--config-dir <DIR>', 'directory of the pool configs, one *.yml per instance', '/etc/worker-pool')
-    .option('--check', 'exit 1 when a warning is found (to guard a deploy)')
-    .option('--redis-url <URL>', 'Redis to look at, instead of the configs\' redis-url')
-    .option('--redis-sentinels <HOST:PORT,…>', 'Sentinel mode, instead of the configs\' redis-sentinels')
-    .option('--redis-sentinel-name <NAME>', 'Sentinel mode: the master group name')
-    .option('--redis-cluster-nodes <HOST:PORT,…>', 'Cluster mode, instead of the configs\' redis-cluster-nodes')
+    .option('--check', 'exit 1 when a warning is found (to guard a deploy)'), 'configs')
     .exitOverride()
     .action(async (o: { configDir: string; check?: boolean; redisUrl?: string; redisSentinels?: string; redisSentinelName?: string; redisClusterNodes?: string }) => {
       result.exitCode = await runRoutes({ configDir: o.configDir, check: o.check === true, redisUrl: o.redisUrl, redisSentinels: o.redisSentinels, redisSentinelName: o.redisSentinelName, redisClusterNodes: o.redisClusterNodes });
     });
 
-  program
+  withRedisOptions(program
     .command('migrate-jobs')
     .description('move delayed and retrying jobs (and, with --include-waiting, waiting ones) whose actual queue changed to their new queue')
     .option('--config-dir <DIR>', 'directory of the pool configs, one *.yml per instance', '/etc/worker-pool')
     .option('--dry-run', 'count what would move, move nothing')
     .option('--include-waiting', 'also move waiting and prioritized jobs')
     .addOption(new Option('--batch-size <N>', 'jobs looked at per round trip').default(100).argParser(numberArg('--batch-size', { integer: true, min: 1 })))
-    .addOption(new Option('--batch-pause <SECONDS>', 'pause between batches, to spare a busy Redis').default(0).argParser(numberArg('--batch-pause', { min: 0, timer: true })))
-    .option('--redis-url <URL>', 'Redis to use, instead of the configs\' redis-url')
-    .option('--redis-sentinels <HOST:PORT,…>', 'Sentinel mode, instead of the configs\' redis-sentinels')
-    .option('--redis-sentinel-name <NAME>', 'Sentinel mode: the master group name')
-    .option('--redis-cluster-nodes <HOST:PORT,…>', 'Cluster mode, instead of the configs\' redis-cluster-nodes')
+    .addOption(new Option('--batch-pause <SECONDS>', 'pause between batches, to spare a busy Redis').default(0).argParser(numberArg('--batch-pause', { min: 0, timer: true }))), 'configs')
     .exitOverride()
     .action(async (o: { configDir: string; dryRun?: boolean; includeWaiting?: boolean; batchSize: number; batchPause: number; redisUrl?: string; redisSentinels?: string; redisSentinelName?: string; redisClusterNodes?: string }) => {
       result.exitCode = await runMigrateJobs({
