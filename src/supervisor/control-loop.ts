@@ -98,17 +98,7 @@ export class ControlLoop {
    * Does nothing while stopped or while a tick is under way. Resolves with the decision made, if any.
    */
   async decideNow(): Promise<DecisionRecord | undefined> {
-    if (this.timer === undefined || this.deciding) return undefined;
-    this.deciding = true;
-    clearTimeout(this.timer);
-    try {
-      if (this.demand) await this.demand.refresh();
-      if (this.timer === undefined) return undefined; // stopped meanwhile
-      return this.tick();
-    } finally {
-      this.deciding = false;
-      if (this.timer !== undefined) this.schedule();
-    }
+    return this.decideEarly(async () => this.demand?.refresh(), false);
   }
 
   /**
@@ -120,21 +110,28 @@ export class ControlLoop {
    * while a tick is under way, or when the policy takes no early decisions.
    */
   async decideSaturated(): Promise<DecisionRecord | undefined> {
-    if (this.timer === undefined || this.deciding || !this.decidesEarly) return undefined;
+    if (!this.decidesEarly) return undefined;
+    return this.decideEarly(async () => (this.demand?.refreshBacklog ? this.demand.refreshBacklog() : this.demand?.refresh()), true);
+  }
+
+  /** A decision before the period ends: read what `read` reads, decide, and schedule the next period. */
+  private async decideEarly(read: () => Promise<void>, saturated: boolean): Promise<DecisionRecord | undefined> {
+    if (this.timer === undefined || this.deciding) return undefined;
     this.deciding = true;
     clearTimeout(this.timer);
     let record: DecisionRecord | undefined;
     try {
-      if (this.demand) await (this.demand.refreshBacklog ? this.demand.refreshBacklog() : this.demand.refresh());
+      await read();
       if (this.timer === undefined) return undefined; // stopped meanwhile
-      const made = this.decide(true);
-      // Only a step up is taken early: scale-down waits for the periodic decision.
-      if (made.decision.target > made.before) record = this.apply(made);
+      const made = this.decide(saturated);
+      // On saturation only a step up is taken early: scale-down waits for the periodic decision.
+      if (!saturated || made.decision.target > made.before) record = this.apply(made);
       return record;
     } finally {
       this.deciding = false;
       if (this.timer !== undefined) {
         clearTimeout(this.timer); // (a reload may have rescheduled meanwhile)
+        // A decision made starts the next period; none leaves the period as it was scheduled.
         this.schedule(record ? this.limits.scalingPeriodMs : Math.max(0, this.nextTickAt - this.clock.now()));
       }
     }
