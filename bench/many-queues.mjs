@@ -12,8 +12,8 @@ import { fileURLToPath } from 'node:url';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { loadConfig } from '../dist/config/load.js';
-import { Daemon } from '../dist/daemon.js';
-import { createLogger } from '../dist/observe/logger.js';
+import { Daemon } from '../dist/daemon/daemon.js';
+import { createLogger } from '../dist/logger.js';
 import { startEmbeddedRedis } from '../dist/redis/embedded.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));

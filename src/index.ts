@@ -1,6 +1,7 @@
 /** The package's library API: run a pool in-process, or use its pure parts. */
-export { Daemon, type DaemonOptions, type PoolStatus } from './daemon.js';
+export { Daemon, type DaemonOptions, type PoolStatus } from './daemon/daemon.js';
 export { loadConfig, type PoolConfig } from './config/load.js';
+export { loadWithSecrets, readSecretFiles } from './config/secret-files.js';
 export { ConfigError } from './config/schema.js';
 export { decideScale } from './policy/threshold.js';
 export { UsageWindow } from './policy/usage-window.js';

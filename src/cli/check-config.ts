@@ -3,11 +3,10 @@
  * starting anything; given several, also check them as the instances of one host.
  */
 import { checkConfigSet, type InstanceConfig } from '../config/config-set.js';
-import { redactText } from '../config/redact.js';
+import { redactText } from '../secrets.js';
 import { ConfigError } from '../config/schema.js';
-import { checkLimitedQueues, loadConfig } from '../config/load.js';
-import { DEFAULT_RULES_RAW, parseRules, poolQueues, routeCatalog, RuleError } from '../routing/rules.js';
-import { probeProcessor } from '../supervisor/probe-processor.js';
+import { prepare } from '../daemon/prepare.js';
+import { DEFAULT_RULES_RAW, parseRules, routeCatalog } from '../routing/rules.js';
 import { EXIT } from './exit-codes.js';
 
 export async function runCheckConfig(files: string[], out: (line: string) => void = console.log): Promise<number> {
@@ -17,16 +16,7 @@ export async function runCheckConfig(files: string[], out: (line: string) => voi
   for (const file of files) {
     try {
       // The file alone, as the service would read it: no WORKER_POOL_* from this shell.
-      const config = loadConfig({ flags: { config: file }, env: {}, requireProcessor: true });
-      const probe = await probeProcessor(config.processor!);
-      if (!probe.ok) throw new ConfigError(probe.message);
-      try {
-        config.queues = poolQueues(config, probe.catalog);
-      } catch (err) {
-        if (err instanceof RuleError) throw new ConfigError(err.message);
-        throw err;
-      }
-      checkLimitedQueues(config);
+      const { config, processor: probe } = await prepare({ flags: { config: file }, env: {} });
       const routes = probe.catalog
         ? routeCatalog(probe.catalog, config.routingRules ?? parseRules(DEFAULT_RULES_RAW)).routes.map((r) => ({ jobType: r.jobType.name, queue: r.actual }))
         : undefined;

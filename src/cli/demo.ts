@@ -6,8 +6,8 @@
 import { fileURLToPath } from 'node:url';
 import { Queue } from 'bullmq';
 import { loadConfig } from '../config/load.js';
-import { Daemon } from '../daemon.js';
-import { createLogger } from '../observe/logger.js';
+import { Daemon } from '../daemon/daemon.js';
+import { createLogger } from '../logger.js';
 import { connect } from '../redis/connection.js';
 import { startEmbeddedRedis, type EmbeddedRedis } from '../redis/embedded.js';
 

@@ -1,4 +1,4 @@
-import { redactText } from '../config/redact.js';
+import { redactText } from '../secrets.js';
 
 /** Exit codes, from sysexits.h where one fits, so systemd units and scripts can tell them apart. */
 export const EXIT = {

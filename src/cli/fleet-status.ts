@@ -1,6 +1,6 @@
 /** `worker-pool status --fleet`: every pool instance on every host sharing this daemon's Redis, from its GET /fleet. */
 import type { FleetView } from '../fleet/view.js';
-import { table } from './status.js';
+import { table } from './table.js';
 
 function pct(x: number | null): string {
   return x === null ? 'n/a' : `${(x * 100).toFixed(0)}%`;

@@ -1,6 +1,6 @@
 /** Process entry of the `worker-pool` command: runs the program and maps errors to exit codes. */
 import { inspect } from 'node:util';
-import { redactArgv, redactText } from '../config/redact.js';
+import { redactArgv, redactText } from '../secrets.js';
 import { ConfigError } from '../config/schema.js';
 import { RedisMissingError } from '../redis/embedded.js';
 import { CliError, EXIT } from './exit-codes.js';

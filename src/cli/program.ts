@@ -1,6 +1,6 @@
 /** The commander program: `start` (default), `check-config`, `enqueue`, `cancel`, `status`, `demo`, `routes`, `migrate-jobs`. */
 import { Command, CommanderError, Option } from 'commander';
-import { VERSION } from '../daemon.js';
+import { VERSION } from '../version.js';
 import { runCancel } from './cancel.js';
 import { runCheckConfig } from './check-config.js';
 import { runDemo } from './demo.js';
@@ -12,7 +12,7 @@ import { runRoutes } from './routes.js';
 import { CliError, EXIT } from './exit-codes.js';
 import { addPoolOptions, flagsFromOpts } from './options.js';
 import { OPTIONS } from '../config/schema.js';
-import { MAX_TIMER_SECONDS } from '../timer-limit.js';
+import { MAX_TIMER_SECONDS } from '../timing.js';
 import { runStart } from './start.js';
 import { runSimulate, SIM_POOL_KEYS } from './simulate.js';
 import { credentials, runStatus } from './status.js';

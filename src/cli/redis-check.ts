@@ -1,6 +1,6 @@
 /** A CLI command's Redis connection: reachable within a few seconds, or a one-line error (exit 69). */
 import type { Redis } from 'ioredis';
-import { normalizeRedisUrl, redactUrl } from '../config/redact.js';
+import { normalizeRedisUrl, redactUrl } from '../secrets.js';
 import { connect, type RedisTarget } from '../redis/connection.js';
 import { CliError, EXIT } from './exit-codes.js';
 

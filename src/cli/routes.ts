@@ -8,6 +8,7 @@ import { generatedQueueName } from '../routing/queue-name.js';
 import type { JobType } from '../routing/job-type.js';
 import { discoverQueues, queueLoads, type QueueLoad } from '../migration/migrate.js';
 import { EXIT } from './exit-codes.js';
+import { table } from './table.js';
 import { connectOrFail } from './redis-check.js';
 import { loadRoutingSetup, type SetupInput } from './routing-setup.js';
 
@@ -22,11 +23,6 @@ function attributes(jt: JobType): string {
   if (jt.hasExternalDependencies) parts.push('has_external_dependencies=true');
   for (const [k, v] of Object.entries(jt.attributes ?? {})) parts.push(`${k}=${Array.isArray(v) ? v.join(',') : String(v)}`);
   return parts.join(' ');
-}
-
-function table(rows: string[][]): string[] {
-  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
-  return rows.map((r) => r.map((cell, c) => (c === r.length - 1 ? cell : cell.padEnd(widths[c]!))).join('  ').trimEnd());
 }
 
 function describeLoad(l: QueueLoad): string {
@@ -48,7 +44,7 @@ export async function runRoutes(o: RoutesOptions, out: (line: string) => void = 
       const r = setup.routes.get(jt.name)!;
       rows.push([jt.name, attributes(jt), r.generated, r.actual, listeners(r.actual).join(',') || '-']);
     }
-    for (const line of table(rows)) out(line);
+    for (const line of table(rows).split('\n')) out(line);
   }
 
   const client = await connectOrFail(setup.redis, 'worker-pool:routes');
@@ -84,7 +80,7 @@ export async function runRoutes(o: RoutesOptions, out: (line: string) => void = 
       warnings.push(`queue "${queue}" still holds ${describeLoad(load)} but is no job type's actual queue: run worker-pool migrate-jobs, and keep listening to it until it is empty`);
     }
   }
-  for (const line of table(plain ? qrows.map(([q, , who, holds]) => [q!, who!, holds!]) : qrows)) out(line);
+  for (const line of table(plain ? qrows.map(([q, , who, holds]) => [q!, who!, holds!]) : qrows).split('\n')) out(line);
   if (setup.instances.length === 0) out('\n(no --config-dir given: listeners unknown, so unlistened queues are not checked)');
   for (const w of warnings) out(`warning: ${w}`);
   if (warnings.length === 0) out(plain ? '\nok: every queue that holds jobs has a listener' : '\nok: every actual queue has a listener and no other queue holds jobs');

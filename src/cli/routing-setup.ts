@@ -6,11 +6,12 @@
 import type { RedisTarget } from '../redis/connection.js';
 import { readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { loadConfig, type PoolConfig, type RawValues } from '../config/load.js';
+import type { PoolConfig, RawValues } from '../config/load.js';
+import { loadWithSecrets } from '../config/secret-files.js';
 import { ConfigError } from '../config/schema.js';
 import type { JobType } from '../routing/job-type.js';
 import { DEFAULT_RULES_RAW, parseRules, poolQueues, requireRoutes, RuleError, type Route, type RoutingRule } from '../routing/rules.js';
-import { probeProcessor } from '../supervisor/probe-processor.js';
+import { checkProcessorLoads } from '../supervisor/check-processor.js';
 
 export interface Instance {
   name: string;
@@ -73,7 +74,7 @@ export async function loadRoutingSetup(input: SetupInput, opts: { needCatalog?: 
   if (input.prefix !== undefined) flags['prefix'] = input.prefix;
   if (input.processor !== undefined) flags['processor'] = input.processor;
   if (input.routingRules !== undefined) flags['routing-rules'] = input.routingRules;
-  const configs: PoolConfig[] = files.length > 0 ? files.map((f) => loadConfig({ flags: { ...flags, config: f }, env })) : [loadConfig({ flags, env })];
+  const configs: PoolConfig[] = files.length > 0 ? files.map((f) => loadWithSecrets({ flags: { ...flags, config: f }, env })) : [loadWithSecrets({ flags, env })];
 
   const first = configs[0]!;
   for (const c of configs.slice(1)) {
@@ -88,12 +89,12 @@ export async function loadRoutingSetup(input: SetupInput, opts: { needCatalog?: 
     return { redisUrl: first.redisUrl, redis: first.redis, prefix: first.prefix, catalog: [], rules: parseRules(DEFAULT_RULES_RAW), routes: new Map(), instances };
   }
   if (!processor) throw new ConfigError('processor: missing; routing needs the catalog of job types, which the processor module declares (set "processor:" in the config, or --processor FILE)');
-  const probe = await probeProcessor(processor);
+  const probe = await checkProcessorLoads(processor);
   if (!probe.ok) throw new ConfigError(probe.message);
   if (!probe.catalog && needCatalog) throw new ConfigError(`processor ${processor}: declares no job types; export default { jobs: [defineJob({ name, urgency, resourceBoundary, tags, run })] }`);
   for (const c of configs) {
     if (c.processor && c.processor !== processor) {
-      const other = await probeProcessor(c.processor);
+      const other = await checkProcessorLoads(c.processor);
       if (!other.ok) throw new ConfigError(other.message);
       if (JSON.stringify(other.catalog) !== JSON.stringify(probe.catalog)) {
         throw new ConfigError(`processor: ${c.configFile} and ${configs[0]!.configFile} declare different job types; every instance must share one catalog`);
@@ -146,5 +147,5 @@ function redisFlags(input: Pick<SetupInput, 'redisUrl' | 'redisSentinels' | 'red
 export function cliRedisTarget(input: Pick<SetupInput, 'redisUrl' | 'redisSentinels' | 'redisSentinelName' | 'redisClusterNodes' | 'prefix'>): RedisTarget {
   const flags = redisFlags(input);
   if (input.prefix !== undefined) flags['prefix'] = input.prefix;
-  return loadConfig({ flags, env: redisEnv() }).redis;
+  return loadWithSecrets({ flags, env: redisEnv() }).redis;
 }

@@ -1,11 +1,10 @@
 /** `worker-pool [start]`: run the daemon until SIGTERM/SIGINT (a second signal forces); SIGHUP reloads the config. */
-import { checkLimitedQueues, loadConfig, type RawValues } from '../config/load.js';
+import type { RawValues } from '../config/load.js';
 import { ConfigError } from '../config/schema.js';
-import { Daemon } from '../daemon.js';
+import { Daemon } from '../daemon/daemon.js';
+import { prepare } from '../daemon/prepare.js';
 import { startSystemdNotify } from '../observe/systemd-notify.js';
 import { startEmbeddedRedis, type EmbeddedRedis } from '../redis/embedded.js';
-import { poolQueues, RuleError } from '../routing/rules.js';
-import { probeProcessor } from '../supervisor/probe-processor.js';
 import { CliError, EXIT } from './exit-codes.js';
 
 export async function runStart(flags: RawValues): Promise<number> {
@@ -13,16 +12,7 @@ export async function runStart(flags: RawValues): Promise<number> {
   let hupWhileStarting = false;
   const holdHup = () => (hupWhileStarting = true);
   process.on('SIGHUP', holdHup);
-  const config = loadConfig({ flags, requireProcessor: true });
-  const probe = await probeProcessor(config.processor!);
-  if (!probe.ok) throw new CliError(probe.message, EXIT.CONFIG);
-  try {
-    config.queues = poolQueues(config, probe.catalog);
-  } catch (err) {
-    if (err instanceof RuleError) throw new CliError(err.message, EXIT.CONFIG);
-    throw err;
-  }
-  checkLimitedQueues(config);
+  const { config } = await prepare({ flags });
 
   let redis: EmbeddedRedis | undefined;
   if (config.embeddedRedis) {
@@ -66,16 +56,7 @@ export async function runStart(flags: RawValues): Promise<number> {
   let reloads = Promise.resolve();
   const reload = async () => {
     try {
-      const next = loadConfig({ flags, requireProcessor: true });
-      const probe = await probeProcessor(next.processor!);
-      if (!probe.ok) throw new ConfigError(probe.message);
-      try {
-        next.queues = poolQueues(next, probe.catalog);
-      } catch (err) {
-        if (err instanceof RuleError) throw new ConfigError(err.message);
-        throw err;
-      }
-      checkLimitedQueues(next);
+      const { config: next } = await prepare({ flags });
       if (redis) next.redisUrl = redis.url;
       await daemon.reload(next);
     } catch (err) {

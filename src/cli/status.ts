@@ -4,10 +4,11 @@
  * --fleet, every instance on its Redis instead (see fleet-status.ts).
  */
 import { readFileSync } from 'node:fs';
-import type { PoolStatus } from '../daemon.js';
+import type { PoolStatus } from '../daemon/status.js';
 import type { FleetView } from '../fleet/view.js';
 import { CliError, EXIT } from './exit-codes.js';
 import { formatFleet } from './fleet-status.js';
+import { table } from './table.js';
 
 export interface StatusOptions {
   url: string;
@@ -54,11 +55,6 @@ function age(seconds: number | undefined): string {
 
 function pct(x: number | null): string {
   return x === null ? 'n/a' : `${(x * 100).toFixed(0)}%`;
-}
-
-export function table(rows: string[][]): string {
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
-  return rows.map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n');
 }
 
 export function formatStatus(s: PoolStatus, now: number = Date.now()): string {

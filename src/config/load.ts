@@ -1,17 +1,18 @@
 /**
- * Builds a pool's configuration: defaults < config file < WORKER_POOL_* environment < flags.
+ * Builds a pool's configuration: defaults < config file < WORKER_POOL_* environment < flags, parsed
+ * and validated; files it names (passwords, the HTTP access file) are read by secret-files.ts.
  * Every problem is a ConfigError with one line naming the key, the value and what is allowed.
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { parseDocument } from 'yaml';
-import { checkHttpExposure, type HttpAccess } from '../observe/http-config.js';
+import { requireAuthOffLoopback, type HttpAccess } from './http-access.js';
 import { hasHashTag, parseEndpoints, type RedisTarget } from '../redis/connection.js';
 import type { RoutingRule } from '../routing/rules.js';
-import { normalizeRedisUrl, redactUrl, rememberSecret } from './redact.js';
+import { normalizeRedisUrl, redactUrl } from '../secrets.js';
 import { ConfigError, OPTIONS, OPTION_BY_KEY, envName, parseValue, type OptionSpec, type Source } from './schema.js';
 
-export { redactUrl } from './redact.js';
+export { redactUrl } from '../secrets.js';
 
 export interface PoolConfig {
   name: string;
@@ -199,9 +200,10 @@ export function loadConfig(input: LoadInput = {}): PoolConfig {
   if (config.queueSelector === undefined) checkLimitedQueues(config);
   config.redisUrl = normalizeRedisUrl(config.redisUrl);
   checkRedisUrl(config.redisUrl, sources['redis-url'] ?? 'default');
-  config.redisUrl = withPasswordFile(config.redisUrl, config.redisPasswordFile, env, cwd);
-  config.httpAccess = checkHttpExposure(config, env, cwd);
-  config.redis = redisTarget(config, env, cwd);
+  // An access file named here is read with the other secret files (secret-files.ts); its presence counts now.
+  requireAuthOffLoopback(config, config.httpConfig !== undefined);
+  config.httpAccess = undefined;
+  config.redis = redisTarget(config);
 
   const processorRaw = values['processor'] as string | undefined;
   if (processorRaw !== undefined) {
@@ -248,36 +250,11 @@ function checkRedisUrl(url: string, source: Source): void {
 }
 
 /**
- * The Redis password from a file, put into the URL (which only ever travels in memory and over
- * IPC): --redis-password-file, else systemd's $CREDENTIALS_DIRECTORY/redis-password
- * (LoadCredential=redis-password) when present. A password file wins over one in the URL; an empty
- * file means no password.
- */
-export function withPasswordFile(url: string, file: string | undefined, env: NodeJS.ProcessEnv, cwd: string): string {
-  let source = file ? path.resolve(cwd, file) : undefined;
-  const credDir = env['CREDENTIALS_DIRECTORY'];
-  if (!source && credDir && existsSync(path.join(credDir, 'redis-password'))) source = path.join(credDir, 'redis-password');
-  if (!source) return url;
-  let password: string;
-  try {
-    password = readFileSync(source, 'utf8').replace(/\r?\n$/, '');
-  } catch (err) {
-    throw new ConfigError(`redis-password-file: cannot read ${source} (${(err as NodeJS.ErrnoException).code ?? 'unreadable'})`);
-  }
-  // Empty means no password: a unit may always load the credential, even for a Redis without one.
-  if (password === '') return url;
-  rememberSecret(password);
-  const u = new URL(url);
-  u.password = encodeURIComponent(password);
-  return u.toString();
-}
-
-/**
  * The connection settings of every mode, checked: endpoints are HOST:PORT, Sentinel and Cluster
  * exclude each other, and in a cluster the prefix holds a {hash tag} (BullMQ's scripts touch many
  * keys of a queue at once, which a cluster allows only within one slot).
  */
-function redisTarget(c: PoolConfig, env: NodeJS.ProcessEnv, cwd: string): RedisTarget {
+function redisTarget(c: PoolConfig): RedisTarget {
   const endpoints = (key: string, raw: string[] | undefined) => {
     if (raw === undefined) return undefined;
     const parsed = parseEndpoints(raw);
@@ -294,24 +271,7 @@ function redisTarget(c: PoolConfig, env: NodeJS.ProcessEnv, cwd: string): RedisT
   if (sentinels) {
     target.sentinels = sentinels;
     target.sentinelName = c.redisSentinelName;
-    const password = readSecret('redis-sentinel-password-file', c.redisSentinelPasswordFile, 'redis-sentinel-password', env, cwd);
-    if (password) target.sentinelPassword = password;
   }
   if (clusterNodes) target.clusterNodes = clusterNodes;
   return target;
-}
-
-/** A secret from its file, else from systemd's $CREDENTIALS_DIRECTORY/<credential>; empty means none. */
-function readSecret(key: string, file: string | undefined, credential: string, env: NodeJS.ProcessEnv, cwd: string): string | undefined {
-  let source = file ? path.resolve(cwd, file) : undefined;
-  const credDir = env['CREDENTIALS_DIRECTORY'];
-  if (!source && credDir && existsSync(path.join(credDir, credential))) source = path.join(credDir, credential);
-  if (!source) return undefined;
-  try {
-    const secret = readFileSync(source, 'utf8').replace(/\r?\n$/, '') || undefined;
-    rememberSecret(secret);
-    return secret;
-  } catch (err) {
-    throw new ConfigError(`${key}: cannot read ${source} (${(err as NodeJS.ErrnoException).code ?? 'unreadable'})`);
-  }
 }

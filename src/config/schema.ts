@@ -7,8 +7,8 @@
 import { parseEndpoints } from '../redis/endpoints.js';
 import { parseRules, RuleError } from '../routing/rules.js';
 import { parseSelector, SelectorError } from '../routing/selector.js';
-import { redactText } from './redact.js';
-import { MAX_TIMER_SECONDS } from '../timer-limit.js';
+import { redactText } from '../secrets.js';
+import { MAX_TIMER_SECONDS } from '../timing.js';
 
 /**
  * `rules`: a list of [selector, queue or null] pairs (YAML, or JSON in env/flags); `selector`: a queue

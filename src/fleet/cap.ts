@@ -8,7 +8,7 @@
  */
 import { EventEmitter } from 'node:events';
 import type { Redis } from 'ioredis';
-import type { Logger } from '../observe/logger.js';
+import type { Logger } from '../logger.js';
 import type { ScalePolicy } from '../policy/types.js';
 import { ACQUIRE_SLOTS, RELEASE_SLOTS, fleetKeys } from './scripts.js';
 

@@ -8,7 +8,7 @@
 import { EventEmitter } from 'node:events';
 import type { Redis } from 'ioredis';
 import type { Clock } from '../clock.js';
-import type { Logger } from '../observe/logger.js';
+import type { Logger } from '../logger.js';
 import { isConnectionError } from '../redis/connection-error.js';
 import { connect, type RedisTarget } from '../redis/connection.js';
 import { CLAIM_EXPIRED, CLAIM_ONE, FORGET, LIST, REGISTER, RENEW, fleetKeys } from './scripts.js';

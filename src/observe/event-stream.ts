@@ -15,12 +15,12 @@
  * Job events need a blocking Redis connection per queue; they are read only while someone listens.
  */
 import type http from 'node:http';
-import { alreadySent, text, type HttpContext } from './http.js';
+import { alreadySent, text, type HttpContext } from '../http/server.js';
 import { QueueEvents } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { connect, type RedisTarget } from '../redis/connection.js';
-import type { ControlLoop } from '../supervisor/control-loop.js';
+import type { ControlLoop } from '../scaling/control-loop.js';
 import type { Supervisor } from '../supervisor/supervisor.js';
 
 export interface StreamSettings {

@@ -8,10 +8,28 @@
  * Writes are fire-and-forget (a failed one is lost, never retried); the store is a convenience.
  */
 import type { Redis } from 'ioredis';
-import type { DecisionRecord } from '../supervisor/control-loop.js';
-import type { HistoryPoint } from './history.js';
+import type { DecisionRecord } from '../scaling/control-loop.js';
 
 export const KEEP_CHANGES = 100;
+
+/** One point of the live page's chart. */
+export interface HistoryPoint {
+  /** Epoch ms. */
+  at: number;
+  running: number;
+  starting: number;
+  draining: number;
+  desired: number;
+  utilization: number | null;
+  busySlots: number;
+  slots: number;
+  /** Summed over the pool's queues; null when Redis did not answer. */
+  waiting: number | null;
+  active: number | null;
+  delayed: number | null;
+  oldestAgeSeconds: number | null;
+}
+
 const EXPIRE_SECONDS = 24 * 3600;
 
 export interface HistorySink {

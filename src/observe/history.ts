@@ -5,27 +5,12 @@
  * written to Redis as they happen and read back at start, so a restart does not wipe them.
  */
 import type { Clock } from '../clock.js';
-import type { ControlLoop, DecisionRecord } from '../supervisor/control-loop.js';
-import { KEEP_CHANGES, type HistorySink } from './history-store.js';
-import type { Supervisor } from '../supervisor/supervisor.js';
-import type { QueueProbe } from './queue-probe.js';
+import type { ControlLoop, DecisionRecord } from '../scaling/control-loop.js';
+import { KEEP_CHANGES, type HistoryPoint, type HistorySink } from './history-store.js';
 
-export interface HistoryPoint {
-  /** Epoch ms. */
-  at: number;
-  running: number;
-  starting: number;
-  draining: number;
-  desired: number;
-  utilization: number | null;
-  busySlots: number;
-  slots: number;
-  /** Summed over the pool's queues; null when Redis did not answer. */
-  waiting: number | null;
-  active: number | null;
-  delayed: number | null;
-  oldestAgeSeconds: number | null;
-}
+export type { HistoryPoint } from './history-store.js';
+import type { Supervisor } from '../supervisor/supervisor.js';
+import type { QueueCountsReader } from '../redis/queue-counts.js';
 
 export interface HistoryBody {
   pool: string;
@@ -50,7 +35,7 @@ export class History {
     private readonly pool: string,
     private readonly supervisor: Supervisor,
     private readonly loop: ControlLoop,
-    private readonly probe: QueueProbe,
+    private readonly probe: QueueCountsReader,
     private readonly clock: Clock,
     readonly intervalMs = 2000,
     private readonly store?: HistorySink,

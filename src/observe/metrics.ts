@@ -5,7 +5,7 @@
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { JOB_SECONDS_BUCKETS } from '../ipc/job-stats.js';
-import type { ControlLoop } from '../supervisor/control-loop.js';
+import type { ControlLoop } from '../scaling/control-loop.js';
 import type { HandBack } from '../supervisor/hand-back.js';
 import type { Supervisor } from '../supervisor/supervisor.js';
 import type { ExitReason } from '../supervisor/worker-process.js';

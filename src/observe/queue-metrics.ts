@@ -5,7 +5,7 @@
  */
 import { createRequire } from 'node:module';
 import { Gauge, type Registry } from 'prom-client';
-import { COUNT_STATES, type QueueProbe, type QueueSnapshot } from './queue-probe.js';
+import { COUNT_STATES, type QueueCountsReader, type QueueSnapshot } from '../redis/queue-counts.js';
 import { OTHER_QUEUES } from './queue-label.js';
 
 export interface BuildInfo {
@@ -26,7 +26,7 @@ export function buildInfo(version: string): BuildInfo {
 }
 
 /** `queueLimit`: queues with their own `queue` series (the first listed); the rest are summed as `_other`. */
-export function registerQueueMetrics(registry: Registry, probe: QueueProbe, build: BuildInfo, queueLimit = Infinity): void {
+export function registerQueueMetrics(registry: Registry, probe: QueueCountsReader, build: BuildInfo, queueLimit = Infinity): void {
   const read = async (): Promise<Record<string, QueueSnapshot> | null> => {
     let snap: Record<string, QueueSnapshot>;
     try {

@@ -4,7 +4,7 @@
  * (the connection backs off up to 2 s between them), in the supervisor and in its children.
  */
 import type { Redis } from 'ioredis';
-import type { Logger } from '../observe/logger.js';
+import type { Logger } from '../logger.js';
 
 export class RedisReachability {
   /** The last connection error while Redis does not answer; undefined while it does. */

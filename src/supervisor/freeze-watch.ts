@@ -10,7 +10,7 @@
 import { EventEmitter } from 'node:events';
 import { Job, type Queue } from 'bullmq';
 import type { Clock } from '../clock.js';
-import type { Logger } from '../observe/logger.js';
+import type { Logger } from '../logger.js';
 import type { WorkerProcess } from './worker-process.js';
 
 export interface FreezeWatchOptions {

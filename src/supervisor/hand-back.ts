@@ -16,7 +16,7 @@ import { EventEmitter } from 'node:events';
 import { Job, UnrecoverableError, type Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Clock } from '../clock.js';
-import type { Logger } from '../observe/logger.js';
+import type { Logger } from '../logger.js';
 import type { HeldJob, WorkerProcess } from './worker-process.js';
 
 /**

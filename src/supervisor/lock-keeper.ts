@@ -14,7 +14,7 @@
  * promise never settles.
  */
 import type { Redis } from 'ioredis';
-import type { Logger } from '../observe/logger.js';
+import type { Logger } from '../logger.js';
 
 /**
  * KEYS: the lock keys to extend; ARGV[1]: the lock duration (ms), ARGV[i + 1]: the token KEYS[i]

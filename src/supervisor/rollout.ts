@@ -4,7 +4,7 @@
  * drains only once the successor is ready), wait for the successor, then the next. The pool never
  * has fewer ready workers than before, and no running job is interrupted.
  */
-import type { Logger } from '../observe/logger.js';
+import type { Logger } from '../logger.js';
 import type { Supervisor } from './supervisor.js';
 import type { WorkerProcess } from './worker-process.js';
 

@@ -8,7 +8,7 @@ import { EventEmitter } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import type { Clock } from '../clock.js';
 import type { ChildMessage, WorkerSettings } from '../ipc/messages.js';
-import type { Logger } from '../observe/logger.js';
+import type { Logger } from '../logger.js';
 import { DEFAULT_BACKOFF, planRestart, type BackoffOptions } from '../policy/backoff.js';
 import { UsageWindow } from '../policy/usage-window.js';
 import { WorkerProcess, type ExitReason } from './worker-process.js';

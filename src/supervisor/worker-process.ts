@@ -5,7 +5,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { childEnvironment } from '../config/redact.js';
+import { childEnvironment } from '../secrets.js';
 import { isChildMessage, type ChildMessage, type JobDeadline, type ParentMessage, type WorkerSettings } from '../ipc/messages.js';
 import { stderrRelay } from './output-relay.js';
 

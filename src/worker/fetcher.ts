@@ -17,10 +17,10 @@ import type { Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { WorkerSettings } from '../ipc/messages.js';
 import { isConnectionError } from '../redis/connection-error.js';
-import type { Logger } from '../observe/logger.js';
+import type { Logger } from '../logger.js';
 import type { ChildState, QueueSide } from './child-state.js';
 import type { MarkerWatch } from './marker-watch.js';
-import { ReadyQueueProbe } from './ready-queues.js';
+import { ReadyQueueFinder } from './ready-queues.js';
 import type { ParentPort } from './reporter.js';
 import { sleep } from './timeouts.js';
 
@@ -57,7 +57,7 @@ export class Fetcher {
   private batch = 1;
   private slotFreed: (() => void) | undefined;
   /** Names the queues that hold a job, in one call (only with several queues). */
-  private readonly probe: ReadyQueueProbe | undefined;
+  private readonly probe: ReadyQueueFinder | undefined;
   /** The queue whose marker woke this child last, until it fetches from it. */
   private woke: QueueSide | undefined;
   /** When the next delayed job known of is due (epoch ms; 0: none known). */
@@ -65,7 +65,7 @@ export class Fetcher {
 
   constructor(private readonly deps: FetcherDeps) {
     if (deps.sides.length > 1) {
-      this.probe = new ReadyQueueProbe(deps.client, deps.settings.prefix, deps.sides.map((s) => s.name), deps.sides[0]!.worker.keys.meta!);
+      this.probe = new ReadyQueueFinder(deps.client, deps.settings.prefix, deps.sides.map((s) => s.name), deps.sides[0]!.worker.keys.meta!);
     }
   }
 

@@ -8,13 +8,13 @@
 import { RATE_LIMIT_ERROR, SpanKind, TelemetryAttributes, UnrecoverableError, type Job } from './bullmq.js';
 import type { Redis } from 'ioredis';
 import type { WorkerSettings } from '../ipc/messages.js';
-import type { Logger } from '../observe/logger.js';
+import type { Logger } from '../logger.js';
 import type { ChildState, QueueSide, RetireReason, Running } from './child-state.js';
 import type { WorkerInternals } from './fetcher.js';
 import type { LoadedProcessor } from './processor.js';
 import type { ParentPort, Reporter } from './reporter.js';
 import { withTimeout } from './timeouts.js';
-import { clampTimerMs } from '../timer-limit.js';
+import { clampTimerMs } from '../timing.js';
 
 /** BullMQ Worker internals that settling a job as its own Worker does needs (protected in its types). */
 interface SettleInternals {

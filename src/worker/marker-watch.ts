@@ -16,7 +16,7 @@
  * wait while the worker is busy are found by the fetch loop's full look, in strict order.
  */
 import type { Redis } from 'ioredis';
-import type { Logger } from '../observe/logger.js';
+import type { Logger } from '../logger.js';
 import type { QueueSide } from './child-state.js';
 
 /** Most queues one blocking connection waits on. */

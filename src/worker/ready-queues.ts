@@ -67,7 +67,7 @@ export interface ReadyQueues {
   dueAt: number;
 }
 
-export class ReadyQueueProbe {
+export class ReadyQueueFinder {
   private readonly args: string[];
 
   /** `prefix` is BullMQ's (without the colon); `routeKey` any key under it. */

@@ -14,7 +14,7 @@ import type { ParentMessage, WorkerSettings } from '../ipc/messages.js';
 import { cancelChannel, decodeCancel } from '../redis/cancel-channel.js';
 import { connect } from '../redis/connection.js';
 import { isConnectionError } from '../redis/connection-error.js';
-import { createLogger, type Logger } from '../observe/logger.js';
+import { createLogger, type Logger } from '../logger.js';
 import { ChildState, type QueueSide, type RetireReason } from './child-state.js';
 import { Fetcher } from './fetcher.js';
 import { MarkerWatch } from './marker-watch.js';

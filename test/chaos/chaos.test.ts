@@ -8,7 +8,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Daemon } from '../../src/daemon.js';
+import type { Daemon } from '../../src/daemon/daemon.js';
 import { fixture, startDaemon } from '../helpers/daemon.js';
 import { until } from '../helpers/wait.js';
 import { SCALE, addJobs, closeScenario, count, finish, openScenario, recorded, type Outcome, type Scenario } from './harness.js';

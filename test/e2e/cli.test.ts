@@ -7,7 +7,7 @@ import { CliProcess, runCli } from '../helpers/cli.js';
 import { fixture } from '../helpers/pool.js';
 import { deletePrefix, queue, redisUrl, uniquePrefix } from '../helpers/redis.js';
 import { isAlive, until } from '../helpers/wait.js';
-import type { PoolStatus } from '../../src/daemon.js';
+import type { PoolStatus } from '../../src/daemon/daemon.js';
 
 const running: CliProcess[] = [];
 afterEach(() => {

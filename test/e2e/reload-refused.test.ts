@@ -58,7 +58,7 @@ describe('a refused reload', () => {
   it('Daemon.reload: when a part refuses the new config, every part keeps the old one', async () => {
     const { d } = await startPool('rollback', { processor: fixture('sleep.mjs'), 'min-workers': '1', 'max-workers': '2' });
     const before = await d.status();
-    const next = { ...(d as unknown as { opts: { config: import('../../src/config/load.js').PoolConfig } }).opts.config, queues: ['q', 'x:y'], maxWorkers: 7, minWorkers: 2 };
+    const next = { ...d.config, queues: ['q', 'x:y'], maxWorkers: 7, minWorkers: 2 };
     await expect(d.reload(next)).rejects.toThrow(/Queue name cannot contain :/);
     const after = await d.status();
     expect({ queues: after.queues, max: after.maxWorkers, min: after.minWorkers }).toEqual({ queues: before.queues, max: before.maxWorkers, min: before.minWorkers });

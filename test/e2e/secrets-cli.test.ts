@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { HIDDEN } from '../../src/daemon.js';
+import { HIDDEN } from '../../src/daemon/status.js';
 import { freePort, startEmbeddedRedis, type EmbeddedRedis } from '../../src/redis/embedded.js';
 import { runCli } from '../helpers/cli.js';
 import { fixture } from '../helpers/daemon.js';

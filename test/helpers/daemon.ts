@@ -5,8 +5,9 @@ import { fileURLToPath } from 'node:url';
 import type { Queue } from 'bullmq';
 import { pino } from 'pino';
 import { afterEach } from 'vitest';
-import { loadConfig, type RawValues } from '../../src/config/load.js';
-import { Daemon } from '../../src/daemon.js';
+import type { RawValues } from '../../src/config/load.js';
+import { loadWithSecrets } from '../../src/config/secret-files.js';
+import { Daemon } from '../../src/daemon/daemon.js';
 import { deletePrefix, queue as openQueue, redisUrl, uniquePrefix } from './redis.js';
 
 export const FIXTURES = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../fixtures');
@@ -25,7 +26,7 @@ export type LogLines = Array<Record<string, unknown>>;
  */
 export async function startDaemon(flags: RawValues): Promise<Daemon & { logs: LogLines }> {
   const level = String(flags['log-level'] ?? 'info');
-  const config = loadConfig({ flags: { 'metrics-port': '0', ...flags, 'log-level': process.env['TEST_LOG_LEVEL'] ?? 'silent' }, env: {} });
+  const config = loadWithSecrets({ flags: { 'metrics-port': '0', ...flags, 'log-level': process.env['TEST_LOG_LEVEL'] ?? 'silent' }, env: {} });
   const logs: LogLines = [];
   const sink = new Writable({
     write(chunk: Buffer, _enc, done) {

@@ -1,8 +1,9 @@
 /** A real pool (supervisor + forked children) in the test process, on the run's Redis with its own prefix. */
 import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
-import { loadConfig, type RawValues } from '../../src/config/load.js';
-import { Daemon } from '../../src/daemon.js';
+import type { RawValues } from '../../src/config/load.js';
+import { loadWithSecrets } from '../../src/config/secret-files.js';
+import { Daemon } from '../../src/daemon/daemon.js';
 import { JobEvents, type JobEvent } from './job-events.js';
 import { deletePrefix, redisUrl, uniquePrefix } from './redis.js';
 import { once } from './wait.js';
@@ -20,7 +21,7 @@ export interface TestPool {
 
 export async function startPool(flags: RawValues, opts: { waitReady?: boolean } = {}): Promise<TestPool> {
   const prefix = (flags['prefix'] as string | undefined) ?? uniquePrefix();
-  const config = loadConfig({
+  const config = loadWithSecrets({
     env: {},
     flags: { 'redis-url': redisUrl(), 'metrics-port': 0, 'log-level': 'silent', prefix, ...flags },
   });

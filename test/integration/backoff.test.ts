@@ -4,7 +4,7 @@
  * load error); after the (shortened) cooldown it is tried again. Real children, real clock.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Daemon } from '../../src/daemon.js';
+import type { Daemon } from '../../src/daemon/daemon.js';
 import type { WorkerExit } from '../../src/supervisor/supervisor.js';
 import { fixture, startDaemon, type LogLines } from '../helpers/daemon.js';
 import { redisUrl, uniquePrefix } from '../helpers/redis.js';

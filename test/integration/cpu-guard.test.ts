@@ -7,8 +7,8 @@
  */
 import os from 'node:os';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { DecisionRecord } from '../../src/supervisor/control-loop.js';
-import { HostCpu } from '../../src/supervisor/host-cpu.js';
+import type { DecisionRecord } from '../../src/scaling/control-loop.js';
+import { HostCpu } from '../../src/scaling/host-cpu.js';
 import { fixture, startPool, type TestPool } from '../helpers/pool.js';
 import { queue } from '../helpers/redis.js';
 

@@ -4,7 +4,7 @@
  * decision, long before its first periodic decision could have added even one. Times are printed.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import type { DecisionRecord } from '../../src/supervisor/control-loop.js';
+import type { DecisionRecord } from '../../src/scaling/control-loop.js';
 import { fixture, startPool, type TestPool } from '../helpers/pool.js';
 import { queue } from '../helpers/redis.js';
 import { once } from '../helpers/wait.js';

@@ -5,7 +5,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Queue } from 'bullmq';
-import type { Daemon } from '../../src/daemon.js';
+import type { Daemon } from '../../src/daemon/daemon.js';
 import type { FleetView } from '../../src/fleet/view.js';
 import { fixture, startDaemon } from '../helpers/daemon.js';
 import { startCliDaemon, type CliDaemon } from '../helpers/cli-daemon.js';

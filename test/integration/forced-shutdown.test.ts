@@ -5,7 +5,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Queue } from 'bullmq';
-import type { Daemon } from '../../src/daemon.js';
+import type { Daemon } from '../../src/daemon/daemon.js';
 import type { HandBackOutcome } from '../../src/supervisor/hand-back.js';
 import { fixture, startDaemon } from '../helpers/daemon.js';
 import { JobEvents } from '../helpers/job-events.js';

@@ -4,7 +4,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { Worker, type Queue } from 'bullmq';
-import type { Daemon } from '../../src/daemon.js';
+import type { Daemon } from '../../src/daemon/daemon.js';
 import type { HandBackOutcome } from '../../src/supervisor/hand-back.js';
 import type { WorkerProcess } from '../../src/supervisor/worker-process.js';
 import { fixture, poolPerTest } from '../helpers/daemon.js';

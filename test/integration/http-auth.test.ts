@@ -7,7 +7,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { HIDDEN } from '../../src/daemon.js';
+import { HIDDEN } from '../../src/daemon/status.js';
 import { fixture, poolPerTest } from '../helpers/daemon.js';
 import { runCli } from '../helpers/cli.js';
 import { basicHeader, writeAccessFiles } from '../helpers/http-access.js';

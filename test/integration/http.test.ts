@@ -1,7 +1,7 @@
 /** The daemon's HTTP endpoints and process titles, on a real pool. */
 import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { PoolStatus } from '../../src/daemon.js';
+import type { PoolStatus } from '../../src/daemon/daemon.js';
 import { queue } from '../helpers/redis.js';
 import { fixture, startPool, type TestPool } from '../helpers/pool.js';
 import { until } from '../helpers/wait.js';

@@ -8,7 +8,7 @@
  * quiet host that is 2 + 0.3 + 0.5 s.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import type { DecisionRecord } from '../../src/supervisor/control-loop.js';
+import type { DecisionRecord } from '../../src/scaling/control-loop.js';
 import { percentile } from '../../src/sim/simulate.js';
 import { fixture, startPool, type TestPool } from '../helpers/pool.js';
 import { queue } from '../helpers/redis.js';

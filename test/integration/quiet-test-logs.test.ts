@@ -4,7 +4,7 @@
  * the test run's own, no log level unless TEST_LOG_LEVEL asks for one.
  */
 import { describe, expect, it } from 'vitest';
-import { workerSettings } from '../../src/daemon.js';
+import { workerSettings } from '../../src/daemon/parts.js';
 import { fixture, startDaemon } from '../helpers/daemon.js';
 import { deletePrefix, redisUrl, uniquePrefix } from '../helpers/redis.js';
 

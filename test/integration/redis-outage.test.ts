@@ -4,7 +4,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Queue } from 'bullmq';
-import type { Daemon } from '../../src/daemon.js';
+import type { Daemon } from '../../src/daemon/daemon.js';
 import { startEmbeddedRedis, type EmbeddedRedis } from '../../src/redis/embedded.js';
 import type { WorkerExit } from '../../src/supervisor/supervisor.js';
 import { fixture, startDaemon } from '../helpers/daemon.js';

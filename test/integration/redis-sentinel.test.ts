@@ -14,7 +14,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { JOB_SECONDS_BUCKETS } from '../../src/ipc/job-stats.js';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
-import type { Daemon } from '../../src/daemon.js';
+import type { Daemon } from '../../src/daemon/daemon.js';
 import { connect } from '../../src/redis/connection.js';
 import { fixture, startDaemon } from '../helpers/daemon.js';
 import { startSentinelRig, type SentinelRig } from '../helpers/redis-rig.js';

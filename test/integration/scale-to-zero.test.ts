@@ -6,9 +6,9 @@
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load.js';
-import { Daemon } from '../../src/daemon.js';
-import { createLogger } from '../../src/observe/logger.js';
-import type { DecisionRecord } from '../../src/supervisor/control-loop.js';
+import { Daemon } from '../../src/daemon/daemon.js';
+import { createLogger } from '../../src/logger.js';
+import type { DecisionRecord } from '../../src/scaling/control-loop.js';
 import { deletePrefix, queue as makeQueue, redisUrl, uniquePrefix } from '../helpers/redis.js';
 import { until } from '../helpers/wait.js';
 

@@ -8,7 +8,7 @@ import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load.js';
-import { Daemon, type PoolStatus } from '../../src/daemon.js';
+import { Daemon, type PoolStatus } from '../../src/daemon/daemon.js';
 import type { HistoryBody } from '../../src/observe/history.js';
 import { KEEP_CHANGES } from '../../src/observe/history-store.js';
 import type { ScalePolicy } from '../../src/policy/types.js';

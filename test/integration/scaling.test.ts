@@ -4,7 +4,7 @@
  * workers (4 → utilization 0.5, not above the threshold; 5 → 0.4), then return to min.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import type { DecisionRecord } from '../../src/supervisor/control-loop.js';
+import type { DecisionRecord } from '../../src/scaling/control-loop.js';
 import { queue } from '../helpers/redis.js';
 import { fixture, startPool, type TestPool } from '../helpers/pool.js';
 import { until } from '../helpers/wait.js';

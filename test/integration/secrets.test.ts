@@ -9,7 +9,7 @@ import path from 'node:path';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config/load.js';
+import { loadWithSecrets } from '../../src/config/secret-files.js';
 import { ConfigError } from '../../src/config/schema.js';
 import { freePort, startEmbeddedRedis, type EmbeddedRedis } from '../../src/redis/embedded.js';
 import { FIXTURES, fixture, startDaemon } from '../helpers/daemon.js';
@@ -36,14 +36,14 @@ afterAll(async () => {
 describe('Redis password', () => {
   it('--redis-password-file and $CREDENTIALS_DIRECTORY/redis-password fill the URL; bad files are one-line errors', () => {
     const base = `redis://pool@127.0.0.1:${redis.port}`;
-    const fromFlag = loadConfig({ flags: { 'redis-url': base, 'redis-password-file': path.join(dir, 'redis-password') }, env: {} });
+    const fromFlag = loadWithSecrets({ flags: { 'redis-url': base, 'redis-password-file': path.join(dir, 'redis-password') }, env: {} });
     expect(decodeURIComponent(new URL(fromFlag.redisUrl).password)).toBe(SECRET);
-    const fromSystemd = loadConfig({ flags: { 'redis-url': base }, env: { CREDENTIALS_DIRECTORY: dir } });
+    const fromSystemd = loadWithSecrets({ flags: { 'redis-url': base }, env: { CREDENTIALS_DIRECTORY: dir } });
     expect(fromSystemd.redisUrl).toBe(fromFlag.redisUrl);
     writeFileSync(path.join(dir, 'empty'), '');
-    expect(loadConfig({ flags: { 'redis-url': base, 'redis-password-file': path.join(dir, 'empty') }, env: {} }).redisUrl).toBe(`${base}`);
-    expect(() => loadConfig({ flags: { 'redis-password-file': path.join(dir, 'missing') }, env: {} })).toThrow(ConfigError);
-    expect(() => loadConfig({ flags: { 'redis-password-file': path.join(dir, 'missing') }, env: {} })).toThrow(/redis-password-file: cannot read .*missing \(ENOENT\)/);
+    expect(loadWithSecrets({ flags: { 'redis-url': base, 'redis-password-file': path.join(dir, 'empty') }, env: {} }).redisUrl).toBe(`${base}`);
+    expect(() => loadWithSecrets({ flags: { 'redis-password-file': path.join(dir, 'missing') }, env: {} })).toThrow(ConfigError);
+    expect(() => loadWithSecrets({ flags: { 'redis-password-file': path.join(dir, 'missing') }, env: {} })).toThrow(/redis-password-file: cannot read .*missing \(ENOENT\)/);
   });
 
   it('an ACL user with a password from a file works, and the password shows nowhere', async () => {

@@ -9,9 +9,9 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadConfig, type RawValues } from '../../src/config/load.js';
 import { planReload, reloadEffect } from '../../src/config/reload-plan.js';
-import { childEnvironment, normalizeRedisUrl, redactText, redactUrl, redactValue } from '../../src/config/redact.js';
+import { childEnvironment, normalizeRedisUrl, redactText, redactUrl, redactValue } from '../../src/secrets.js';
 import { OPTIONS } from '../../src/config/schema.js';
-import { clampTimerMs, MAX_TIMER_MS } from '../../src/timer-limit.js';
+import { clampTimerMs, MAX_TIMER_MS } from '../../src/timing.js';
 import { configErrorOf as error } from '../helpers/config-error.js';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'wp-hardening-'));

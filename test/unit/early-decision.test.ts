@@ -6,12 +6,12 @@
  */
 import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/clock.js';
-import { createLogger } from '../../src/observe/logger.js';
+import { createLogger } from '../../src/logger.js';
 import { withCpuGuard } from '../../src/policy/cpu-guard.js';
 import { decideScale } from '../../src/policy/threshold.js';
 import type { ScalePolicy, ScaleSnapshot } from '../../src/policy/types.js';
-import { ControlLoop } from '../../src/supervisor/control-loop.js';
-import { SaturationWatch } from '../../src/supervisor/saturation-watch.js';
+import { ControlLoop } from '../../src/scaling/control-loop.js';
+import { SaturationWatch } from '../../src/scaling/saturation-watch.js';
 import type { Slot, Supervisor } from '../../src/supervisor/supervisor.js';
 import type { WorkerProcess } from '../../src/supervisor/worker-process.js';
 

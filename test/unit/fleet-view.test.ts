@@ -4,7 +4,7 @@ import { ManualClock } from '../../src/clock.js';
 import { cappedPolicy, type FleetCap } from '../../src/fleet/cap.js';
 import { fleetView, listenersByQueue, parseListing } from '../../src/fleet/view.js';
 import type { ScalePolicy, ScaleSnapshot } from '../../src/policy/types.js';
-import { PoolDemand } from '../../src/supervisor/pool-demand.js';
+import { PoolDemand } from '../../src/scaling/pool-demand.js';
 import type { Supervisor } from '../../src/supervisor/supervisor.js';
 
 const info = (host: string, queues: string[]) => JSON.stringify({ host, name: 'p', pid: 1, pool: 'p', queues, workers: 2, busy: 1, concurrency: 2, utilization: 0.5 });

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load.js';
 import { ConfigError } from '../../src/config/schema.js';
 import { isChildMessage } from '../../src/ipc/messages.js';
-import { HostCpu, schedTimes } from '../../src/supervisor/host-cpu.js';
+import { HostCpu, schedTimes } from '../../src/scaling/host-cpu.js';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'wp-hostcpu-'));
 const write = (name: string, text: string) => {

@@ -4,10 +4,10 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import bcrypt from 'bcryptjs';
 import { describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config/load.js';
-import { HttpAuth } from '../../src/observe/http-auth.js';
-import { checkHttpExposure, httpConfigPath, isLoopback, loadHttpAccess, serverHttpAccess } from '../../src/observe/http-config.js';
-import { allowedHosts, hostAllowed, hostOf } from '../../src/observe/host-check.js';
+import { loadWithSecrets } from '../../src/config/secret-files.js';
+import { HttpAuth } from '../../src/http/auth.js';
+import { checkHttpExposure, httpConfigPath, isLoopback, loadHttpAccess, serverHttpAccess } from '../../src/config/http-access.js';
+import { allowedHosts, hostAllowed, hostOf } from '../../src/http/host-check.js';
 import { basicHeader, writeAccessFiles } from '../helpers/http-access.js';
 import { configErrorOf as oneLineError } from '../helpers/config-error.js';
 
@@ -49,17 +49,17 @@ describe('HTTP access file', () => {
     expect(httpConfigPath('http.yml', {}, '/srv')).toBe('/srv/http.yml');
     expect(httpConfigPath('/etc/wp/http.yml', { CREDENTIALS_DIRECTORY: '/run/c' }, '/srv')).toBe('/etc/wp/http.yml');
     const a = writeAccessFiles();
-    const c = loadConfig({ env: { CREDENTIALS_DIRECTORY: a.dir }, flags: { 'http-config': 'http.yml', 'metrics-host': '0.0.0.0' } });
+    const c = loadWithSecrets({ env: { CREDENTIALS_DIRECTORY: a.dir }, flags: { 'http-config': 'http.yml', 'metrics-host': '0.0.0.0' } });
     expect(c.httpAccess?.users.has(a.user)).toBe(true);
   });
 });
 
 describe('exposure rule', () => {
   it('refuses a non-loopback --metrics-host without authentication (exit 78 comes from ConfigError), unless --http-insecure', () => {
-    const msg = oneLineError(() => loadConfig({ env: {}, flags: { 'metrics-host': '0.0.0.0' } }));
+    const msg = oneLineError(() => loadWithSecrets({ env: {}, flags: { 'metrics-host': '0.0.0.0' } }));
     expect(msg).toMatch(/^metrics-host: "0\.0\.0\.0" is not allowed without authentication; give --http-config FILE .* or say --http-insecure/);
-    expect(loadConfig({ env: {}, flags: { 'metrics-host': '0.0.0.0', 'http-insecure': true } }).metricsHost).toBe('0.0.0.0');
-    expect(loadConfig({ env: { WORKER_POOL_HTTP_INSECURE: 'true' }, flags: { 'metrics-host': '10.1.2.3' } }).httpInsecure).toBe(true);
+    expect(loadWithSecrets({ env: {}, flags: { 'metrics-host': '0.0.0.0', 'http-insecure': true } }).metricsHost).toBe('0.0.0.0');
+    expect(loadWithSecrets({ env: { WORKER_POOL_HTTP_INSECURE: 'true' }, flags: { 'metrics-host': '10.1.2.3' } }).httpInsecure).toBe(true);
     // TLS alone is not authentication.
     const tlsOnly = writeAccessFiles({ tls: true, basic: false, bearer: false });
     expect(oneLineError(() => checkHttpExposure({ httpConfig: tlsOnly.file, httpInsecure: false, metricsHost: '192.0.2.1' }, {}, '/'))).toMatch(/without authentication/);
@@ -71,7 +71,7 @@ describe('exposure rule', () => {
 describe('an access file this process cannot read', () => {
   it('other commands (check-config, routes outside the service) take it at its word; the daemon reads it at start', () => {
     // As `worker-pool routes --config orders.yml` run by an operator: $CREDENTIALS_DIRECTORY is the service's only.
-    const c = loadConfig({ env: {}, cwd: '/nonexistent', flags: { 'http-config': 'http-config.yml', 'metrics-host': '0.0.0.0' } });
+    const c = loadWithSecrets({ env: {}, cwd: '/nonexistent', flags: { 'http-config': 'http-config.yml', 'metrics-host': '0.0.0.0' } });
     expect(c.httpAccess).toBeUndefined();
     expect(oneLineError(() => serverHttpAccess(c, {}, '/nonexistent'))).toMatch(/^http-config: cannot read \/nonexistent\/http-config\.yml \(ENOENT\)/);
     const a = writeAccessFiles({ tls: true, basic: false, bearer: false });

@@ -3,11 +3,11 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config/load.js';
+import { loadWithSecrets } from '../../src/config/secret-files.js';
 import { ConfigError } from '../../src/config/schema.js';
 import { clusterOptions, hasHashTag, parseEndpoints, reconnectOnError } from '../../src/redis/connection.js';
-import { takeable } from '../../src/supervisor/watchdog.js';
-import type { QueueSnapshot } from '../../src/observe/queue-probe.js';
+import { takeable } from '../../src/supervisor/stuck-watch.js';
+import type { QueueSnapshot } from '../../src/redis/queue-counts.js';
 
 function configError(fn: () => unknown): string {
   try {
@@ -25,7 +25,7 @@ describe('Redis Sentinel and Cluster settings', () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'wp-ha-'));
     writeFileSync(path.join(dir, 'redis-password'), 'data/pw\n');
     writeFileSync(path.join(dir, 'redis-sentinel-password'), 'sentinel-pw\n');
-    const c = loadConfig({ flags: { 'redis-sentinels': '10.0.0.1:26379, 10.0.0.2:26380', 'redis-sentinel-name': 'jobs' }, env: { CREDENTIALS_DIRECTORY: dir } });
+    const c = loadWithSecrets({ flags: { 'redis-sentinels': '10.0.0.1:26379, 10.0.0.2:26380', 'redis-sentinel-name': 'jobs' }, env: { CREDENTIALS_DIRECTORY: dir } });
     expect(c.redis.sentinels).toEqual([{ host: '10.0.0.1', port: 26379 }, { host: '10.0.0.2', port: 26380 }]);
     expect(c.redis.sentinelName).toBe('jobs');
     expect(c.redis.sentinelPassword).toBe('sentinel-pw');
@@ -37,16 +37,16 @@ describe('Redis Sentinel and Cluster settings', () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'wp-ha-'));
     const file = path.join(dir, 'pool.yml');
     writeFileSync(file, 'redis-cluster-nodes: [127.0.0.1:7000, 127.0.0.1:7001]\nprefix: "{jobs}"\n');
-    expect(loadConfig({ flags: { config: file }, env: {} }).redis.clusterNodes).toHaveLength(2);
-    expect(loadConfig({ flags: {}, env: { WORKER_POOL_REDIS_SENTINELS: 's1:26379' } }).redis.sentinels).toEqual([{ host: 's1', port: 26379 }]);
+    expect(loadWithSecrets({ flags: { config: file }, env: {} }).redis.clusterNodes).toHaveLength(2);
+    expect(loadWithSecrets({ flags: {}, env: { WORKER_POOL_REDIS_SENTINELS: 's1:26379' } }).redis.sentinels).toEqual([{ host: 's1', port: 26379 }]);
   });
 
   it('Cluster: a prefix without a {hash tag} is refused with one line; bad endpoints and both modes at once too', () => {
-    expect(configError(() => loadConfig({ flags: { 'redis-cluster-nodes': '127.0.0.1:7000' }, env: {} }))).toMatch(/^prefix: "bull" is not allowed with redis-cluster-nodes; expected a prefix with a \{hash tag\}, e\.g\. "\{bull\}"/);
-    expect(loadConfig({ flags: { 'redis-cluster-nodes': '127.0.0.1:7000', prefix: 'app:{jobs}' }, env: {} }).redis.clusterNodes).toEqual([{ host: '127.0.0.1', port: 7000 }]);
-    expect(configError(() => loadConfig({ flags: { 'redis-sentinels': 'nohost' }, env: {} }))).toMatch(/^--redis-sentinels: "nohost" is not allowed; expected a comma-separated list of HOST:PORT/);
-    expect(configError(() => loadConfig({ flags: { 'redis-cluster-nodes': 'a:70000', prefix: '{x}' }, env: {} }))).toMatch(/redis-cluster-nodes/);
-    expect(configError(() => loadConfig({ flags: { 'redis-sentinels': 'a:1', 'redis-cluster-nodes': 'b:2', prefix: '{x}' }, env: {} }))).toMatch(/not allowed together/);
+    expect(configError(() => loadWithSecrets({ flags: { 'redis-cluster-nodes': '127.0.0.1:7000' }, env: {} }))).toMatch(/^prefix: "bull" is not allowed with redis-cluster-nodes; expected a prefix with a \{hash tag\}, e\.g\. "\{bull\}"/);
+    expect(loadWithSecrets({ flags: { 'redis-cluster-nodes': '127.0.0.1:7000', prefix: 'app:{jobs}' }, env: {} }).redis.clusterNodes).toEqual([{ host: '127.0.0.1', port: 7000 }]);
+    expect(configError(() => loadWithSecrets({ flags: { 'redis-sentinels': 'nohost' }, env: {} }))).toMatch(/^--redis-sentinels: "nohost" is not allowed; expected a comma-separated list of HOST:PORT/);
+    expect(configError(() => loadWithSecrets({ flags: { 'redis-cluster-nodes': 'a:70000', prefix: '{x}' }, env: {} }))).toMatch(/redis-cluster-nodes/);
+    expect(configError(() => loadWithSecrets({ flags: { 'redis-sentinels': 'a:1', 'redis-cluster-nodes': 'b:2', prefix: '{x}' }, env: {} }))).toMatch(/not allowed together/);
   });
 
   it('hash tags as Redis reads them: the first {…} that is not empty', () => {

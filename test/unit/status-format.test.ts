@@ -1,7 +1,7 @@
 /** `worker-pool status` as text: scaling changes in local time, as the live page shows them, and "none yet" when there are none. */
 import { describe, expect, it } from 'vitest';
 import { formatStatus, localTime } from '../../src/cli/status.js';
-import type { PoolStatus } from '../../src/daemon.js';
+import type { PoolStatus } from '../../src/daemon/daemon.js';
 
 const base: PoolStatus = {
   pool: 'p', version: '0', redis: { url: 'redis://x', up: true }, queues: ['q'], concurrency: 1, globalConcurrency: {}, minWorkers: 1, maxWorkers: 4,

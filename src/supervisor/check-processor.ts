@@ -6,14 +6,14 @@ import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { JobType } from '../routing/job-type.js';
 
-const PROBE_ENTRY = fileURLToPath(new URL('../../dist/worker/probe.js', import.meta.url));
+const PROBE_ENTRY = fileURLToPath(new URL('../../dist/worker/load-check.js', import.meta.url));
 
 /** `catalog`: the job types the module declares with `jobs` (plain data), or null. `workerOptions`: the names of the BullMQ Worker options it exports. */
-export type ProbeResult = { ok: true; names: string[] | null; catalog: JobType[] | null; workerOptions?: string[] } | { ok: false; message: string };
+export type ProcessorCheck = { ok: true; names: string[] | null; catalog: JobType[] | null; workerOptions?: string[] } | { ok: false; message: string };
 
-export function probeProcessor(file: string, timeoutMs = 15_000): Promise<ProbeResult> {
+export function checkProcessorLoads(file: string, timeoutMs = 15_000): Promise<ProcessorCheck> {
   return new Promise((resolve) => {
-    let answered: ProbeResult | undefined;
+    let answered: ProcessorCheck | undefined;
     let stderr = '';
     const child = fork(PROBE_ENTRY, [file], { stdio: ['ignore', 'ignore', 'pipe', 'ipc'], execArgv: [] });
     child.stderr?.setEncoding('utf8');

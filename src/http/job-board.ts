@@ -10,7 +10,7 @@ import { HonoAdapter } from '@bull-board/hono';
 import { serveStatic } from '@hono/node-server/serve-static';
 import type { Queue } from 'bullmq';
 import type { Hono } from 'hono';
-import type { HttpEnv } from './http.js';
+import type { HttpEnv } from './server.js';
 
 export const JOB_BOARD_PATH = '/jobs';
 

@@ -6,7 +6,7 @@
  * interval), and none while one is under way; the control loop reads the backlog and the policy judges.
  */
 import type { Clock } from '../clock.js';
-import type { Supervisor } from './supervisor.js';
+import type { Supervisor } from '../supervisor/supervisor.js';
 
 export interface SaturationWatchOptions {
   supervisor: Pick<Supervisor, 'desired' | 'slotList'>;

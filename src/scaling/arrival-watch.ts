@@ -7,7 +7,7 @@
  * up (the job was delayed, say), it waits for the next periodic decision before it watches again.
  */
 import type { Redis } from 'ioredis';
-import type { Logger } from '../observe/logger.js';
+import type { Logger } from '../logger.js';
 
 export interface ArrivalWatchOptions {
   /** Opens a connection of its own to block on (once, when first needed; closed by stop()). */

@@ -7,20 +7,20 @@
  * if it has not drained by the stop timeout (its jobs are then handed back).
  *
  * Everything comes from what the supervisor has anyway: the children's samples (started jobs,
- * busy slots) and the queue probe's counts, plus one PTTL per queue for the rate limiter. The queues
+ * busy slots) and the queue counts, plus one PTTL per queue for the rate limiter. The queues
  * are read only while some child is quiet (free slots, no job started for QUIET_MS): a pool that
  * keeps starting jobs, or has every slot busy, costs Redis nothing here, whatever its number of queues.
  */
 import type { Clock } from '../clock.js';
 import type { SampleMessage } from '../ipc/messages.js';
-import type { Logger } from '../observe/logger.js';
-import type { QueueProbe, QueueSnapshot } from '../observe/queue-probe.js';
+import type { Logger } from '../logger.js';
+import type { QueueCountsReader, QueueSnapshot } from '../redis/queue-counts.js';
 import type { Supervisor } from './supervisor.js';
 import type { WorkerProcess } from './worker-process.js';
 
-export interface WatchdogOptions {
+export interface StuckWatchOptions {
   supervisor: Supervisor;
-  probe: QueueProbe;
+  reader: QueueCountsReader;
   prefix: string;
   clock: Clock;
   log: Logger;
@@ -54,7 +54,7 @@ interface Seen {
   idleSince: number | undefined;
 }
 
-export class Watchdog {
+export class StuckWatch {
   private readonly seen = new Map<WorkerProcess, Seen>();
   /** Queue → jobs it may hand out now, as of the last look (absent: none). */
   private work = new Map<string, number>();
@@ -62,7 +62,7 @@ export class Watchdog {
   private looking = false;
   replaced = 0;
 
-  constructor(private readonly o: WatchdogOptions) {
+  constructor(private readonly o: StuckWatchOptions) {
     o.supervisor.on('worker-message', (w, m) => m.type === 'sample' && this.onSample(w, m));
     o.supervisor.on('worker-exit', (e) => this.seen.delete(e.worker));
   }
@@ -86,10 +86,10 @@ export class Watchdog {
     }
     this.looking = true;
     try {
-      const snap = await this.o.probe.snapshot();
+      const snap = await this.o.reader.snapshot();
       const limits = this.o.limits();
       const names = Object.keys(snap);
-      const pipe = this.o.probe.client.pipeline();
+      const pipe = this.o.reader.client.pipeline();
       for (const q of names) pipe.pttl(`${this.o.prefix}:${q}:limiter`);
       const ttls = ((await pipe.exec()) ?? []).map(([err, v]) => (err ? 0 : Number(v)));
       const work = new Map<string, number>();

@@ -8,7 +8,7 @@ import { FlowProducer, Worker } from 'bullmq';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registerQueueMetrics } from '../../src/observe/queue-metrics.js';
-import { QueueProbe } from '../../src/observe/queue-probe.js';
+import { QueueCountsReader } from '../../src/redis/queue-counts.js';
 import { freePort } from '../helpers/cli-daemon.js';
 import { deletePrefix, queue, redisUrl, uniquePrefix } from '../helpers/redis.js';
 import { until } from '../helpers/wait.js';
@@ -19,7 +19,7 @@ const BUILD = { version: '9.9.9', bullmq_version: 'x', node_version: 'y' };
 describe('queue probe on a real Redis', () => {
   const prefix = uniquePrefix('probe');
   const q = () => queue('jobs', prefix);
-  let probe: QueueProbe;
+  let probe: QueueCountsReader;
 
   beforeAll(async () => {
     // One completed and one failed job, run by a plain BullMQ worker.
@@ -51,7 +51,7 @@ describe('queue probe on a real Redis', () => {
     const flows = new FlowProducer({ connection: { url: redisUrl(), maxRetriesPerRequest: null } as never, prefix });
     await flows.add({ name: 'parent', queueName: 'jobs', children: [{ name: 'child', queueName: 'children', data: {} }] });
     await flows.close();
-    probe = new QueueProbe(redisUrl(), prefix, ['jobs', 'empty'], 'probe-test', () => NOW);
+    probe = new QueueCountsReader(redisUrl(), prefix, ['jobs', 'empty'], 'probe-test', () => NOW);
   });
 
   afterAll(async () => {
@@ -116,7 +116,7 @@ describe('queue probe on a real Redis', () => {
   });
 
   it('with Redis unreachable: no queue series, redis_up 0, and the scrape still answers', async () => {
-    const dead = new QueueProbe(`redis://127.0.0.1:${await freePort()}`, prefix, ['jobs'], 'dead');
+    const dead = new QueueCountsReader(`redis://127.0.0.1:${await freePort()}`, prefix, ['jobs'], 'dead');
     try {
       const registry = new Registry();
       registerQueueMetrics(registry, dead, BUILD);

@@ -11,8 +11,8 @@ import { hostname, networkInterfaces } from 'node:os';
 import { getRequestListener, type HttpBindings } from '@hono/node-server';
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
 import { Hono, type Context } from 'hono';
-import { HttpAuth } from './http-auth.js';
-import type { HttpAccess } from './http-config.js';
+import { HttpAuth } from './auth.js';
+import type { HttpAccess } from '../config/http-access.js';
 import { allowedHosts, hostAllowed, hostOf } from './host-check.js';
 
 export type HttpEnv = { Bindings: HttpBindings; Variables: { authenticated: boolean } };

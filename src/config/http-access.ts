@@ -9,7 +9,7 @@
 import { accessSync, constants, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseDocument } from 'yaml';
-import { ConfigError } from '../config/schema.js';
+import { ConfigError } from './schema.js';
 
 /** What the server enforces; `toJSON` hides every secret so it can be printed with a config. */
 export class HttpAccess {
@@ -170,7 +170,8 @@ function readable(file: string): boolean {
   }
 }
 
-function requireAuthOffLoopback(c: ExposureSettings, auth: boolean): void {
+/** Endpoints on a non-loopback address need auth, unless the operator said --http-insecure. */
+export function requireAuthOffLoopback(c: ExposureSettings, auth: boolean): void {
   if (isLoopback(c.metricsHost) || auth || c.httpInsecure) return;
   throw new ConfigError(
     `metrics-host: ${JSON.stringify(c.metricsHost)} is not allowed without authentication; give --http-config FILE with basic_auth_users or bearer_token_file, or say --http-insecure to serve /status and /events to anyone who can reach it`,

@@ -7,7 +7,7 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import bcrypt from 'bcryptjs';
-import type { HttpAccess } from './http-config.js';
+import type { HttpAccess } from '../config/http-access.js';
 
 export type AuthResult = { ok: true; user: string } | { ok: false };
 

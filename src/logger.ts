@@ -1,7 +1,7 @@
 /** pino, JSON by default and pretty on a terminal; one line per event with `pool` and `worker` fields. */
 import { createRequire } from 'node:module';
 import { pino, type Logger } from 'pino';
-import { redactValue } from '../config/redact.js';
+import { redactValue } from './secrets.js';
 
 export type { Logger };
 

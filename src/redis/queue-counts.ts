@@ -11,7 +11,7 @@
  */
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { connect, type RedisTarget } from '../redis/connection.js';
+import { connect, type RedisTarget } from './connection.js';
 
 export const COUNT_STATES = ['waiting', 'active', 'delayed', 'prioritized', 'waiting-children', 'paused', 'completed', 'failed'] as const;
 export type QueueState = (typeof COUNT_STATES)[number];
@@ -27,7 +27,7 @@ export interface QueueSnapshot {
   oldestAgeSeconds: number;
 }
 
-export class QueueProbe {
+export class QueueCountsReader {
   readonly client: Redis;
   private readonly queues: Map<string, Queue>;
   private inFlight: Promise<Record<string, QueueSnapshot>> | undefined;

@@ -8,14 +8,14 @@
  * instances listening to it, so N hosts do not each add workers for the whole of it.
  */
 import type { Clock } from '../clock.js';
-import type { QueueProbe } from '../observe/queue-probe.js';
+import type { QueueCountsReader } from '../redis/queue-counts.js';
 import { cpuBoundShare } from '../policy/cpu-guard.js';
 import { DemandTracker } from '../policy/demand.js';
 import type { ScaleSnapshot } from '../policy/types.js';
 import { WaitWindow } from '../policy/wait-window.js';
 import type { DemandSource } from './control-loop.js';
 import { HostCpu, schedTimes, type CpuReading } from './host-cpu.js';
-import type { Supervisor } from './supervisor.js';
+import type { Supervisor } from '../supervisor/supervisor.js';
 
 const PROBE_TIMEOUT_MS = 1000;
 
@@ -38,7 +38,7 @@ export class PoolDemand implements DemandSource {
 
   constructor(
     private readonly supervisor: Supervisor,
-    private readonly probe: Pick<QueueProbe, 'backlog' | 'snapshot'>,
+    private readonly probe: Pick<QueueCountsReader, 'backlog' | 'snapshot'>,
     private readonly clock: Clock,
     windowMs: number,
     /** Live instances (this one included) per queue, from the fleet registry; absent: this one alone. */

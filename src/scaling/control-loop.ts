@@ -5,9 +5,9 @@
  * decideSaturated() (every slot is busy; see SaturationWatch).
  */
 import type { Clock } from '../clock.js';
-import type { Logger } from '../observe/logger.js';
+import type { Logger } from '../logger.js';
 import type { ScaleAction, ScaleDecision, ScalePolicy, ScaleSnapshot } from '../policy/types.js';
-import type { Supervisor } from './supervisor.js';
+import type { Supervisor } from '../supervisor/supervisor.js';
 
 export interface ScaleLimits {
   minWorkers: number;

@@ -6,7 +6,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
-import type { Daemon } from '../../src/daemon.js';
+import type { Daemon } from '../../src/daemon/daemon.js';
 import { fixture, startDaemon } from '../helpers/daemon.js';
 import { startQuietProxy, type QuietProxy } from '../helpers/quiet-proxy.js';
 import { deletePrefix, queue as openQueue, redisUrl, uniquePrefix } from '../helpers/redis.js';

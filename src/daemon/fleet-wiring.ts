@@ -1,0 +1,114 @@
+/**
+ * The pool's place in the fleet: its registration (FleetMember) and, with --fleet-max-workers, its
+ * slot leases (FleetCap), built from the config; and what a lost lease, a new registration and a
+ * slot grant do to the pool's children and its scaling loop.
+ */
+import { hostname } from 'node:os';
+import path from 'node:path';
+import type { Clock } from '../clock.js';
+import type { PoolConfig } from '../config/load.js';
+import { FleetCap } from '../fleet/cap.js';
+import { FleetMember, type InstanceFacts } from '../fleet/member.js';
+import type { InstanceInfo } from '../fleet/view.js';
+import type { Logger } from '../logger.js';
+import type { Supervisor } from '../supervisor/supervisor.js';
+import { VERSION } from '../version.js';
+import type { PoolParts, PoolState } from './state.js';
+
+/** The instance's name in the fleet: its config file's base name (systemd's worker-pool@NAME), else the pool name. */
+export function instanceName(c: PoolConfig): string {
+  return c.configFile ? path.basename(c.configFile).replace(/\.ya?ml$/i, '') : c.name;
+}
+
+/** What this instance tells the fleet at each renewal. */
+export function fleetFacts(config: PoolConfig, supervisor: Supervisor, clock: Clock): InstanceFacts {
+  const workers = supervisor.workers();
+  return {
+    queues: config.queues,
+    workers: workers.length,
+    busy: workers.reduce((n, w) => n + w.busySlots, 0),
+    concurrency: config.concurrency,
+    // Read without pruning the usage window: only the control loop and /status prune it.
+    utilization: supervisor.usage.utilization(clock.now()),
+    desired: supervisor.desired,
+    childBases: workers.map((w) => `${w.tokenBase}:`),
+  };
+}
+
+/** With --fleet-max-workers, the cap: slot leases held under the registration, one per live child. */
+export function fleetCapFor(c: PoolConfig, log: Logger, fleet: () => FleetMember, supervisor: () => Supervisor): FleetCap | undefined {
+  if (c.fleetMaxWorkers === undefined) return undefined;
+  return new FleetCap({
+    client: () => fleet().redis,
+    prefix: c.prefix,
+    pool: c.name,
+    max: c.fleetMaxWorkers,
+    leaseMs: c.leaseSeconds * 1000,
+    log,
+    registration: () => (fleet().state === 'live' ? fleet().id : undefined),
+    live: () => supervisor().workers().length,
+    desired: () => supervisor().desired,
+  });
+}
+
+export interface MemberReports {
+  facts: () => InstanceFacts;
+  /** Hand back a dead registration's jobs (its `host/name`, queues and token bases). */
+  recover: (host: string, queues: string[], tokenBases: string[], sinceMs: number) => Promise<number>;
+}
+
+export function fleetMemberFor(c: PoolConfig, clock: Clock, log: Logger, cap: FleetCap | undefined, reports: MemberReports): FleetMember {
+  return new FleetMember({
+    redisUrl: c.redisUrl,
+    redis: c.redis,
+    prefix: c.prefix,
+    host: hostname(),
+    name: instanceName(c),
+    pool: c.name,
+    pid: process.pid,
+    version: VERSION,
+    heartbeatMs: c.heartbeatSeconds * 1000,
+    leaseMs: c.leaseSeconds * 1000,
+    fleetMaxWorkers: c.fleetMaxWorkers,
+    clock,
+    log,
+    facts: reports.facts,
+    recover: (info: InstanceInfo, since) => reports.recover(`${info.host}/${info.name}`, info.queues ?? [], info.tokenBases ?? [], since),
+    slots: cap ? { key: cap.key, held: () => cap.heldMembers(), lost: (m) => cap.lost(m) } : undefined,
+  });
+}
+
+/** What a lost lease, a new registration and a slot grant do to the pool. */
+export function wireFleet(parts: PoolParts, state: PoolState): void {
+  const { fleet, fleetCap: cap, supervisor, loop, log } = parts;
+  fleet.on('fenced', () => {
+    if (!cap) return;
+    // Our slots may be given to others once our lease runs out in Redis: stop every worker first.
+    cap.dropAll();
+    const live = supervisor.workers();
+    if (live.length > 0) log.warn({ workers: live.length }, 'fleet cap: lease lost; stopping every worker before its slot can be given to another host');
+    for (const w of live) {
+      w.stopReason = 'fenced';
+      w.kill('SIGKILL');
+    }
+  });
+  fleet.on('registered', ({ previous, carried }) => {
+    // A peer claimed our old registration and is handing its jobs back: its children's tokens are
+    // no longer trusted. They stop taking jobs once successors under the new epoch are ready.
+    if (previous !== undefined && !carried && !state.stopping) {
+      const n = supervisor.replaceAll('fenced');
+      if (n > 0) log.warn({ workers: n, previous }, 'fleet: old registration was claimed by a peer; replacing its workers under the new epoch');
+    }
+    if (!state.stopping) supervisor.reconcile();
+    void cap?.sync().catch(() => undefined);
+  });
+  fleet.on('unfenced', () => !state.stopping && supervisor.reconcile());
+  fleet.on('renewed', () => void cap?.sync().catch((err: Error) => log.debug({ err: err.message }, 'fleet cap: slot sync failed')));
+  cap?.on('granted', (held) => {
+    if (state.stopping || !loop.running) return;
+    // A decision held for lack of a slot goes ahead now, without waiting for the next period.
+    const want = Math.min(cap.wanted, held, loop.limits.maxWorkers);
+    if (want > supervisor.desired) supervisor.setDesired(want);
+    else supervisor.reconcile();
+  });
+}

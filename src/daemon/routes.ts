@@ -1,0 +1,54 @@
+/**
+ * The daemon's HTTP endpoints, each a line: the live page, its history and event stream, metrics,
+ * liveness and readiness, /status, /fleet, and the job board mounted at /jobs.
+ */
+import { serverHttpAccess } from '../config/http-access.js';
+import { JOB_BOARD_PATH, JobBoard } from '../http/job-board.js';
+import { LIVE_PAGE_HTML } from '../http/live-page.js';
+import { HttpServer, json, text, type Handler } from '../http/server.js';
+import type { FleetMember } from '../fleet/member.js';
+import type { PoolStatus } from './status.js';
+import { healthy, readiness } from './status.js';
+import { poolQueues } from './reload.js';
+import type { PoolParts, PoolState } from './state.js';
+
+export interface PoolHttp {
+  server: HttpServer;
+  board: JobBoard;
+}
+
+export function buildHttp(parts: PoolParts, state: PoolState, status: (opts: { private: boolean }) => Promise<PoolStatus>): PoolHttp {
+  const c = state.config;
+  const { registry, history, events, redisWatch } = parts;
+  const access = serverHttpAccess(c, process.env, process.cwd());
+  const board = new JobBoard(c.name, poolQueues(parts, c), !access?.authRequired);
+  const server = new HttpServer(
+    {
+      '/': (ctx) => text(ctx, 200, LIVE_PAGE_HTML, 'text/html; charset=utf-8'),
+      '/history': (ctx) => json(ctx, 200, history.body()),
+      '/events': events.handle,
+      '/metrics': async (ctx) => text(ctx, 200, await registry.metrics(), registry.contentType),
+      '/healthz': (ctx) => (healthy(parts) ? text(ctx, 200, 'ok\n') : text(ctx, 503, 'control loop stalled\n')),
+      '/readyz': async (ctx) => {
+        const reasons = await readiness(parts);
+        return text(ctx, reasons.length === 0 ? 200 : 503, `${reasons.length === 0 ? 'ready' : `not ready: ${reasons.join('; ')}`}\n${redisWatch.describe()}\n`);
+      },
+      // Errors can carry secrets (a processor's stderr, a config line): only for authenticated clients.
+      '/status': async (ctx) => json(ctx, 200, await status({ private: ctx.get('authenticated') })),
+      '/fleet': fleetRoute(parts.fleet),
+    },
+    { bind: c.metricsHost, access, mounts: [{ path: JOB_BOARD_PATH, app: board.app }] },
+  );
+  return { server, board };
+}
+
+/** `GET /fleet`: every instance registered on this daemon's Redis and prefix, as JSON (see fleet/view.ts). */
+export function fleetRoute(member: Pick<FleetMember, 'view'>): Handler {
+  return async (ctx) => {
+    try {
+      return json(ctx, 200, await member.view());
+    } catch (err) {
+      return text(ctx, 503, `fleet registry unreachable: ${(err as Error).message}\n`);
+    }
+  };
+}
