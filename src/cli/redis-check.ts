@@ -3,6 +3,7 @@ import type { Redis } from 'ioredis';
 import { normalizeRedisUrl, redactUrl } from '../secrets.js';
 import { connect, type RedisTarget } from '../redis/connection.js';
 import { CliError, EXIT } from './exit-codes.js';
+import { withTimeout } from '../timing.js';
 
 export async function connectOrFail(given: RedisTarget | string, name: string): Promise<Redis> {
   const target = typeof given === 'string' ? { url: given } : given;
@@ -21,7 +22,7 @@ export async function connectOrFail(given: RedisTarget | string, name: string): 
   let lastError: string | undefined;
   client.on('error', (err: Error) => (lastError = err.message));
   try {
-    await Promise.race([client.ping(), new Promise((_, reject) => setTimeout(() => reject(new Error('timed out')), 3000).unref())]);
+    await withTimeout(client.ping(), 3000, 'timed out');
   } catch (err) {
     client.disconnect();
     throw new CliError(`${describeTarget(t)} (${lastError ?? (err as Error).message})`, EXIT.UNAVAILABLE);

@@ -22,6 +22,7 @@ import type { Logger } from 'pino';
 import { connect, type RedisTarget } from '../redis/connection.js';
 import type { ControlLoop } from '../scaling/control-loop.js';
 import type { Supervisor } from '../supervisor/supervisor.js';
+import { withTimeout } from '../timing.js';
 
 export interface StreamSettings {
   pool: string;
@@ -229,16 +230,12 @@ export class EventStream {
 
   /** Start reading job events; false if Redis does not let us within 3 s (they follow when it does). */
   private async followJobEvents(): Promise<boolean> {
-    let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error('Redis did not answer within 3 s; job events will follow when it does')), 3000)));
     try {
-      await Promise.race([this.startJobEvents(), late]);
+      await withTimeout(this.startJobEvents(), 3000, 'Redis did not answer within 3 s; job events will follow when it does');
       return true;
     } catch (err) {
       this.log.warn({ err: (err as Error).message }, 'event stream: cannot follow job events');
       return false;
-    } finally {
-      clearTimeout(timer);
     }
   }
 

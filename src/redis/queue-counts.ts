@@ -12,6 +12,7 @@
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { connect, type RedisTarget } from './connection.js';
+import { withTimeout } from '../timing.js';
 
 export const COUNT_STATES = ['waiting', 'active', 'delayed', 'prioritized', 'waiting-children', 'paused', 'completed', 'failed'] as const;
 export type QueueState = (typeof COUNT_STATES)[number];
@@ -50,7 +51,7 @@ export class QueueCountsReader {
 
   async ping(timeoutMs = 1000): Promise<boolean> {
     try {
-      const pong = await withTimeout(this.client.ping(), timeoutMs);
+      const pong = await withTimeout(this.client.ping(), timeoutMs, `Redis did not answer within ${timeoutMs} ms`);
       this.redisUp = pong === 'PONG';
     } catch {
       this.redisUp = false;
@@ -66,7 +67,7 @@ export class QueueCountsReader {
   /** Every queue's counts and oldest age; concurrent callers (one scrape's gauges) share one read. */
   snapshot(timeoutMs = 2000): Promise<Record<string, QueueSnapshot>> {
     if (!this.inFlight) {
-      this.inFlight = withTimeout(this.read(), timeoutMs).finally(() => (this.inFlight = undefined));
+      this.inFlight = withTimeout(this.read(), timeoutMs, `Redis did not answer within ${timeoutMs} ms`).finally(() => (this.inFlight = undefined));
     }
     return this.inFlight;
   }
@@ -177,10 +178,4 @@ function unwrap(results: Array<[Error | null, unknown]> | null): unknown[] {
     if (err) throw err;
     return value;
   });
-}
-
-function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`Redis did not answer within ${ms} ms`)), ms)));
-  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
 }

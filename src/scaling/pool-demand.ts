@@ -16,6 +16,7 @@ import { WaitWindow } from '../policy/wait-window.js';
 import type { DemandSource } from './control-loop.js';
 import { HostCpu, schedTimes, type CpuReading } from './host-cpu.js';
 import type { Supervisor } from '../supervisor/supervisor.js';
+import { withTimeout } from '../timing.js';
 
 const PROBE_TIMEOUT_MS = 1000;
 
@@ -165,11 +166,4 @@ export class PoolDemand implements DemandSource {
       jobCpuShare: this.jobCpuShare,
     };
   }
-}
-
-function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error('timeout')), ms);
-    p.then((v) => (clearTimeout(t), resolve(v)), (e: unknown) => (clearTimeout(t), reject(e)));
-  });
 }

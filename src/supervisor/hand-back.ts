@@ -18,6 +18,7 @@ import type { Redis } from 'ioredis';
 import type { Clock } from '../clock.js';
 import type { Logger } from '../logger.js';
 import type { HeldJob, WorkerProcess } from './worker-process.js';
+import { withTimeout } from '../timing.js';
 
 /**
  * Raise the stall count only while the dead child's token still holds the lock (atomic). Its keys
@@ -274,10 +275,6 @@ export class HandBack extends EventEmitter<HandBackEvents> {
 
   private bounded<T>(p: Promise<T>): Promise<T> {
     const ms = this.opts.timeoutMs ?? 5000;
-    let timer: NodeJS.Timeout | undefined;
-    return Promise.race([
-      p,
-      new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`Redis did not answer within ${ms} ms`)), ms))),
-    ]).finally(() => clearTimeout(timer));
+    return withTimeout(p, ms, `Redis did not answer within ${ms} ms`);
   }
 }

@@ -22,7 +22,7 @@ import type { ChildState, QueueSide } from './child-state.js';
 import type { MarkerWatch } from './marker-watch.js';
 import { ReadyQueueFinder } from './ready-queues.js';
 import type { ParentPort } from './reporter.js';
-import { sleep } from './timeouts.js';
+import { sleep } from '../timing.js';
 
 /** BullMQ Worker internals the manual-fetch API needs (protected in its types). */
 export interface WorkerInternals {

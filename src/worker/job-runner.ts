@@ -13,7 +13,7 @@ import type { ChildState, QueueSide, RetireReason, Running } from './child-state
 import type { WorkerInternals } from './fetcher.js';
 import type { LoadedProcessor } from './processor.js';
 import type { ParentPort, Reporter } from './reporter.js';
-import { withTimeout } from './timeouts.js';
+import { withTimeout } from '../timing.js';
 import { clampTimerMs } from '../timing.js';
 
 /** BullMQ Worker internals that settling a job as its own Worker does needs (protected in its types). */

@@ -21,7 +21,7 @@ import { MarkerWatch } from './marker-watch.js';
 import { JobRunner } from './job-runner.js';
 import { loadProcessor, type LoadedProcessor } from './processor.js';
 import { Reporter, type ParentPort } from './reporter.js';
-import { withTimeout } from './timeouts.js';
+import { withTimeout } from '../timing.js';
 
 export type { ParentPort } from './reporter.js';
 
