@@ -182,11 +182,6 @@ for i = 1, #ARGV do n = n + redis.call('ZREM', KEYS[1], ARGV[i]) end
 return n
 `;
 
-/** KEYS: slots. Slots held fleet-wide now (expired ones not counted). */
-export const COUNT_SLOTS = `${NOW}
-return redis.call('ZCOUNT', KEYS[1], '(' .. now, '+inf')
-`;
-
 /** The keys of one fleet (one BullMQ prefix). */
 export function fleetKeys(prefix: string) {
   const base = `${prefix}:fleet:`;

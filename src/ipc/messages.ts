@@ -103,8 +103,7 @@ export type ChildMessage =
   /** BullMQ's stalled check in this child moved a job whose lock had expired back to waiting. */
   | { type: 'job-stalled'; queue: string; id: string }
   /** The child stopped taking jobs and wants a successor (job quota reached, a job timed out). */
-  | { type: 'retire'; reason: 'max_jobs' | 'job_timeout' }
-  | { type: 'warn'; message: string };
+  | { type: 'retire'; reason: 'max_jobs' | 'job_timeout' };
 
 function isObject(x: unknown): x is Record<string, unknown> {
   return typeof x === 'object' && x !== null;
@@ -135,7 +134,6 @@ export function isChildMessage(x: unknown): x is ChildMessage {
     case 'running':
       return num(x['nonce']) && Array.isArray(x['jobs']) && x['jobs'].every(str);
     case 'load-error':
-    case 'warn':
       return str(x['message']);
     case 'fetch-uncertain':
       return str(x['queue']) && str(x['token']) && str(x['keep']);

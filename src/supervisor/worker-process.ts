@@ -177,8 +177,6 @@ export class WorkerProcess extends EventEmitter<WorkerProcessEvents> {
       case 'job-returned':
         this.jobs.delete(`${msg.queue}:${msg.id}`);
         break;
-      case 'warn':
-        break;
     }
     this.emit('message', msg);
   }
