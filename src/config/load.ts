@@ -9,6 +9,7 @@ import { parseDocument } from 'yaml';
 import { requireAuthOffLoopback, type HttpAccess } from './http-access.js';
 import { hasHashTag, parseEndpoints, type RedisTarget } from '../redis/connection.js';
 import type { RoutingRule } from '../routing/rules.js';
+import { fleetTiming } from './fleet-timing.js';
 import { normalizeRedisUrl, redactUrl } from '../secrets.js';
 import { ConfigError, OPTIONS, OPTION_BY_KEY, envName, parseValue, type OptionSpec, type Source } from './schema.js';
 
@@ -58,7 +59,7 @@ export interface PoolConfig {
   lockDuration: number;
   stalledInterval: number;
   maxStalledCount: number;
-  /** Fleet registration: renewed every heartbeat, dead after a lease (seconds). */
+  /** Fleet registration: renewed every heartbeat, dead after a lease (seconds); derived when not written (fleet-timing.ts). */
   heartbeatSeconds: number;
   leaseSeconds: number;
   /** Most workers of this pool name across the fleet; undefined: no cap. */
@@ -190,12 +191,7 @@ export function loadConfig(input: LoadInput = {}): PoolConfig {
   if (config.window < config.scalingPeriod) {
     throw new ConfigError(`window: ${config.window} is not allowed; it must be ≥ scaling-period (${config.scalingPeriod})`);
   }
-  if (config.leaseSeconds >= config.lockDuration) {
-    throw new ConfigError(`lease-seconds: ${config.leaseSeconds} is not allowed; it must be below lock-duration (${config.lockDuration}), so a dead host's jobs are still locked by its workers when a peer claims them`);
-  }
-  if (config.leaseSeconds <= config.heartbeatSeconds) {
-    throw new ConfigError(`lease-seconds: ${config.leaseSeconds} is not allowed; it must be above heartbeat-seconds (${config.heartbeatSeconds}), so one late renewal does not lose the lease`);
-  }
+  Object.assign(config, fleetTiming({ lockDuration: config.lockDuration, leaseSeconds: values['lease-seconds'] as number | undefined, heartbeatSeconds: values['heartbeat-seconds'] as number | undefined, lockDurationGiven: sources['lock-duration'] !== 'default' }));
   // With a selector the pool's queues are known only once the processor's job types are: checked then.
   if (config.queueSelector === undefined) checkLimitedQueues(config);
   config.redisUrl = normalizeRedisUrl(config.redisUrl);

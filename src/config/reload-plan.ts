@@ -118,9 +118,15 @@ export function planReload(old: PoolConfig, next: PoolConfig): ReloadPlan {
     needRestart.push(kebab(key));
     (effective as unknown as Record<string, unknown>)[key] = old[key];
   }
-  for (const key of [...LIVE, ...VIA_QUEUES, ...WORKERS]) if (!same(old[key], next[key])) changed.push(kebab(key));
+  // The fleet lease is set at start and must stay below the lock: a lock it would not stay below
+  // (a new lock-duration whose derived lease differs from the running one) waits for a restart too.
+  if (effective.leaseSeconds >= effective.lockDuration) {
+    needRestart.push('lock-duration');
+    effective.lockDuration = old.lockDuration;
+  }
+  for (const key of [...LIVE, ...VIA_QUEUES, ...WORKERS]) if (!same(old[key], effective[key])) changed.push(kebab(key));
   const limited = (c: PoolConfig) => Object.keys(c.globalConcurrency).sort();
   // Workers wake each other after jobs of limited queues, so a new set of them needs new workers too.
-  const replaceWorkers = WORKERS.some((k) => !same(old[k], next[k])) || !same(limited(old), limited(next));
+  const replaceWorkers = WORKERS.some((k) => !same(old[k], effective[k])) || !same(limited(old), limited(effective));
   return { changed, needRestart, replaceWorkers, effective };
 }

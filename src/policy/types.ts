@@ -51,7 +51,7 @@ export interface ScaleSnapshot {
   hostCores?: number | null;
   /** Share of those CPUs in use over the last scaling period, by anything on the host, in [0, 1]. */
   hostCpuBusy?: number | null;
-  /** The workers' CPU time ÷ the CPU time their busy slots could have used, last period, in [0, 1] (see cpuBoundShare). */
+  /** How CPU-bound the jobs were over the last period (at an early decision: the last period and since): (CPU time + wait for a CPU) ÷ busy time, in [0, 1] (see cpuBoundShare). */
   jobCpuShare?: number | null;
 }
 

@@ -79,17 +79,32 @@ function urlOptions(url: string): RedisOptions {
   return out;
 }
 
+/**
+ * How long, at least, a command keeps being retried while a reshard moves its slot (docs/redis-ha.md).
+ * Moving a slot takes as long as moving its keys (about 4 s for 100,000 keys), and all that time
+ * Redis answers TRYAGAIN to a command on several keys of the slot (every BullMQ script) once some
+ * of them moved but not all, and ASK, then TRYAGAIN from the importing node, once all moved. ioredis
+ * counts each such answer (MOVED, ASK, TRYAGAIN, CLUSTERDOWN, a closed connection) against one limit
+ * per command, and sends a TRYAGAIN'd command again to a random master, which may answer MOVED and
+ * then ASK: so a command may spend three redirections per 150 ms (100 ms after TRYAGAIN, 50 ms after
+ * MOVED, none after ASK). With the limit sized at 50 ms per redirection, a migration shorter than
+ * this is a pause; a slot left half-moved (a reshard that died) fails a command after this to twice it.
+ */
+export const SLOT_MIGRATION_RETRY_SECONDS = 30;
+const RETRY_DELAY_ON_TRY_AGAIN_MS = 100;
+const RETRY_DELAY_ON_MOVED_MS = 50;
+
 export function clusterOptions(target: RedisTarget, opts: ConnectOptions = {}): ClusterOptions {
   const { db: _db, ...node } = urlOptions(target.url); // a cluster has one database
   return {
     redisOptions: { ...node, connectionName: opts.connectionName, reconnectOnError: reconnectOnError(true), maxRetriesPerRequest: opts.failFast ? 1 : null },
     clusterRetryStrategy: retryStrategy,
     // A reshard or a failover answers MOVED, ASK, TRYAGAIN or CLUSTERDOWN for a moment: retry.
-    retryDelayOnMoved: 50,
-    retryDelayOnTryAgain: 100,
+    retryDelayOnMoved: RETRY_DELAY_ON_MOVED_MS,
+    retryDelayOnTryAgain: RETRY_DELAY_ON_TRY_AGAIN_MS,
     retryDelayOnClusterDown: 200,
     retryDelayOnFailover: 200,
-    maxRedirections: 32,
+    maxRedirections: Math.ceil((SLOT_MIGRATION_RETRY_SECONDS * 1000) / ((RETRY_DELAY_ON_TRY_AGAIN_MS + RETRY_DELAY_ON_MOVED_MS) / 3)),
     enableReadyCheck: true,
     lazyConnect: false,
   };

@@ -3,18 +3,19 @@
  * job's age (read from Redis before each tick), arrival and completion rates and mean job time
  * (a DemandTracker fed by the job counts in the workers' samples), the p95 wait of jobs that started
  * in the window (the waits the samples carry), the workers' memory, and for the CPU-saturation guard the host's
- * CPU use and how CPU-bound the jobs were over the last period (the children's CPU time, reported
- * with their samples, against their busy time). In a fleet, a queue's backlog is divided by the live
- * instances listening to it, so N hosts do not each add workers for the whole of it.
+ * CPU use and how CPU-bound the jobs were over the last period (the children's CPU time and wait for
+ * a CPU against their busy time, per child between its own samples: job-cpu-meter.ts). In a fleet,
+ * a queue's backlog is divided by the live instances listening to it, so N hosts do not each add
+ * workers for the whole of it.
  */
 import type { Clock } from '../clock.js';
 import type { QueueCountsReader } from '../redis/queue-counts.js';
-import { cpuBoundShare } from '../policy/cpu-guard.js';
 import { DemandTracker } from '../policy/demand.js';
 import type { ScaleSnapshot } from '../policy/types.js';
 import { WaitWindow } from '../policy/wait-window.js';
 import type { DemandSource } from './control-loop.js';
 import { HostCpu, schedTimes, type CpuReading } from './host-cpu.js';
+import { JobCpuMeter } from './job-cpu-meter.js';
 import type { Supervisor } from '../supervisor/supervisor.js';
 import { withTimeout } from '../timing.js';
 
@@ -27,12 +28,11 @@ export class PoolDemand implements DemandSource {
   private finishedBusyMs = 0;
   private backlog: number | null = null;
   private oldestWaitMs: number | null = null;
-  /** CPU µs of each live worker at its last sample, and all the workers' CPU µs since the pool started. */
-  private readonly cpuSeen = new Map<string, number>();
-  private poolCpuUs = 0;
-  /** Run-queue wait (ms) of each live worker at the last refresh; undefined once a read failed. */
-  private readonly waitSeen = new Map<number, number>();
-  private lastRefresh: { at: number; poolCpuUs: number } | undefined;
+  /** How CPU-bound the jobs were: each worker's CPU, busy and run-queue wait between its own samples. */
+  private readonly jobCpu: JobCpuMeter;
+  /** When the last two periodic refreshes were (an early decision looks back over a whole period). */
+  private lastRefreshAt: number | undefined;
+  private refreshBeforeAt: number | undefined;
   private readonly startedAt: number;
   private cpu: CpuReading | undefined;
   private jobCpuShare: number | null = null;
@@ -45,10 +45,11 @@ export class PoolDemand implements DemandSource {
     /** Live instances (this one included) per queue, from the fleet registry; absent: this one alone. */
     private readonly listeners?: () => ReadonlyMap<string, number>,
     private readonly hostCpu: Pick<HostCpu, 'read'> = new HostCpu(),
-    private readonly readSched: (pid: number) => { waitMs: number } | undefined = schedTimes,
+    readSched: (pid: number) => { waitMs: number } | undefined = schedTimes,
   ) {
     this.startedAt = clock.now();
     this.tracker = new DemandTracker(windowMs);
+    this.jobCpu = new JobCpuMeter({ keepMs: 2 * windowMs, minGapMs: supervisor.settings.sampleIntervalMs / 2, readWait: (pid) => readSched(pid)?.waitMs });
     this.waits = new WaitWindow(windowMs);
     supervisor.on('worker-message', (w, msg) => {
       if (msg.type !== 'sample') return;
@@ -59,18 +60,9 @@ export class PoolDemand implements DemandSource {
         const kept = q.waitSampleMs ?? [];
         for (const ms of kept) this.waits.record(this.clock.now(), ms, q.started / kept.length);
       }
-      if (msg.cpu) {
-        // The first sample is the baseline: the CPU a child spent loading is not its jobs'.
-        const us = msg.cpu.user + msg.cpu.system;
-        const prev = this.cpuSeen.get(w.key);
-        if (prev !== undefined) this.poolCpuUs += Math.max(0, us - prev);
-        this.cpuSeen.set(w.key, us);
-      }
+      this.jobCpu.sample(w.key, w.pid, msg, this.clock.now());
     });
-    supervisor.on('worker-exit', (e) => {
-      this.cpuSeen.delete(e.worker.key);
-      if (e.worker.pid !== undefined) this.waitSeen.delete(e.worker.pid);
-    });
+    supervisor.on('worker-exit', (e) => this.jobCpu.forget(e.worker.key));
   }
 
   async refresh(): Promise<void> {
@@ -79,26 +71,23 @@ export class PoolDemand implements DemandSource {
     const running = this.supervisor.workers().reduce((n, w) => n + w.busySlots, 0);
     this.tracker.observe({ at: now, backlog: this.backlog, running, finished: this.finished, finishedBusyMs: this.finishedBusyMs });
     this.cpu = this.hostCpu.read();
-    const runWaitMs = this.runQueueWaitMs();
-    const last = this.lastRefresh;
-    if (last && now > last.at) {
-      const busyMs = this.supervisor.usage.totals(now, last.at).busyMs;
-      this.jobCpuShare = cpuBoundShare((this.poolCpuUs - last.poolCpuUs) / 1000, busyMs, this.cpu.cores, now - last.at, runWaitMs);
-    }
-    this.lastRefresh = { at: now, poolCpuUs: this.poolCpuUs };
+    if (this.lastRefreshAt !== undefined && now > this.lastRefreshAt) this.jobCpuShare = this.jobCpu.shareSince(this.lastRefreshAt, now, this.cpu.cores);
+    this.refreshBeforeAt = this.lastRefreshAt;
+    this.lastRefreshAt = now;
   }
 
   /**
-   * For an early decision: the backlog, and how CPU-bound the jobs were since the last refresh (the
-   * CPU guard holds early steps of CPU-bound jobs). Commits nothing: the next periodic refresh
-   * measures its whole period as if this had not happened.
+   * For an early decision: the backlog, and how CPU-bound the jobs were over the last whole period
+   * and since (the CPU guard holds early steps of CPU-bound jobs), measured as at a periodic
+   * decision: a span of a few samples just after a period would be noise. Commits nothing: the next
+   * periodic refresh measures its period as if this had not happened.
    */
   async refreshBacklog(): Promise<void> {
     await this.readBacklog();
     const now = this.clock.now();
-    const from = this.lastRefresh ?? { at: this.startedAt, poolCpuUs: 0 };
     this.cpu ??= this.hostCpu.read(); // the first reading: the cores, and the baseline of the first period
-    if (now > from.at) this.jobCpuShare = cpuBoundShare((this.poolCpuUs - from.poolCpuUs) / 1000, this.supervisor.usage.totals(now, from.at).busyMs, this.cpu.cores, now - from.at);
+    const from = this.refreshBeforeAt ?? this.lastRefreshAt ?? this.startedAt;
+    if (now > from) this.jobCpuShare = this.jobCpu.shareSince(from, now, this.cpu.cores);
   }
 
   private async readBacklog(): Promise<void> {
@@ -111,24 +100,6 @@ export class PoolDemand implements DemandSource {
       this.backlog = null;
       this.oldestWaitMs = null;
     }
-  }
-
-  /** The live workers' time waiting runnable for a CPU since the last refresh; undefined where unknown. */
-  private runQueueWaitMs(): number | undefined {
-    let total = 0;
-    let known = true;
-    for (const w of this.supervisor.workers()) {
-      if (w.pid === undefined || (w.state !== 'running' && w.state !== 'draining')) continue;
-      const t = this.readSched(w.pid);
-      if (!t) {
-        known = false;
-        continue;
-      }
-      const prev = this.waitSeen.get(w.pid);
-      if (prev !== undefined) total += Math.max(0, t.waitMs - prev);
-      this.waitSeen.set(w.pid, t.waitMs);
-    }
-    return known ? total : undefined;
   }
 
   /** The pool's backlog, each queue's divided by the instances that listen to it (rounded up). */

@@ -20,7 +20,7 @@ import { isConnectionError } from '../redis/connection-error.js';
 import type { Logger } from '../logger.js';
 import type { ChildState, QueueSide } from './child-state.js';
 import type { MarkerWatch } from './marker-watch.js';
-import { ReadyQueueFinder } from './ready-queues.js';
+import { ReadyQueueFinder, type ReadyQueueKeys } from './ready-queues.js';
 import type { ParentPort } from './reporter.js';
 import { sleep } from '../timing.js';
 
@@ -65,7 +65,7 @@ export class Fetcher {
 
   constructor(private readonly deps: FetcherDeps) {
     if (deps.sides.length > 1) {
-      this.probe = new ReadyQueueFinder(deps.client, deps.settings.prefix, deps.sides.map((s) => s.name), deps.sides[0]!.worker.keys.meta!);
+      this.probe = new ReadyQueueFinder(deps.client, deps.sides.map((s) => s.worker.keys as unknown as ReadyQueueKeys));
     }
   }
 

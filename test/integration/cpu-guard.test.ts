@@ -3,14 +3,17 @@
  * jobs with max-workers 8 keep the pool at ≤ cores + 1 workers and complete at least as many jobs per
  * second as the same pool with the guard off (which climbs to 8), where nothing else crowds the host;
  * I/O-bound jobs on the same settings grow the pool as the threshold rule says, the guard never
- * stepping in.
+ * stepping in. Issue 25, item 7: with another process burning a core beside it, CPU-bound jobs still
+ * never take the pool past cores + 1, by the pool's own count of its processes and by the record the
+ * processes that ran the jobs kept.
  */
+import { spawn } from 'node:child_process';
 import os from 'node:os';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { DecisionRecord } from '../../src/scaling/control-loop.js';
 import { HostCpu } from '../../src/scaling/host-cpu.js';
 import { fixture, startPool, type TestPool } from '../helpers/pool.js';
-import { queue } from '../helpers/redis.js';
+import { client, queue, redisUrl } from '../helpers/redis.js';
 
 let pool: TestPool | undefined;
 afterEach(async () => {
@@ -85,6 +88,32 @@ async function run(processor: string, data: object, jobs: number, flags: Record<
   return { decisions, rate, othersCores, sizes: decisions.map((d) => `${d.workersAfter}${d.guard ? `(${d.guard})` : ''}`).join(' ') };
 }
 
+/**
+ * From the processes' own record ("pid start end" per job, wall ms): the most processes running a job
+ * at one instant, and the most whose spans from first job start to last job end overlap.
+ */
+function processesAtOnce(record: string[]): { instant: number; spans: number; pids: number } {
+  const jobs = record.map((r) => r.split(' ').map(Number) as [number, number, number]);
+  const most = (intervals: Array<[number, number, number]>) => {
+    const edges = intervals.flatMap(([pid, a, b]) => [[a, 1, pid], [b, -1, pid]] as const).sort((x, y) => x[0] - y[0] || x[1] - y[1]);
+    const running = new Map<number, number>();
+    let max = 0;
+    for (const [, d, pid] of edges) {
+      const n = (running.get(pid) ?? 0) + d;
+      if (n === 0) running.delete(pid);
+      else running.set(pid, n);
+      max = Math.max(max, running.size);
+    }
+    return max;
+  };
+  const spans = new Map<number, [number, number, number]>();
+  for (const [pid, a, b] of jobs) {
+    const s = spans.get(pid);
+    spans.set(pid, s ? [pid, Math.min(s[1], a), Math.max(s[2], b)] : [pid, a, b]);
+  }
+  return { instant: most(jobs), spans: most([...spans.values()]), pids: spans.size };
+}
+
 describe('CPU-saturation guard on a real pool', () => {
   it('CPU-bound jobs: ≤ cores + 1 workers with the guard, at least the jobs/s of the guard-off pool at 8', async () => {
     const cores = os.availableParallelism();
@@ -107,6 +136,45 @@ describe('CPU-saturation guard on a real pool', () => {
     if (quiet) expect(on.rate, context).toBeGreaterThanOrEqual(off.rate * 0.9);
     else expect(on.rate, context).toBeGreaterThan(0);
   }, 90_000);
+
+  it('on a busy host (another process burning a core): CPU-bound jobs never take the pool past cores + 1', async () => {
+    const cores = os.availableParallelism();
+    const burner = spawn(process.execPath, ['-e', 'for (;;) {}'], { stdio: 'ignore' });
+    const conn = client();
+    let record = '';
+    try {
+      pool = await startPool({ processor: fixture('spin-record.mjs'), ...SETTINGS });
+      const { daemon } = pool;
+      // Outside the pool's prefix, which stopping the test pool deletes.
+      record = `${pool.prefix}-ran`;
+      const decisions: DecisionRecord[] = [];
+      daemon.loop.onDecision((d) => decisions.push(d));
+      // The pool's own count of its worker processes, every 100 ms.
+      const sizes: number[] = [];
+      const sampler = setInterval(() => sizes.push(daemon.supervisor.workers().filter((w) => w.state !== 'exited').length), 100);
+      const q = queue('default', pool.prefix);
+      for (let i = 0; i < 4000; i += 500) await q.addBulk(Array.from({ length: 500 }, () => ({ name: 'job', data: { ms: 20, redis: redisUrl(), record }, opts: { removeOnComplete: true } })));
+      const t0 = performance.now();
+      await new Promise<void>((resolve) => daemon.loop.onDecision(() => performance.now() - t0 >= 15_000 && resolve()));
+      clearInterval(sampler);
+      await q.close();
+      await pool.stop();
+      pool = undefined;
+      const ran = processesAtOnce(await conn.lrange(record, 0, -1));
+      const context = `cores ${cores}, another process burning a core; most worker processes ${Math.max(...sizes)}; processes running jobs at once ${ran.instant} (spans overlapping ${ran.spans}, ${ran.pids} processes ran jobs); sizes ${decisions.map((d) => `${d.workersAfter}${d.guard ? `(${d.guard})` : ''}`).join(' ')}\n${decisions.filter((d) => d.guard).map((d) => d.reason).slice(0, 2).join('\n')}`;
+      console.log(context);
+      // The load is one the guard has to hold back: it said so, with its figures.
+      expect(decisions.filter((d) => d.guard === 'held').length, context).toBeGreaterThan(0);
+      for (const d of decisions) expect(d.workersAfter, context).toBeLessThanOrEqual(cores + 1);
+      expect(Math.max(...sizes), context).toBeLessThanOrEqual(cores + 1);
+      expect(ran.instant, context).toBeLessThanOrEqual(cores + 1);
+      expect(ran.spans, context).toBeLessThanOrEqual(cores + 1);
+    } finally {
+      burner.kill('SIGKILL');
+      if (record) await conn.del(record);
+      conn.disconnect();
+    }
+  }, 60_000);
 
   it('I/O-bound jobs on the same settings: the pool grows as the rule says, the guard never steps in', async () => {
     // Until the pool reaches max (forks are slow on a crowded host: up to ~40 s), or 45 s.

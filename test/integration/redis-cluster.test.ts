@@ -14,23 +14,9 @@ import { connect } from '../../src/redis/connection.js';
 import { startCliDaemon, type CliDaemon } from '../helpers/cli-daemon.js';
 import { runCli } from '../helpers/cli.js';
 import { fixture } from '../helpers/daemon.js';
+import { slotOf, tagFor } from '../helpers/cluster-slots.js';
 import { startClusterRig, type ClusterRig } from '../helpers/redis-rig.js';
 import { until } from '../helpers/wait.js';
-
-/** Redis Cluster's key slot: CRC16 (XMODEM) of the hash tag, mod 16384. */
-function slotOf(tag: string): number {
-  let crc = 0;
-  for (const byte of Buffer.from(tag)) {
-    crc ^= byte << 8;
-    for (let i = 0; i < 8; i++) crc = crc & 0x8000 ? ((crc << 1) ^ 0x1021) & 0xffff : (crc << 1) & 0xffff;
-  }
-  return crc % 16384;
-}
-
-/** A tag whose slot is `slot`. */
-function tagFor(slot: number, stem: string): string {
-  for (let i = 0; ; i++) if (slotOf(`${stem}${i}`) === slot) return `${stem}${i}`;
-}
 
 let rig: ClusterRig;
 let ranges: Array<{ from: number; to: number; port: number; id: string }>;
