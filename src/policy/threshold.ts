@@ -3,9 +3,10 @@
  * remove one, otherwise hold — always within [min, max]. Utilization is measured only over time when
  * the pool had its current size, and a decision waits until that is at least one scaling period:
  * otherwise the busy time of a smaller pool would keep adding workers past what the load needs.
- * One exception: a decision taken early because every slot is busy (`saturated`) adds a worker on
- * the time since the last resize when jobs wait and that time was busy above the threshold: the
- * pool at its current size is already short, whatever a full period would show.
+ * One exception: a decision taken early because every slot has been busy for a sample interval
+ * (`saturated`) adds a worker when jobs wait: within a period of the last resize only if that time
+ * was busy above the threshold; after a longer quiet spell, whatever the window's average (which a
+ * long idle keeps low): the pool at its current size is short now, whatever a full period would show.
  * With min-workers 0 a pool that went to zero wakes one worker when the snapshot shows a job waiting.
  * Pure: it sees a snapshot, returns a decision.
  */
@@ -34,6 +35,9 @@ export function decideScale(s: ScaleSnapshot): ScaleDecision {
     return { action: 'hold', target: workers, reason: `pool changed size ${(measuredMs / 1000).toFixed(1)} s ago; measuring a full period first` };
   }
   const u = fmt(utilization);
+  if (s.saturated && (s.backlog ?? 0) > 0 && workers < maxWorkers) {
+    return { action: 'up', target: workers + 1, reason: `every slot busy and ${s.backlog} jobs waiting (utilization ${u} over the window)` };
+  }
   if (utilization > threshold) {
     if (workers >= maxWorkers) {
       return { action: 'hold', target: workers, reason: `utilization ${u} > threshold ${fmt(threshold)} but at max-workers` };

@@ -40,9 +40,12 @@ describe('threshold rule, early decision', () => {
     expect(decide({ utilization: 0.05 })).toMatchObject({ action: 'hold', target: 2 });
   });
 
-  it('after a full period, the rule is the usual one whatever the flag says', () => {
-    expect(decide({ measuredMs: 30_000, utilization: 0.1 })).toMatchObject({ action: 'down', target: 1 });
-    expect(decide({ measuredMs: 30_000, utilization: 0.4 })).toMatchObject({ action: 'hold', target: 2 });
+  it('after a full period at this size (a long quiet spell), a saturated pool with jobs waiting steps up whatever the window says; without them the usual rule', () => {
+    const up = decide({ measuredMs: 30_000, utilization: 0.1 });
+    expect(up).toMatchObject({ action: 'up', target: 3 });
+    expect(up.reason).toMatch(/every slot busy and \d+ jobs waiting \(utilization 0\.10 over the window\)/);
+    expect(decide({ measuredMs: 30_000, utilization: 0.1, backlog: 0 })).toMatchObject({ action: 'down', target: 1 });
+    expect(decide({ measuredMs: 30_000, utilization: 0.4, saturated: false })).toMatchObject({ action: 'hold', target: 2 });
   });
 
   it('over random ticks: within [min, max], one step at most, an early change only up and only when saturated with a backlog', () => {
@@ -111,21 +114,46 @@ describe('saturation watch', () => {
     expect(watch([]).w.saturated()).toBe(false);
   });
 
-  it('asks at most once per gap, never while a decision is under way, and not when the pool cannot grow', async () => {
+  it('asks once every slot has been busy for a gap, at most once per gap, never while a decision is under way, and not when the pool cannot grow', async () => {
     const { w, asked, clock, release } = watch([['running', 1, 1]]);
+    w.onSample(); // saturated from now: not yet for a whole gap
+    clock.advance(999);
+    w.onSample();
+    expect(asked).toEqual([]);
+    clock.advance(1);
     w.onSample();
     w.onSample(); // under way
-    expect(asked).toEqual([0]);
+    expect(asked).toEqual([1000]);
     await release();
     clock.advance(999);
     w.onSample(); // within the gap
-    expect(asked).toEqual([0]);
+    expect(asked).toEqual([1000]);
     clock.advance(1);
     w.onSample();
-    expect(asked).toEqual([0, 1000]);
+    expect(asked).toEqual([1000, 2000]);
     const atMax = watch([['running', 1, 1]], new ManualClock(), () => false);
     atMax.w.onSample();
+    atMax.clock.advance(1000);
+    atMax.w.onSample();
     expect(atMax.asked).toEqual([]);
+  });
+
+  it('starts counting again when a sample shows a free slot', () => {
+    const slots: Array<[WorkerProcess['state'], number, number]> = [['running', 1, 1]];
+    const { w, asked, clock } = watch(slots);
+    w.onSample();
+    clock.advance(600);
+    slots[0]![1] = 0; // a free slot
+    w.onSample();
+    slots[0]![1] = 1;
+    clock.advance(600);
+    w.onSample(); // busy again, for 0 ms
+    clock.advance(600);
+    w.onSample(); // for 600 ms: not yet
+    expect(asked).toEqual([]);
+    clock.advance(400);
+    w.onSample();
+    expect(asked).toEqual([2200]);
   });
 });
 
