@@ -86,8 +86,9 @@ async function runs(key: string): Promise<Record<string, string>> {
 }
 
 describe('the container image', () => {
-  it('runs a pool as a non-root user under tini, which processes jobs from a Redis outside it', async () => {
-    const pool = await startPool('record.mjs', ['--min-workers', '2', '--max-workers', '2', '--concurrency', '2']);
+  it('runs a pool as a non-root user under tini on a read-only file system, which processes jobs from a Redis outside it', async () => {
+    // Read-only, as the Kubernetes manifests run it: nothing writes to the image's file system.
+    const pool = await startPool('record.mjs', ['--min-workers', '2', '--max-workers', '2', '--concurrency', '2'], { options: ['--read-only'] });
     const key = `${pool.prefix}:runs`;
     await pool.queue.addBulk(Array.from({ length: 20 }, (_, i) => ({ name: 'j', data: { ms: 20, record: key, redis: redis.url }, opts: { jobId: `j${i}` } })));
     await until(async () => Object.keys(await runs(key)).length === 20, 'the 20 jobs to record their runs');
