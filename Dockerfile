@@ -11,6 +11,8 @@ ARG BASE=node:20-bookworm-slim
 
 # ---- build: compile the TypeScript with the dev dependencies, then drop them.
 FROM ${BASE} AS build
+# Marks this stage's images, so that `npm run image` can drop the ones older builds left behind.
+LABEL io.github.bullmq-worker-pool.stage=build
 WORKDIR /src
 COPY package.json package-lock.json ./
 # npm settings of the machine that builds (a registry mirror, its CA, a token) come in as build

@@ -101,7 +101,13 @@ podman build --format docker --network host --pull=never \
   --build-arg "BASE=$BASE" \
   --secret "id=npmrc,src=$WORK/npmrc" "${CA_SECRET[@]}" \
   --tag "$IMAGE" "$ROOT_DIR"
-# The image this replaced, now untagged (only that one: other builds on this machine are not ours).
+# Tidy up after ourselves only: the image this one replaced, and the build stages earlier builds
+# left untagged (labelled in the Dockerfile). This build's own stage is tagged first (all cached,
+# a second or two), so it stays as the cache of the next build.
 NEW_ID=$(podman image inspect --format '{{.Id}}' "$IMAGE")
 if [ -n "$OLD_ID" ] && [ "$OLD_ID" != "$NEW_ID" ]; then podman rmi "$OLD_ID" >/dev/null 2>&1 || true; fi
+podman build --quiet --format docker --network host --pull=never --target build \
+  --build-arg "BASE=$BASE" --secret "id=npmrc,src=$WORK/npmrc" "${CA_SECRET[@]}" \
+  --tag "$IMAGE-build" "$ROOT_DIR" >/dev/null
+podman image prune --force --filter label=io.github.bullmq-worker-pool.stage=build >/dev/null 2>&1 || true
 say "done: $IMAGE ($(podman image inspect --format '{{.Size}}' "$IMAGE" | awk '{printf "%.0f MB", $1/1e6}'))"
