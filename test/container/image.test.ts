@@ -157,16 +157,18 @@ describe('the container image', () => {
     await first.container.stop(10);
     const seconds = (Date.now() - t0) / 1000;
     console.log(`podman stop -t 10 with a 120 s job running: the container ended after ${seconds.toFixed(1)} s`);
+    const logs = (await first.container.logs()).split('\n').slice(-15).join('\n');
     // 1: stopped, running jobs handed back (docs/operations.md); 137 would be podman's SIGKILL.
-    expect(await first.container.state()).toMatchObject({ running: false, exitCode: 1 });
+    expect(await first.container.state(), logs).toMatchObject({ running: false, exitCode: 1 });
     expect(seconds).toBeLessThan(10);
     const job = (await first.queue.getJob('long'))!;
-    expect(await job.getState()).toBe('waiting');
-    expect(job.attemptsMade).toBe(0);
+    const seen = `${JSON.stringify({ state: await job.getState(), attemptsMade: job.attemptsMade, attemptsStarted: job.attemptsStarted, stalledCounter: job.stalledCounter, failedReason: job.failedReason })}\n${logs}`;
+    expect(await job.getState(), seen).toBe('waiting');
+    expect(job.attemptsMade, seen).toBe(0);
     expect(await runs(key)).toEqual({});
 
     await startPool('record.mjs', ['--min-workers', '1', '--max-workers', '1'], {}, prefix);
-    await until(async () => (await runs(key))['long'] === '1', 'the next container to run the job');
+    await until(async () => (await runs(key))['long'] === '1', 'the next container to run the job', 60_000);
     expect(await (await first.queue.getJob('long'))!.getState()).toBe('completed');
     expect(await runs(key)).toEqual({ long: '1' });
   });
