@@ -19,9 +19,9 @@ import { ScaledObject, TriggerAuthentication } from '@kubernetes-models/keda/ked
 import { PrometheusRule, ServiceMonitor } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { loadConfig } from '../../src/config/load.js';
+import { loadWithSecrets as loadConfig } from '../../src/config/secret-files.js';
 import { envName, OPTION_BY_KEY } from '../../src/config/schema.js';
-import { probeProcessor } from '../../src/supervisor/probe-processor.js';
+import { checkProcessorLoads } from '../../src/supervisor/check-processor.js';
 import { argsToFlags, find, loadManifests, materializePod, only, PENDING_OPTIONS, type K8sObject, type Pod } from '../helpers/kubernetes.js';
 
 /** The model (schema) and the TypeScript type of each kind the manifests may hold. */
@@ -219,7 +219,7 @@ describe('Kubernetes manifests', () => {
     expect(config.name).toBe('default');
     expect(config.processor).toBe(p.local('/app/jobs/jobs.mjs'));
     expect(config.redisUrl).toContain(encodeURIComponent(SECRETS['redis-password']));
-    expect(await probeProcessor(config.processor!)).toMatchObject({ ok: true });
+    expect(await checkProcessorLoads(config.processor!)).toMatchObject({ ok: true });
     // The Service's links in the environment would stop the daemon (WORKER_POOL_PORT is no option).
     expect(podSpec.enableServiceLinks).toBe(false);
     const linked = structuredClone(deployment);
