@@ -11,3 +11,17 @@ export const MAX_TIMER_SECONDS = Math.floor(MAX_TIMER_MS / 1000);
 export function clampTimerMs(ms: number): number {
   return Math.min(ms, MAX_TIMER_MS);
 }
+
+/**
+ * Wait for `p`, but no longer than `ms` (at least `floorMs`): resolves to whether it settled in time.
+ * A rejection counts as settled. For the steps of a stop, none of which may hold it past its deadline.
+ */
+export async function settledWithin(p: Promise<unknown>, ms: number, floorMs = 0): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), Math.max(floorMs, ms))));
+  try {
+    return await Promise.race([p.then(() => true as const, () => true as const), late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
