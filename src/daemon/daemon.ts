@@ -164,8 +164,7 @@ export class Daemon {
     const { stopTimeout, stopBudget } = this.state.config;
     this.log.info({ stopTimeout, ...(stopBudget !== undefined ? { stopBudget } : {}) }, 'stopping: draining workers');
     const stopBy = p.clock.now() + stopTimeout * 1000;
-    // What is left of the stop timeout for a step (at least `floor` ms: a step past the deadline still
-    // gets a moment, and the process's hard stop, hardStopMs, is kept beyond it).
+    // What is left of the stop timeout, at most `cap` ms (the CLI's hard stop, hardStopMs, is beyond it).
     const left = (cap = Infinity) => Math.max(0, Math.min(cap, stopBy - p.clock.now()));
     p.loop.stop();
     p.stuckWatch.stop();
@@ -175,17 +174,20 @@ export class Daemon {
     p.freezeWatch.stop();
     p.lockKeeper.stop();
     if (this.titleTimer) clearInterval(this.titleTimer);
+    // Redis may have stopped answering (connections open, no reply: BullMQ #4656, a close waits for
+    // ever). Asked once, briefly: if it does not answer, nothing below can reach it, and the rest of
+    // the stop is not spent waiting on it.
+    const answering = await p.queueCounts.ping(Math.max(50, left(500)));
     // Jobs of children that had to be killed go back within what is left of the stop timeout.
     // (With Redis unreachable they cannot go back now; the stalled check returns them later.)
-    await p.handBack.idle(p.queueCounts.redisUp ? Math.max(100, left(2000)) : 100);
-    await p.fleet.stop(Math.max(100, left(2000)), async () => p.fleetCap?.releaseAll());
+    await p.handBack.idle(answering ? Math.max(100, left(2000)) : 0);
+    await p.fleet.stop(answering ? Math.max(100, left(2000)) : 0, async () => p.fleetCap?.releaseAll());
     p.history.stop();
-    // Redis may have stopped answering (BullMQ #4656: a close waits for replies that never come):
-    // every close gets what is left, then the connection is dropped.
+    // Every close gets what is left (nothing when Redis does not answer), then the connection is dropped.
     const closed = await settledWithin(
       Promise.allSettled([p.otherQueues.close(), p.events.close(), this.http.server.close(), p.globalConcurrency.close()]).then(() => p.queueCounts.close()),
-      left(),
-      100,
+      answering ? left() : 0,
+      answering ? 100 : 0,
     );
     if (!closed) {
       this.log.warn('stop: Redis or a client did not answer in time; connections dropped');
