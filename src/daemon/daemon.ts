@@ -177,7 +177,7 @@ export class Daemon {
     // Redis may have stopped answering (connections open, no reply: BullMQ #4656, a close waits for
     // ever). Asked once, briefly: if it does not answer, nothing below can reach it, and the rest of
     // the stop is not spent waiting on it.
-    const answering = await p.queueCounts.ping(Math.max(50, left(500)));
+    const answering = await p.queueCounts.ping(Math.max(50, left(300)));
     // Jobs of children that had to be killed go back within what is left of the stop timeout.
     // (With Redis unreachable they cannot go back now; the stalled check returns them later.)
     await p.handBack.idle(answering ? Math.max(100, left(2000)) : 0);
