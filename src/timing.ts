@@ -24,3 +24,17 @@ export function withTimeout<T>(p: Promise<T>, ms: number, message = `timed out a
   const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(message)), ms)));
   return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
 }
+
+/**
+ * Wait for `p`, but no longer than `ms` (at least `floorMs`): resolves to whether it settled in time.
+ * A rejection counts as settled. For the steps of a stop, none of which may hold it past its deadline.
+ */
+export async function settledWithin(p: Promise<unknown>, ms: number, floorMs = 0): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), Math.max(floorMs, ms))));
+  try {
+    return await Promise.race([p.then(() => true as const, () => true as const), late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -1,6 +1,7 @@
 /** `worker-pool [start]`: run the daemon until SIGTERM/SIGINT (a second signal forces); SIGHUP reloads the config. */
 import type { RawValues } from '../config/load.js';
 import { ConfigError } from '../config/schema.js';
+import { hardStopMs } from '../config/stop-budget.js';
 import { Daemon } from '../daemon/daemon.js';
 import { prepare } from '../daemon/prepare.js';
 import { startSystemdNotify } from '../observe/systemd-notify.js';
@@ -44,9 +45,20 @@ export async function runStart(flags: RawValues): Promise<number> {
   });
   if (notifier?.watchdogIntervalMs !== undefined) daemon.log.info({ everySeconds: notifier.watchdogIntervalMs / 1000 }, 'systemd watchdog: pinging while the control loop is healthy');
 
-  // Signals only record intent; the daemon acts on it.
+  // Signals only record intent; the daemon acts on it. The first one also sets when the process
+  // leaves at the latest (before the platform's SIGKILL with --stop-budget), even if a step of the
+  // stop still waits: children are killed (their jobs go back through the stalled check) and it exits.
   const onSignal = (signal: NodeJS.Signals) => {
     daemon.log.info({ signal }, 'signal received');
+    if (!stopping) {
+      const ms = hardStopMs(daemon.config);
+      setTimeout(() => {
+        const left = daemon.supervisor.workers().filter((w) => w.alive);
+        daemon.log.error({ afterMs: Math.round(ms), workers: left.map((w) => w.id) }, 'stop did not end in time; exiting now');
+        for (const w of left) w.kill('SIGKILL');
+        process.exit(EXIT.FORCED);
+      }, ms).unref();
+    }
     stopping = true;
     void daemon.stop();
   };

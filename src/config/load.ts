@@ -12,6 +12,7 @@ import type { RoutingRule } from '../routing/rules.js';
 import { fleetTiming } from './fleet-timing.js';
 import { normalizeRedisUrl, redactUrl } from '../secrets.js';
 import { ConfigError, OPTIONS, OPTION_BY_KEY, envName, parseValue, type OptionSpec, type Source } from './schema.js';
+import { exitMarginSeconds, stopTimeoutWithin } from './stop-budget.js';
 
 export { redactUrl } from '../secrets.js';
 
@@ -50,6 +51,8 @@ export interface PoolConfig {
   memoryBudgetMb: number | undefined;
   sampleInterval: number;
   stopTimeout: number;
+  /** The platform's seconds from SIGTERM to SIGKILL, if given; stopTimeout then fits in it (stop-budget.ts). */
+  stopBudget: number | undefined;
   maxJobsPerWorker: number | undefined;
   maxMemoryMb: number | undefined;
   startSeconds: number;
@@ -192,6 +195,7 @@ export function loadConfig(input: LoadInput = {}): PoolConfig {
     throw new ConfigError(`window: ${config.window} is not allowed; it must be ≥ scaling-period (${config.scalingPeriod})`);
   }
   Object.assign(config, fleetTiming({ lockDuration: config.lockDuration, leaseSeconds: values['lease-seconds'] as number | undefined, heartbeatSeconds: values['heartbeat-seconds'] as number | undefined, lockDurationGiven: sources['lock-duration'] !== 'default' }));
+  fitStopInBudget(config, sources['stop-timeout'] ?? 'default');
   // With a selector the pool's queues are known only once the processor's job types are: checked then.
   if (config.queueSelector === undefined) checkLimitedQueues(config);
   config.redisUrl = normalizeRedisUrl(config.redisUrl);
@@ -213,6 +217,20 @@ export function loadConfig(input: LoadInput = {}): PoolConfig {
     throw new ConfigError(`processor: missing; set --processor FILE, ${envName('processor')} or "processor:" in the config file`);
   }
   return config;
+}
+
+/**
+ * With a stop budget, the stop-timeout is what the budget leaves when not given, and must fit in it
+ * when given: a stop-timeout past the platform's kill is a contradiction the user wrote.
+ */
+function fitStopInBudget(config: PoolConfig, source: Source): void {
+  const budget = config.stopBudget;
+  if (budget === undefined) return;
+  const fits = stopTimeoutWithin(budget);
+  if (source === 'default') config.stopTimeout = fits;
+  else if (config.stopTimeout > fits) {
+    throw new ConfigError(`stop-timeout: ${config.stopTimeout} is not allowed with stop-budget ${budget}; a stop must end ${exitMarginSeconds(budget)} s before the platform's kill, so it must be ≤ ${fits} (or leave it out: the budget sets it)`);
+  }
 }
 
 /** Every queue with a global-concurrency limit must be one the pool listens to. */

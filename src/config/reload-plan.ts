@@ -24,6 +24,8 @@ const EFFECT: Record<Key, ReloadEffect> = {
   scalingPeriod: 'live',
   window: 'live',
   stopTimeout: 'live',
+  // Read when a stop begins.
+  stopBudget: 'live',
   maxJobsPerWorker: 'live',
   maxMemoryMb: 'live',
   logLevel: 'live',

@@ -12,6 +12,7 @@ import type { ScalePolicy } from '../policy/types.js';
 import type { EventStream } from '../observe/event-stream.js';
 import type { ControlLoop } from '../scaling/control-loop.js';
 import { redactUrl } from '../secrets.js';
+import { settledWithin } from '../timing.js';
 import type { HandBack } from '../supervisor/hand-back.js';
 import type { Supervisor } from '../supervisor/supervisor.js';
 import { wireFleet } from './fleet-wiring.js';
@@ -160,28 +161,38 @@ export class Daemon {
 
   private async shutdown(force: Promise<void>): Promise<{ forced: boolean }> {
     const p = this.parts;
-    const stopTimeout = this.state.config.stopTimeout;
-    this.log.info({ stopTimeout }, 'stopping: draining workers');
+    const { stopTimeout, stopBudget } = this.state.config;
+    this.log.info({ stopTimeout, ...(stopBudget !== undefined ? { stopBudget } : {}) }, 'stopping: draining workers');
+    const stopBy = p.clock.now() + stopTimeout * 1000;
+    // What is left of the stop timeout, at most `cap` ms (the CLI's hard stop, hardStopMs, is beyond it).
+    const left = (cap = Infinity) => Math.max(0, Math.min(cap, stopBy - p.clock.now()));
     p.loop.stop();
     p.stuckWatch.stop();
-    await p.arrivals.stop();
+    await settledWithin(p.arrivals.stop(), left(1000), 50);
     this.setTitle();
-    const stopBy = p.clock.now() + stopTimeout * 1000;
     const result = await p.supervisor.shutdown(stopTimeout * 1000, force);
     p.freezeWatch.stop();
     p.lockKeeper.stop();
     if (this.titleTimer) clearInterval(this.titleTimer);
+    // Redis may have stopped answering (connections open, no reply: BullMQ #4656, a close waits for
+    // ever). Asked once, briefly: if it does not answer, nothing below can reach it, and the rest of
+    // the stop is not spent waiting on it.
+    const answering = await p.queueCounts.ping(Math.max(50, left(300)));
     // Jobs of children that had to be killed go back within what is left of the stop timeout.
     // (With Redis unreachable they cannot go back now; the stalled check returns them later.)
-    const left = () => Math.max(100, Math.min(2000, stopBy - p.clock.now()));
-    await p.handBack.idle(p.queueCounts.redisUp ? left() : 100);
-    await p.fleet.stop(left(), async () => p.fleetCap?.releaseAll());
-    await p.otherQueues.close();
+    await p.handBack.idle(answering ? Math.max(100, left(2000)) : 0);
+    await p.fleet.stop(answering ? Math.max(100, left(2000)) : 0, async () => p.fleetCap?.releaseAll());
     p.history.stop();
-    await p.events.close();
-    await this.http.server.close();
-    await p.globalConcurrency.close();
-    await p.queueCounts.close();
+    // Every close gets what is left (nothing when Redis does not answer), then the connection is dropped.
+    const closed = await settledWithin(
+      Promise.allSettled([p.otherQueues.close(), p.events.close(), this.http.server.close(), p.globalConcurrency.close()]).then(() => p.queueCounts.close()),
+      answering ? left() : 0,
+      answering ? 100 : 0,
+    );
+    if (!closed) {
+      this.log.warn('stop: Redis or a client did not answer in time; connections dropped');
+      p.queueCounts.client.disconnect();
+    }
     this.log.info({ forced: result.forced }, 'stopped');
     this.resolveDone(result);
     return result;

@@ -11,6 +11,7 @@ import { FleetCap } from '../fleet/cap.js';
 import { FleetMember, type InstanceFacts } from '../fleet/member.js';
 import type { InstanceInfo } from '../fleet/view.js';
 import type { Logger } from '../logger.js';
+import type { ControlLoop } from '../scaling/control-loop.js';
 import type { Supervisor } from '../supervisor/supervisor.js';
 import { VERSION } from '../version.js';
 import type { PoolParts, PoolState } from './state.js';
@@ -21,8 +22,11 @@ export function instanceName(c: PoolConfig): string {
 }
 
 /** What this instance tells the fleet at each renewal. */
-export function fleetFacts(config: PoolConfig, supervisor: Supervisor, clock: Clock): InstanceFacts {
+export function fleetFacts(config: PoolConfig, supervisor: Supervisor, loop: ControlLoop, clock: Clock): InstanceFacts {
   const workers = supervisor.workers();
+  // The pod-level signal's input: the workers wanted at their highest over the window (or, before a
+  // decision said, the size the pool is heading for).
+  const wanted = loop.peakWanted(config.window * 1000) ?? supervisor.desired;
   return {
     queues: config.queues,
     workers: workers.length,
@@ -31,6 +35,7 @@ export function fleetFacts(config: PoolConfig, supervisor: Supervisor, clock: Cl
     // Read without pruning the usage window: only the control loop and /status prune it.
     utilization: supervisor.usage.utilization(clock.now()),
     desired: supervisor.desired,
+    demand: { workers: wanted, maxWorkers: config.maxWorkers },
     childBases: workers.map((w) => `${w.tokenBase}:`),
   };
 }

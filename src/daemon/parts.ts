@@ -18,6 +18,7 @@ import { buildInfo, registerQueueMetrics } from '../observe/queue-metrics.js';
 import { registerRedisMetrics } from '../observe/redis-metrics.js';
 import { DEFAULT_BACKOFF } from '../policy/backoff.js';
 import { selectPolicy } from '../policy/select.js';
+import { workersWanted } from '../policy/workers-wanted.js';
 import type { ScalePolicy } from '../policy/types.js';
 import { GlobalConcurrency } from '../redis/global-concurrency.js';
 import { QueueCountsReader } from '../redis/queue-counts.js';
@@ -38,6 +39,7 @@ import { Supervisor } from '../supervisor/supervisor.js';
 import { VERSION } from '../version.js';
 import { OtherQueues } from '../redis/other-queues.js';
 import { fleetCapFor, fleetFacts, fleetMemberFor } from './fleet-wiring.js';
+import { registerScalerMetric } from './scaler.js';
 import type { PoolParts, PoolState } from './state.js';
 
 export interface PartsInput {
@@ -86,7 +88,7 @@ export function buildParts(input: PartsInput): PoolParts {
   //    under. Their callbacks read the supervisor and hand-back built below, and run only once started.
   const fleetCap = fleetCapFor(c, log, () => fleet, () => supervisor);
   const fleet = fleetMemberFor(c, clock, log, fleetCap, {
-    facts: () => fleetFacts(state.config, supervisor, clock),
+    facts: () => fleetFacts(state.config, supervisor, loop, clock),
     recover: (host, queues, bases, since) => handBack.recoverHost(host, queues, bases, since),
   });
 
@@ -142,6 +144,7 @@ export function buildParts(input: PartsInput): PoolParts {
     clock,
     log,
     new PoolDemand(supervisor, queueCounts, clock, c.window * 1000, () => fleet.queueListeners()),
+    (s) => workersWanted(s, { policy: state.config.policy, drainTargetMs: state.config.scalingPeriod * 1000, targetWaitMs: state.config.targetWait * 1000 }),
   );
   const arrivals = new ArrivalWatch({
     connect: () => queueCounts.client.duplicate({ connectionName: `worker-pool:${c.name}:arrivals`, maxRetriesPerRequest: null }),
@@ -170,6 +173,7 @@ export function buildParts(input: PartsInput): PoolParts {
   registerRedisMetrics(metrics.registry, redisWatch, fetchHealth);
   const events = new EventStream({ pool: c.name, redisUrl: c.redisUrl, redis: c.redis, prefix: c.prefix, queues: c.queues, payloads: c.eventsPayloads, maxClients: c.eventsMaxClients }, supervisor, loop, log, () => clock.wallNow());
   registerHttpMetrics(metrics.registry, events);
+  registerScalerMetric(metrics.registry, fleet, () => state.config);
   const historyStore = new RedisHistoryStore(queueCounts.client, c.prefix, c.name, History.pointsFor(2000), (err) => log.debug({ err: err.message }, 'could not store history'));
   const history = new History(c.name, supervisor, loop, queueCounts, clock, 2000, historyStore);
 

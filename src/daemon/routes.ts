@@ -1,6 +1,6 @@
 /**
  * The daemon's HTTP endpoints, each a line: the live page, its history and event stream, metrics,
- * liveness and readiness, /status, /fleet, and the job board mounted at /jobs.
+ * liveness and readiness, /status, /fleet, /scaler, and the job board mounted at /jobs.
  */
 import { serverHttpAccess } from '../config/http-access.js';
 import { JOB_BOARD_PATH, JobBoard } from '../http/job-board.js';
@@ -10,6 +10,7 @@ import type { FleetMember } from '../fleet/member.js';
 import type { PoolStatus } from './status.js';
 import { healthy, readiness } from './status.js';
 import { poolQueues } from './reload.js';
+import { scalerRoute } from './scaler.js';
 import type { PoolParts, PoolState } from './state.js';
 
 export interface PoolHttp {
@@ -36,6 +37,8 @@ export function buildHttp(parts: PoolParts, state: PoolState, status: (opts: { p
       // Errors can carry secrets (a processor's stderr, a config line): only for authenticated clients.
       '/status': async (ctx) => json(ctx, 200, await status({ private: ctx.get('authenticated') })),
       '/fleet': fleetRoute(parts.fleet),
+      // The pods the fleet needs, for KEDA's metrics-api trigger (see scaler.ts).
+      '/scaler': scalerRoute(parts.fleet, () => state.config),
     },
     { bind: c.metricsHost, access, mounts: [{ path: JOB_BOARD_PATH, app: board.app }] },
   );

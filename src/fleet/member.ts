@@ -15,7 +15,7 @@ import { CLAIM_EXPIRED, CLAIM_ONE, FORGET, LIST, REGISTER, RENEW, fleetKeys } fr
 import { epochOf, fleetView, listenersByQueue, parseListing, type FleetView, type InstanceInfo, type RegistryRow } from './view.js';
 
 /** What changes between renewals; the rest of InstanceInfo is fixed at start. */
-export type InstanceFacts = Pick<InstanceInfo, 'queues' | 'workers' | 'busy' | 'concurrency' | 'utilization' | 'desired'> & {
+export type InstanceFacts = Pick<InstanceInfo, 'queues' | 'workers' | 'busy' | 'concurrency' | 'utilization' | 'desired' | 'demand'> & {
   /** `${tokenBase}:` of every live child. */
   childBases: string[];
 };
@@ -246,7 +246,8 @@ export class FleetMember extends EventEmitter<FleetMemberEvents> {
     return this.lastRows ? listenersByQueue(this.lastRows.now, this.lastRows.rows) : new Map();
   }
 
-  private async listing(): Promise<{ now: number; rows: RegistryRow[] }> {
+  /** Every registration on this Redis and prefix as the registry holds it now, with Redis' time. */
+  async listing(): Promise<{ now: number; rows: RegistryRow[] }> {
     const k = this.keys;
     const flat = (await this.client.eval(LIST, 4, k.leases, k.info, k.beats, k.claims)) as unknown[];
     this.lastRows = parseListing(flat);

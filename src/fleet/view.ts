@@ -24,6 +24,11 @@ export interface InstanceInfo {
   leaseSeconds: number;
   /** Its --fleet-max-workers, if any. */
   fleetMaxWorkers?: number;
+  /**
+   * For the pod-level signal (pods.ts): the workers its policy wants, at their highest over its
+   * window and not bounded by its max-workers, and its max-workers.
+   */
+  demand?: { workers: number; maxWorkers: number };
 }
 
 /**

@@ -7,7 +7,7 @@
  * (with nothing waiting, Little's term counts up to 1.1× the busy slots measured)
  *
  * The threshold is the target utilization. Up: straight to what is needed, by at most `maxStep`
- * workers per decision, never past `maxWorkers` or the memory budget; a job waiting with no worker
+ * workers per decision, never past `maxWorkers` (the memory guard, memory-guard.ts, bounds it too); a job waiting with no worker
  * (scaled to zero) or a job waiting longer than the drain target forces at least one more. Down: one
  * worker at a time, and only when every recommendation in the last `stabilizationMs` — each the
  * demand grown by a dead band (`downBand`, 75%) — was lower (Kubernetes HPA's scale-down
@@ -23,8 +23,6 @@ export interface AdaptiveOptions {
   stabilizationMs: number;
   /** How soon a backlog should be cleared (ms); also the oldest-wait age that forces one more worker. */
   drainTargetMs: number;
-  /** Never start a worker that would take the workers' resident memory over this (MiB). */
-  memoryBudgetMb?: number;
   /**
    * Scale down only while the demand, grown by this share, would still fit in one worker fewer: a dead
    * band against Poisson noise, as the threshold rule's band from half the threshold to the threshold.
@@ -56,11 +54,8 @@ export function createAdaptivePolicy(opts: AdaptiveOptions): ScalePolicy {
     while (history.length > 0 && history[0]!.at < now - opts.stabilizationMs) history.shift();
 
     if (want > workers) {
-      const cap = memoryCap(s, opts.memoryBudgetMb);
-      const target = Math.min(want, workers + opts.maxStep, cap);
-      if (target <= workers) return { action: 'hold', target: workers, reason: `${why}; wants ${want} but memory budget ${opts.memoryBudgetMb} MiB allows ${cap}` };
-      const capped = target < want ? ` (step ≤ ${opts.maxStep}${cap < want ? `, memory allows ${cap}` : ''})` : '';
-      return { action: 'up', target, reason: `${why}; wants ${want}${capped}` };
+      const target = Math.min(want, workers + opts.maxStep);
+      return { action: 'up', target, reason: `${why}; wants ${want}${target < want ? ` (step ≤ ${opts.maxStep})` : ''}` };
     }
     const stable = Math.max(...history.map((h) => h.want));
     if (stable < workers && workers > minWorkers) {
@@ -99,15 +94,6 @@ export function recommend(s: ScaleSnapshot, opts: Pick<AdaptiveOptions, 'drainTa
   }
   want = Math.min(maxWorkers, Math.max(minWorkers, want));
   return { want, why: parts.join(', '), slots };
-}
-
-/** Most workers the memory budget allows, from the workers' measured size; unlimited when unknown. */
-export function memoryCap(s: ScaleSnapshot, budgetMb: number | undefined): number {
-  if (budgetMb === undefined) return Infinity;
-  const per = s.workerMemoryMb;
-  if (per == null || !(per > 0)) return Infinity;
-  const used = s.poolMemoryMb ?? per * s.workers;
-  return s.workers + Math.max(0, Math.floor((budgetMb - used) / per));
 }
 
 /** A number for a decision line: whole numbers as they are, others with two decimals. */

@@ -5,12 +5,12 @@
  * than the target at the measured arrival rate and job time, plus the slots that clear the backlog
  * within half the target. Up: as soon as the oldest waiting job passes the target (at least one more
  * worker, more if the model says so, by at most `maxStep`), or when the model's size is above the
- * current one while jobs wait; never past max-workers or the memory budget. Down: one worker at a
+ * current one while jobs wait; never past max-workers (nor the memory guard's limit). Down: one worker at a
  * time, and only after `stabilizationMs` in which every decision saw waits well under the target
  * (p95 and oldest below half of it) and a smaller size recommended. Pure apart from that memory of
  * recent decisions, kept in the closure; time comes from the snapshot.
  */
-import { fmt, memoryCap } from './adaptive.js';
+import { fmt } from './adaptive.js';
 import type { ScaleDecision, ScalePolicy, ScaleSnapshot } from './types.js';
 
 export interface LatencyOptions {
@@ -20,8 +20,6 @@ export interface LatencyOptions {
   maxStep: number;
   /** A scale-down needs this long of calm: waits well under the target and a smaller size wanted (ms). */
   stabilizationMs: number;
-  /** Never start a worker that would take the workers' resident memory over this (MiB). */
-  memoryBudgetMb?: number;
 }
 
 /** Share of jobs allowed to wait longer than the target: the target is a p95. */
@@ -60,9 +58,7 @@ export function createLatencyPolicy(opts: LatencyOptions): ScalePolicy {
     else if (want > workers && (backlog > 0 || (p95 !== null && p95 > T / 2))) up = want;
     else if (workers === 0 && backlog > 0) up = 1;
     if (up > workers && workers < maxWorkers) {
-      const cap = memoryCap(s, opts.memoryBudgetMb);
-      const target = Math.min(up, workers + opts.maxStep, cap, maxWorkers);
-      if (target <= workers) return { action: 'hold', target: workers, reason: `${said}; wants ${up} but memory budget ${opts.memoryBudgetMb} MiB allows ${cap}` };
+      const target = Math.min(up, workers + opts.maxStep, maxWorkers);
       return { action: 'up', target, reason: `${said}; wants ${up}${target < up ? ` (step ≤ ${opts.maxStep})` : ''}` };
     }
     if (up > workers) return { action: 'hold', target: workers, reason: `${said}; wants ${up} but at max-workers` };

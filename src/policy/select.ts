@@ -1,9 +1,10 @@
 /**
  * The scaling rule a pool's settings ask for (`--policy threshold|adaptive|latency` and its options),
- * wrapped in the CPU-saturation guard unless `cpu-guard` is false.
+ * wrapped in the CPU-saturation guard unless `cpu-guard` is false, and in the memory guard.
  */
 import { createAdaptivePolicy } from './adaptive.js';
 import { DEFAULT_CPU_GUARD, withCpuGuard } from './cpu-guard.js';
+import { DEFAULT_MEMORY_GUARD, withMemoryGuard } from './memory-guard.js';
 import { createLatencyPolicy } from './latency.js';
 import { decideScale } from './threshold.js';
 import type { ScalePolicy } from './types.js';
@@ -26,7 +27,9 @@ export const DEFAULT_TARGET_WAIT = 2;
 
 export function selectPolicy(c: PolicySettings): ScalePolicy {
   const policy = basePolicy(c);
-  return c.cpuGuard === false ? policy : withCpuGuard(policy, DEFAULT_CPU_GUARD);
+  const cpu = c.cpuGuard === false ? policy : withCpuGuard(policy, DEFAULT_CPU_GUARD);
+  // Outermost: whatever the rule and the CPU guard ask for, no worker past the memory limit.
+  return withMemoryGuard(cpu, { ...DEFAULT_MEMORY_GUARD, budgetMb: c.memoryBudgetMb });
 }
 
 function basePolicy(c: PolicySettings): ScalePolicy {
@@ -39,14 +42,12 @@ function basePolicy(c: PolicySettings): ScalePolicy {
         stabilizationMs: c.stabilizationWindow * 1000,
         // A backlog should be gone within one scaling period; a job older than that asks for a worker.
         drainTargetMs: c.scalingPeriod * 1000,
-        memoryBudgetMb: c.memoryBudgetMb,
       });
     case 'latency':
       return createLatencyPolicy({
         targetWaitMs: (c.targetWait ?? DEFAULT_TARGET_WAIT) * 1000,
         maxStep: c.maxStep,
         stabilizationMs: c.stabilizationWindow * 1000,
-        memoryBudgetMb: c.memoryBudgetMb,
       });
   }
 }

@@ -37,6 +37,8 @@ export interface ScaleSnapshot {
   workerMemoryMb?: number | null;
   /** Resident memory of every live worker together (MiB). */
   poolMemoryMb?: number | null;
+  /** The pool's memory against its cgroup's limit, for the memory guard (see MemorySnapshot). */
+  memory?: MemorySnapshot;
   /** Jobs the pool has finished (completed or failed) since it started: a cumulative count. */
   finishedJobs?: number;
   /** p95 of the waits (arrival to start) of the jobs that started in the window (ms); null when none did. */
@@ -53,6 +55,22 @@ export interface ScaleSnapshot {
   hostCpuBusy?: number | null;
   /** How CPU-bound the jobs were over the last period (at an early decision: the last period and since): (CPU time + wait for a CPU) ÷ busy time, in [0, 1] (see cpuBoundShare). */
   jobCpuShare?: number | null;
+}
+
+/** What the memory guard needs: the limit and what the pool's processes hold now (resident memory, MiB). */
+export interface MemorySnapshot {
+  /** The memory limit of the daemon's cgroup (a container's --memory); null when there is none. */
+  cgroupLimitMb: number | null;
+  /** The supervisor's own resident memory. */
+  supervisorMb: number;
+  /** Every live child that has reported its memory, together. */
+  workersMb: number;
+  /** Live children that have not reported it yet (just forked). */
+  unmeasured: number;
+  /** Live children that are not draining (the ones `workers` counts, once forked). */
+  active: number;
+  /** The largest child's resident memory; null before any has reported. */
+  largestWorkerMb: number | null;
 }
 
 export interface ScaleDecision {

@@ -26,6 +26,8 @@ export interface DecisionRecord {
   reason: string;
   /** Set when the CPU-saturation guard held or reversed a step (the reason gives the figures). */
   guard?: 'held' | 'reversed';
+  /** Workers the demand called for, before max-workers and the guards (the pod-level signal's input). */
+  wanted?: number;
 }
 
 const KEEP_DECISIONS = 100;
@@ -47,6 +49,8 @@ export class ControlLoop {
   private nextTickAt = 0;
   private deciding = false;
   private listeners: Array<(d: DecisionRecord) => void> = [];
+  /** Each decision's `wanted` with its time (monotonic ms), for peakWanted(). */
+  private readonly wantedSeen: Array<{ at: number; wanted: number }> = [];
 
   constructor(
     private readonly supervisor: Supervisor,
@@ -55,7 +59,16 @@ export class ControlLoop {
     private readonly clock: Clock,
     private readonly log: Logger,
     private readonly demand?: DemandSource,
+    /** Workers the demand calls for, unbounded by max-workers (see policy/workers-wanted.ts). */
+    private readonly wanted?: (s: ScaleSnapshot) => number,
   ) {}
+
+  /** The highest `wanted` of the decisions in the last `windowMs`; undefined when none said. */
+  peakWanted(windowMs: number): number | undefined {
+    const since = this.clock.now() - windowMs;
+    while (this.wantedSeen.length > 0 && this.wantedSeen[0]!.at < since) this.wantedSeen.shift();
+    return this.wantedSeen.length > 0 ? Math.max(...this.wantedSeen.map((w) => w.wanted)) : undefined;
+  }
 
   onDecision(fn: (d: DecisionRecord) => void): void {
     this.listeners.push(fn);
@@ -158,11 +171,11 @@ export class ControlLoop {
   }
 
   /** Ask the policy (does not act on the answer). */
-  private decide(saturated: boolean): { decision: ScaleDecision; before: number; utilization: number | null; at: number } {
+  private decide(saturated: boolean): { decision: ScaleDecision; before: number; utilization: number | null; at: number; wanted: number | undefined } {
     const at = this.clock.now();
     const before = this.supervisor.desired;
     const { utilization, measuredMs } = this.supervisor.utilizationAtCurrentSize();
-    const decision = this.policy({
+    const snapshot: ScaleSnapshot = {
       ...this.demand?.signals(),
       workers: before,
       minWorkers: this.limits.minWorkers,
@@ -173,12 +186,13 @@ export class ControlLoop {
       periodMs: this.limits.scalingPeriodMs,
       now: at,
       ...(saturated ? { saturated } : {}),
-    });
-    return { decision, before, utilization, at };
+    };
+    const decision = this.policy(snapshot);
+    return { decision, before, utilization, at, wanted: this.wanted?.(snapshot) };
   }
 
   /** Set the size a decision asks for, record it, log it and tell the listeners. */
-  private apply({ decision, before, utilization, at }: ReturnType<ControlLoop['decide']>): DecisionRecord {
+  private apply({ decision, before, utilization, at, wanted }: ReturnType<ControlLoop['decide']>): DecisionRecord {
     this.lastTickAt = at;
     if (decision.target !== before) this.supervisor.setDesired(decision.target);
     else this.supervisor.reconcile();
@@ -190,8 +204,13 @@ export class ControlLoop {
       workersAfter: decision.target,
       reason: decision.reason,
       ...(decision.guard ? { guard: decision.guard } : {}),
+      ...(wanted !== undefined ? { wanted } : {}),
     };
     this.decisions.push(record);
+    if (wanted !== undefined) {
+      this.wantedSeen.push({ at, wanted });
+      if (this.wantedSeen.length > 10_000) this.wantedSeen.shift();
+    }
     if (this.decisions.length > KEEP_DECISIONS) this.decisions.shift();
     const fields = { action: record.action, utilization: utilization === null ? null : Number(utilization.toFixed(3)), workersBefore: before, workersAfter: decision.target, reason: decision.reason, ...(decision.guard ? { guard: decision.guard } : {}) };
     // A hold is most periods' outcome: at debug, so that info shows the changes.

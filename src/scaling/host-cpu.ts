@@ -1,13 +1,15 @@
 /**
  * HostCpu: how many CPUs this daemon may use and how much of them was in use since the last
- * reading, for the CPU-saturation guard. Inside a cgroup v2 with a CPU quota (`cpu.max`), the quota
- * is the capacity and the cgroup's own `cpu.stat` usage is the use; otherwise the host's cores and
+ * reading, for the CPU-saturation guard. Inside a cgroup with a CPU quota (v2 `cpu.max`, v1
+ * `cpu.cfs_quota_us`: a container's --cpus), the quota is the capacity and the cgroup's own usage
+ * (v2 `cpu.stat`, v1 `cpuacct.usage`) is the use; otherwise the host's cores and
  * `/proc/stat` (all processes on the host); where neither is readable, `os.cpus()` times. Also how
  * long a process waited, runnable, for a CPU (`/proc/PID/schedstat`): what tells a CPU-bound job on a
  * crowded host (waiting for a core) from an I/O-bound one (sleeping).
  */
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
+import { Cgroup } from './cgroup.js';
 
 export interface CpuReading {
   /** CPUs available (a fraction with a quota, e.g. 1.5). */
@@ -17,7 +19,9 @@ export interface CpuReading {
 }
 
 export interface HostCpuOptions {
-  /** Where the cgroup v2 hierarchy of this process is mounted (tests point it elsewhere). */
+  /** This process's cgroups (default: found from /proc/self). */
+  cgroup?: Cgroup;
+  /** Or a cgroup v2 directory to read `cpu.max` and `cpu.stat` from. */
   cgroupDir?: string;
   procStat?: string;
   /** Monotonic ms. */
@@ -27,13 +31,14 @@ export interface HostCpuOptions {
 type Counter = { kind: 'cgroup'; usageUs: number } | { kind: 'stat'; busy: number; total: number };
 
 export class HostCpu {
-  private readonly cgroupDir: string;
+  private readonly cgroup: Cgroup;
   private readonly procStat: string;
   private readonly now: () => number;
   private last: { at: number; counter: Counter } | undefined;
 
   constructor(opts: HostCpuOptions = {}) {
-    this.cgroupDir = opts.cgroupDir ?? ownCgroupDir();
+    const v2 = (dir: string) => ({ version: 2 as const, dir, mountpoint: dir });
+    this.cgroup = opts.cgroup ?? (opts.cgroupDir !== undefined ? new Cgroup({ cpu: v2(opts.cgroupDir), cpuacct: v2(opts.cgroupDir) }) : Cgroup.ofProcess());
     this.procStat = opts.procStat ?? '/proc/stat';
     this.now = opts.now ?? (() => performance.now());
   }
@@ -60,21 +65,14 @@ export class HostCpu {
     return { cores, busy: null };
   }
 
-  /** cgroup v2 `cpu.max` ("QUOTA PERIOD" or "max PERIOD") as cores; undefined when there is no quota. */
+  /** The cgroup's CPU quota as cores; undefined when there is no quota. */
   private quotaCores(): number | undefined {
-    const text = readOrUndefined(`${this.cgroupDir}/cpu.max`);
-    if (text === undefined) return undefined;
-    const [quota, period] = text.trim().split(/\s+/);
-    const q = Number(quota);
-    const p = Number(period);
-    if (quota === 'max' || !(q > 0) || !(p > 0)) return undefined;
-    return q / p;
+    return this.cgroup.cpuQuotaCores();
   }
 
   private cgroupCounter(): Counter | undefined {
-    const text = readOrUndefined(`${this.cgroupDir}/cpu.stat`);
-    const m = text ? /^usage_usec (\d+)$/m.exec(text) : null;
-    return m ? { kind: 'cgroup', usageUs: Number(m[1]) } : undefined;
+    const usageUs = this.cgroup.cpuUsageUs();
+    return usageUs !== undefined ? { kind: 'cgroup', usageUs } : undefined;
   }
 
   /** Busy and total jiffies of all CPUs from /proc/stat, else from os.cpus() (ms). */
@@ -110,13 +108,6 @@ export function schedTimes(pid: number, procDir = '/proc'): { runMs: number; wai
   const f = text?.trim().split(/\s+/).map(Number);
   if (!f || f.length < 2 || !Number.isFinite(f[0]) || !Number.isFinite(f[1])) return undefined;
   return { runMs: f[0]! / 1e6, waitMs: f[1]! / 1e6 };
-}
-
-/** This process's cgroup v2 directory ("0::/system.slice/x.service" in /proc/self/cgroup). */
-function ownCgroupDir(): string {
-  const line = readOrUndefined('/proc/self/cgroup')?.split('\n').find((l) => l.startsWith('0::'));
-  const rel = line?.slice(3).trim() ?? '/';
-  return '/sys/fs/cgroup' + (rel === '/' ? '' : rel);
 }
 
 function readOrUndefined(file: string): string | undefined {

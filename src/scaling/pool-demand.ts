@@ -2,24 +2,45 @@
  * PoolDemand: what the control loop tells a policy besides utilization — the backlog and the oldest
  * job's age (read from Redis before each tick), arrival and completion rates and mean job time
  * (a DemandTracker fed by the job counts in the workers' samples), the p95 wait of jobs that started
- * in the window (the waits the samples carry), the workers' memory, and for the CPU-saturation guard the host's
- * CPU use and how CPU-bound the jobs were over the last period (the children's CPU time and wait for
- * a CPU against their busy time, per child between its own samples: job-cpu-meter.ts). In a fleet,
- * a queue's backlog is divided by the live instances listening to it, so N hosts do not each add
- * workers for the whole of it.
+ * in the window (the waits the samples carry), the workers' and the supervisor's memory against the cgroup's
+ * memory limit (for the memory guard), and for the CPU-saturation guard the host's CPU use and how
+ * CPU-bound the jobs were over the last period (the children's CPU time and wait for a CPU against
+ * their busy time, per child between its own samples: job-cpu-meter.ts). In a fleet, a queue's
+ * backlog is divided by the live instances listening to it, so N hosts do not each add workers for
+ * the whole of it.
  */
+import os from 'node:os';
 import type { Clock } from '../clock.js';
 import type { QueueCountsReader } from '../redis/queue-counts.js';
 import { DemandTracker } from '../policy/demand.js';
-import type { ScaleSnapshot } from '../policy/types.js';
+import type { MemorySnapshot, ScaleSnapshot } from '../policy/types.js';
 import { WaitWindow } from '../policy/wait-window.js';
 import type { DemandSource } from './control-loop.js';
+import { Cgroup } from './cgroup.js';
 import { HostCpu, schedTimes, type CpuReading } from './host-cpu.js';
 import { JobCpuMeter } from './job-cpu-meter.js';
 import type { Supervisor } from '../supervisor/supervisor.js';
 import { withTimeout } from '../timing.js';
 
 const PROBE_TIMEOUT_MS = 1000;
+const MiB = 1024 * 1024;
+
+/** The memory a pool lives in: its cgroup's limit and the supervisor's own resident memory (bytes). */
+export interface HostMemory {
+  limitBytes(): number | undefined;
+  supervisorRssBytes(): number;
+}
+
+/** This process's: the limit of its memory cgroup (none when at or above the machine's memory), its rss. */
+export function processMemory(cgroup = Cgroup.ofProcess()): HostMemory {
+  return {
+    limitBytes: () => {
+      const limit = cgroup.memoryLimitBytes();
+      return limit !== undefined && limit < os.totalmem() ? limit : undefined;
+    },
+    supervisorRssBytes: () => process.memoryUsage.rss(),
+  };
+}
 
 export class PoolDemand implements DemandSource {
   private readonly tracker: DemandTracker;
@@ -46,6 +67,7 @@ export class PoolDemand implements DemandSource {
     private readonly listeners?: () => ReadonlyMap<string, number>,
     private readonly hostCpu: Pick<HostCpu, 'read'> = new HostCpu(),
     readSched: (pid: number) => { waitMs: number } | undefined = schedTimes,
+    private readonly hostMemory: HostMemory = processMemory(),
   ) {
     this.startedAt = clock.now();
     this.tracker = new DemandTracker(windowMs);
@@ -135,6 +157,22 @@ export class PoolDemand implements DemandSource {
       hostCores: this.cpu?.cores ?? null,
       hostCpuBusy: this.cpu?.busy ?? null,
       jobCpuShare: this.jobCpuShare,
+      memory: this.memory(),
+    };
+  }
+
+  /** Every live child's memory (a child forked but not sampled yet counts as unmeasured) and the limit. */
+  private memory(): MemorySnapshot {
+    const alive = this.supervisor.workers().filter((w) => w.alive);
+    const measured = alive.filter((w) => w.rssBytes > 0);
+    const limit = this.hostMemory.limitBytes();
+    return {
+      cgroupLimitMb: limit !== undefined ? limit / MiB : null,
+      supervisorMb: this.hostMemory.supervisorRssBytes() / MiB,
+      workersMb: measured.reduce((n, w) => n + w.rssBytes, 0) / MiB,
+      unmeasured: alive.length - measured.length,
+      active: alive.filter((w) => w.state !== 'draining').length,
+      largestWorkerMb: measured.length > 0 ? Math.max(...measured.map((w) => w.rssBytes)) / MiB : null,
     };
   }
 }

@@ -11,6 +11,7 @@ import type { ChildMessage, WorkerSettings } from '../ipc/messages.js';
 import type { Logger } from '../logger.js';
 import { DEFAULT_BACKOFF, planRestart, type BackoffOptions } from '../policy/backoff.js';
 import { UsageWindow } from '../policy/usage-window.js';
+import { settledWithin } from '../timing.js';
 import { WorkerProcess, type ExitReason } from './worker-process.js';
 
 /** The compiled child entry; src/ and dist/ sit at the same depth, so this works from either. */
@@ -392,7 +393,8 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     this.opts.log.warn({ workers: left.map((w) => w.id), jobs: left.reduce((n, w) => n + w.busySlots, 0) }, 'stop deadline reached; handing running jobs back');
     for (const w of left) w.handBack();
     const killTimer = setTimeout(() => left.forEach((w) => w.kill('SIGKILL')), reserveMs * 0.6);
-    await Promise.all(left.map((w) => w.exited()));
+    // SIGKILL ends every child at once; the wait is bounded all the same, so the stop keeps its deadline.
+    await settledWithin(Promise.all(left.map((w) => w.exited())), reserveMs);
     clearTimeout(killTimer);
     return { forced: left.length > 0 };
   }

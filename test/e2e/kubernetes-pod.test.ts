@@ -11,10 +11,9 @@ import { networkInterfaces } from 'node:os';
 import { rmSync } from 'node:fs';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { envName } from '../../src/config/schema.js';
 import { freePort, startEmbeddedRedis, type EmbeddedRedis } from '../../src/redis/embedded.js';
 import { request } from '../helpers/http-request.js';
-import { find, loadManifests, materializePod, only, PENDING_OPTIONS, type Pod } from '../helpers/kubernetes.js';
+import { find, loadManifests, materializePod, only, type Pod } from '../helpers/kubernetes.js';
 import { BIN } from '../helpers/spawn-daemon.js';
 import { until } from '../helpers/wait.js';
 
@@ -45,7 +44,6 @@ beforeAll(async () => {
   admin.disconnect();
 
   pod = materializePod(manifests, SECRETS);
-  for (const key of PENDING_OPTIONS) delete pod.env[envName(key)];
   port = await freePort();
   // The pool's Redis is this one (the environment beats the file; the password still comes from the Secret's file).
   const env = { ...pod.env, WORKER_POOL_REDIS_URL: redis.url, WORKER_POOL_METRICS_PORT: String(port), WORKER_POOL_LOG_FORMAT: 'json', PATH: process.env['PATH'] ?? '/usr/bin:/bin' };
@@ -89,10 +87,15 @@ describe("the Deployment's pod, run here", () => {
 
   it("answers KEDA, which asks through the Service's DNS name with the token, and no other name", async () => {
     const url = new URL(trigger.metadata.url);
-    const status = await ask('/status', url.host, SECRETS['http-token']);
-    expect(status.status, status.body).toBe(200);
-    expect(JSON.parse(status.body)).toMatchObject({ pool: 'default' });
-    const other = await ask('/status', url.host.replace(`.${find(manifests, 'Deployment', 'worker-pool').metadata.namespace}.`, '.elsewhere.'), SECRETS['http-token']);
+    // What the trigger reads: a number at valueLocation (the pods the fleet needs), once registered.
+    await until(async () => JSON.parse((await ask(url.pathname, url.host, SECRETS['http-token'])).body).currentPods === 1, 'the pod in the fleet registry');
+    const scaler = await ask(url.pathname, url.host, SECRETS['http-token']);
+    expect(scaler.status, scaler.body).toBe(200);
+    const answer = JSON.parse(scaler.body) as Record<string, unknown>;
+    expect(answer).toMatchObject({ pool: 'default', currentPods: 1 });
+    expect(Number.isInteger(answer[trigger.metadata.valueLocation]), scaler.body).toBe(true);
+    expect((await ask(url.pathname, url.host)).status).toBe(401);
+    const other = await ask(url.pathname, url.host.replace(`.${find(manifests, 'Deployment', 'worker-pool').metadata.namespace}.`, '.elsewhere.'), SECRETS['http-token']);
     expect(other.status).toBe(403);
   });
 

@@ -18,9 +18,11 @@ export class CliProcess extends EventEmitter {
   stderr = '';
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 
-  constructor(args: string[], env: NodeJS.ProcessEnv = {}) {
+  /** `launcher`: a command the daemon is exec'ed from (e.g. a shell that first moves itself into a cgroup). */
+  constructor(args: string[], env: NodeJS.ProcessEnv = {}, launcher: string[] = []) {
     super();
-    this.proc = spawn(process.execPath, [BIN, ...args], {
+    const [command, ...before] = launcher.length > 0 ? [...launcher, process.execPath] : [process.execPath];
+    this.proc = spawn(command!, [...before, BIN, ...args], {
       env: { ...process.env, REDIS_URL: undefined, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

@@ -11,9 +11,6 @@ import { parseAllDocuments } from 'yaml';
 
 export const MANIFESTS = 'deploy/kubernetes';
 
-/** Options of issue 24 the daemon does not have yet: the manifests set them, the pod's environment here leaves them out. */
-export const PENDING_OPTIONS = ['stop-budget'];
-
 export interface K8sObject {
   apiVersion: string;
   kind: string;

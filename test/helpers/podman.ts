@@ -7,7 +7,8 @@ import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 
-export const IMAGE = 'localhost/bullmq-worker-pool:dev';
+/** The image `npm run image` tags: WP_IMAGE names another (scripts/image.sh reads the same). */
+export const IMAGE = process.env['WP_IMAGE'] ?? 'localhost/bullmq-worker-pool:dev';
 export const CONTAINERS_CONF = path.resolve('scripts/podman/containers.conf');
 
 export interface Run {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createAdaptivePolicy, recommend } from '../../src/policy/adaptive.js';
 import { DemandTracker } from '../../src/policy/demand.js';
+import { withMemoryGuard } from '../../src/policy/memory-guard.js';
 import { decideScale } from '../../src/policy/threshold.js';
 import type { ScaleSnapshot } from '../../src/policy/types.js';
 import { Random } from '../../src/sim/random.js';
@@ -16,7 +17,8 @@ describe('adaptive policy: invariants over random inputs', () => {
       const minWorkers = Math.floor(rng.next() * 3);
       const maxWorkers = minWorkers + 1 + Math.floor(rng.next() * 12);
       const budget = rng.next() < 0.3 ? 100 + Math.floor(rng.next() * 800) : undefined;
-      const policy = createAdaptivePolicy({ maxStep, stabilizationMs, drainTargetMs: 5000, memoryBudgetMb: budget });
+      const adaptive = createAdaptivePolicy({ maxStep, stabilizationMs, drainTargetMs: 5000 });
+      const policy = budget === undefined ? adaptive : withMemoryGuard(adaptive, { budgetMb: budget, headroom: 0.1, floorMb: 0 });
       let workers = minWorkers;
       let now = 0;
       let lastUpAt = -Infinity;
@@ -99,7 +101,7 @@ describe('adaptive policy: decisions', () => {
   });
 
   it('never starts a worker that would take the pool over the memory budget', () => {
-    const policy = make({ memoryBudgetMb: 300 });
+    const policy = withMemoryGuard(make(), { budgetMb: 300, headroom: 0.1, floorMb: 64 });
     const d = policy({ ...base, workers: 2, backlog: 1000, meanJobMs: 1000, workerMemoryMb: 100, poolMemoryMb: 200, now: 1 });
     expect(d).toMatchObject({ action: 'up', target: 3 });
     const held = policy({ ...base, workers: 3, backlog: 1000, meanJobMs: 1000, workerMemoryMb: 100, poolMemoryMb: 300, now: 2 });

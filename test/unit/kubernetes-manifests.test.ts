@@ -19,10 +19,11 @@ import { ScaledObject, TriggerAuthentication } from '@kubernetes-models/keda/ked
 import { PrometheusRule, ServiceMonitor } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { loadWithSecrets as loadConfig } from '../../src/config/secret-files.js';
-import { envName, OPTION_BY_KEY } from '../../src/config/schema.js';
+import { loadConfig } from '../../src/config/load.js';
+import { loadWithSecrets } from '../../src/config/secret-files.js';
+import { hardStopMs } from '../../src/config/stop-budget.js';
 import { checkProcessorLoads } from '../../src/supervisor/check-processor.js';
-import { argsToFlags, find, loadManifests, materializePod, only, PENDING_OPTIONS, type K8sObject, type Pod } from '../helpers/kubernetes.js';
+import { argsToFlags, find, loadManifests, materializePod, only, type K8sObject, type Pod } from '../helpers/kubernetes.js';
 
 /** The model (schema) and the TypeScript type of each kind the manifests may hold. */
 const MODELS: Record<string, { model: new (o: any) => { validate(): void }; type: [string, string] }> = {
@@ -51,18 +52,17 @@ afterAll(() => {
   for (const p of pods) rmSync(p.root, { recursive: true, force: true });
 });
 
-/** The pod made real here, with its environment as the container gets it, minus options the daemon does not have yet. */
+/** The pod made real here, with its environment as the container gets it. */
 function pod(): Pod {
   const p = materializePod(manifests, SECRETS);
   pods.push(p);
-  for (const key of PENDING_OPTIONS) delete p.env[envName(key)];
   return p;
 }
 
 /** The pool's config as the pod's daemon loads it (flags from args, env, files from the mounts). */
 function podConfig() {
   const p = pod();
-  return { pod: p, config: loadConfig({ flags: argsToFlags(p.args), env: p.env, cwd: '/', requireProcessor: true }) };
+  return { pod: p, config: loadWithSecrets({ flags: argsToFlags(p.args), env: p.env, cwd: '/', requireProcessor: true }) };
 }
 
 /** The container port a probe or Service names (by name or number). */
@@ -186,11 +186,13 @@ describe('Kubernetes manifests', () => {
     expect(config.metricsHost).toBe('0.0.0.0');
   });
 
-  it('the grace period covers the stop budget, with no preStop hook to spend it first', () => {
-    const budget = Number((container.env as any[]).find((e) => e.name === envName('stop-budget'))?.value);
-    expect(budget).toBeGreaterThan(0);
+  it('the daemon is told the grace period as its stop budget, with no preStop hook to spend it first, and its stop ends before it', () => {
+    const { config } = podConfig();
     expect(container.lifecycle?.preStop).toBeUndefined();
-    expect(podSpec.terminationGracePeriodSeconds).toBeGreaterThanOrEqual(budget + 3);
+    expect(config.stopBudget).toBe(podSpec.terminationGracePeriodSeconds);
+    // The stop the daemon plans, and the moment it leaves whatever still waits, are before the kill.
+    expect(config.stopTimeout).toBeLessThan(podSpec.terminationGracePeriodSeconds);
+    expect(hardStopMs(config)).toBeLessThan(podSpec.terminationGracePeriodSeconds * 1000);
   });
 
   it('scale-down removes at most one pod a minute, after a stabilization window of at least twice the pool\'s window', () => {
@@ -226,15 +228,7 @@ describe('Kubernetes manifests', () => {
     linked.spec.template.spec.enableServiceLinks = true;
     const withLinks = materializePod([...manifests.filter((m) => m.object !== deployment), { file: 'x', object: linked }], SECRETS);
     pods.push(withLinks);
-    for (const key of PENDING_OPTIONS) delete withLinks.env[envName(key)];
     expect(() => loadConfig({ flags: argsToFlags(withLinks.args), env: withLinks.env, cwd: '/' })).toThrow(/WORKER_POOL_(SERVICE|PORT)\w*: unknown variable/);
-  });
-
-  it('options the manifests set ahead of the daemon are still pending (drop them from PENDING_OPTIONS once the daemon has them)', () => {
-    for (const key of PENDING_OPTIONS) {
-      expect(OPTION_BY_KEY.has(key), `--${key} exists now: remove it from PENDING_OPTIONS in test/helpers/kubernetes.ts`).toBe(false);
-      expect((container.env as any[]).map((e) => e.name)).toContain(envName(key));
-    }
   });
 
   it('the PrometheusRule holds the repository\'s alert rules and the dashboard ConfigMap its dashboard, as the generator writes them', () => {

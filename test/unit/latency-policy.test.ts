@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createLatencyPolicy, slotsForTarget } from '../../src/policy/latency.js';
+import { withMemoryGuard } from '../../src/policy/memory-guard.js';
 import type { ScaleSnapshot } from '../../src/policy/types.js';
 import { WaitWindow } from '../../src/policy/wait-window.js';
 import { Random } from '../../src/sim/random.js';
@@ -9,7 +10,7 @@ const base: ScaleSnapshot = {
   workers: 3, minWorkers: 1, maxWorkers: 10, utilization: 0.5, threshold: 0.5, measuredMs: 30_000, periodMs: 5000, concurrency: 1,
   arrivalRate: 2, recentArrivalRate: 2, meanJobMs: 1000, backlog: 0, oldestWaitMs: null, waitP95Ms: 100,
 };
-const policy = (stabilizationMs = 10_000) => createLatencyPolicy({ targetWaitMs: T, maxStep: 4, stabilizationMs, memoryBudgetMb: undefined });
+const policy = (stabilizationMs = 10_000) => createLatencyPolicy({ targetWaitMs: T, maxStep: 4, stabilizationMs });
 
 describe('latency policy', () => {
   it('slotsForTarget is the fewest M/M/c slots with P(wait > target) ≤ 5%', () => {
@@ -58,7 +59,7 @@ describe('latency policy', () => {
   it('wakes a pool at zero for a waiting job, and respects max-workers and the memory budget', () => {
     expect(policy()({ ...base, workers: 0, minWorkers: 0, backlog: 1, oldestWaitMs: 10, meanJobMs: null, now: 1 })).toMatchObject({ action: 'up', target: 1 });
     expect(policy()({ ...base, workers: 10, backlog: 500, oldestWaitMs: 9000, now: 1 })).toMatchObject({ action: 'hold', target: 10 });
-    const budget = createLatencyPolicy({ targetWaitMs: T, maxStep: 4, stabilizationMs: 0, memoryBudgetMb: 300 });
+    const budget = withMemoryGuard(createLatencyPolicy({ targetWaitMs: T, maxStep: 4, stabilizationMs: 0 }), { budgetMb: 300, headroom: 0.1, floorMb: 64 });
     expect(budget({ ...base, backlog: 500, oldestWaitMs: 9000, workerMemoryMb: 70, poolMemoryMb: 210, now: 1 })).toMatchObject({ action: 'up', target: 4 });
   });
 
