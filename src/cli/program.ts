@@ -17,7 +17,7 @@ import { runStart } from './start.js';
 import { runSimulate, SIM_POOL_KEYS } from './simulate.js';
 import { credentials, runStatus } from './status.js';
 import { poolHelpText } from './help.js';
-import { closest } from './suggest.js';
+import { closest } from '../suggest.js';
 
 /**
  * Parse a number flag of a subcommand, or fail with a one-line usage error. `timer`: a duration
