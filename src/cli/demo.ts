@@ -64,7 +64,8 @@ export async function runDemo(o: DemoOptions, out: (line: string) => void = cons
     for (const q of msg.jobs) (completed += q.completed, failed += q.failed);
   });
   await daemon.start();
-  out(`pool "demo": min 2, max 5, threshold 0.5 (remove below 0.25), scaling period ${o.scalingPeriod} s, window ${o.window} s; status at ${daemon.url}/status`);
+  out(`pool "demo": min 2, max 5, threshold 0.5 (remove below 0.25), scaling period ${o.scalingPeriod} s, window ${o.window} s`);
+  out(`live page: ${daemon.url}/   (status as JSON: ${daemon.url}/status, jobs: ${daemon.url}/jobs)`);
   out(`load: ${o.rate} jobs/s of ${o.jobSeconds} s for ${loadSeconds} s, then none for ${o.duration - loadSeconds} s\n`);
   out('  time  offered/s  workers  utilization  decision');
   const t0 = performance.now();

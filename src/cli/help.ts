@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 
 const EXAMPLES = [
-  ['worker-pool --processor ./jobs.js --queues default --min-workers 2 --max-workers 5', 'a pool of 2 to 5 workers on one queue'],
+  ['worker-pool --processor ./jobs.mjs --queues default --min-workers 2 --max-workers 5', 'a pool of 2 to 5 workers on one queue'],
   ['worker-pool --config /etc/worker-pool/orchestrator.yml --log-level debug', 'a pool from its config file (flags override it)'],
   ['worker-pool status --url http://127.0.0.1:9464', 'look at a running pool'],
 ] as const;

@@ -1,23 +1,18 @@
-/** The commander program: `start` (default), `check-config`, `enqueue`, `cancel`, `status`, `demo`, `routes`, `migrate-jobs`. */
+/**
+ * The commander program: `start` (default), `check-config`, `enqueue`, `cancel`, `status`, `demo`,
+ * `routes`, `migrate-jobs`, `simulate`. Only the options are defined here (from light modules, so
+ * --help and --version need nothing else); each action imports its own module when it runs, so a
+ * command loads what it needs and no more (`enqueue` does not load the daemon).
+ */
 import { Command, CommanderError, Option } from 'commander';
 import { VERSION } from '../version.js';
-import { runCancel } from './cancel.js';
-import { runCheckConfig } from './check-config.js';
-import { runDemo } from './demo.js';
-import { runEnqueue } from './enqueue.js';
-import { resolveJobTarget } from './enqueue-job.js';
-import { cliRedisTarget } from './routing-setup.js';
-import { runMigrateJobs } from './migrate-jobs.js';
-import { runRoutes } from './routes.js';
 import { CliError, EXIT } from './exit-codes.js';
 import { addPoolOptions, flagsFromOpts } from './options.js';
 import { OPTIONS } from '../config/schema.js';
 import { MAX_TIMER_SECONDS } from '../timing.js';
-import { runStart } from './start.js';
-import { runSimulate, SIM_POOL_KEYS } from './simulate.js';
-import { credentials, runStatus } from './status.js';
+import { SIM_POOL_KEYS } from './simulate-keys.js';
 import { poolHelpText } from './help.js';
-import { closest } from './suggest.js';
+import { closest } from '../suggest.js';
 
 /**
  * Parse a number flag of a subcommand, or fail with a one-line usage error. `timer`: a duration
@@ -86,6 +81,7 @@ export function buildProgram(result: ProgramResult): Command {
   ).action(async (opts: Record<string, unknown>, cmd: Command) => {
     // A word that is no command lands here, as `start`'s argument: name it as the typo it is.
     if (cmd.args.length > 0) throw unknownCommand(cmd.args[0]!, program);
+    const { runStart } = await import('./start.js');
     result.exitCode = await runStart(flagsFromOpts(opts));
   });
   program.addHelpText('after', () => poolHelpText(start));
@@ -96,6 +92,7 @@ export function buildProgram(result: ProgramResult): Command {
     .argument('<files...>', 'YAML config files')
     .exitOverride()
     .action(async (files: string[]) => {
+      const { runCheckConfig } = await import('./check-config.js');
       result.exitCode = await runCheckConfig(files);
     });
 
@@ -116,7 +113,9 @@ export function buildProgram(result: ProgramResult): Command {
     .exitOverride()
     .action(async (o: { queue?: string; name: string; job?: string; config?: string; processor?: string; routingRules?: string; data: string; count: number; rate?: number; delay?: number; attempts?: number; redisUrl?: string; redisSentinels?: string; redisSentinelName?: string; redisClusterNodes?: string; prefix?: string }) => {
       if (o.job !== undefined && o.queue !== undefined) throw new CliError('--job and --queue: give one; --job finds the queue from the routing rules', EXIT.USAGE);
-      const target = o.job !== undefined ? await resolveJobTarget(o.job, { config: o.config, processor: o.processor, routingRules: o.routingRules, redisUrl: o.redisUrl, redisSentinels: o.redisSentinels, redisSentinelName: o.redisSentinelName, redisClusterNodes: o.redisClusterNodes, prefix: o.prefix }) : undefined;
+      const [{ runEnqueue }, { cliRedisTarget }] = await Promise.all([import('./enqueue.js'), import('./routing-setup.js')]);
+      const resolveJobTarget = o.job !== undefined ? (await import('./enqueue-job.js')).resolveJobTarget : undefined;
+      const target = o.job !== undefined && resolveJobTarget ? await resolveJobTarget(o.job, { config: o.config, processor: o.processor, routingRules: o.routingRules, redisUrl: o.redisUrl, redisSentinels: o.redisSentinels, redisSentinelName: o.redisSentinelName, redisClusterNodes: o.redisClusterNodes, prefix: o.prefix }) : undefined;
       result.exitCode = await runEnqueue({
         redis: target?.redis ?? cliRedisTarget(o),
         prefix: target?.prefix ?? o.prefix ?? 'bull',
@@ -138,6 +137,7 @@ export function buildProgram(result: ProgramResult): Command {
     .option('--reason <TEXT>', 'the signal\'s abort reason, as given to BullMQ\'s cancelJob'), 'own')
     .exitOverride()
     .action(async (id: string, o: { queue: string; reason?: string; redisUrl?: string; redisSentinels?: string; redisSentinelName?: string; redisClusterNodes?: string; prefix?: string }) => {
+      const [{ runCancel }, { cliRedisTarget }] = await Promise.all([import('./cancel.js'), import('./routing-setup.js')]);
       result.exitCode = await runCancel({
         redisUrl: o.redisUrl ?? process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379',
         redis: cliRedisTarget(o),
@@ -161,6 +161,7 @@ export function buildProgram(result: ProgramResult): Command {
     .option('--password-file <FILE>', 'the password for --user, in FILE (its first line)')
     .exitOverride()
     .action(async (o: { url: string; json?: boolean; watch?: boolean; interval: number; fleet?: boolean; tokenFile?: string; user?: string; passwordFile?: string }) => {
+      const { credentials, runStatus } = await import('./status.js');
       const authorization = credentials(o);
       const stop = o.watch
         ? new Promise<void>((resolve) => {
@@ -182,6 +183,7 @@ export function buildProgram(result: ProgramResult): Command {
     .option('--redis-url <URL>', 'use this Redis instead of starting a private redis-server')
     .exitOverride()
     .action(async (o: { duration: number; rate: number; jobSeconds: number; scalingPeriod: number; window: number; redisUrl?: string }) => {
+      const { runDemo } = await import('./demo.js');
       result.exitCode = await runDemo({ redisUrl: o.redisUrl, duration: o.duration, rate: o.rate, jobSeconds: o.jobSeconds, scalingPeriod: o.scalingPeriod, window: o.window });
     });
 
@@ -192,6 +194,7 @@ export function buildProgram(result: ProgramResult): Command {
     .option('--check', 'exit 1 when a warning is found (to guard a deploy)'), 'configs')
     .exitOverride()
     .action(async (o: { configDir: string; check?: boolean; redisUrl?: string; redisSentinels?: string; redisSentinelName?: string; redisClusterNodes?: string }) => {
+      const { runRoutes } = await import('./routes.js');
       result.exitCode = await runRoutes({ configDir: o.configDir, check: o.check === true, redisUrl: o.redisUrl, redisSentinels: o.redisSentinels, redisSentinelName: o.redisSentinelName, redisClusterNodes: o.redisClusterNodes });
     });
 
@@ -205,6 +208,7 @@ export function buildProgram(result: ProgramResult): Command {
     .addOption(new Option('--batch-pause <SECONDS>', 'pause between batches, to spare a busy Redis').default(0).argParser(numberArg('--batch-pause', { min: 0, timer: true }))), 'configs')
     .exitOverride()
     .action(async (o: { configDir: string; dryRun?: boolean; includeWaiting?: boolean; batchSize: number; batchPause: number; redisUrl?: string; redisSentinels?: string; redisSentinelName?: string; redisClusterNodes?: string }) => {
+      const { runMigrateJobs } = await import('./migrate-jobs.js');
       result.exitCode = await runMigrateJobs({
         configDir: o.configDir,
         dryRun: o.dryRun === true,
@@ -232,6 +236,7 @@ export function buildProgram(result: ProgramResult): Command {
       .exitOverride(),
     OPTIONS.filter((o) => (SIM_POOL_KEYS as readonly string[]).includes(o.key)),
   ).action(async (opts: Record<string, unknown>) => {
+    const { runSimulate } = await import('./simulate.js');
     result.exitCode = await runSimulate({
       trace: opts['trace'] as string,
       seed: opts['seed'] as number,

@@ -11,7 +11,7 @@
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { discoverQueues } from '../migration/migrate.js';
-import { closest } from './suggest.js';
+import { closest } from '../suggest.js';
 
 /** true: something listens; false: nothing does (authoritative); undefined: this source cannot tell. */
 export type ListenerSource = (queue: string) => Promise<boolean | undefined>;

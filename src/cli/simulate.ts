@@ -10,8 +10,7 @@ import { simulate, type SimPool } from '../sim/simulate.js';
 import { BUILT_IN_TRACES, builtInTrace, parseTraceCsv, TraceError, type Trace } from '../sim/traces.js';
 import { CliError, EXIT } from './exit-codes.js';
 
-/** Pool options that mean something in a simulation (the rest of the schema is about processes and Redis). */
-export const SIM_POOL_KEYS = ['config', 'queues', 'concurrency', 'min-workers', 'max-workers', 'scaling-period', 'window', 'utilization-threshold', 'sample-interval', 'policy', 'max-step', 'stabilization-window', 'memory-budget-mb', 'target-wait', 'cpu-guard'] as const;
+export { SIM_POOL_KEYS } from './simulate-keys.js';
 
 export interface SimulateOptions {
   trace: string;

@@ -1,4 +1,4 @@
-/** `worker-pool [start]`: run the daemon until SIGTERM/SIGINT (a second signal forces); SIGHUP reloads the config. */
+/** `worker-pool [start]`: run the daemon until SIGTERM/SIGINT (a deliberate second signal forces); SIGHUP reloads the config. */
 import type { RawValues } from '../config/load.js';
 import { ConfigError } from '../config/schema.js';
 import { hardStopMs } from '../config/stop-budget.js';
@@ -7,6 +7,7 @@ import { prepare } from '../daemon/prepare.js';
 import { startSystemdNotify } from '../observe/systemd-notify.js';
 import { startEmbeddedRedis, type EmbeddedRedis } from '../redis/embedded.js';
 import { CliError, EXIT } from './exit-codes.js';
+import { StopSignals } from './stop-signals.js';
 
 export async function runStart(flags: RawValues): Promise<number> {
   // SIGHUP's default action ends the process: hold one that arrives while starting, apply it after.
@@ -45,11 +46,18 @@ export async function runStart(flags: RawValues): Promise<number> {
   });
   if (notifier?.watchdogIntervalMs !== undefined) daemon.log.info({ everySeconds: notifier.watchdogIntervalMs / 1000 }, 'systemd watchdog: pinging while the control loop is healthy');
 
-  // Signals only record intent; the daemon acts on it. The first one also sets when the process
-  // leaves at the latest (before the platform's SIGKILL with --stop-budget), even if a step of the
-  // stop still waits: children are killed (their jobs go back through the stalled check) and it exits.
+  // Signals only record intent; the daemon acts on it. A second deliberate request forces
+  // (stop-signals.ts). The first one also sets when the process leaves at the latest (before the
+  // platform's SIGKILL with --stop-budget), even if a step of the stop still waits: children are
+  // killed (their jobs go back through the stalled check) and it exits.
+  const stopSignals = new StopSignals(() => performance.now());
   const onSignal = (signal: NodeJS.Signals) => {
-    daemon.log.info({ signal }, 'signal received');
+    const intent = stopSignals.receive(signal);
+    if (intent === 'repeat') {
+      daemon.log.info({ signal, windowSeconds: stopSignals.repeatWindowMs / 1000 }, 'signal repeated within the window; still draining (send it again later, or another signal, to force)');
+      return;
+    }
+    daemon.log.info({ signal }, intent === 'force' ? 'signal received again; forcing' : 'signal received');
     if (!stopping) {
       const ms = hardStopMs(daemon.config);
       setTimeout(() => {

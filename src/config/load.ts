@@ -5,12 +5,13 @@
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { parseDocument } from 'yaml';
+import { isMap, isScalar, LineCounter, parseDocument } from 'yaml';
 import { requireAuthOffLoopback, type HttpAccess } from './http-access.js';
 import { hasHashTag, parseEndpoints, type RedisTarget } from '../redis/connection.js';
 import type { RoutingRule } from '../routing/rules.js';
 import { fleetTiming } from './fleet-timing.js';
 import { normalizeRedisUrl, redactUrl } from '../secrets.js';
+import { closest } from '../suggest.js';
 import { ConfigError, OPTIONS, OPTION_BY_KEY, envName, parseValue, type OptionSpec, type Source } from './schema.js';
 import { exitMarginSeconds, stopTimeoutWithin } from './stop-budget.js';
 
@@ -108,11 +109,12 @@ export function readConfigFile(file: string): RawValues {
     const code = (err as NodeJS.ErrnoException).code ?? 'unreadable';
     throw new ConfigError(`config: cannot read ${file} (${code})`);
   }
-  const doc = parseDocument(text, { prettyErrors: false, uniqueKeys: true });
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { prettyErrors: false, uniqueKeys: true, lineCounter: lines });
   if (doc.errors.length > 0) {
     const e = doc.errors[0]!;
-    const line = e.linePos?.[0]?.line;
-    throw new ConfigError(`config: ${file}${line ? ` line ${line}` : ''} is not valid YAML: ${e.message.split('\n')[0]}`);
+    const at = lines.linePos(e.pos[0]);
+    throw new ConfigError(`config: ${file} line ${at.line} column ${at.col} is not valid YAML: ${e.message.split('\n')[0]}`);
   }
   let data: unknown;
   try {
@@ -129,11 +131,22 @@ export function readConfigFile(file: string): RawValues {
   for (const [key, value] of Object.entries(data as Record<string, unknown>)) {
     const spec = OPTION_BY_KEY.get(key);
     if (!spec || spec.cliOnly) {
-      throw new ConfigError(`${key} in ${file}: unknown key; allowed keys are ${fileKeys().join(', ')}`);
+      const line = keyLine(doc.contents, key, lines);
+      const guess = closest(key, fileKeys());
+      const hint = guess ? `did you mean ${guess}? (worker-pool --help lists every key)` : `allowed keys are ${fileKeys().join(', ')}`;
+      throw new ConfigError(`${key} in ${file}${line ? ` line ${line}` : ''}: unknown key; ${hint}`);
     }
     out[key] = value;
   }
   return out;
+}
+
+/** The line of a top-level key in a parsed config file. */
+function keyLine(contents: unknown, key: string, lines: LineCounter): number | undefined {
+  if (!isMap(contents)) return undefined;
+  const item = contents.items.find((i) => isScalar(i.key) && String(i.key.value) === key);
+  const start = isScalar(item?.key) ? item.key.range?.[0] : undefined;
+  return start === undefined ? undefined : lines.linePos(start).line;
 }
 
 export function fileKeys(): string[] {
@@ -149,7 +162,8 @@ export function loadConfig(input: LoadInput = {}): PoolConfig {
   const known = new Set(OPTIONS.map((o) => envName(o.key)));
   for (const name of Object.keys(env)) {
     if (name.startsWith('WORKER_POOL_') && !known.has(name)) {
-      throw new ConfigError(`${name}: unknown variable; each option X-Y is WORKER_POOL_X_Y (e.g. ${envName('min-workers')})`);
+      const guess = closest(name, [...known]);
+      throw new ConfigError(`${name}: unknown variable; ${guess ? `did you mean ${guess}?` : `each option X-Y is WORKER_POOL_X_Y (e.g. ${envName('min-workers')})`}`);
     }
   }
 

@@ -9,8 +9,9 @@ import type { Clock } from '../clock.js';
 import type { PoolConfig } from '../config/load.js';
 import { FleetCap } from '../fleet/cap.js';
 import { FleetMember, type InstanceFacts } from '../fleet/member.js';
-import type { InstanceInfo } from '../fleet/view.js';
+import type { FleetInstance, InstanceInfo } from '../fleet/view.js';
 import type { Logger } from '../logger.js';
+import { sameQueues } from '../observe/pool-identity.js';
 import type { ControlLoop } from '../scaling/control-loop.js';
 import type { Supervisor } from '../supervisor/supervisor.js';
 import { VERSION } from '../version.js';
@@ -83,9 +84,50 @@ export function fleetMemberFor(c: PoolConfig, clock: Clock, log: Logger, cap: Fl
   });
 }
 
-/** What a lost lease, a new registration and a slot grant do to the pool. */
+/** How often a registered daemon looks for another pool under its name (at registration, then at most this often). */
+const NAME_CHECK_MS = 60_000;
+
+/**
+ * Live instances of another pool under this pool's name: the same name (and prefix: one registry)
+ * but other queues. Instances of one pool on several hosts share their queues and are no clash.
+ */
+export function nameClashes(self: { id: string | undefined; pool: string; queues: readonly string[] }, instances: readonly FleetInstance[]): FleetInstance[] {
+  return instances.filter((i) => i.id !== self.id && i.pool === self.pool && i.state === 'live' && !sameQueues(i.queues, self.queues));
+}
+
+/** Warn once per other instance when an unrelated pool shares this pool's name on the fleet. */
+function watchNameClashes(parts: PoolParts, state: PoolState): void {
+  const { fleet, log, clock } = parts;
+  const warned = new Set<string>();
+  let lastCheck = -Infinity;
+  const check = () => {
+    if (state.stopping || clock.now() - lastCheck < NAME_CHECK_MS) return;
+    lastCheck = clock.now();
+    const c = state.config;
+    void fleet
+      .view()
+      .then((view) => {
+        for (const other of nameClashes({ id: fleet.id, pool: c.name, queues: c.queues }, view.instances)) {
+          if (warned.has(other.id)) continue;
+          warned.add(other.id);
+          const here = `${hostname()}/${instanceName(c)} (pid ${process.pid}, queues ${c.queues.join(',')})`;
+          const there = `${other.host}/${other.name} (pid ${other.pid}, queues ${other.queues.join(',')})`;
+          log.warn(
+            { pool: c.name, other: { host: other.host, name: other.name, pid: other.pid, queues: other.queues } },
+            `fleet: two different pools are named "${c.name}" on this Redis and prefix: ${there} and this one, ${here}; they share --fleet-max-workers, /scaler and the fleet view (their histories are kept apart): give one another --name`,
+          );
+        }
+      })
+      .catch((err: Error) => log.debug({ err: err.message }, 'fleet: could not look for pools of the same name'));
+  };
+  fleet.on('registered', () => ((lastCheck = -Infinity), check()));
+  fleet.on('renewed', check);
+}
+
+/** What a lost lease, a new registration and a slot grant do to the pool; and a warning when another pool shares its name. */
 export function wireFleet(parts: PoolParts, state: PoolState): void {
   const { fleet, fleetCap: cap, supervisor, loop, log } = parts;
+  watchNameClashes(parts, state);
   fleet.on('fenced', () => {
     if (!cap) return;
     // Our slots may be given to others once our lease runs out in Redis: stop every worker first.

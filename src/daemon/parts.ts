@@ -12,6 +12,7 @@ import { EventStream } from '../observe/event-stream.js';
 import { registerFreezeMetrics } from '../observe/freeze-metrics.js';
 import { History } from '../observe/history.js';
 import { RedisHistoryStore } from '../observe/history-store.js';
+import { poolIdentity } from '../observe/pool-identity.js';
 import { registerHttpMetrics } from '../observe/http-metrics.js';
 import { createMetrics } from '../observe/metrics.js';
 import { buildInfo, registerQueueMetrics } from '../observe/queue-metrics.js';
@@ -174,7 +175,8 @@ export function buildParts(input: PartsInput): PoolParts {
   const events = new EventStream({ pool: c.name, redisUrl: c.redisUrl, redis: c.redis, prefix: c.prefix, queues: c.queues, payloads: c.eventsPayloads, maxClients: c.eventsMaxClients }, supervisor, loop, log, () => clock.wallNow());
   registerHttpMetrics(metrics.registry, events);
   registerScalerMetric(metrics.registry, fleet, () => state.config);
-  const historyStore = new RedisHistoryStore(queueCounts.client, c.prefix, c.name, History.pointsFor(2000), (err) => log.debug({ err: err.message }, 'could not store history'));
+  // Stored under the pool's identity, not its name alone: unrelated pools sharing a name never mix.
+  const historyStore = new RedisHistoryStore(queueCounts.client, c.prefix, `${c.name}:${poolIdentity(c)}`, History.pointsFor(2000), (err) => log.debug({ err: err.message }, 'could not store history'));
   const history = new History(c.name, supervisor, loop, queueCounts, clock, 2000, historyStore);
 
   return {

@@ -2,7 +2,7 @@
  * The daemon's HTTP endpoints, each a line: the live page, its history and event stream, metrics,
  * liveness and readiness, /status, /fleet, /scaler, and the job board mounted at /jobs.
  */
-import { serverHttpAccess } from '../config/http-access.js';
+import { isLoopback, serverHttpAccess } from '../config/http-access.js';
 import { JOB_BOARD_PATH, JobBoard } from '../http/job-board.js';
 import { LIVE_PAGE_HTML } from '../http/live-page.js';
 import { HttpServer, json, text, type Handler } from '../http/server.js';
@@ -23,6 +23,8 @@ export function buildHttp(parts: PoolParts, state: PoolState, status: (opts: { p
   const { registry, history, events, redisWatch } = parts;
   const access = serverHttpAccess(c, process.env, process.cwd());
   const board = new JobBoard(c.name, poolQueues(parts, c), !access?.authRequired);
+  // Bound to loopback with no authentication asked for: every client is on this host, the operator's.
+  const localOnly = isLoopback(c.metricsHost) && !access?.authRequired;
   const server = new HttpServer(
     {
       '/': (ctx) => text(ctx, 200, LIVE_PAGE_HTML, 'text/html; charset=utf-8'),
@@ -34,8 +36,9 @@ export function buildHttp(parts: PoolParts, state: PoolState, status: (opts: { p
         const reasons = await readiness(parts);
         return text(ctx, reasons.length === 0 ? 200 : 503, `${reasons.length === 0 ? 'ready' : `not ready: ${reasons.join('; ')}`}\n${redisWatch.describe()}\n`);
       },
-      // Errors can carry secrets (a processor's stderr, a config line): only for authenticated clients.
-      '/status': async (ctx) => json(ctx, 200, await status({ private: ctx.get('authenticated') })),
+      // Errors can carry secrets (a processor's stderr, a config line): only for authenticated clients,
+      // or any client of a loopback-only pool without an access file (redacted, as in the log).
+      '/status': async (ctx) => json(ctx, 200, await status({ private: ctx.get('authenticated') || localOnly })),
       '/fleet': fleetRoute(parts.fleet),
       // The pods the fleet needs, for KEDA's metrics-api trigger (see scaler.ts).
       '/scaler': scalerRoute(parts.fleet, () => state.config),

@@ -8,7 +8,7 @@ import { readinessReasons } from '../observe/readiness.js';
 import type { QueueCounts } from '../redis/queue-counts.js';
 import type { Failover } from '../redis/redis-watch.js';
 import type { DecisionRecord } from '../scaling/control-loop.js';
-import { redactUrl } from '../secrets.js';
+import { redactText, redactUrl } from '../secrets.js';
 import { VERSION } from '../version.js';
 
 export interface WorkerStatus {
@@ -67,7 +67,7 @@ export interface PoolStatus {
 }
 
 /** In place of an error in /status for a client that is not authenticated (docs/http.md). */
-export const HIDDEN = 'hidden: shown only to an authenticated client (--http-config); the daemon log has it';
+export const HIDDEN = 'hidden: shown only to an authenticated client (--http-config), or to any client of a pool bound to loopback without one; the daemon log has it';
 
 /** The control loop ticked within three periods (and a second): what /healthz and systemd's watchdog ask. */
 export function healthy(parts: Pick<PoolParts, 'loop' | 'clock'>): boolean {
@@ -98,8 +98,9 @@ export async function readiness(parts: PoolParts): Promise<string[]> {
 }
 
 /**
- * The pool's state. `private: false` (an unauthenticated HTTP client) leaves out what may hold
- * secrets: a fatal slot's last error (its stderr) and a refused reload's error.
+ * The pool's state. `private: false` (an unauthenticated client of a pool that others can reach)
+ * leaves out what may hold secrets: a fatal slot's last error (its stderr) and a refused reload's
+ * error; `private: true` shows them with every password redacted, as the log does.
  */
 export async function poolStatus(parts: PoolParts, state: PoolState, lastReload: ReloadRecord | undefined, opts: { private: boolean }): Promise<PoolStatus> {
   const { queueCounts, redisWatch: w, supervisor, loop, fetchHealth, history, clock } = parts;
@@ -108,7 +109,7 @@ export async function poolStatus(parts: PoolParts, state: PoolState, lastReload:
   const readyReasons = await readiness(parts);
   const snap = queueCounts.redisUp ? await queueCounts.snapshot().catch(() => null) : null;
   const perQueue = <T>(f: (s: NonNullable<typeof snap>[string]) => T) => (snap ? Object.fromEntries(Object.entries(snap).map(([q, s]) => [q, f(s)])) : null);
-  const hide = (error: string | undefined) => (opts.private || error === undefined ? error : HIDDEN);
+  const hide = (error: string | undefined) => (error === undefined ? undefined : opts.private ? redactText(error) : HIDDEN);
   return {
     pool: c.name,
     version: VERSION,

@@ -2,7 +2,8 @@
  * The pool's recent history kept in Redis, so that a restarted daemon (a deploy, a crash) still
  * shows what happened before: the live page's 15 minutes of points and the last scaling changes.
  * Two lists per pool under the BullMQ prefix, each trimmed on every write and expiring a day after
- * the last one, so a pool that is gone leaves nothing behind for long:
+ * the last one, so a pool that is gone leaves nothing behind for long. POOL is the pool's name and
+ * its identity (NAME:ID, see pool-identity.ts), so unrelated pools that share a name never mix:
  *   PREFIX:worker-pool:history:POOL   one JSON point per sample, the newest HISTORY_POINTS
  *   PREFIX:worker-pool:changes:POOL   one JSON decision per change of size, the newest KEEP_CHANGES
  * Writes are fire-and-forget (a failed one is lost, never retried); the store is a convenience.
@@ -45,6 +46,7 @@ export class RedisHistoryStore implements HistorySink {
   constructor(
     private readonly client: Redis,
     prefix: string,
+    /** NAME:ID, the pool's name and identity. */
     pool: string,
     private readonly maxPoints: number,
     private readonly onError: (err: Error) => void = () => undefined,

@@ -1,6 +1,6 @@
-/** Metrics of the HTTP side: event streams open, refused and dropped, and worker output dropped on its way to stderr. */
+/** Metrics of the HTTP side: event streams open, refused and dropped, and worker output dropped on its way to stdout. */
 import { Counter, Gauge, type Registry } from 'prom-client';
-import { stderrRelay } from '../supervisor/output-relay.js';
+import { workerOutputRelay } from '../supervisor/output-relay.js';
 import type { EventStream } from './event-stream.js';
 
 export function registerHttpMetrics(registry: Registry, events: EventStream): void {
@@ -25,11 +25,11 @@ export function registerHttpMetrics(registry: Registry, events: EventStream): vo
   });
   new Counter({
     name: 'worker_pool_worker_output_dropped_bytes_total',
-    help: "Bytes of the workers' stderr dropped because the supervisor's stderr was not read fast enough.",
+    help: "Bytes of the workers' output (stdout and stderr, as log lines) dropped because the supervisor's stdout was not read fast enough.",
     registers: [registry],
     collect() {
       this.reset();
-      this.inc(stderrRelay.droppedBytes);
+      this.inc(workerOutputRelay.droppedBytes);
     },
   });
 }

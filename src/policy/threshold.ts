@@ -10,6 +10,7 @@
  * With min-workers 0 a pool that went to zero wakes one worker when the snapshot shows a job waiting.
  * Pure: it sees a snapshot, returns a decision.
  */
+import { apart } from './figures.js';
 import type { ScaleDecision, ScaleSnapshot } from './types.js';
 
 export function decideScale(s: ScaleSnapshot): ScaleDecision {
@@ -30,32 +31,33 @@ export function decideScale(s: ScaleSnapshot): ScaleDecision {
   }
   if (measuredMs < periodMs) {
     if (s.saturated && (s.backlog ?? 0) > 0 && utilization > threshold && workers < maxWorkers) {
-      return { action: 'up', target: workers + 1, reason: `every slot busy and ${s.backlog} jobs waiting: utilization ${fmt(utilization)} > threshold ${fmt(threshold)} over the ${(measuredMs / 1000).toFixed(1)} s since the pool changed size` };
+      const [u, t] = apart(utilization, threshold);
+      return { action: 'up', target: workers + 1, reason: `every slot busy and ${s.backlog} jobs waiting: utilization ${u} > threshold ${t} over the ${(measuredMs / 1000).toFixed(1)} s since the pool changed size` };
     }
     return { action: 'hold', target: workers, reason: `pool changed size ${(measuredMs / 1000).toFixed(1)} s ago; measuring a full period first` };
   }
-  const u = fmt(utilization);
   if (s.saturated && (s.backlog ?? 0) > 0 && workers < maxWorkers) {
-    return { action: 'up', target: workers + 1, reason: `every slot busy and ${s.backlog} jobs waiting (utilization ${u} over the window)` };
+    return { action: 'up', target: workers + 1, reason: `every slot busy and ${s.backlog} jobs waiting (utilization ${utilization.toFixed(2)} over the window)` };
   }
   if (utilization > threshold) {
+    const [u, t] = apart(utilization, threshold);
     if (workers >= maxWorkers) {
-      return { action: 'hold', target: workers, reason: `utilization ${u} > threshold ${fmt(threshold)} but at max-workers` };
+      return { action: 'hold', target: workers, reason: `utilization ${u} > threshold ${t} but at max-workers` };
     }
-    return { action: 'up', target: workers + 1, reason: `utilization ${u} > threshold ${fmt(threshold)}` };
+    return { action: 'up', target: workers + 1, reason: `utilization ${u} > threshold ${t}` };
   }
   const low = threshold / 2;
   if (utilization < low) {
+    const [u, l] = apart(utilization, low);
     if (workers <= minWorkers) {
-      return { action: 'hold', target: workers, reason: `utilization ${u} < ${fmt(low)} but at min-workers` };
+      return { action: 'hold', target: workers, reason: `utilization ${u} < ${l} but at min-workers` };
     }
-    return { action: 'down', target: workers - 1, reason: `utilization ${u} < half threshold ${fmt(low)}` };
+    return { action: 'down', target: workers - 1, reason: `utilization ${u} < half threshold ${l}` };
   }
-  return { action: 'hold', target: workers, reason: `utilization ${u} within [${fmt(low)}, ${fmt(threshold)}]` };
+  // Within the band: as many digits as it takes to tell utilization from the nearer bound.
+  const [u, t] = apart(utilization, threshold);
+  const [u2, l] = apart(utilization, low);
+  return { action: 'hold', target: workers, reason: `utilization ${u.length >= u2.length ? u : u2} within [${l}, ${t}]` };
 }
 
 decideScale.decidesEarly = true;
-
-function fmt(x: number): string {
-  return x.toFixed(2);
-}

@@ -1,9 +1,9 @@
 /**
- * Passes the children's stderr on to the supervisor's own stderr without ever blocking the
- * supervisor's loop. process.stderr.write blocks on Linux when stderr is a pipe whose reader is slow
- * (a 20 MB burst froze /healthz for ~20 s), so output goes through asynchronous fs.write calls
- * instead, one at a time, from a queue capped at `maxBytes`. What does not fit is dropped and
- * counted; a line saying how much was lost is written once output flows again.
+ * Passes the children's output (as log lines, see child-output.ts) on to the supervisor's stdout
+ * without ever blocking the supervisor's loop. process.stdout.write blocks on Linux when stdout is a
+ * pipe whose reader is slow (a 20 MB burst froze /healthz for ~20 s), so output goes through
+ * asynchronous fs.write calls instead, one at a time, from a queue capped at `maxBytes`. What does
+ * not fit is dropped and counted; a line saying how much was lost is written once output flows again.
  */
 import fs from 'node:fs';
 
@@ -23,6 +23,8 @@ export class OutputRelay {
     private readonly maxBytes = DEFAULT_OUTPUT_BUFFER_BYTES,
     /** Wait before retrying when the descriptor is non-blocking and full (EAGAIN). */
     private readonly retryMs = 20,
+    /** The line that says how many bytes were dropped. */
+    private readonly notice: (bytes: number) => string = (bytes) => `[worker-pool] ${bytes} bytes of worker output dropped (output was not read fast enough)\n`,
   ) {}
 
   /** Bytes waiting to be written. */
@@ -51,7 +53,7 @@ export class OutputRelay {
     const buf = this.queue[0];
     if (!buf) {
       if (this.unreported > 0) {
-        const note = `[worker-pool] ${this.unreported} bytes of worker output dropped (stderr was not read fast enough)\n`;
+        const note = this.notice(this.unreported);
         this.unreported = 0;
         this.push(Buffer.from(note));
       }
@@ -80,5 +82,7 @@ export class OutputRelay {
   }
 }
 
-/** The one relay to this process's stderr, shared by every child. */
-export const stderrRelay = new OutputRelay(2);
+/** The one relay of the children's output to this process's stdout, shared by every child: its notice is a log line too. */
+export const workerOutputRelay = new OutputRelay(1, DEFAULT_OUTPUT_BUFFER_BYTES, 20, (bytes) =>
+  `${JSON.stringify({ level: 40, time: new Date().toISOString(), droppedBytes: bytes, msg: `${bytes} bytes of worker output dropped (the supervisor's stdout was not read fast enough)` })}\n`,
+);

@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { childEnvironment } from '../secrets.js';
 import { isChildMessage, type ChildMessage, type JobDeadline, type ParentMessage, type WorkerSettings } from '../ipc/messages.js';
-import { stderrRelay } from './output-relay.js';
+import { ChildOutput } from './child-output.js';
 
 export type WorkerState = 'starting' | 'running' | 'draining' | 'exited';
 
@@ -93,8 +93,9 @@ export class WorkerProcess extends EventEmitter<WorkerProcessEvents> {
     this.tokenBase = `${tokenPrefix}${randomUUID()}`;
     this.forkedAt = now();
     this.queues = [...settings.queues];
+    // Its stdout and stderr come here, line by line, and leave as log events (child-output.ts).
     this.child = fork(entry, [], {
-      stdio: ['ignore', 'inherit', 'pipe', 'ipc'],
+      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
       serialization: 'json',
       execArgv: [],
       // Settings travel over IPC; the pool's variables (a Redis URL with its password) stay here.
@@ -104,9 +105,10 @@ export class WorkerProcess extends EventEmitter<WorkerProcessEvents> {
       detached: true,
     });
     this.key = `${id}#${this.child.pid ?? 'x'}`;
+    const output = new ChildOutput({ pool: settings.pool, worker: id, pid: this.child.pid, pretty: settings.logPretty });
+    this.child.stdout?.on('data', (chunk: Buffer) => output.stdout.push(chunk));
     this.child.stderr?.on('data', (chunk: Buffer) => {
-      // Never process.stderr.write: it blocks the supervisor's loop when our stderr reader is slow.
-      stderrRelay.write(chunk);
+      output.stderr.push(chunk);
       // Only the end of a big chunk can reach the tail.
       const tail = chunk.subarray(Math.max(0, chunk.length - STDERR_TAIL_BYTES)).toString('utf8');
       for (const line of tail.split('\n')) {
@@ -115,7 +117,7 @@ export class WorkerProcess extends EventEmitter<WorkerProcessEvents> {
         if (this.stderrTail.length > STDERR_TAIL_LINES) this.stderrTail.shift();
       }
     });
-    this.closed = new Promise((resolve) => this.child.once('close', () => resolve()));
+    this.closed = new Promise((resolve) => this.child.once('close', () => (output.end(), resolve())));
     this.child.on('message', (msg: unknown) => this.onMessage(msg));
     this.child.on('error', () => undefined); // reported through 'exit'
     this.child.once('exit', (code, signal) => {
@@ -125,7 +127,8 @@ export class WorkerProcess extends EventEmitter<WorkerProcessEvents> {
       this.emit('exit', code, signal);
       this.busySlots = 0; // after the listeners: they may log what it held
     });
-    this.send({ type: 'start', settings: { ...settings, tokenBase: this.tokenBase } });
+    // The child logs JSON always: its lines are told from other output by that, and made pretty here.
+    this.send({ type: 'start', settings: { ...settings, logPretty: false, tokenBase: this.tokenBase } });
   }
 
   /**

@@ -8,6 +8,7 @@
 import { pathToFileURL } from 'node:url';
 import type { Job, Worker } from 'bullmq';
 import { CatalogError, toCatalog, type JobType } from '../routing/job-type.js';
+import { syntaxErrorPlace } from './syntax-location.js';
 import { toWorkerOptions, WorkerOptionsError, type ModuleWorkerOptions } from './worker-options.js';
 
 /** Called as BullMQ calls a processor: the job, its lock token, and a signal that aborts on cancel or time limit. */
@@ -154,7 +155,8 @@ export async function loadProcessor(file: string): Promise<LoadedProcessor> {
     mod = await import(pathToFileURL(file).href);
   } catch (err) {
     const e = err as Error;
-    throw new ProcessorLoadError(`processor ${file} failed to load: ${e?.name ?? 'Error'}: ${String(e?.message ?? e).split('\n')[0]}`);
+    const where = e instanceof SyntaxError ? syntaxErrorPlace(e, file) : '';
+    throw new ProcessorLoadError(`processor ${file} failed to load: ${e?.name ?? 'Error'}: ${String(e?.message ?? e).split('\n')[0]}${where}`);
   }
   return toProcessor(mod, file);
 }

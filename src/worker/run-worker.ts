@@ -20,6 +20,7 @@ import { Fetcher } from './fetcher.js';
 import { MarkerWatch } from './marker-watch.js';
 import { JobRunner } from './job-runner.js';
 import { loadProcessor, type LoadedProcessor } from './processor.js';
+import { bullmqWorkerClientName, QueuePresence, workerName } from './presence.js';
 import { Reporter, type ParentPort } from './reporter.js';
 import { withTimeout } from '../timing.js';
 
@@ -38,6 +39,7 @@ export class WorkerRuntime {
   private markers: MarkerWatch | undefined;
   /** Listens for `worker-pool cancel` on the prefix's channel. */
   private cancels: Redis | undefined;
+  private presence: QueuePresence | undefined;
   private fetcher: Fetcher | undefined;
   private runner: JobRunner | undefined;
 
@@ -70,6 +72,7 @@ export class WorkerRuntime {
     }
     const s = this.settings;
     this.sides = s.queues.map((name) => this.openQueue(name, client));
+    this.presence = new QueuePresence(s.prefix, s.queues, workerName(s.pool, s.workerId), (connectionName) => connect(s.redis ?? s.redisUrl, { connectionName }));
     const markers = (this.markers = new MarkerWatch({
       sides: this.sides,
       connect: (g) => connect(s.redis ?? s.redisUrl, { connectionName: `worker-pool:${s.pool}:${s.workerId}:wait${g === 0 ? '' : g + 1}` }),
@@ -113,7 +116,9 @@ export class WorkerRuntime {
   /** The child's connection for its queues (the markers' blocking connections come with the queues). */
   private connect(): Redis {
     const s = this.settings;
-    const client = (this.client = connect(s.redis ?? s.redisUrl, { connectionName: `worker-pool:${s.pool}:${s.workerId}` }));
+    // Named as BullMQ names a Worker of its first queue, so Queue.getWorkers() (and /jobs) lists it (presence.ts).
+    const name = workerName(s.pool, s.workerId);
+    const client = (this.client = connect(s.redis ?? s.redisUrl, { connectionName: bullmqWorkerClientName(s.prefix, s.queues[0] ?? '', name) ?? name }));
     client.on('error', (err) => this.log.debug({ err: err.message }, 'redis connection error'));
     client.on('close', () => this.state.connectionLosses++);
     return client;
@@ -266,6 +271,7 @@ export class WorkerRuntime {
     if (this.client && this.client.status !== 'ready') {
       // No Redis to tell anything (locks, close): leave without waiting for it.
       this.markers?.close();
+      this.presence?.close();
       this.cancels?.disconnect();
       this.client.disconnect();
       return;
@@ -278,6 +284,7 @@ export class WorkerRuntime {
       3000,
     ).catch(() => undefined);
     this.markers?.close();
+    this.presence?.close();
     this.cancels?.disconnect();
     await withTimeout<unknown>(this.client?.quit() ?? Promise.resolve(), 1000).catch(() => this.client?.disconnect());
   }

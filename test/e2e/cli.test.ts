@@ -48,6 +48,35 @@ describe('worker-pool (the command)', () => {
     await deletePrefix(prefix);
   });
 
+  it('drains on two SIGTERMs of one `timeout` expiry; forces on a deliberate second one after the window (issue 27.5)', async () => {
+    const prefix = uniquePrefix('twosigterms');
+    const q = queue('default', prefix);
+    for (const gapMs of [0, 1500]) {
+      const p = start(['--processor', fixture('sleep.mjs'), '--prefix', prefix, '--min-workers', '1', '--max-workers', '1']);
+      await until(async () => (await status(p)).runningWorkers === 1, 'a worker running', 20_000);
+      const job = await q.add('long', { ms: 2500 });
+      await until(async () => (await q.getJobCounts('active')).active === 1, 'the job active', 10_000);
+      p.kill('SIGTERM');
+      // The second signal arrives once the first was handled (as the process group's copy of one
+      // `timeout` expiry can), or 1.5 s later (an operator who means it).
+      await p.waitForLog((l) => l.msg === 'signal received');
+      if (gapMs > 0) await new Promise((r) => setTimeout(r, gapMs));
+      p.kill('SIGTERM');
+      const { code } = await p.exited;
+      if (gapMs === 0) {
+        expect(code, 'a repeated signal within the window drains').toBe(0);
+        expect(await job.getState()).toBe('completed');
+        expect(p.logs.some((l) => /signal repeated within the window/.test(l.msg))).toBe(true);
+      } else {
+        expect(code, 'a second signal after the window forces').toBe(1);
+        expect(await job.getState()).toBe('waiting');
+      }
+      await q.drain(true);
+    }
+    await q.close();
+    await deletePrefix(prefix);
+  });
+
   it('hands jobs back and exits non-zero when the stop timeout passes', async () => {
     const prefix = uniquePrefix('stoptimeout');
     const p = start(['--processor', fixture('sleep.mjs'), '--prefix', prefix, '--min-workers', '1', '--stop-timeout', '0.5']);

@@ -53,6 +53,9 @@ describe('job board in Chromium', () => {
     await page.click('a[href="jobs"]');
     await page.waitForURL(/\/jobs\/?$/);
     await expect.poll(() => page.getByText('orders').count(), { timeout: 20_000 }).toBeGreaterThan(0);
+    // The pool's worker is listed on its queue (issue 27.2): the board no longer says "No workers".
+    await page.waitForLoadState('networkidle');
+    expect(await page.getByText(/no workers/i).count()).toBe(0);
     await page.goto(`${daemon.url}/jobs/queue/orders?status=failed`);
     await expect.poll(() => page.getByText('failed as requested').count(), { timeout: 20_000 }).toBeGreaterThan(0);
     mkdirSync('test-results', { recursive: true });

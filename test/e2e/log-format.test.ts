@@ -5,7 +5,7 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { describe, expect, it } from 'vitest';
-import { redisUrl } from '../helpers/redis.js';
+import { deletePrefix, queue, redisUrl, uniquePrefix } from '../helpers/redis.js';
 import { until } from '../helpers/wait.js';
 
 async function firstLines(extra: string[]): Promise<string> {
@@ -35,5 +35,41 @@ describe('log format', () => {
     const at = lines.findIndex((l) => l.includes('worker-pool starting'));
     expect(lines[at]).toMatch(/^\[\d\d:\d\d:\d\d\.\d{3}\] INFO: worker-pool starting$/);
     expect(lines[at + 1]).toBe('    pool: "logs"');
+  });
+});
+
+describe("a processor's own output (issue 27.3)", () => {
+  it('becomes log events with pool, worker, pid and stream: every stdout line stays JSON', async () => {
+    const prefix = uniquePrefix('chatty');
+    const child = spawn(process.execPath, ['bin/worker-pool', '--name', 'chatty', '--redis-url', redisUrl(), '--prefix', prefix, '--queues', 'talk', '--processor', 'test/fixtures/chatty.mjs', '--metrics-port', '0', '--log-format', 'json'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (err += c.toString()));
+    const q = queue('talk', prefix);
+    try {
+      await until(() => out.includes('worker ready'), 'a worker to be ready', 30_000);
+      const job = await q.add('say', {});
+      await until(() => out.includes(`a warning from job ${job.id}`) && out.includes(`hello from job ${job.id}`), 'both lines of the job', 20_000);
+    } finally {
+      const exited = once(child, 'exit');
+      child.kill('SIGTERM');
+      await exited;
+      await q.close();
+      await deletePrefix(prefix);
+    }
+    const lines = out.split('\n').filter(Boolean);
+    const events = lines.map((l) => {
+      try {
+        return JSON.parse(l) as Record<string, unknown>;
+      } catch {
+        throw new Error(`not a JSON line on stdout: ${l}`);
+      }
+    });
+    const hello = events.find((e) => typeof e['msg'] === 'string' && e['msg'].startsWith('hello from job'));
+    const warning = events.find((e) => typeof e['msg'] === 'string' && e['msg'].startsWith('a warning from job'));
+    expect(hello).toMatchObject({ level: 30, pool: 'chatty', worker: 'worker-1', pid: expect.any(Number), stream: 'stdout' });
+    expect(warning).toMatchObject({ level: 40, pool: 'chatty', worker: 'worker-1', pid: hello!['pid'], stream: 'stderr' });
+    expect(err).not.toContain('a warning from job');
   });
 });

@@ -47,8 +47,8 @@ describe('crash back-off and the fatal state', () => {
     expect(slot.failedStarts).toBe(5);
     const status = (await (await fetch(`${d.url}/status`)).json()) as { fatalSlots: Array<{ id: string; lastError?: string; failedStarts: number }>; ready: boolean };
     expect(status.fatalSlots).toHaveLength(1);
-    // Over HTTP without authentication the error (a child's stderr) is hidden; the daemon itself has it.
-    expect(status.fatalSlots[0]!.lastError).toMatch(/^hidden: /);
+    // A loopback-only pool without an access file shows the reason to every client (issue 27.6).
+    expect(status.fatalSlots[0]!.lastError).toMatch(/this processor refuses to load/);
     expect((await d.status()).fatalSlots[0]!.lastError).toMatch(/this processor refuses to load/);
     expect(status.ready).toBe(false);
     expect((await fetch(`${d.url}/readyz`)).status).toBe(503);

@@ -13,6 +13,7 @@ import { runCli } from '../helpers/cli.js';
 import { basicHeader, writeAccessFiles } from '../helpers/http-access.js';
 import { request } from '../helpers/http-request.js';
 import { redisUrl } from '../helpers/redis.js';
+import { once } from '../helpers/wait.js';
 
 const start = poolPerTest();
 // Not URL-shaped, so the log redaction (issue 13.5) leaves it: what /status must still hide.
@@ -69,13 +70,25 @@ describe('HTTP authentication (--http-config)', () => {
     expect(both.stderr).toContain('--user and --password-file go together');
   });
 
-  it('without an access file, /status hides errors that may carry secrets', async () => {
-    const { d } = await start('noauth', { processor: fixture('handlers.mjs') });
+  it('without an access file and reachable from other hosts (--http-insecure), /status hides errors that may carry secrets', async () => {
+    const { d } = await start('noauth', { processor: fixture('handlers.mjs'), 'metrics-host': '0.0.0.0', 'http-insecure': true });
     d.reloadFailed(`cannot reach ${SECRET}`);
-    const r = await request(`${d.url}/status`);
+    const r = await request(`http://127.0.0.1:${new URL(d.url).port}/status`);
     expect(r.status).toBe(200);
     expect(r.body).not.toContain('hunter2');
     expect((JSON.parse(r.body) as { lastReload: { ok: boolean; error: string } }).lastReload).toEqual(expect.objectContaining({ ok: false, error: HIDDEN }));
+  });
+
+  it('on a loopback-only pool without an access file, `worker-pool status` shows why a slot is fatal (issue 27.6), passwords redacted', async () => {
+    const { d } = await start('local', { processor: fixture('exit-on-load.mjs'), 'min-workers': 1, 'start-retries': 1 });
+    await once(d.supervisor, 'slot-fatal', () => true, 30_000);
+    d.reloadFailed('cannot reach redis://pool:s3cret-in-a-reload@10.0.0.9:6379');
+    const out = await runCli(['status', '--url', d.url]);
+    expect(out.stdout).toMatch(/FATAL .*this processor refuses to load/);
+    expect(out.stdout).not.toContain('hidden');
+    const body = JSON.parse((await request(`${d.url}/status`)).body) as { lastReload: { error: string }; fatalSlots: Array<{ lastError: string }> };
+    expect(body.fatalSlots[0]!.lastError).toMatch(/this processor refuses to load/);
+    expect(body.lastReload.error).toBe('cannot reach redis://pool:***@10.0.0.9:6379');
   });
 
   it('serves TLS with the cert and key files of tls_server_config', async () => {

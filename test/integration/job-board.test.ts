@@ -8,6 +8,8 @@ import { fixture, poolPerTest } from '../helpers/daemon.js';
 import { basicHeader, writeAccessFiles } from '../helpers/http-access.js';
 import { request } from '../helpers/http-request.js';
 import { until } from '../helpers/wait.js';
+import { waitForRunning } from '../helpers/pool.js';
+import { queue } from '../helpers/redis.js';
 
 const start = poolPerTest();
 
@@ -45,6 +47,28 @@ describe('job board at /jobs', () => {
     expect(pause.status).toBe(403);
     expect(await q.isPaused()).toBe(false);
     expect(await q.getFailedCount()).toBe(1);
+  });
+
+  it("lists the pool's workers on each of its queues, as BullMQ's own Queue.getWorkers() sees them (issue 27.2)", async () => {
+    const { d, q, prefix } = await start('boardworkers', { processor: fixture('handlers.mjs'), queues: 'q,second', 'min-workers': 2, 'max-workers': 2 });
+    await waitForRunning(d, 2);
+    const second = queue('second', prefix);
+    try {
+      for (const each of [q, second]) {
+        const workers = await each.getWorkers();
+        expect(workers.map((w) => w['rawname']).sort(), each.name).toEqual([
+          `${prefix}:${Buffer.from(each.name).toString('base64')}:w:worker-pool:default:worker-1`,
+          `${prefix}:${Buffer.from(each.name).toString('base64')}:w:worker-pool:default:worker-2`,
+        ]);
+      }
+      // The board asks the same question: the queue has workers, and its worker panel lists both.
+      const api = JSON.parse((await request(`${d.url}/jobs/api/queues`)).body) as { queues: Array<{ name: string; hasWorkers?: boolean | null }> };
+      for (const name of ['q', 'second']) expect(api.queues.find((x) => x.name === name)?.hasWorkers, name).toBe(true);
+      const panel = JSON.parse((await request(`${d.url}/jobs/api/queues/second/workers`)).body) as { workers: Array<{ name: string }> | null };
+      expect(panel.workers).toHaveLength(2);
+    } finally {
+      await second.close();
+    }
   });
 
   it('with HTTP authentication its actions work for an authenticated same-origin client', async () => {

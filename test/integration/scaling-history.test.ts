@@ -11,6 +11,7 @@ import { loadConfig } from '../../src/config/load.js';
 import { Daemon, type PoolStatus } from '../../src/daemon/daemon.js';
 import type { HistoryBody } from '../../src/observe/history.js';
 import { KEEP_CHANGES } from '../../src/observe/history-store.js';
+import { poolIdentity } from '../../src/observe/pool-identity.js';
 import type { ScalePolicy } from '../../src/policy/types.js';
 import { fixture } from '../helpers/pool.js';
 import { client, deletePrefix, redisUrl, uniquePrefix } from '../helpers/redis.js';
@@ -19,10 +20,10 @@ import { until } from '../helpers/wait.js';
 // Up to 2 workers, then hold for ever: one change, then many holds.
 const upToTwo: ScalePolicy = (s) => (s.workers < 2 ? { action: 'up', target: s.workers + 1, reason: 'test: grow to 2' } : { action: 'hold', target: s.workers, reason: 'test: hold' });
 
-function daemonOn(prefix: string, logs: Array<Record<string, unknown>>): Daemon {
+function daemonOn(prefix: string, logs: Array<Record<string, unknown>>, queues = 'q'): Daemon {
   const config = loadConfig({
     env: {},
-    flags: { 'redis-url': redisUrl(), prefix, name: 'hist', queues: 'q', processor: fixture('sleep.mjs'), 'min-workers': 1, 'max-workers': 2, 'scaling-period': 0.2, 'metrics-port': 0, 'log-level': 'silent' },
+    flags: { 'redis-url': redisUrl(), prefix, name: 'hist', queues, processor: fixture('sleep.mjs'), 'min-workers': 1, 'max-workers': 2, 'scaling-period': 0.2, 'metrics-port': 0, 'log-level': 'silent' },
   });
   const sink = new Writable({
     write(chunk: Buffer, _e, done) {
@@ -46,6 +47,7 @@ describe('scaling history', () => {
     try {
       const logs: Array<Record<string, unknown>> = [];
       const first = (running = daemonOn(prefix, logs));
+      const key = (list: string) => `${prefix}:worker-pool:${list}:hist:${poolIdentity(first.config)}`;
       await first.start();
       // The change, then more holds than /status lists decisions (20).
       await until(() => first.loop.decisions.filter((d) => d.action === 'hold').length >= 25, '25 holds after the change', 30_000);
@@ -54,9 +56,22 @@ describe('scaling history', () => {
       expect(status.changes.map((d) => `${d.action} ${d.workersBefore}→${d.workersAfter}`)).toEqual(['up 1→2']); // …not out of changes
       const decisionLines = logs.filter((l) => l['msg'] === 'scale decision');
       expect(decisionLines.map((l) => l['action'])).toEqual(['up']); // holds are at debug
-      await until(async () => (await redis.llen(`${prefix}:worker-pool:history:hist`)) >= 2, 'points stored', 10_000);
+      await until(async () => (await redis.llen(key('history'))) >= 2, 'points stored', 10_000);
       const pointsBefore = ((await (await fetch(`${first.url}/history`)).json()) as HistoryBody).points;
       await first.stop();
+      running = undefined;
+
+      // An unrelated pool under the same name (other queues) on the same Redis starts with its own,
+      // empty history: neither the other's points nor its changes (issue 27.1).
+      const stranger = (running = daemonOn(prefix, [], 'other'));
+      const strangerStart = Date.now();
+      await stranger.start();
+      await until(async () => ((await (await fetch(`${stranger.url}/history`)).json()) as HistoryBody).points.length >= 1, 'a first point of its own', 10_000);
+      const strangers = (await (await fetch(`${stranger.url}/history`)).json()) as HistoryBody;
+      expect(strangers.points.filter((p) => p.at < strangerStart)).toEqual([]);
+      expect(strangers.changes.filter((d) => d.at < strangerStart)).toEqual([]);
+      expect(((await (await fetch(`${stranger.url}/status`)).json()) as PoolStatus).changes.filter((d) => d.at < strangerStart)).toEqual([]);
+      await stranger.stop();
       running = undefined;
 
       const second = (running = daemonOn(prefix, []));
@@ -68,8 +83,8 @@ describe('scaling history', () => {
       expect(history.points.some((p) => p.at === pointsBefore[0]!.at)).toBe(true);
       expect(history.changes[0]).toMatchObject({ action: 'up' });
       // Bounded: the lists are trimmed on every write.
-      expect(await redis.llen(`${prefix}:worker-pool:changes:hist`)).toBeLessThanOrEqual(KEEP_CHANGES);
-      expect(await redis.ttl(`${prefix}:worker-pool:history:hist`)).toBeGreaterThan(0);
+      expect(await redis.llen(key('changes'))).toBeLessThanOrEqual(KEEP_CHANGES);
+      expect(await redis.ttl(key('history'))).toBeGreaterThan(0);
     } finally {
       await running?.stop();
       running = undefined;

@@ -84,7 +84,9 @@ describe('config loading', () => {
 
   it('names the file and the key for bad file contents', () => {
     const unknown = file('unknown.yml', 'min-workers: 1\nmax-wrokers: 3\n');
-    expect(error(() => loadConfig({ env: {}, flags: { config: unknown } }))).toMatch(/^max-wrokers in .*unknown\.yml: unknown key; allowed keys are /);
+    expect(error(() => loadConfig({ env: {}, flags: { config: unknown } }))).toMatch(/^max-wrokers in .*unknown\.yml line 2: unknown key; did you mean max-workers\?/);
+    const faraway = file('faraway.yml', 'min-workers: 1\nzzz: 3\n');
+    expect(error(() => loadConfig({ env: {}, flags: { config: faraway } }))).toMatch(/^zzz in .*faraway\.yml line 2: unknown key; allowed keys are /);
     const bad = file('bad.yml', 'concurrency: lots\n');
     expect(error(() => loadConfig({ env: {}, flags: { config: bad } }))).toMatch(/^concurrency in .*bad\.yml: "lots" is not allowed; expected a whole number/);
     const yaml = file('syntax.yml', 'queues: [a, b\nmin-workers: 1\n');

@@ -46,3 +46,37 @@ describe('threshold policy', () => {
     expect(decide({ threshold: 0.2, utilization: 0.21 }).action).toBe('up');
   });
 });
+
+describe('threshold policy reasons (issue 27.12)', () => {
+  /** The two numbers a reason compares, as printed: `utilization X > threshold Y`, `X < Y`, `X < half threshold Y`. */
+  const compared = (reason: string): [number, string, number] | undefined => {
+    const m = /utilization ([\d.]+) (>|<) (?:half )?(?:threshold )?([\d.]+)/.exec(reason);
+    return m ? [Number(m[1]), m[2]!, Number(m[3])] : undefined;
+  };
+
+  it('never prints equal numbers for a strict comparison', () => {
+    // Near the threshold and near half of it, from both sides, and random points.
+    const points = [0.5004, 0.50001, 0.5 + 1e-12, 0.24996, 0.2499999, 0.25 - 1e-13];
+    let seed = 27;
+    for (let i = 0; i < 500; i++) {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      points.push(seed / 2 ** 31);
+    }
+    for (const utilization of points) {
+      for (const saturated of [false, true]) {
+        const d = decide({ utilization, saturated, backlog: 10, measuredMs: saturated ? 1000 : 30_000 });
+        const c = compared(d.reason);
+        if (!c) continue;
+        const [u, op, bound] = c;
+        expect(u, d.reason).not.toBe(bound);
+        expect(op === '>' ? u > bound : u < bound, d.reason).toBe(true);
+      }
+    }
+    expect(decide({ utilization: 0.5004 }).reason).toBe('utilization 0.5004 > threshold 0.5000');
+  });
+
+  it('keeps two decimals where they tell the numbers apart', () => {
+    expect(decide({ utilization: 0.9 }).reason).toBe('utilization 0.90 > threshold 0.50');
+    expect(decide({ utilization: 0.1 }).reason).toBe('utilization 0.10 < half threshold 0.25');
+  });
+});

@@ -1,4 +1,4 @@
-/** The known name closest to a mistyped one (for "unknown command … did you mean status?"), if any is close. */
+/** The known name closest to a mistyped one (a command, a config key, a WORKER_POOL_* variable), if any is close. */
 
 /** Edits (insert, delete, replace, swap two neighbours) that turn a into b. */
 function distance(a: string, b: string): number {
@@ -18,7 +18,7 @@ export function closest(word: string, names: readonly string[]): string | undefi
   let best: string | undefined;
   let bestDistance = Infinity;
   for (const name of names) {
-    const n = distance(word.toLowerCase(), name);
+    const n = distance(word.toLowerCase(), name.toLowerCase());
     if (n < bestDistance && n <= 3 && n < Math.max(word.length, name.length) / 2) [best, bestDistance] = [name, n];
   }
   return best;

@@ -1,0 +1,2 @@
+/** The pool options that mean something in a simulation (the rest of the schema is about processes and Redis); light, for --help. */
+export const SIM_POOL_KEYS = ['config', 'queues', 'concurrency', 'min-workers', 'max-workers', 'scaling-period', 'window', 'utilization-threshold', 'sample-interval', 'policy', 'max-step', 'stabilization-window', 'memory-budget-mb', 'target-wait', 'cpu-guard'] as const;
