@@ -119,7 +119,7 @@ export function buildParts(input: PartsInput): PoolParts {
     children: () => supervisor.workers().filter((w) => w.alive).map((w) => ({ tokenBase: w.tokenBase, queues: w.queues })),
     log,
   });
-  const freezeWatch = new FreezeWatch({ workers: () => supervisor.workers(), queue: (q) => queueCounts.queue(q), sampleIntervalMs: c.sampleInterval * 1000, clock, log });
+  const freezeWatch = new FreezeWatch({ workers: () => supervisor.workers(), queue: (q) => queueCounts.queue(q), sampleIntervalMs: c.sampleInterval * 1000, clock, log, stoppedLimitMs: c.lockDuration * 1000 });
   const fetchHealth = new FetchHealth(supervisor, clock, c.sampleInterval * 1000);
   const stuckWatch = new StuckWatch({
     supervisor,
