@@ -169,7 +169,7 @@ export function buildParts(input: PartsInput): PoolParts {
   registerQueueMetrics(metrics.registry, queueCounts, buildInfo(VERSION), c.metricsQueues);
   registerRedisMetrics(metrics.registry, redisWatch, fetchHealth);
   const events = new EventStream({ pool: c.name, redisUrl: c.redisUrl, redis: c.redis, prefix: c.prefix, queues: c.queues, payloads: c.eventsPayloads, maxClients: c.eventsMaxClients }, supervisor, loop, log, () => clock.wallNow());
-  registerHttpMetrics(metrics.registry, events);
+  registerHttpMetrics(metrics.registry, events, supervisor);
   const historyStore = new RedisHistoryStore(queueCounts.client, c.prefix, c.name, History.pointsFor(2000), (err) => log.debug({ err: err.message }, 'could not store history'));
   const history = new History(c.name, supervisor, loop, queueCounts, clock, 2000, historyStore);
 

@@ -1,9 +1,13 @@
-/** Metrics of the HTTP side: event streams open, refused and dropped, and worker output dropped on its way to stderr. */
+/** Metrics of the HTTP side: event streams open, refused and dropped, and output dropped on its way to stdout (log lines) and stderr (workers'). */
 import { Counter, Gauge, type Registry } from 'prom-client';
-import { stderrRelay } from '../supervisor/output-relay.js';
+import { stdoutRelay } from '../logger.js';
+import { stderrRelay } from '../supervisor/worker-stderr.js';
+import type { Supervisor } from '../supervisor/supervisor.js';
 import type { EventStream } from './event-stream.js';
+import { WorkerLogDrops } from './log-drops.js';
 
-export function registerHttpMetrics(registry: Registry, events: EventStream): void {
+export function registerHttpMetrics(registry: Registry, events: EventStream, supervisor: Supervisor): void {
+  const workerLogDrops = new WorkerLogDrops(supervisor);
   new Gauge({
     name: 'worker_pool_events_clients',
     help: 'Open /events streams.',
@@ -30,6 +34,17 @@ export function registerHttpMetrics(registry: Registry, events: EventStream): vo
     collect() {
       this.reset();
       this.inc(stderrRelay.droppedBytes);
+    },
+  });
+  new Counter({
+    name: 'worker_pool_log_dropped_bytes_total',
+    help: 'Bytes of log lines dropped because stdout was not read fast enough, by the supervisor and by its workers (from their samples).',
+    labelNames: ['process'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc({ process: 'supervisor' }, stdoutRelay.droppedBytes);
+      this.inc({ process: 'workers' }, workerLogDrops.total);
     },
   });
 }

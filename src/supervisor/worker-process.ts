@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { childEnvironment } from '../secrets.js';
 import { isChildMessage, type ChildMessage, type JobDeadline, type ParentMessage, type WorkerSettings } from '../ipc/messages.js';
-import { stderrRelay } from './output-relay.js';
+import { stderrRelay } from './worker-stderr.js';
 
 export type WorkerState = 'starting' | 'running' | 'draining' | 'exited';
 
