@@ -118,7 +118,7 @@ export class HttpServer {
       if (!roleAllows(role, need)) {
         const how = this.auth.required
           ? `${who} has role ${role}; it needs ${need} (user_roles or bearer_token_role of ${opts.access!.file})`
-          : `it needs a credential with role ${need}: give --http-config FILE (docs/http.md)${mount?.hint ? `, ${mount.hint}` : ''}`;
+          : `it needs a credential with role ${need}: give --http-config FILE (docs/http.md)${mount?.hint && reading ? `, ${mount.hint}` : ''}`;
         return text(c, 403, `${c.req.method} ${path} refused: ${how}\n`);
       }
       return reading ? next() : limitBody(c, next);

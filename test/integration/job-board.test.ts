@@ -5,11 +5,12 @@
  * --job-board open, read-only); a scrape credential (role metrics) neither reads nor changes jobs; a
  * page of another site gets nothing; pages and fields are bounded; bodies too.
  */
+import { FlowProducer } from 'bullmq';
 import { describe, expect, it } from 'vitest';
 import { fixture, poolPerTest } from '../helpers/daemon.js';
 import { basicHeader, writeAccessFiles } from '../helpers/http-access.js';
 import { request } from '../helpers/http-request.js';
-import { deletePrefix } from '../helpers/redis.js';
+import { deletePrefix, redisUrl } from '../helpers/redis.js';
 import { until } from '../helpers/wait.js';
 
 const start = poolPerTest();
@@ -152,8 +153,19 @@ describe('job board at /jobs', () => {
     expect(failed.job.stacktrace![0]).toMatch(/^\[not shown: \d+ bytes, .*HGET .*:q:fail stacktrace\]$/);
     // The small jobs' fields are whole.
     expect(board.jobs.find((j) => j.name === 'small')!.returnValue).toEqual({ n: expect.any(Number), blob: 'xxxxxxxxxx' });
-    // And the job is a real BullMQ job to the board's actions, too: a reader may not, but the page shows it.
     expect((await request(`${d.url}/jobs/api/queues/q/big/logs`, { headers: auth })).status).toBe(200);
+
+    // A flow's nodes are read the same way (a child with a 200 KB result).
+    const flows = new FlowProducer({ connection: { url: redisUrl(), maxRetriesPerRequest: null } as never, prefix });
+    try {
+      await flows.add({ name: 'small', queueName: 'q', data: { n: 'parent', bytes: 10 }, opts: { jobId: 'parent' }, children: [{ name: 'big', queueName: 'q', data: { n: 'child', bytes: 200_000 }, opts: { jobId: 'child' } }] });
+    } finally {
+      await flows.close();
+    }
+    await until(async () => (await q.getJobState('parent')) === 'completed', 'the flow completed', 30_000);
+    const flow = await request(`${d.url}/jobs/api/queues/q/parent/flow`, { headers: auth });
+    expect(flow.status).toBe(200);
+    expect(JSON.stringify(JSON.parse(flow.body))).toMatch(/"id":"child"/);
   });
 
   it('off (--job-board off) answers 404 saying so, for everyone', async () => {
