@@ -19,6 +19,9 @@ export const JOB_BOARD_PATH = '/jobs';
 
 /** Board API requests served at once; more wait for none of them: 503, try again. */
 export const DEFAULT_MAX_BOARD_READS = 4;
+/** Most levels and children per node of a flow read for its view (bull-board's defaults: 10 and 20). */
+const FLOW_DEPTH = 3;
+const FLOW_CHILDREN = 20;
 
 interface Board {
   app: Hono;
@@ -75,14 +78,26 @@ export class JobBoard {
     return new BoundedBullMQAdapter(q, { readOnlyMode: readOnly }, this.limits);
   }
 
-  /** A GET asking for more jobs a page than the board reads says the page size it gets, so the page count is right. */
+  /**
+   * A GET asking for more than the board reads says what it gets instead: the page size (so the page
+   * count is right), and a flow's depth and children per node (BullMQ reads a flow's whole tree to
+   * that depth before bull-board shows its first 200 nodes: 3 levels of 20 is 421 nodes).
+   */
   private clampPage(req: Request): Request {
     if (req.method !== 'GET') return req;
     const url = new URL(req.url);
-    const asked = Number(url.searchParams.get('jobsPerPage'));
-    if (!(asked > this.limits.maxJobs)) return req;
-    url.searchParams.set('jobsPerPage', String(this.limits.maxJobs));
-    return new Request(url, { method: 'GET', headers: req.headers });
+    const flow = url.pathname.endsWith('/flow');
+    const most: Array<[string, number]> = flow ? [['depth', FLOW_DEPTH], ['maxChildren', FLOW_CHILDREN]] : [['jobsPerPage', this.limits.maxJobs]];
+    let changed = false;
+    for (const [param, limit] of most) {
+      const asked = url.searchParams.get(param);
+      // A flow's depth and children default to more than the limit when not given.
+      if ((asked === null && flow) || Number(asked) > limit) {
+        url.searchParams.set(param, String(limit));
+        changed = true;
+      }
+    }
+    return changed ? new Request(url, { method: 'GET', headers: req.headers }) : req;
   }
 }
 
