@@ -24,6 +24,7 @@ export async function runCheckConfig(files: string[], out: (line: string) => voi
       loaded.push({ file, config, routes });
       const options = probe.workerOptions?.length ? `, worker options ${probe.workerOptions.join(',')}` : '';
       out(`ok     ${file}: pool "${config.name}", queues ${config.queues.join(',')}, concurrency ${config.concurrency}, workers ${config.minWorkers}–${config.maxWorkers}, ${handlers}${options}`);
+      for (const warning of config.httpAccess?.warnings ?? []) out(`warning ${file}: ${warning}`);
     } catch (err) {
       // One file's trouble, expected or not, never stops the others from being checked.
       if (err instanceof ConfigError) bad++;

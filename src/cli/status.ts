@@ -8,7 +8,7 @@ import type { PoolStatus } from '../daemon/status.js';
 import type { FleetView } from '../fleet/view.js';
 import { CliError, EXIT } from './exit-codes.js';
 import { formatFleet } from './fleet-status.js';
-import { table } from './table.js';
+import { printable, table } from './table.js';
 
 export interface StatusOptions {
   url: string;
@@ -24,21 +24,22 @@ export interface StatusOptions {
 
 /** The credentials a daemon with an HTTP access file asks for, read from files so that no secret is in argv. */
 export function credentials(o: { tokenFile?: string; user?: string; passwordFile?: string }): string | undefined {
-  const firstLine = (flag: string, file: string): string => {
+  /** The first line that is not blank (and, in a token file, not a `#` comment as the access file's own token file allows). */
+  const firstLine = (flag: string, file: string, comments: boolean): string => {
     let text: string;
     try {
       text = readFileSync(file, 'utf8');
     } catch (err) {
       throw new CliError(`${flag} ${file}: cannot read it (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, EXIT.CONFIG);
     }
-    const line = text.split('\n').map((l) => l.trim()).find((l) => l !== '');
-    if (!line) throw new CliError(`${flag} ${file}: the file is empty`, EXIT.CONFIG);
+    const line = text.split(/\r?\n/).map((l) => l.trim()).find((l) => l !== '' && !(comments && l.startsWith('#')));
+    if (!line) throw new CliError(`${flag} ${file}: the file holds no ${comments ? 'token (only blank or # comment lines)' : 'password'}`, EXIT.CONFIG);
     return line;
   };
   if (o.tokenFile !== undefined && (o.user !== undefined || o.passwordFile !== undefined)) throw new CliError('--token-file and --user/--password-file: give one or the other', EXIT.USAGE);
-  if (o.tokenFile !== undefined) return `Bearer ${firstLine('--token-file', o.tokenFile)}`;
+  if (o.tokenFile !== undefined) return `Bearer ${firstLine('--token-file', o.tokenFile, true)}`;
   if ((o.user === undefined) !== (o.passwordFile === undefined)) throw new CliError('--user and --password-file go together', EXIT.USAGE);
-  if (o.user !== undefined) return `Basic ${Buffer.from(`${o.user}:${firstLine('--password-file', o.passwordFile!)}`).toString('base64')}`;
+  if (o.user !== undefined) return `Basic ${Buffer.from(`${o.user}:${firstLine('--password-file', o.passwordFile!, false)}`).toString('base64')}`;
   return undefined;
 }
 
@@ -150,7 +151,8 @@ const exitCode = (s: Look) => (isNoAnswer(s) ? s.exitCode : 'instances' in s || 
  */
 export async function runStatus(o: StatusOptions, out: (line: string) => void = console.log, stop?: Promise<void>): Promise<number> {
   const base = o.url.replace(/\/+$/, '');
-  const render = (s: Look) => (isNoAnswer(s) ? s.message : o.json ? JSON.stringify(s, null, 2) : 'instances' in s ? formatFleet(s) : formatStatus(s));
+  // JSON escapes control characters itself; text gets them shown, not obeyed (names come from Redis).
+  const render = (s: Look) => (o.json && !isNoAnswer(s) ? JSON.stringify(s, null, 2) : printable(isNoAnswer(s) ? s.message : 'instances' in s ? formatFleet(s) : formatStatus(s), true));
   const look = (): Promise<Look> =>
     o.fleet ? getJson<FleetView>(base, '/fleet', 'worker-pool status --fleet', o.authorization) : getJson<PoolStatus>(base, '/status', 'worker-pool status', o.authorization);
   if (!o.watch) {

@@ -1,15 +1,33 @@
 /**
  * The HTTP access file given with --http-config: who may use the endpoints (basic auth users with
- * bcrypt hashes, bearer tokens from a file), optional TLS, and the host names the server answers to.
- * The keys follow the Prometheus exporter-toolkit web config (`basic_auth_users`,
- * `tls_server_config.cert_file` / `key_file`), so a file written for an exporter works here; two
- * keys are added: `bearer_token_file` and `host_names`. Reading it is start-up's step; every problem is
- * one ConfigError line naming the key.
+ * bcrypt hashes, bearer tokens from a file) and what each may do (a role), optional TLS, and the host
+ * names the server answers to. The keys follow the Prometheus exporter-toolkit web config
+ * (`basic_auth_users`, `tls_server_config.cert_file` / `key_file`), so a file written for an exporter
+ * works here; added keys: `bearer_token_file`, `user_roles`, `bearer_token_role` and `host_names`.
+ * Reading it is start-up's step; every problem is one ConfigError line naming the key.
  */
 import { accessSync, constants, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseDocument } from 'yaml';
+import { openSecretFileWarning } from './file-mode.js';
 import { ConfigError } from './schema.js';
+
+/**
+ * What a credential may do, each role including the ones before it: `metrics` reads counts, rates
+ * and names (/metrics, /status without errors, /history, /fleet, /events without job data, the
+ * live page); `read` also reads jobs (the job board, /status's errors, /events with payloads);
+ * `admin` also changes jobs (the job board's retry, remove, promote, pause, clean, obliterate, add).
+ */
+export const ROLES = ['metrics', 'read', 'admin'] as const;
+export type Role = (typeof ROLES)[number];
+
+/** A credential without a role in the file reads, and changes nothing. */
+export const DEFAULT_ROLE: Role = 'read';
+
+/** Whether `role` (undefined: no credential) includes `need`. */
+export function roleAllows(role: Role | undefined, need: Role): boolean {
+  return role !== undefined && ROLES.indexOf(role) >= ROLES.indexOf(need);
+}
 
 /** What the server enforces; `toJSON` hides every secret so it can be printed with a config. */
 export class HttpAccess {
@@ -23,7 +41,22 @@ export class HttpAccess {
     readonly tls: { cert: Buffer; key: Buffer } | undefined,
     /** Extra names the Host header may carry (besides the bind address and loopback names). */
     readonly hostNames: readonly string[],
+    /** User name → role (users not listed: DEFAULT_ROLE). */
+    readonly userRoles: ReadonlyMap<string, Role> = new Map(),
+    /** The role of every token of the token file. */
+    readonly tokenRole: Role = DEFAULT_ROLE,
+    /** One line each: secret files every user of the host can read (logged at start). */
+    readonly warnings: readonly string[] = [],
   ) {}
+
+  roleOfUser(user: string): Role {
+    return this.userRoles.get(user) ?? DEFAULT_ROLE;
+  }
+
+  /** Whether some credential may change jobs. */
+  get hasAdmin(): boolean {
+    return (this.bearerTokens.length > 0 && this.tokenRole === 'admin') || [...this.users.keys()].some((u) => this.roleOfUser(u) === 'admin');
+  }
 
   /** True when a request must prove who it is. */
   get authRequired(): boolean {
@@ -31,11 +64,18 @@ export class HttpAccess {
   }
 
   toJSON(): Record<string, unknown> {
-    return { file: this.file, users: [...this.users.keys()], bearerTokens: this.bearerTokens.length, tls: this.tls !== undefined, hostNames: this.hostNames };
+    return {
+      file: this.file,
+      users: Object.fromEntries([...this.users.keys()].map((u) => [u, this.roleOfUser(u)])),
+      bearerTokens: this.bearerTokens.length,
+      tokenRole: this.tokenRole,
+      tls: this.tls !== undefined,
+      hostNames: this.hostNames,
+    };
   }
 }
 
-const TOP_KEYS = ['basic_auth_users', 'bearer_token_file', 'tls_server_config', 'host_names'];
+const TOP_KEYS = ['basic_auth_users', 'user_roles', 'bearer_token_file', 'bearer_token_role', 'tls_server_config', 'host_names'];
 const TLS_KEYS = ['cert_file', 'key_file'];
 /** $2a$ / $2b$ / $2y$ (htpasswd -B writes $2y$), cost, 22 characters of salt and 31 of hash. */
 const BCRYPT = /^\$2[aby]\$\d{2}\$[./A-Za-z0-9]{53}$/;
@@ -74,6 +114,12 @@ export function loadHttpAccess(file: string): HttpAccess {
   }
   const dir = path.dirname(file);
   const near = (p: string) => path.resolve(dir, p);
+  const warnings: string[] = [];
+  const warnIfOpen = (what: string, f: string) => {
+    const w = openSecretFileWarning(what, f);
+    if (w) warnings.push(w);
+  };
+  warnIfOpen('http-config: the access file', file);
 
   const users = new Map<string, string>();
   const rawUsers = raw['basic_auth_users'];
@@ -101,7 +147,11 @@ export function loadHttpAccess(file: string): HttpAccess {
     if (bearerTokens.some((t) => t.length < 16 || /\s/.test(t))) {
       throw new ConfigError(`http-config: bearer_token_file ${near(tokenFile)}: a token is shorter than 16 characters or has spaces; use e.g. "openssl rand -hex 32"`);
     }
+    warnIfOpen('http-config: bearer_token_file', near(tokenFile));
   }
+  const userRoles = readUserRoles(raw['user_roles'], users, file);
+  const tokenRole = raw['bearer_token_role'] === undefined || raw['bearer_token_role'] === null ? DEFAULT_ROLE : toRole('bearer_token_role', raw['bearer_token_role'], file);
+  if (raw['bearer_token_role'] !== undefined && bearerTokens.length === 0) throw new ConfigError(`http-config: bearer_token_role in ${file}: there is no bearer_token_file for it to apply to`);
 
   let tls: HttpAccess['tls'];
   const rawTls = raw['tls_server_config'];
@@ -114,6 +164,7 @@ export function loadHttpAccess(file: string): HttpAccess {
     const keyFile = rawTls['key_file'];
     if (typeof certFile !== 'string' || typeof keyFile !== 'string') throw new ConfigError(`http-config: tls_server_config in ${file}: cert_file and key_file are both needed`);
     tls = { cert: Buffer.from(readText('tls_server_config.cert_file', near(certFile))), key: Buffer.from(readText('tls_server_config.key_file', near(keyFile))) };
+    warnIfOpen('http-config: tls_server_config.key_file', near(keyFile));
   }
 
   const rawNames = raw['host_names'];
@@ -124,7 +175,24 @@ export function loadHttpAccess(file: string): HttpAccess {
     }
     hostNames = rawNames.map((n: string) => n.toLowerCase());
   }
-  return new HttpAccess(file, users, bearerTokens, tls, hostNames);
+  return new HttpAccess(file, users, bearerTokens, tls, hostNames, userRoles, tokenRole, warnings);
+}
+
+function toRole(key: string, v: unknown, file: string): Role {
+  if (typeof v === 'string' && (ROLES as readonly string[]).includes(v)) return v as Role;
+  throw new ConfigError(`http-config: ${key} in ${file}: ${JSON.stringify(v)} is not a role; allowed: ${ROLES.join(', ')} (metrics: counts and names; read: also jobs; admin: also changes jobs)`);
+}
+
+/** `user_roles: { alice: admin, prometheus: metrics }`: each name must be one of basic_auth_users. */
+function readUserRoles(raw: unknown, users: ReadonlyMap<string, string>, file: string): Map<string, Role> {
+  const out = new Map<string, Role>();
+  if (raw === undefined || raw === null) return out;
+  if (!isMapping(raw)) throw new ConfigError(`http-config: user_roles in ${file}: expected a mapping of user name to role (${ROLES.join(', ')})`);
+  for (const [user, role] of Object.entries(raw)) {
+    if (!users.has(user)) throw new ConfigError(`http-config: user_roles.${user} in ${file}: no such user in basic_auth_users`);
+    out.set(user, toRole(`user_roles.${user}`, role, file));
+  }
+  return out;
 }
 
 /** 127.0.0.0/8, ::1 and `localhost`: reachable from this host only. */
@@ -174,6 +242,6 @@ function readable(file: string): boolean {
 export function requireAuthOffLoopback(c: ExposureSettings, auth: boolean): void {
   if (isLoopback(c.metricsHost) || auth || c.httpInsecure) return;
   throw new ConfigError(
-    `metrics-host: ${JSON.stringify(c.metricsHost)} is not allowed without authentication; give --http-config FILE with basic_auth_users or bearer_token_file, or say --http-insecure to serve /status and /events to anyone who can reach it`,
+    `metrics-host: ${JSON.stringify(c.metricsHost)} is not allowed without authentication; give --http-config FILE with basic_auth_users or bearer_token_file, or say --http-insecure to serve /metrics, /status, /events (and /jobs with --job-board open) to anyone who can reach it`,
   );
 }

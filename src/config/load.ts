@@ -74,6 +74,8 @@ export interface PoolConfig {
   metricsPort: number;
   httpConfig: string | undefined;
   httpInsecure: boolean;
+  /** Who sees the job board at /jobs: credentials with role read (auth), also clients without (open), nobody (off). */
+  jobBoard: 'auth' | 'open' | 'off';
   eventsPayloads: boolean;
   eventsMaxClients: number;
   /** The HTTP access file, read and checked (undefined without --http-config, or when this process cannot read it: the daemon reads it at start). */

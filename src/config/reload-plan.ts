@@ -71,6 +71,7 @@ const EFFECT: Record<Key, ReloadEffect> = {
   // The HTTP server is built once, at start, with its access file and event stream limits.
   httpConfig: 'restart',
   httpInsecure: 'restart',
+  jobBoard: 'restart',
   eventsPayloads: 'restart',
   eventsMaxClients: 'restart',
   // The fleet registration and its cap are set up once, at start.

@@ -82,6 +82,8 @@ export class Daemon {
       { redis: redactUrl(c.redisUrl), redisSentinels: c.redisSentinels, redisSentinelName: c.redisSentinels ? c.redisSentinelName : undefined, redisClusterNodes: c.redisClusterNodes, queues: c.queues, concurrency: c.concurrency, minWorkers: c.minWorkers, maxWorkers: c.maxWorkers, threshold: c.utilizationThreshold, http: this.url },
       'worker-pool starting',
     );
+    for (const warning of this.http.warnings) this.log.warn(warning);
+    for (const note of this.http.notes) this.log.info(note);
     p.stuckWatch.start();
     const startScaling = () => (p.loop.start(), p.arrivals.arm());
     if (Object.keys(c.globalConcurrency).length === 0) startScaling();

@@ -122,7 +122,7 @@ export function buildParts(input: PartsInput): PoolParts {
     children: () => supervisor.workers().filter((w) => w.alive).map((w) => ({ tokenBase: w.tokenBase, queues: w.queues })),
     log,
   });
-  const freezeWatch = new FreezeWatch({ workers: () => supervisor.workers(), queue: (q) => queueCounts.queue(q), sampleIntervalMs: c.sampleInterval * 1000, clock, log });
+  const freezeWatch = new FreezeWatch({ workers: () => supervisor.workers(), queue: (q) => queueCounts.queue(q), sampleIntervalMs: c.sampleInterval * 1000, clock, log, stoppedLimitMs: c.lockDuration * 1000 });
   const fetchHealth = new FetchHealth(supervisor, clock, c.sampleInterval * 1000);
   const stuckWatch = new StuckWatch({
     supervisor,
@@ -173,7 +173,7 @@ export function buildParts(input: PartsInput): PoolParts {
   registerQueueMetrics(metrics.registry, queueCounts, buildInfo(VERSION), c.metricsQueues);
   registerRedisMetrics(metrics.registry, redisWatch, fetchHealth);
   const events = new EventStream({ pool: c.name, redisUrl: c.redisUrl, redis: c.redis, prefix: c.prefix, queues: c.queues, payloads: c.eventsPayloads, maxClients: c.eventsMaxClients }, supervisor, loop, log, () => clock.wallNow());
-  registerHttpMetrics(metrics.registry, events);
+  registerHttpMetrics(metrics.registry, events, supervisor);
   registerScalerMetric(metrics.registry, fleet, () => state.config);
   // Stored under the pool's identity, not its name alone: unrelated pools sharing a name never mix.
   const historyStore = new RedisHistoryStore(queueCounts.client, c.prefix, `${c.name}:${poolIdentity(c)}`, History.pointsFor(2000), (err) => log.debug({ err: err.message }, 'could not store history'));

@@ -67,7 +67,7 @@ export interface PoolStatus {
 }
 
 /** In place of an error in /status for a client that is not authenticated (docs/http.md). */
-export const HIDDEN = 'hidden: shown only to an authenticated client (--http-config), or to any client of a pool bound to loopback without one; the daemon log has it';
+export const HIDDEN = 'hidden: shown only to a credential with role read or admin (--http-config), or to any client of a pool bound to loopback without an access file; the daemon log has it';
 
 /** The control loop ticked within three periods (and a second): what /healthz and systemd's watchdog ask. */
 export function healthy(parts: Pick<PoolParts, 'loop' | 'clock'>): boolean {

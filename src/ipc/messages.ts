@@ -70,6 +70,8 @@ export interface SampleMessage {
   started?: number;
   /** Fetches that failed since it began (READONLY, NOPERM, Redis down): readiness and a metric. */
   fetchErrors?: number;
+  /** Bytes of the child's log lines dropped since it began because stdout was not read (absent from older children). */
+  logDroppedBytes?: number;
   /**
    * The jobs started and ended since the previous sample, per queue (only queues that had any):
    * the supervisor's job counters and histograms are fed from these, never from a message per job.
@@ -129,6 +131,7 @@ export function isChildMessage(x: unknown): x is ChildMessage {
         (x['deadlines'] === undefined || (Array.isArray(x['deadlines']) && x['deadlines'].every(isDeadline))) &&
         (x['cpu'] === undefined || isCpuUsage(x['cpu'])) &&
         (x['started'] === undefined || num(x['started'])) && (x['fetchErrors'] === undefined || num(x['fetchErrors'])) &&
+        (x['logDroppedBytes'] === undefined || num(x['logDroppedBytes'])) &&
         (x['jobs'] === undefined || (Array.isArray(x['jobs']) && x['jobs'].every(isQueueJobStats)))
       );
     case 'running':

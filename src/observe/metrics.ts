@@ -18,7 +18,7 @@ const STATES = ['starting', 'running', 'draining', 'fatal'] as const;
  * Every exit reason, so each counter series exists (at 0) from the first scrape: `increase()` needs
  * a sample before the first exit to count it. (A Record, so a new ExitReason must be listed here.)
  */
-const EXIT_REASONS: Record<ExitReason, true> = { crash: true, failed_start: true, scale_down: true, max_jobs: true, max_memory: true, job_timeout: true, shutdown: true, reload: true, fenced: true, stuck: true };
+const EXIT_REASONS: Record<ExitReason, true> = { crash: true, failed_start: true, scale_down: true, max_jobs: true, max_memory: true, job_timeout: true, shutdown: true, reload: true, fenced: true, stuck: true, stopped: true };
 
 export interface PoolMetrics {
   registry: Registry;

@@ -36,8 +36,8 @@ export function registerQueueMetrics(registry: Registry, probe: QueueCountsReade
     }
     const names = Object.keys(snap);
     if (names.length <= queueLimit) return snap;
-    const out: Record<string, QueueSnapshot> = {};
-    for (const name of names.slice(0, queueLimit)) out[name] = snap[name]!;
+    // Entries, not `out[name] =`: a queue may be called "__proto__".
+    const out: Array<[string, QueueSnapshot]> = names.slice(0, queueLimit).map((name) => [name, snap[name]!]);
     let other: QueueSnapshot | undefined;
     for (const name of names.slice(queueLimit)) {
       const s = snap[name]!;
@@ -47,8 +47,8 @@ export function registerQueueMetrics(registry: Registry, probe: QueueCountsReade
         other.oldestAgeSeconds = Math.max(other.oldestAgeSeconds, s.oldestAgeSeconds);
       }
     }
-    out[OTHER_QUEUES] = other!;
-    return out;
+    out.push([OTHER_QUEUES, other!]);
+    return Object.fromEntries(out);
   };
 
   new Gauge({

@@ -92,13 +92,14 @@ export class QueueCountsReader {
     }
     const r = unwrap(await first.exec());
     const heads: Array<{ queue: string; id: string }> = [];
-    const out: Record<string, QueueSnapshot> = {};
+    // A Map until the end, not `out[name] =` on an object: a queue may be called "__proto__".
+    const out = new Map<string, QueueSnapshot>();
     names.forEach((name, i) => {
       const v = r.slice(i * 11, i * 11 + 11);
       const n = (x: unknown) => Number(x) || 0;
       const paused = n(v[8]) === 1;
       const wait = n(v[0]);
-      out[name] = {
+      out.set(name, {
         counts: {
           waiting: paused ? 0 : wait,
           active: n(v[1]),
@@ -111,7 +112,7 @@ export class QueueCountsReader {
         },
         paused,
         oldestAgeSeconds: 0,
-      };
+      });
       const waitHead = v[9];
       const prioHead = (v[10] as string[] | undefined)?.[0];
       // Markers of BullMQ < 5 ("0:…") sit at the tail of old wait lists; they are not jobs.
@@ -128,10 +129,12 @@ export class QueueCountsReader {
         if (ts === null) return; // removed between the two reads
         const since = Number(ts) + (Number(delay) || 0);
         const age = Math.max(0, (now - since) / 1000);
-        if (Number.isFinite(age)) out[h.queue]!.oldestAgeSeconds = Math.max(out[h.queue]!.oldestAgeSeconds, age);
+        const s = out.get(h.queue)!;
+        if (Number.isFinite(age)) s.oldestAgeSeconds = Math.max(s.oldestAgeSeconds, age);
       });
     }
-    return out;
+    // fromEntries defines own properties, so even "__proto__" is a key like any other.
+    return Object.fromEntries(out);
   }
 
   /** Jobs that could run now (waiting and prioritized) across the queues, and the oldest one's age. */

@@ -3,11 +3,13 @@
  * child's own log lines (JSON from its logger) pass as they are; any other line (a processor's
  * console.log, a warning from Node, the output of a program a job ran) becomes an event with pool,
  * worker, pid and stream, so the log stays one JSON line per event. A line is cut at
- * MAX_LINE_BYTES; everything goes through the bounded relay, which drops rather than blocks.
+ * MAX_LINE_BYTES; everything goes through the supervisor's one bounded stdout relay (logger.ts), which drops rather
+ * than blocks, counting what it drops as the workers'.
  */
 import { createRequire } from 'node:module';
 import { redactText } from '../secrets.js';
-import { workerOutputRelay, type OutputRelay } from './output-relay.js';
+import { stdoutRelay } from '../logger.js';
+import type { OutputRelay } from '../output-relay.js';
 
 export const MAX_LINE_BYTES = 32 * 1024;
 
@@ -92,7 +94,7 @@ export class ChildOutput {
   private readonly now: () => Date;
 
   constructor(private readonly o: ChildOutputOptions) {
-    this.relay = o.relay ?? workerOutputRelay;
+    this.relay = o.relay ?? stdoutRelay;
     this.now = o.now ?? (() => new Date());
     this.stdout = new LineSplitter((line, cut) => this.line('stdout', line, cut));
     this.stderr = new LineSplitter((line, cut) => this.line('stderr', line, cut));
@@ -107,7 +109,7 @@ export class ChildOutput {
   private line(stream: 'stdout' | 'stderr', line: string, cut: number): void {
     if (cut === 0 && line.trim() === '') return;
     if (cut === 0 && isLogLine(line)) {
-      this.relay.write(this.o.pretty ? pretty()(line) : `${line}\n`);
+      this.relay.write(this.o.pretty ? pretty()(line) : `${line}\n`, 'workers');
       return;
     }
     const event = {
@@ -120,6 +122,6 @@ export class ChildOutput {
       ...(cut > 0 ? { cutBytes: cut } : {}),
       msg: redactText(line),
     };
-    this.relay.write(this.o.pretty ? pretty()(event) : `${JSON.stringify(event)}\n`);
+    this.relay.write(this.o.pretty ? pretty()(event) : `${JSON.stringify(event)}\n`, 'workers');
   }
 }

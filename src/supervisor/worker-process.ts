@@ -11,7 +11,7 @@ import { ChildOutput } from './child-output.js';
 
 export type WorkerState = 'starting' | 'running' | 'draining' | 'exited';
 
-export type ExitReason = 'crash' | 'failed_start' | 'scale_down' | 'max_jobs' | 'max_memory' | 'job_timeout' | 'shutdown' | 'reload' | 'fenced' | 'stuck';
+export type ExitReason = 'crash' | 'failed_start' | 'scale_down' | 'max_jobs' | 'max_memory' | 'job_timeout' | 'shutdown' | 'reload' | 'fenced' | 'stuck' | 'stopped';
 
 export interface HeldJob {
   queue: string;

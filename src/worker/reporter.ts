@@ -4,6 +4,7 @@
  * process title (`[2 of 5 busy]`). Nothing is sent per job.
  */
 import type { ChildMessage, JobDeadline, WorkerSettings } from '../ipc/messages.js';
+import { stdoutRelay } from '../logger.js';
 import type { ChildState } from './child-state.js';
 
 export interface ParentPort {
@@ -80,6 +81,7 @@ export class Reporter {
       cpu: process.cpuUsage(),
       ...(deadlines ? { deadlines } : {}),
       started: state.started, fetchErrors: state.fetchErrors,
+      logDroppedBytes: stdoutRelay.droppedBytes,
       jobs: state.tally.take(),
     });
   }

@@ -11,7 +11,7 @@
 import { LockManager, Worker, createRedisBackend, type BackendFactory, type RedisQueueBackend } from './bullmq.js';
 import type { Redis } from 'ioredis';
 import type { ParentMessage, WorkerSettings } from '../ipc/messages.js';
-import { cancelChannel, decodeCancel } from '../redis/cancel-channel.js';
+import { cancelChannel, clientDb, decodeCancel, forDb } from '../redis/cancel-channel.js';
 import { connect } from '../redis/connection.js';
 import { isConnectionError } from '../redis/connection-error.js';
 import { createLogger, type Logger } from '../logger.js';
@@ -132,18 +132,20 @@ export class WorkerRuntime {
   }
 
   /**
-   * Subscribe (own connection) to the prefix's cancel channel: a request for a job this child runs
-   * aborts its signal. One subscription per child, nothing per job.
+   * Subscribe (own connection) to the cancel channel of the prefix and database: a request for a
+   * job this child runs aborts its signal. One subscription per child, nothing per job.
    */
   private async listenForCancels(client: Redis): Promise<void> {
     const sub = (this.cancels = client.duplicate({ connectionName: `worker-pool:${this.settings.pool}:${this.settings.workerId}:cancel` }));
     sub.on('error', (err) => this.log.debug({ err: err.message }, 'redis connection error (cancel channel)'));
+    const db = clientDb(client);
     sub.on('message', (_channel: string, raw: string) => {
       const req = decodeCancel(raw);
-      if (req && this.runner?.cancel(req.queue, req.id, req.reason)) this.log.info({ queue: req.queue, jobId: req.id, reason: req.reason }, 'job cancelled: its signal aborted');
+      // The same job id in another database is another job (channels are server-wide).
+      if (req && forDb(req, db) && this.runner?.cancel(req.queue, req.id, req.reason)) this.log.info({ queue: req.queue, jobId: req.id, reason: req.reason }, 'job cancelled: its signal aborted');
     });
     try {
-      await sub.subscribe(cancelChannel(this.settings.prefix));
+      await sub.subscribe(cancelChannel(this.settings.prefix, db));
     } catch (err) {
       this.log.warn({ err: (err as Error).message }, 'could not listen for job cancels; the subscription retries on reconnect');
     }

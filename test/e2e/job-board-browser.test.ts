@@ -1,7 +1,9 @@
 /**
- * The job board in a real browser (/usr/bin/chromium through playwright-core): the live page's
- * link leads to bull-board, which renders the pool's queue and its failed job with the reason.
- * Screenshot: test-results/job-board.png (docs/job-board.png is one).
+ * The job board in a real browser (/usr/bin/chromium through playwright-core), logged in with
+ * Basic auth as a user of role read: the live page's link leads to bull-board, which renders the
+ * pool's queue and its failed job with the reason; the browser's own requests (same-origin, with
+ * Sec-Fetch-* headers) pass the server's checks. Screenshot: test-results/job-board.png
+ * (docs/job-board.png is one).
  */
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -9,6 +11,7 @@ import path from 'node:path';
 import { chromium, type BrowserContext } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCliDaemon, type CliDaemon } from '../helpers/cli-daemon.js';
+import { writeAccessFiles } from '../helpers/http-access.js';
 import { deletePrefix, queue, redisUrl, uniquePrefix } from '../helpers/redis.js';
 import { until } from '../helpers/wait.js';
 
@@ -21,9 +24,11 @@ describe('job board in Chromium', () => {
   const profile = mkdtempSync(path.join(tmpdir(), 'wp-board-chromium-'));
 
   beforeAll(async () => {
-    daemon = await startCliDaemon(['--name', 'shop', '--redis-url', redisUrl(), '--prefix', prefix, '--queues', 'orders', '--processor', 'test/fixtures/progress.mjs']);
+    const access = writeAccessFiles({ bearer: false });
+    daemon = await startCliDaemon(['--name', 'shop', '--redis-url', redisUrl(), '--prefix', prefix, '--queues', 'orders', '--processor', 'test/fixtures/progress.mjs', '--http-config', access.file]);
     try {
       browser = await chromium.launchPersistentContext(profile, {
+        httpCredentials: { username: access.user, password: access.password },
         executablePath: CHROMIUM,
         headless: true,
         args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],

@@ -16,14 +16,31 @@ export interface AccessFiles {
   certFile?: string;
 }
 
+export interface AccessOptions {
+  tls?: boolean;
+  basic?: boolean;
+  bearer?: boolean;
+  hostNames?: string[];
+  /** More basic auth users (name → password), e.g. an admin. */
+  users?: Record<string, string>;
+  /** user_roles of the file. */
+  roles?: Record<string, string>;
+  /** bearer_token_role of the file. */
+  tokenRole?: string;
+}
+
 /** A directory with an access file: one basic auth user, one bearer token, and TLS if asked. */
-export function writeAccessFiles(opts: { tls?: boolean; basic?: boolean; bearer?: boolean; hostNames?: string[] } = {}): AccessFiles {
+export function writeAccessFiles(opts: AccessOptions = {}): AccessFiles {
   const dir = mkdtempSync(path.join(tmpdir(), 'wp-http-'));
   const user = 'scraper';
   const password = 'correct horse battery staple';
   const token = 'tok-' + 'a1b2c3d4'.repeat(4);
   const lines: string[] = [];
-  if (opts.basic !== false) lines.push('basic_auth_users:', `  ${user}: ${JSON.stringify(bcrypt.hashSync(password, 4))}`);
+  if (opts.basic !== false || opts.users) lines.push('basic_auth_users:');
+  if (opts.basic !== false) lines.push(`  ${user}: ${JSON.stringify(bcrypt.hashSync(password, 4))}`);
+  for (const [name, pw] of Object.entries(opts.users ?? {})) lines.push(`  ${name}: ${JSON.stringify(bcrypt.hashSync(pw, 4))}`);
+  if (opts.roles) lines.push(`user_roles: ${JSON.stringify(opts.roles)}`);
+  if (opts.tokenRole) lines.push(`bearer_token_role: ${opts.tokenRole}`);
   if (opts.bearer !== false) {
     writeFileSync(path.join(dir, 'token'), `${token}\n`);
     lines.push('bearer_token_file: token');

@@ -65,7 +65,7 @@ describe('worker output', () => {
       // Once stdout is read again, what was lost is said there, as a log line.
       let out = '';
       proc.stdout!.on('data', (c: Buffer) => (out += c.toString()));
-      await until(() => /"msg":"\d+ bytes of worker output dropped/.test(out), 'the dropped-output notice on stdout', 20_000);
+      await until(() => /"workerOutputBytes":\d+,"msg":"\d+ bytes of log output dropped/.test(out), 'the dropped-output notice on stdout', 20_000);
       // What did get through are log events (cut to the line cap), not raw bytes.
       const first = out.split('\n').find((l) => l.includes('"stream":"stderr"'));
       expect(JSON.parse(first!)).toMatchObject({ level: 40, worker: 'worker-1', stream: 'stderr', cutBytes: expect.any(Number) });

@@ -52,4 +52,39 @@ describe('a job that blocks its event loop', () => {
     const metrics = await (await fetch(`${d.url}/metrics`)).text();
     expect(metrics).toMatch(/worker_pool_job_hard_timeouts_total\{queue="q",pool="default"\} 1/);
   });
+
+  it('stopped by SIGSTOP with no --job-timeout, is killed after --lock-duration and its job comes back and completes (issue 26.10)', async () => {
+    // The supervisor keeps a live child's locks, so a stopped child held its job for good; a plain
+    // BullMQ Worker's job would come back through the stalled check once its lock expired.
+    const { d, q, prefix } = await startPool('stopped', {
+      processor: fixture('block.mjs'), 'min-workers': '1', 'max-workers': '1', 'lock-duration': '2', 'sample-interval': '0.2', 'lease-seconds': '1', 'heartbeat-seconds': '0.5',
+    });
+    await once(d.supervisor, 'worker-ready');
+    const exits: WorkerExit[] = [];
+    d.supervisor.on('worker-exit', (e) => exits.push(e));
+    const record = `${prefix}:runs`;
+    const r = redisClient();
+    await q.add('block', { ms: 2000, redis: redisUrl(), record }, { jobId: 'held' });
+    await until(async () => (await r.hget(`${record}:starts`, 'held')) === '1', 'the job started');
+    const stoppedPid = d.supervisor.workers()[0]!.pid!;
+    process.kill(stoppedPid, 'SIGSTOP');
+    try {
+      await until(async () => (await q.getJobState('held')) === 'completed', 'the job of the stopped worker completed elsewhere', 40_000);
+    } finally {
+      try {
+        process.kill(stoppedPid, 'SIGCONT');
+      } catch {
+        // killed, as it should be
+      }
+    }
+    expect(exits.map((e) => [e.worker.pid, e.reason, e.signal])).toEqual([[stoppedPid, 'stopped', 'SIGKILL']]);
+    // From the work's own record: started twice (the stopped run never finished), ended once, by another process.
+    expect(await r.hget(`${record}:starts`, 'held')).toBe('2');
+    expect(await r.hget(record, 'held')).toBe('1');
+    expect(((await q.getJob('held'))!.returnvalue as { pid: number }).pid).not.toBe(stoppedPid);
+    const line = d.logs.find((l) => l['msg'] === 'worker stopped for longer than --lock-duration; killing it so that its jobs are handed back');
+    expect(line?.['pid']).toBe(stoppedPid);
+    const metrics = await (await fetch(`${d.url}/metrics`)).text();
+    expect(metrics).toMatch(/worker_pool_worker_exits_total\{reason="stopped",pool="default"\} 1/);
+  });
 });

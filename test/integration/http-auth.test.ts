@@ -3,7 +3,7 @@
  * access file of --http-config (exporter-toolkit keys), and a pool without one.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -136,6 +136,31 @@ describe('exposure', () => {
       const lines = (r.stderr + r.stdout).trim().split('\n');
       expect(lines).toHaveLength(1);
       expect(lines[0]).toMatch(/metrics-host: "0\.0\.0\.0" is not allowed without authentication/);
+      // The refusal names everything --http-insecure would open, the job board too (issue 26.2).
+      expect(lines[0]).toMatch(/--http-insecure to serve \/metrics, \/status, \/events \(and \/jobs with --job-board open\) to anyone/);
     }
+  });
+
+  it('with --http-insecure, warns at start naming what everyone sees, /jobs too when open (issue 26.2)', async () => {
+    const { d } = await start('insecure', { processor: fixture('handlers.mjs'), 'metrics-host': '0.0.0.0', 'http-insecure': true, 'job-board': 'open' });
+    const warning = d.logs.find((l) => l['level'] === 40 && String(l['msg']).startsWith('--http-insecure:'));
+    expect(String(warning?.['msg'])).toMatch(/^--http-insecure: every client that reaches 0\.0\.0\.0:0 sees \/metrics, \/status and \/events without credentials, and the job board \/jobs with job data, return values and errors$/);
+  });
+
+  it('warns at start, naming the file and its mode, when a secret file is readable by every user (issue 26.10)', async () => {
+    const a = writeAccessFiles();
+    chmodSync(a.file, 0o644);
+    chmodSync(path.join(a.dir, 'token'), 0o600);
+    const { d } = await start('modes', { processor: fixture('handlers.mjs'), 'http-config': a.file });
+    const warnings = d.logs.filter((l) => l['level'] === 40).map((l) => String(l['msg']));
+    expect(warnings).toContain(`http-config: the access file ${a.file} is readable by every user of this host (mode 0644); chmod o-rwx it (e.g. chmod 600, or 640 with the service's group)`);
+    expect(warnings.some((w) => w.includes('bearer_token_file'))).toBe(false);
+    // And check-config says it too.
+    const dir = mkdtempSync(path.join(tmpdir(), 'wp-modes-'));
+    const file = path.join(dir, 'pool.yml');
+    writeFileSync(file, `processor: ${JSON.stringify(fixture('handlers.mjs'))}\nhttp-config: ${JSON.stringify(a.file)}\n`);
+    const check = spawnSync(process.execPath, ['bin/worker-pool', 'check-config', file], { encoding: 'utf8', timeout: 30_000 });
+    expect(check.status, check.stdout + check.stderr).toBe(0);
+    expect(check.stdout).toContain(`warning ${file}: http-config: the access file ${a.file} is readable by every user of this host (mode 0644)`);
   });
 });

@@ -1,12 +1,12 @@
 /** Issue 27.3: a child's stdout and stderr lines become log events; its own log lines pass as they are. */
 import { describe, expect, it } from 'vitest';
 import { ChildOutput, LineSplitter } from '../../src/supervisor/child-output.js';
-import { OutputRelay } from '../../src/supervisor/output-relay.js';
+import type { OutputRelay } from '../../src/output-relay.js';
 
 /** A relay whose writes are collected instead of written. */
 function collecting(): { relay: OutputRelay; lines: () => string[] } {
   const out: string[] = [];
-  const relay = { write: (c: Buffer | string) => out.push(c.toString()) } as unknown as OutputRelay;
+  const relay = { write: (c: Buffer | string) => (out.push(c.toString()), true) } as unknown as OutputRelay;
   return { relay, lines: () => out.join('').split('\n').filter(Boolean) };
 }
 

@@ -101,16 +101,70 @@ describe('credential check', () => {
     writeFileSync(path.join(path.dirname(file), 'tokens'), '# rotated monthly\nfirst-token-0123456789\nsecond-token-0123456789\n');
     const auth = new HttpAuth(loadHttpAccess(file));
     expect(auth.required).toBe(true);
-    expect(await auth.check(basicHeader('alice', 's3cret'))).toEqual({ ok: true, user: 'alice' });
-    expect(await auth.check(basicHeader('alice', 's3cret'))).toEqual({ ok: true, user: 'alice' }); // remembered
-    expect(await auth.check(basicHeader('bob', 'other'))).toEqual({ ok: true, user: 'bob' }); // htpasswd's $2y$
+    expect(await auth.check(basicHeader('alice', 's3cret'))).toEqual({ ok: true, user: 'alice', role: 'read' });
+    expect(await auth.check(basicHeader('alice', 's3cret'))).toEqual({ ok: true, user: 'alice', role: 'read' }); // remembered
+    expect(await auth.check(basicHeader('bob', 'other'))).toEqual({ ok: true, user: 'bob', role: 'read' }); // htpasswd's $2y$
     expect(await auth.check(basicHeader('alice', 'wrong'))).toEqual({ ok: false });
     expect(await auth.check(basicHeader('mallory', 's3cret'))).toEqual({ ok: false });
-    expect(await auth.check('Bearer second-token-0123456789')).toEqual({ ok: true, user: 'bearer' });
+    expect(await auth.check('Bearer second-token-0123456789')).toEqual({ ok: true, user: 'bearer', role: 'read' });
     expect(await auth.check('Bearer second-token-012345678')).toEqual({ ok: false });
     expect(await auth.check('Bearer ')).toEqual({ ok: false });
     expect(await auth.check('Digest x')).toEqual({ ok: false });
     expect(await auth.check(undefined)).toEqual({ ok: false });
     expect(auth.challenge).toMatch(/^Basic realm=/);
+  });
+});
+
+describe('roles in the access file (issue 26.3)', () => {
+  const hash = JSON.stringify(bcrypt.hashSync('pw', 4));
+
+  it('gives every credential the role read unless user_roles or bearer_token_role says otherwise', () => {
+    const file = accessFile(`basic_auth_users:\n  alice: ${hash}\n  prometheus: ${hash}\n  bob: ${hash}\nuser_roles:\n  alice: admin\n  prometheus: metrics\nbearer_token_file: t\n`);
+    writeFileSync(path.join(path.dirname(file), 't'), 'a-token-of-twenty-chars\n');
+    const access = loadHttpAccess(file);
+    expect(['alice', 'prometheus', 'bob', 'nobody'].map((u) => access.roleOfUser(u))).toEqual(['admin', 'metrics', 'read', 'read']);
+    expect(access.tokenRole).toBe('read');
+    expect(access.hasAdmin).toBe(true);
+    expect(JSON.parse(JSON.stringify(access))).toMatchObject({ users: { alice: 'admin', prometheus: 'metrics', bob: 'read' }, tokenRole: 'read' });
+  });
+
+  it('an existing token file stays read-only: no admin unless bearer_token_role: admin', () => {
+    const a = writeAccessFiles({ basic: false });
+    expect(loadHttpAccess(a.file).hasAdmin).toBe(false);
+    writeFileSync(a.file, 'bearer_token_file: token\nbearer_token_role: metrics\n');
+    expect(loadHttpAccess(a.file).tokenRole).toBe('metrics');
+  });
+
+  it('refuses a role that does not exist, a user_roles name that is not a user, and a token role without tokens, in one line', () => {
+    expect(oneLineError(() => loadHttpAccess(accessFile(`basic_auth_users:\n  alice: ${hash}\nuser_roles:\n  alice: root\n`)))).toMatch(/user_roles\.alice in .*: "root" is not a role; allowed: metrics, read, admin/);
+    expect(oneLineError(() => loadHttpAccess(accessFile(`basic_auth_users:\n  alice: ${hash}\nuser_roles:\n  eve: admin\n`)))).toMatch(/user_roles\.eve in .*: no such user in basic_auth_users/);
+    expect(oneLineError(() => loadHttpAccess(accessFile(`basic_auth_users:\n  alice: ${hash}\nbearer_token_role: admin\n`)))).toMatch(/bearer_token_role in .*: there is no bearer_token_file/);
+  });
+
+  it('says the role with each successful check', async () => {
+    const file = accessFile(`basic_auth_users:\n  alice: ${hash}\nuser_roles: { alice: admin }\nbearer_token_file: t\nbearer_token_role: metrics\n`);
+    writeFileSync(path.join(path.dirname(file), 't'), 'a-token-of-twenty-chars\n');
+    const auth = new HttpAuth(loadHttpAccess(file));
+    expect(await auth.check(basicHeader('alice', 'pw'))).toEqual({ ok: true, user: 'alice', role: 'admin' });
+    expect(await auth.check('Bearer a-token-of-twenty-chars')).toEqual({ ok: true, user: 'bearer', role: 'metrics' });
+    await auth.close();
+  });
+});
+
+describe('secret files every user can read (issue 26.10)', () => {
+  it('are named with their mode in a warning; 0600 and 0640 are not', async () => {
+    const { chmodSync } = await import('node:fs');
+    const a = writeAccessFiles({ tls: true });
+    for (const f of ['http.yml', 'token', 'key.pem']) chmodSync(path.join(a.dir, f), 0o600);
+    chmodSync(path.join(a.dir, 'token'), 0o640);
+    expect(loadHttpAccess(a.file).warnings).toEqual([]);
+    chmodSync(a.file, 0o644);
+    chmodSync(path.join(a.dir, 'token'), 0o604);
+    chmodSync(path.join(a.dir, 'key.pem'), 0o666);
+    expect(loadHttpAccess(a.file).warnings).toEqual([
+      `http-config: the access file ${a.file} is readable by every user of this host (mode 0644); chmod o-rwx it (e.g. chmod 600, or 640 with the service's group)`,
+      `http-config: bearer_token_file ${path.join(a.dir, 'token')} is readable by every user of this host (mode 0604); chmod o-rwx it (e.g. chmod 600, or 640 with the service's group)`,
+      `http-config: tls_server_config.key_file ${path.join(a.dir, 'key.pem')} is writable by every user of this host (mode 0666); chmod o-rwx it (e.g. chmod 600, or 640 with the service's group)`,
+    ]);
   });
 });

@@ -84,3 +84,32 @@ describe('the cancel channel', () => {
     expect(decodeCancel('not json')).toBeUndefined();
   });
 });
+
+describe('workerOptions values the child\'s BullMQ Worker would choke on (issue 26.6)', () => {
+  const telemetry = {
+    tracer: { startSpan: () => ({}) },
+    contextManager: { with: (_c: unknown, f: () => unknown) => f(), active: () => ({}), getMetadata: () => '', fromMetadata: () => ({}) },
+  };
+
+  it('takes a Telemetry object, metrics { maxDataPoints } and boolean skips', () => {
+    const opts = { telemetry, metrics: { maxDataPoints: 10080 }, skipStalledCheck: true, skipVersionCheck: false, settings: { repeatKeyHashAlgorithm: 'sha256' } };
+    expect(toWorkerOptions(opts, 'p')).toEqual(opts);
+  });
+
+  it.each([
+    [{ telemetry: 'yes' }, /^p: workerOptions\.telemetry must be an object, got "yes"; give a Telemetry object such as new BullMQOtel/],
+    [{ telemetry: {} }, /workerOptions\.telemetry needs a tracer with startSpan\(\), got \{\}/],
+    [{ telemetry: { tracer: telemetry.tracer, contextManager: {} } }, /workerOptions\.telemetry needs a contextManager with with\(\), active\(\)/],
+    [{ telemetry: { ...telemetry, meter: 1 } }, /workerOptions\.telemetry has a meter without createCounter\(\)/],
+    [{ metrics: 'yes' }, /workerOptions\.metrics must be \{ maxDataPoints: N \} .* got "yes"/],
+    [{ metrics: { maxDataPoints: 0 } }, /workerOptions\.metrics must be/],
+    [{ metrics: { maxDatapoints: 5 } }, /workerOptions\.metrics must be/],
+    [{ skipStalledCheck: 'no' }, /workerOptions\.skipStalledCheck must be true or false, got "no"/],
+    [{ skipVersionCheck: 1 }, /workerOptions\.skipVersionCheck must be true or false, got 1/],
+    [{ settings: { backoff: () => 1 } }, /workerOptions\.settings\.backoff is not a BullMQ Worker setting \(allowed: backoffStrategy, repeatStrategy, repeatKeyHashAlgorithm\)/],
+    [{ settings: { repeatKeyHashAlgorithm: 5 } }, /settings\.repeatKeyHashAlgorithm must be a hash name/],
+  ])('refuses %j in one line', (opts, message) => {
+    expect(() => toWorkerOptions(opts, 'p')).toThrow(message);
+    expect(() => toWorkerOptions(opts, 'p')).toThrow(WorkerOptionsError);
+  });
+});
