@@ -4,7 +4,7 @@
  * Two seams decide before the period ends: decideNow() (a job arrived at a pool at zero) and
  * decideSaturated() (every slot is busy; see SaturationWatch).
  */
-import type { Clock } from '../clock.js';
+import { systemTimers, type Clock, type Timers } from '../clock.js';
 import type { Logger } from '../logger.js';
 import type { ScaleAction, ScaleDecision, ScalePolicy, ScaleSnapshot } from '../policy/types.js';
 import type { Supervisor } from '../supervisor/supervisor.js';
@@ -42,7 +42,7 @@ export interface DemandSource {
 export class ControlLoop {
   readonly decisions: DecisionRecord[] = [];
   lastTickAt: number | undefined;
-  private timer: NodeJS.Timeout | undefined;
+  private timer: unknown;
   /** When the scheduled periodic tick is due (monotonic ms). */
   private nextTickAt = 0;
   private deciding = false;
@@ -55,6 +55,8 @@ export class ControlLoop {
     private readonly clock: Clock,
     private readonly log: Logger,
     private readonly demand?: DemandSource,
+    /** The periods' timers (the simulator's run on virtual time). */
+    private readonly timers: Timers = systemTimers,
   ) {}
 
   onDecision(fn: (d: DecisionRecord) => void): void {
@@ -69,7 +71,7 @@ export class ControlLoop {
   }
 
   stop(): void {
-    if (this.timer) clearTimeout(this.timer);
+    if (this.timer !== undefined) this.timers.clearTimeout(this.timer);
     this.timer = undefined;
   }
 
@@ -118,7 +120,7 @@ export class ControlLoop {
   private async decideEarly(read: () => Promise<void>, saturated: boolean): Promise<DecisionRecord | undefined> {
     if (this.timer === undefined || this.deciding) return undefined;
     this.deciding = true;
-    clearTimeout(this.timer);
+    this.timers.clearTimeout(this.timer);
     let record: DecisionRecord | undefined;
     try {
       await read();
@@ -130,7 +132,7 @@ export class ControlLoop {
     } finally {
       this.deciding = false;
       if (this.timer !== undefined) {
-        clearTimeout(this.timer); // (a reload may have rescheduled meanwhile)
+        this.timers.clearTimeout(this.timer); // (a reload may have rescheduled meanwhile)
         // A decision made starts the next period; none leaves the period as it was scheduled.
         this.schedule(record ? this.limits.scalingPeriodMs : Math.max(0, this.nextTickAt - this.clock.now()));
       }
@@ -139,7 +141,7 @@ export class ControlLoop {
 
   private schedule(delayMs = this.limits.scalingPeriodMs): void {
     this.nextTickAt = this.clock.now() + delayMs;
-    const timer = setTimeout(() => {
+    const timer = this.timers.setTimeout(() => {
       if (this.deciding) return; // decideNow() took this period over and schedules the next
       this.deciding = true;
       const refreshed = this.demand ? this.demand.refresh() : Promise.resolve();
