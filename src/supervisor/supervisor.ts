@@ -11,7 +11,7 @@ import type { ChildMessage, WorkerSettings } from '../ipc/messages.js';
 import type { Logger } from '../logger.js';
 import { DEFAULT_BACKOFF, planRestart, type BackoffOptions } from '../policy/backoff.js';
 import { UsageWindow } from '../policy/usage-window.js';
-import { WorkerProcess, type ExitReason } from './worker-process.js';
+import { WorkerProcess, type ExitReason, type StartWorkerChild } from './worker-process.js';
 
 /** The compiled child entry; src/ and dist/ sit at the same depth, so this works from either. */
 export const WORKER_ENTRY = fileURLToPath(new URL('../../dist/worker/main.js', import.meta.url));
@@ -27,6 +27,8 @@ export interface SupervisorOptions {
   log: Logger;
   backoff?: BackoffOptions;
   workerEntry?: string;
+  /** How each child is started; default: forked from `workerEntry` (the simulator starts simulated ones). */
+  startChild?: StartWorkerChild;
   maxJobsPerWorker?: number;
   maxMemoryMb?: number;
   /**
@@ -223,7 +225,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
 
   private spawn(slot: Slot): void {
     const settings: Omit<WorkerSettings, 'tokenBase'> = { ...this.opts.settings, workerId: slot.name };
-    const worker = new WorkerProcess(slot.name, settings.concurrency, settings, this.entry, () => this.opts.clock.now(), this.opts.tokenPrefix?.() ?? '');
+    const worker = new WorkerProcess(slot.name, settings.concurrency, settings, this.entry, () => this.opts.clock.now(), this.opts.tokenPrefix?.() ?? '', this.opts.startChild);
     slot.worker = worker;
     this.versionOf.set(worker, this.settingsVersion);
     this.opts.log.debug({ worker: slot.name, pid: worker.pid }, 'worker forked');
