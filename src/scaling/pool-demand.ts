@@ -16,6 +16,7 @@ import { WaitWindow } from '../policy/wait-window.js';
 import type { DemandSource } from './control-loop.js';
 import { HostCpu, schedTimes, type CpuReading } from './host-cpu.js';
 import type { Supervisor } from '../supervisor/supervisor.js';
+import type { WorkerProcess } from '../supervisor/worker-process.js';
 
 const PROBE_TIMEOUT_MS = 1000;
 
@@ -29,8 +30,8 @@ export class PoolDemand implements DemandSource {
   /** CPU µs of each live worker at its last sample, and all the workers' CPU µs since the pool started. */
   private readonly cpuSeen = new Map<string, number>();
   private poolCpuUs = 0;
-  /** Run-queue wait (ms) of each live worker at the last refresh; undefined once a read failed. */
-  private readonly waitSeen = new Map<number, number>();
+  /** Run-queue wait (ms) of each live worker (by key) at the last refresh. */
+  private readonly waitSeen = new Map<string, number>();
   private lastRefresh: { at: number; poolCpuUs: number } | undefined;
   private readonly startedAt: number;
   private cpu: CpuReading | undefined;
@@ -44,7 +45,8 @@ export class PoolDemand implements DemandSource {
     /** Live instances (this one included) per queue, from the fleet registry; absent: this one alone. */
     private readonly listeners?: () => ReadonlyMap<string, number>,
     private readonly hostCpu: Pick<HostCpu, 'read'> = new HostCpu(),
-    private readonly readSched: (pid: number) => { waitMs: number } | undefined = schedTimes,
+    /** How long a worker waited, runnable, for a CPU since it started; undefined where unknown. */
+    private readonly readSched: (w: WorkerProcess) => { waitMs: number } | undefined = (w) => (w.pid === undefined ? undefined : schedTimes(w.pid)),
   ) {
     this.startedAt = clock.now();
     this.tracker = new DemandTracker(windowMs);
@@ -68,7 +70,7 @@ export class PoolDemand implements DemandSource {
     });
     supervisor.on('worker-exit', (e) => {
       this.cpuSeen.delete(e.worker.key);
-      if (e.worker.pid !== undefined) this.waitSeen.delete(e.worker.pid);
+      this.waitSeen.delete(e.worker.key);
     });
   }
 
@@ -117,15 +119,15 @@ export class PoolDemand implements DemandSource {
     let total = 0;
     let known = true;
     for (const w of this.supervisor.workers()) {
-      if (w.pid === undefined || (w.state !== 'running' && w.state !== 'draining')) continue;
-      const t = this.readSched(w.pid);
+      if (w.state !== 'running' && w.state !== 'draining') continue;
+      const t = this.readSched(w);
       if (!t) {
         known = false;
         continue;
       }
-      const prev = this.waitSeen.get(w.pid);
+      const prev = this.waitSeen.get(w.key);
       if (prev !== undefined) total += Math.max(0, t.waitMs - prev);
-      this.waitSeen.set(w.pid, t.waitMs);
+      this.waitSeen.set(w.key, t.waitMs);
     }
     return known ? total : undefined;
   }
