@@ -16,6 +16,9 @@ import { WorkerProcess, type ExitReason, type StartWorkerChild } from './worker-
 /** The compiled child entry; src/ and dist/ sit at the same depth, so this works from either. */
 export const WORKER_ENTRY = fileURLToPath(new URL('../../dist/worker/main.js', import.meta.url));
 
+/** Slot names in numeric order (worker-2 before worker-10); one collator, not one per comparison. */
+const byName = new Intl.Collator(undefined, { numeric: true }).compare;
+
 /** The end of the stop timeout kept for handing running jobs back and killing (at most). */
 const STOP_RESERVE_MS = 3000;
 
@@ -116,7 +119,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     const out: WorkerProcess[] = [];
     for (const slot of this.slots.values()) if (slot.worker) out.push(slot.worker);
     out.push(...this.draining);
-    return out.sort((a, b) => a.id.localeCompare(b.id, undefined, { numeric: true }) || a.forkedAt - b.forkedAt);
+    return out.sort((a, b) => byName(a.id, b.id) || a.forkedAt - b.forkedAt);
   }
 
   slotList(): Slot[] {
@@ -219,7 +222,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   private pickSlotToRemove(): Slot {
     const slots = [...this.slots.values()];
     const rank = (s: Slot) => (!s.worker ? -2 : s.worker.state === 'starting' ? -1 : s.worker.busySlots);
-    slots.sort((a, b) => rank(a) - rank(b) || b.name.localeCompare(a.name, undefined, { numeric: true }));
+    slots.sort((a, b) => rank(a) - rank(b) || byName(b.name, a.name));
     return slots[0]!;
   }
 
