@@ -76,7 +76,7 @@ export async function runSimulate(o: SimulateOptions, out: (line: string) => voi
     ...(o.cores !== undefined ? { cores: o.cores } : {}),
   };
   const started = performance.now();
-  const result = simulate(trace, pool, selectPolicy(config));
+  const result = await simulate(trace, pool, selectPolicy(config));
   const elapsedMs = performance.now() - started;
   const s = result.summary;
   if (o.plot) {
