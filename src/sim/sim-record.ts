@@ -93,6 +93,12 @@ export class SimRecord {
     this.running++;
   }
 
+  /** A running job went back to its queue (its wait counts from its next start). */
+  jobReturned(index: number): void {
+    this.startedMs[index] = -1;
+    this.running--;
+  }
+
   jobEnded(): void {
     this.running--;
     this.finished++;

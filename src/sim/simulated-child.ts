@@ -8,7 +8,8 @@
 import { EventEmitter } from 'node:events';
 import type { ChildMessage, ParentMessage, WorkerSettings } from '../ipc/messages.js';
 import type { WorkerChild } from '../supervisor/worker-process.js';
-import { JobTally } from './job-tally.js';
+import { JobTally } from '../worker/job-tally.js';
+import { Random } from './random.js';
 import type { SimRecord } from './sim-record.js';
 import type { JobRun, SimulatedCpu } from './simulated-cpu.js';
 import type { JobTaker, SimJob, SimulatedQueues } from './simulated-queues.js';
@@ -58,7 +59,9 @@ export class SimulatedChild extends EventEmitter implements WorkerChild, JobTake
     private readonly world: SimulatedWorld,
   ) {
     super();
-    this.tally = new JobTally(serial);
+    // The real child's tally, drawing its sample of waits from a seeded source: the same trace, the same waits.
+    const random = new Random(serial);
+    this.tally = new JobTally(() => random.next());
     this.countedTo = world.time.now;
     world.cpu.processStarted();
     world.record.childStarted(world.time.now);
@@ -74,7 +77,7 @@ export class SimulatedChild extends EventEmitter implements WorkerChild, JobTake
         this.drain();
         break;
       case 'hand-back':
-        this.exit(0, null);
+        this.exit(this.running.size > 0 ? 75 : 0, null);
         break;
       case 'list-running': {
         const jobs = [...this.running].map((r) => `${this.queueName(r.job)}:${r.job.index}`);
@@ -135,7 +138,7 @@ export class SimulatedChild extends EventEmitter implements WorkerChild, JobTake
     cpu.endJob(r.run);
     this.busyDoneMs += r.run.runMs;
     this.processed++;
-    this.tally.completed(this.queueName(r.job), r.run.runMs);
+    this.tally.ended(this.queueName(r.job), 'completed', r.run.runMs);
     record.jobEnded();
     // The next job takes this one's slot in the same turn: the slot is never seen free.
     const next = this.phase === 'ready' ? queues.take() : undefined;
@@ -167,6 +170,13 @@ export class SimulatedChild extends EventEmitter implements WorkerChild, JobTake
     this.phase = 'exited';
     this.connected = false;
     queues.removeTaker(this);
+    // Handed back (or returned by the supervisor's hand-back after a kill): nothing is lost.
+    for (const r of this.running) {
+      cpu.endJob(r.run);
+      record.jobReturned(r.job.index);
+      queues.putBack(r.job);
+    }
+    this.running.clear();
     cpu.processEnded();
     record.childEnded(time.now, readySlots);
     // Not at once: the parent may be in the middle of asking it to drain.

@@ -122,6 +122,16 @@ export class SimulatedQueues implements Pick<QueueCountsReader, 'backlog' | 'sna
     return undefined;
   }
 
+  /** A job handed back: first in its queue again, for any child with a free slot. */
+  putBack(job: SimJob): void {
+    const list = this.waiting[job.queue]!;
+    const head = this.heads[job.queue]!;
+    if (head > 0) list[(this.heads[job.queue] = head - 1)] = job.index;
+    else list.unshift(job.index);
+    this.count++;
+    this.offer(job);
+  }
+
   async snapshot(): Promise<Record<string, QueueSnapshot>> {
     this.time.settleAfter();
     const now = this.time.now;
@@ -160,6 +170,11 @@ export class SimulatedQueues implements Pick<QueueCountsReader, 'backlog' | 'sna
     this.waiting[job.queue]!.push(job.index);
     this.count++;
     this.arrived++;
+    this.offer(job);
+  }
+
+  /** A job is waiting: set its queue's marker, and let the children with a free slot take it, oldest first. */
+  private offer(job: SimJob): void {
     this.setMarker(`${this.prefix}:${this.order[job.queue]}:marker`);
     for (const taker of this.takers) {
       if (this.count === 0) break;
