@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createAdaptivePolicy } from '../../src/policy/adaptive.js';
 import { decideScale } from '../../src/policy/threshold.js';
+import { selectPolicy } from '../../src/policy/select.js';
 import type { ScalePolicy } from '../../src/policy/types.js';
 import { simulate, percentile, type SimPool } from '../../src/sim/simulate.js';
 import { builtInTrace, parseTraceCsv, TraceError, type Trace } from '../../src/sim/traces.js';
@@ -57,6 +58,33 @@ describe('simulate (hand-computed cases)', () => {
       expect(r.summary.workerSeconds).toBeCloseTo(1.25, 9);
     });
   }
+
+  it('with the CPU guard on and I/O-bound jobs, a saturated pool adds a worker before the period ends, as the daemon does', async () => {
+    // 20 jobs of 10 s at 0 s. Worker 1 is ready at 0.25 s and takes one; its sample 20 ms later shows
+    // every slot busy with jobs waiting: one worker more at 0.27 s. Worker 2 (ready at 0.52 s) is busy
+    // too, but the saturation watch asks at most once per sample interval (1 s): the next step comes
+    // with its periodic sample at 1.52 s, and the periodic decisions start from there.
+    const policy = selectPolicy({ policy: 'threshold', maxStep: 1, stabilizationWindow: 0, scalingPeriod: 5, memoryBudgetMb: undefined });
+    const r = await simulate(trace(Array.from({ length: 20 }, () => '0,10,default').join('\n')), pool({ maxWorkers: 3 }), policy);
+    expect(r.timeline.slice(0, 3).map((t) => [t.workersBefore, t.workers])).toEqual([[1, 2], [2, 3], [3, 3]]);
+    expect(r.timeline[0]!.t).toBeCloseTo(0.27, 9);
+    expect(r.timeline[1]!.t).toBeCloseTo(1.52, 9);
+    expect(r.timeline[2]!.t).toBeCloseTo(6.52, 9);
+    expect(r.timeline[0]!.reason).toMatch(/^every slot busy and 19 jobs waiting/);
+  });
+
+  it('CPU-bound jobs on 2 simulated cores: the guard holds the pool at cores + 1 from what the daemon reads of the host; without it the pool climbs', async () => {
+    // 90 jobs/s of 21 ms of CPU for a minute: 1.9 cores' worth. More processes than cores only stretch the jobs.
+    const jobs = Array.from({ length: 90 * 60 }, (_, i) => ({ arrival: i / 90, duration: 0.021, queue: 'default', cpu: 1 }));
+    const cpuTrace: Trace = { name: 'cpu', description: 'cpu', jobs, horizon: 60 };
+    const settings = { policy: 'threshold', maxStep: 1, stabilizationWindow: 0, scalingPeriod: 5, memoryBudgetMb: undefined } as const;
+    const cpuPool = pool({ maxWorkers: 8, window: 30, cores: 2 });
+    const guarded = await simulate(cpuTrace, cpuPool, selectPolicy(settings));
+    expect(guarded.summary.peakWorkers).toBe(3);
+    expect(guarded.timeline.some((t) => /cpu guard held the step: host CPU \d+% of 2 cores, jobs CPU-bound/.test(t.reason))).toBe(true);
+    const unguarded = await simulate(cpuTrace, cpuPool, selectPolicy({ ...settings, cpuGuard: false }));
+    expect(unguarded.summary.peakWorkers).toBeGreaterThan(4);
+  });
 
   it('scale-down drains: a busy worker finishes its job before it goes', async () => {
     // 2 fixed workers, then the policy asks for 1 at the first tick (5 s) while both run 8 s jobs.
