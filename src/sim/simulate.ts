@@ -10,7 +10,7 @@ import { createLogger } from '../logger.js';
 import type { ScalePolicy } from '../policy/types.js';
 import { PoolDemand } from '../scaling/pool-demand.js';
 import { buildScaling, startScaling, type Scaling } from '../scaling/scaling-parts.js';
-import { Supervisor } from '../supervisor/supervisor.js';
+import { Supervisor, type SupervisorOptions } from '../supervisor/supervisor.js';
 import { SimRecord, type SimResult } from './sim-record.js';
 import { SimulatedChild, type SimulatedWorld } from './simulated-child.js';
 import { SimulatedCpu } from './simulated-cpu.js';
@@ -56,8 +56,7 @@ interface SimulatedPool {
 }
 
 export async function simulate(trace: Trace, pool: SimPool, policy: ScalePolicy): Promise<SimResult> {
-  const sim = buildPool(trace, pool, policy);
-  const { time, record, queues, supervisor, scaling } = sim;
+  const { time, record, queues, supervisor, scaling } = buildPool(trace, pool, policy);
   queues.scheduleArrivals((job) => record.jobArrived(job.durationMs));
   startScaling(scaling);
   const horizonMs = trace.horizon * 1000;
@@ -67,7 +66,8 @@ export async function simulate(trace: Trace, pool: SimPool, policy: ScalePolicy)
     const next = time.nextAt();
     const done = queues.drained && record.running === 0;
     if ((done && Math.max(time.now, next) >= horizonMs) || next > horizonMs + GIVE_UP_AFTER_MS) {
-      // Nothing left to do: the pool runs on, idle, to the end of the trace.
+      // Every job done: the pool idles on to the end of the trace (its workers still count); or
+      // given up on a policy that never serves the waiting jobs (they count as unfinished).
       const end = done ? Math.max(time.now, horizonMs) : time.now;
       record.advance(end, pinned());
       time.advanceTo(end);
@@ -113,7 +113,7 @@ function buildPool(trace: Trace, pool: SimPool, policy: ScalePolicy): SimulatedP
 }
 
 /** What a simulated child is started with: the pool's settings (Redis and the processor mean nothing here). */
-function childSettings(pool: SimPool, queues: string[]): ConstructorParameters<typeof Supervisor>[0]['settings'] {
+function childSettings(pool: SimPool, queues: string[]): SupervisorOptions['settings'] {
   return {
     pool: 'simulated',
     redisUrl: '',
