@@ -1,9 +1,9 @@
 /**
- * The policy comparison behind docs/policies.md: every built-in trace through the threshold rule, the
- * adaptive and the latency policies and two fixed baselines (always min, always max) on one pool, the
- * cost/wait frontier (the threshold rule at several thresholds, the latency policy at several targets),
- * the issue's targets checked for the adaptive policy, and the CPU-saturation guard on a CPU-bound trace
- * on a 2-core host. Pure apart from the clock it reads to report how long a run took.
+ * The policy comparison behind docs/policies.md (pure apart from the clock it reads to report how
+ * long a run took): every built-in trace through the threshold rule, the adaptive and the latency
+ * policies and two fixed baselines (always min, always max) on one pool, the cost/wait frontier (the
+ * threshold rule at several thresholds, the latency policy at several targets), the issue's targets
+ * checked for the adaptive policy, and the CPU-saturation guard on a CPU-bound trace on a 2-core host.
  */
 import { selectPolicy, type PolicySettings } from '../policy/select.js';
 import type { ScalePolicy } from '../policy/types.js';

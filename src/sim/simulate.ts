@@ -1,10 +1,9 @@
 /**
- * A simulation of one pool on virtual time that runs the daemon's own scaling code — the real
- * Supervisor (slots, states, usage window), the real control loop with its policy and guard, the
- * real PoolDemand, SaturationWatch and ArrivalWatch, wired as the daemon wires them — against
+ * A deterministic simulation of one pool on virtual time that runs the daemon's own scaling code —
+ * the real Supervisor (slots, states, usage window), the real control loop with its policy and guard,
+ * the real PoolDemand, SaturationWatch and ArrivalWatch, wired as the daemon wires them — against
  * simulated parts in place of the outside world: children that run the trace's jobs instead of
- * forked processes, queues instead of Redis, and a host's CPUs (`cores`). Deterministic: the same
- * trace gives the same answer.
+ * forked processes, queues instead of Redis, and a host's CPUs (`cores`).
  */
 import { createLogger } from '../logger.js';
 import type { ScalePolicy } from '../policy/types.js';

@@ -1,8 +1,8 @@
 /**
- * The simulator's Redis: the trace's jobs arrive on virtual time and wait in their queues (strict
- * queue order, oldest first) until a simulated child takes one. The real PoolDemand reads their
- * backlog here as it reads a QueueCountsReader's, and the real ArrivalWatch blocks on their markers
- * here as on Redis (a job's arrival sets its queue's marker; a child that finds the queues empty
+ * The simulator's Redis, where the trace's jobs arrive on virtual time and wait in their queues
+ * (strict queue order, oldest first) until a simulated child takes one, whose backlog the real
+ * PoolDemand reads as it reads a QueueCountsReader's and on whose markers the real ArrivalWatch
+ * blocks as on Redis (a job's arrival sets its queue's marker; a child that finds the queues empty
  * has popped it).
  */
 import type { QueueCountsReader, QueueSnapshot } from '../redis/queue-counts.js';
