@@ -19,7 +19,7 @@ const options = {
   cpu: { trace: 'cpu-bound', pool: { ...pool, maxWorkers: 8, cores: 2 } },
 };
 const started = performance.now();
-const report = runReport(options);
+const report = await runReport(options);
 const plotDir = path.join(root, 'docs', 'policies');
 mkdirSync(plotDir, { recursive: true });
 for (const f of readdirSync(plotDir)) if (f.endsWith('.svg')) rmSync(path.join(plotDir, f));

@@ -1,6 +1,7 @@
 /**
  * Time, injected. `now()` is monotonic milliseconds for differences (windows, timeouts); `wallNow()`
- * is epoch milliseconds for what people read (decision timestamps). Tests pass a ManualClock.
+ * is epoch milliseconds for what people read (decision timestamps). Tests pass a ManualClock; the
+ * simulator also passes Timers that fire on its virtual time.
  */
 export interface Clock {
   now(): number;
@@ -10,6 +11,17 @@ export interface Clock {
 export const systemClock: Clock = {
   now: () => performance.now(),
   wallNow: () => Date.now(),
+};
+
+/** One-shot timers, injected like the clock: the system's, or the simulator's on virtual time. */
+export interface Timers {
+  setTimeout(fn: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+export const systemTimers: Timers = {
+  setTimeout: (fn, ms) => setTimeout(fn, ms),
+  clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout | undefined),
 };
 
 export class ManualClock implements Clock {

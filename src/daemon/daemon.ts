@@ -11,6 +11,7 @@ import { createLogger, wantsPretty, type Logger } from '../logger.js';
 import type { ScalePolicy } from '../policy/types.js';
 import type { EventStream } from '../observe/event-stream.js';
 import type { ControlLoop } from '../scaling/control-loop.js';
+import { startScaling } from '../scaling/scaling-parts.js';
 import { redactUrl } from '../secrets.js';
 import { settledWithin } from '../timing.js';
 import type { HandBack } from '../supervisor/hand-back.js';
@@ -85,10 +86,9 @@ export class Daemon {
     for (const warning of this.http.warnings) this.log.warn(warning);
     for (const note of this.http.notes) this.log.info(note);
     p.stuckWatch.start();
-    const startScaling = () => (p.loop.start(), p.arrivals.arm());
-    if (Object.keys(c.globalConcurrency).length === 0) startScaling();
+    if (Object.keys(c.globalConcurrency).length === 0) startScaling(p);
     // Workers must not take jobs of a limited queue before its limit is in Redis.
-    else void this.applyGlobalConcurrency().then(() => !this.stopped && startScaling());
+    else void this.applyGlobalConcurrency().then(() => !this.stopped && startScaling(p));
     p.history.start();
     p.fleet.start();
     p.lockKeeper.start();

@@ -25,10 +25,8 @@ import { GlobalConcurrency } from '../redis/global-concurrency.js';
 import { QueueCountsReader } from '../redis/queue-counts.js';
 import { RedisReachability } from '../redis/reachability.js';
 import { RedisWatch } from '../redis/redis-watch.js';
-import { ArrivalWatch } from '../scaling/arrival-watch.js';
-import { ControlLoop } from '../scaling/control-loop.js';
 import { PoolDemand } from '../scaling/pool-demand.js';
-import { SaturationWatch } from '../scaling/saturation-watch.js';
+import { buildScaling } from '../scaling/scaling-parts.js';
 import { redactUrl } from '../secrets.js';
 import { FetchHealth } from '../supervisor/fetch-health.js';
 import { FreezeWatch } from '../supervisor/freeze-watch.js';
@@ -138,32 +136,21 @@ export function buildParts(input: PartsInput): PoolParts {
 
   // 4. The scaling loop between the policy (decides) and the supervisor (does).
   const policy = input.policy ?? selectPolicy(c);
-  const loop = new ControlLoop(
+  const { loop, arrivals, saturation } = buildScaling({
     supervisor,
-    fleetCap ? cappedPolicy(policy, fleetCap) : policy,
-    { minWorkers: c.minWorkers, maxWorkers: c.maxWorkers, threshold: c.utilizationThreshold, scalingPeriodMs: c.scalingPeriod * 1000 },
+    policy: fleetCap ? cappedPolicy(policy, fleetCap) : policy,
+    limits: { minWorkers: c.minWorkers, maxWorkers: c.maxWorkers, threshold: c.utilizationThreshold, scalingPeriodMs: c.scalingPeriod * 1000 },
+    demand: new PoolDemand(supervisor, queueCounts, clock, c.window * 1000, () => fleet.queueListeners()),
+    markers: {
+      connect: () => queueCounts.client.duplicate({ connectionName: `worker-pool:${c.name}:arrivals`, maxRetriesPerRequest: null }),
+      prefix: c.prefix,
+      queues: c.queues,
+    },
+    sampleIntervalMs: c.sampleInterval * 1000,
     clock,
     log,
-    new PoolDemand(supervisor, queueCounts, clock, c.window * 1000, () => fleet.queueListeners()),
-    (s) => workersWanted(s, { policy: state.config.policy, drainTargetMs: state.config.scalingPeriod * 1000, targetWaitMs: state.config.targetWait * 1000 }),
-  );
-  const arrivals = new ArrivalWatch({
-    connect: () => queueCounts.client.duplicate({ connectionName: `worker-pool:${c.name}:arrivals`, maxRetriesPerRequest: null }),
-    prefix: c.prefix,
-    queues: c.queues,
-    atZero: () => supervisor.desired === 0 && loop.running,
-    decide: () => loop.decideNow(),
-    log,
+    wanted: (s) => workersWanted(s, { policy: state.config.policy, drainTargetMs: state.config.scalingPeriod * 1000, targetWaitMs: state.config.targetWait * 1000 }),
   });
-  loop.onDecision((d) => d.workersAfter === 0 && arrivals.arm());
-  const saturation = new SaturationWatch({
-    supervisor,
-    canGrow: () => loop.running && loop.decidesEarly && supervisor.desired > 0 && supervisor.desired < loop.limits.maxWorkers,
-    decide: () => loop.decideSaturated(),
-    clock,
-    minGapMs: c.sampleInterval * 1000,
-  });
-  supervisor.on('worker-message', (_w, m) => m.type === 'sample' && saturation.onSample());
   // Every period, put back a global limit that Redis lost or another pool changed.
   loop.onDecision(() => void globalConcurrency.check().catch((err: Error) => log.debug({ err: err.message }, 'global concurrency check failed')));
 

@@ -6,12 +6,19 @@
  * the worker about to start here, still wake for the job. After a wake-up that did not scale the pool
  * up (the job was delayed, say), it waits for the next periodic decision before it watches again.
  */
-import type { Redis } from 'ioredis';
 import type { Logger } from '../logger.js';
+
+/** What the watch needs of its connection: an ioredis client, or the simulator's queues. */
+export interface MarkerConnection {
+  bzpopmin(...args: [...keys: string[], timeout: number]): Promise<[key: string, member: string, score: string] | null>;
+  zadd(key: string, score: number, member: string): Promise<unknown>;
+  on(event: 'error', listener: (err: Error) => void): unknown;
+  disconnect(): void;
+}
 
 export interface ArrivalWatchOptions {
   /** Opens a connection of its own to block on (once, when first needed; closed by stop()). */
-  connect(): Redis;
+  connect(): MarkerConnection;
   prefix: string;
   queues: readonly string[];
   /** The pool wants no worker now. */
@@ -30,13 +37,13 @@ export class ArrivalWatch {
   private armed = false;
   private stopped = false;
   private loop: Promise<void> | undefined;
-  private conn: Redis | undefined;
+  private conn: MarkerConnection | undefined;
 
   constructor(private readonly opts: ArrivalWatchOptions) {
     this.markers = this.markersOf(opts.queues);
   }
 
-  private get connection(): Redis {
+  private get connection(): MarkerConnection {
     if (!this.conn) {
       this.conn = this.opts.connect();
       this.conn.on('error', () => undefined);

@@ -4,7 +4,7 @@
  * Two seams decide before the period ends: decideNow() (a job arrived at a pool at zero) and
  * decideSaturated() (every slot is busy; see SaturationWatch).
  */
-import type { Clock } from '../clock.js';
+import { systemTimers, type Clock, type Timers } from '../clock.js';
 import type { Logger } from '../logger.js';
 import type { ScaleAction, ScaleDecision, ScalePolicy, ScaleSnapshot } from '../policy/types.js';
 import type { Supervisor } from '../supervisor/supervisor.js';
@@ -44,7 +44,7 @@ export interface DemandSource {
 export class ControlLoop {
   readonly decisions: DecisionRecord[] = [];
   lastTickAt: number | undefined;
-  private timer: NodeJS.Timeout | undefined;
+  private timer: unknown;
   /** When the scheduled periodic tick is due (monotonic ms). */
   private nextTickAt = 0;
   private deciding = false;
@@ -61,6 +61,8 @@ export class ControlLoop {
     private readonly demand?: DemandSource,
     /** Workers the demand calls for, unbounded by max-workers (see policy/workers-wanted.ts). */
     private readonly wanted?: (s: ScaleSnapshot) => number,
+    /** The periods' timers (the simulator's run on virtual time). */
+    private readonly timers: Timers = systemTimers,
   ) {}
 
   /** The highest `wanted` of the decisions in the last `windowMs`; undefined when none said. */
@@ -82,7 +84,7 @@ export class ControlLoop {
   }
 
   stop(): void {
-    if (this.timer) clearTimeout(this.timer);
+    if (this.timer !== undefined) this.timers.clearTimeout(this.timer);
     this.timer = undefined;
   }
 
@@ -131,7 +133,7 @@ export class ControlLoop {
   private async decideEarly(read: () => Promise<void>, saturated: boolean): Promise<DecisionRecord | undefined> {
     if (this.timer === undefined || this.deciding) return undefined;
     this.deciding = true;
-    clearTimeout(this.timer);
+    this.timers.clearTimeout(this.timer);
     let record: DecisionRecord | undefined;
     try {
       await read();
@@ -143,7 +145,7 @@ export class ControlLoop {
     } finally {
       this.deciding = false;
       if (this.timer !== undefined) {
-        clearTimeout(this.timer); // (a reload may have rescheduled meanwhile)
+        this.timers.clearTimeout(this.timer); // (a reload may have rescheduled meanwhile)
         // A decision made starts the next period; none leaves the period as it was scheduled.
         this.schedule(record ? this.limits.scalingPeriodMs : Math.max(0, this.nextTickAt - this.clock.now()));
       }
@@ -152,7 +154,7 @@ export class ControlLoop {
 
   private schedule(delayMs = this.limits.scalingPeriodMs): void {
     this.nextTickAt = this.clock.now() + delayMs;
-    const timer = setTimeout(() => {
+    const timer = this.timers.setTimeout(() => {
       if (this.deciding) return; // decideNow() took this period over and schedules the next
       this.deciding = true;
       const refreshed = this.demand ? this.demand.refresh() : Promise.resolve();

@@ -26,29 +26,29 @@ interface Totals {
   waitUnknown: number;
 }
 
-export interface JobCpuMeterOptions {
+export interface JobCpuMeterOptions<W = number> {
   /** How long the history of totals is kept (ms): the longest span asked about. */
   keepMs: number;
   /** A worker's samples closer together than this (its clock, ms) are folded into the next one: at most one schedstat read per gap. */
   minGapMs: number;
-  /** Time waiting runnable for a CPU so far (ms) of a process; undefined where unknown. */
-  readWait(pid: number): number | undefined;
+  /** Time waiting runnable for a CPU so far (ms) of a worker (its pid, or the worker itself); undefined where unknown. */
+  readWait(worker: W): number | undefined;
 }
 
-export class JobCpuMeter {
+export class JobCpuMeter<W = number> {
   private readonly last = new Map<string, Point>();
   private totals: Totals = { at: -Infinity, cpuMs: 0, waitMs: 0, busyMs: 0, waitUnknown: 0 };
   private readonly history: Totals[] = [];
   private pruned = false;
 
-  constructor(private readonly opts: JobCpuMeterOptions) {}
+  constructor(private readonly opts: JobCpuMeterOptions<W>) {}
 
   /** A worker's sample: its cumulative CPU (µs, process.cpuUsage()) and busy slot-time (ms) at its time `at`. */
-  sample(key: string, pid: number | undefined, s: { at: number; busyMs: number; cpu?: { user: number; system: number } }, now: number): void {
+  sample(key: string, worker: W | undefined, s: { at: number; busyMs: number; cpu?: { user: number; system: number } }, now: number): void {
     if (!s.cpu) return;
     const prev = this.last.get(key);
     if (prev && s.at - prev.at < this.opts.minGapMs) return;
-    const point: Point = { at: s.at, cpuMs: (s.cpu.user + s.cpu.system) / 1000, busyMs: s.busyMs, waitMs: pid === undefined ? undefined : this.opts.readWait(pid) };
+    const point: Point = { at: s.at, cpuMs: (s.cpu.user + s.cpu.system) / 1000, busyMs: s.busyMs, waitMs: worker === undefined ? undefined : this.opts.readWait(worker) };
     this.last.set(key, point);
     if (!prev) return; // the baseline
     const t = { ...this.totals, at: now };

@@ -21,6 +21,7 @@ import { HostCpu, schedTimes, type CpuReading } from './host-cpu.js';
 import { JobCpuMeter } from './job-cpu-meter.js';
 import type { Supervisor } from '../supervisor/supervisor.js';
 import { withTimeout } from '../timing.js';
+import type { WorkerProcess } from '../supervisor/worker-process.js';
 
 const PROBE_TIMEOUT_MS = 1000;
 const MiB = 1024 * 1024;
@@ -50,7 +51,7 @@ export class PoolDemand implements DemandSource {
   private backlog: number | null = null;
   private oldestWaitMs: number | null = null;
   /** How CPU-bound the jobs were: each worker's CPU, busy and run-queue wait between its own samples. */
-  private readonly jobCpu: JobCpuMeter;
+  private readonly jobCpu: JobCpuMeter<WorkerProcess>;
   /** When the last two periodic refreshes were (an early decision looks back over a whole period). */
   private lastRefreshAt: number | undefined;
   private refreshBeforeAt: number | undefined;
@@ -66,12 +67,13 @@ export class PoolDemand implements DemandSource {
     /** Live instances (this one included) per queue, from the fleet registry; absent: this one alone. */
     private readonly listeners?: () => ReadonlyMap<string, number>,
     private readonly hostCpu: Pick<HostCpu, 'read'> = new HostCpu(),
-    readSched: (pid: number) => { waitMs: number } | undefined = schedTimes,
+    /** How long a worker waited, runnable, for a CPU since it started; undefined where unknown. */
+    readSched: (w: WorkerProcess) => { waitMs: number } | undefined = (w) => (w.pid === undefined ? undefined : schedTimes(w.pid)),
     private readonly hostMemory: HostMemory = processMemory(),
   ) {
     this.startedAt = clock.now();
     this.tracker = new DemandTracker(windowMs);
-    this.jobCpu = new JobCpuMeter({ keepMs: 2 * windowMs, minGapMs: supervisor.settings.sampleIntervalMs / 2, readWait: (pid) => readSched(pid)?.waitMs });
+    this.jobCpu = new JobCpuMeter({ keepMs: 2 * windowMs, minGapMs: supervisor.settings.sampleIntervalMs / 2, readWait: (w) => readSched(w)?.waitMs });
     this.waits = new WaitWindow(windowMs);
     supervisor.on('worker-message', (w, msg) => {
       if (msg.type !== 'sample') return;
@@ -82,7 +84,7 @@ export class PoolDemand implements DemandSource {
         const kept = q.waitSampleMs ?? [];
         for (const ms of kept) this.waits.record(this.clock.now(), ms, q.started / kept.length);
       }
-      this.jobCpu.sample(w.key, w.pid, msg, this.clock.now());
+      this.jobCpu.sample(w.key, w, msg, this.clock.now());
     });
     supervisor.on('worker-exit', (e) => this.jobCpu.forget(e.worker.key));
   }

@@ -1,7 +1,7 @@
 /**
- * An SVG of the cost/wait frontier of one trace: each policy run is a point, worker-seconds (what
- * the pool cost) across, p95 wait (what the jobs paid) up, on a log scale from 10 ms; lower-left is
- * better. Runs of one family (thresholds, wait targets) are joined by a line. Pure: returns text.
+ * An SVG of the cost/wait frontier of one trace, as pure text: each policy run is a point,
+ * worker-seconds (what the pool cost) across, p95 wait (what the jobs paid) up, on a log scale from
+ * 10 ms (lower-left is better), with the runs of one family (thresholds, wait targets) joined by a line.
  */
 
 export interface FrontierPoint {

@@ -1,7 +1,7 @@
 /**
- * An SVG picture of one simulation, like the one in RQ Orchestrator's README: offered load (grey
- * area, in busy slots), workers (blue steps) and utilization (orange, right axis) with the
- * threshold band (remove below threshold/2, add above threshold) over time. Pure: returns text.
+ * An SVG picture of one simulation, as pure text, like the one in RQ Orchestrator's README: offered
+ * load (grey area, in busy slots), workers (blue steps) and utilization (orange, right axis) with the
+ * threshold band (remove below threshold/2, add above threshold) over time.
  */
 import type { SimResult } from './simulate.js';
 

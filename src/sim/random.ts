@@ -1,4 +1,4 @@
-/** A small seeded random source (mulberry32) with the distributions the traces need. Deterministic. */
+/** A small seeded, deterministic random source (mulberry32) with the distributions the traces need. */
 export class Random {
   private state: number;
 

@@ -1,9 +1,9 @@
 /**
- * The policy comparison behind docs/policies.md: every built-in trace through the threshold rule, the
- * adaptive and the latency policies and two fixed baselines (always min, always max) on one pool, the
- * cost/wait frontier (the threshold rule at several thresholds, the latency policy at several targets),
- * the issue's targets checked for the adaptive policy, and the CPU-saturation guard on a CPU-bound trace
- * on a 2-core host. Pure apart from the clock it reads to report how long a run took.
+ * The policy comparison behind docs/policies.md (pure apart from the clock it reads to report how
+ * long a run took): every built-in trace through the threshold rule, the adaptive and the latency
+ * policies and two fixed baselines (always min, always max) on one pool, the cost/wait frontier (the
+ * threshold rule at several thresholds, the latency policy at several targets), the issue's targets
+ * checked for the adaptive policy, and the CPU-saturation guard on a CPU-bound trace on a 2-core host.
  */
 import { selectPolicy, type PolicySettings } from '../policy/select.js';
 import type { ScalePolicy } from '../policy/types.js';
@@ -53,14 +53,14 @@ export interface TraceReport {
 
 const fixed = (n: number): ScalePolicy => () => ({ action: 'hold', target: n, reason: 'fixed size' });
 
-export function runReport(o: ReportOptions): { traces: TraceReport[]; plots: Array<{ file: string; svg: string }>; guard: PolicyRow[] } {
+export async function runReport(o: ReportOptions): Promise<{ traces: TraceReport[]; plots: Array<{ file: string; svg: string }>; guard: PolicyRow[] }> {
   const names = o.traces ?? Object.keys(BUILT_IN_TRACES).filter((n) => n !== o.cpu.trace);
   const traces: TraceReport[] = [];
   const plots: Array<{ file: string; svg: string }> = [];
   const settings = (policy: PolicySettings['policy'], over: Partial<PolicySettings> = {}): PolicySettings => ({ ...o.adaptive, policy, scalingPeriod: o.pool.scalingPeriod, targetWait: o.targetWait, ...over });
-  const run = (trace: ReturnType<typeof builtInTrace> & object, pool: SimPool, policy: ScalePolicy, label: string) => {
+  const run = async (trace: ReturnType<typeof builtInTrace> & object, pool: SimPool, policy: ScalePolicy, label: string) => {
     const t0 = performance.now();
-    const result = simulate(trace, pool, policy);
+    const result = await simulate(trace, pool, policy);
     return { row: { policy: label, summary: result.summary, ms: performance.now() - t0 }, result };
   };
   for (const name of names) {
@@ -75,7 +75,7 @@ export function runReport(o: ReportOptions): { traces: TraceReport[]; plots: Arr
       [`fixed at max (${o.pool.maxWorkers})`, { ...o.pool, minWorkers: o.pool.maxWorkers }, fixed(o.pool.maxWorkers)],
     ];
     for (const [label, pool, policy] of table) {
-      const { row, result } = run(trace, pool, policy, label);
+      const { row, result } = await run(trace, pool, policy, label);
       rows.push(row);
       if (label === 'threshold' || label === 'adaptive') {
         plots.push({ file: `${name}-${label}.svg`, svg: plotSvg(result, { title: `${name} · ${label} · min ${o.pool.minWorkers} max ${o.pool.maxWorkers}`, threshold: o.pool.threshold, maxWorkers: o.pool.maxWorkers, concurrency: o.pool.concurrency }) });
@@ -85,11 +85,11 @@ export function runReport(o: ReportOptions): { traces: TraceReport[]; plots: Arr
     frontier.push({ family: 'adaptive', label: 'adaptive', workerSeconds: ad.workerSeconds, p95: ad.wait.p95 });
     frontier.push({ family: 'fixed at max', label: `max ${o.pool.maxWorkers}`, workerSeconds: mx.workerSeconds, p95: mx.wait.p95 });
     for (const threshold of o.thresholds) {
-      const s = threshold === o.pool.threshold ? th : run(trace, { ...o.pool, threshold }, selectPolicy(settings('threshold')), '').row.summary;
+      const s = threshold === o.pool.threshold ? th : (await run(trace, { ...o.pool, threshold }, selectPolicy(settings('threshold')), '')).row.summary;
       frontier.push({ family: 'threshold', label: `${threshold}`, workerSeconds: s.workerSeconds, p95: s.wait.p95 });
     }
     for (const targetWait of o.targetWaits) {
-      const s = targetWait === o.targetWait ? la : run(trace, o.pool, selectPolicy(settings('latency', { targetWait })), '').row.summary;
+      const s = targetWait === o.targetWait ? la : (await run(trace, o.pool, selectPolicy(settings('latency', { targetWait })), '')).row.summary;
       frontier.push({ family: 'latency', label: `${targetWait} s`, workerSeconds: s.workerSeconds, p95: s.wait.p95 });
     }
     plots.push({ file: `${name}-frontier.svg`, svg: frontierSvg(`${name}: p95 wait against worker-seconds`, frontier, { target: { workerSeconds: th.workerSeconds * 1.1, p95: th.wait.p95 / 2, label: 'the target: ≤ ½ the rule\'s p95, ≤ 110% of its cost' } }) });
@@ -122,7 +122,7 @@ export function runReport(o: ReportOptions): { traces: TraceReport[]; plots: Arr
     [`fixed at max (${cp.maxWorkers})`, { ...cp, minWorkers: cp.maxWorkers }, fixed(cp.maxWorkers)],
   ];
   for (const [label, pool, policy] of cpuCases) {
-    const { row, result } = run(cpuTrace, pool, policy, label);
+    const { row, result } = await run(cpuTrace, pool, policy, label);
     guard.push(row);
     if (label.startsWith('threshold')) plots.push({ file: `${o.cpu.trace}-${label.includes('no-cpu') ? 'no-guard' : 'guard'}.svg`, svg: plotSvg(result, { title: `${o.cpu.trace} · ${label.includes('no-cpu') ? 'no guard' : 'guard'} · ${cp.cores} cores`, threshold: cp.threshold, maxWorkers: cp.maxWorkers, concurrency: cp.concurrency }) });
   }
@@ -191,9 +191,10 @@ export function reportMarkdown(o: ReportOptions, report: { traces: TraceReport[]
   const lines: string[] = [];
   lines.push('# Scaling policies compared in simulation');
   lines.push('');
-  lines.push(`Generated by \`${command}\` — do not edit by hand. Every number comes from \`worker-pool simulate\`: the real`);
-  lines.push('policy code, the real usage window and the real CPU guard (src/policy) on a virtual clock, driven by the built-in');
-  lines.push(`traces (seed ${o.seed}). The simulator is checked against the real daemon by test/integration/sim-calibration.test.ts.`);
+  lines.push(`Generated by \`${command}\` — do not edit by hand. Every number comes from \`worker-pool simulate\`: the daemon's`);
+  lines.push('own scaling code (the supervisor, the control loop with its policy and CPU guard, the early decisions and the wake-up');
+  lines.push('on arrival) on a virtual clock, with simulated children, queues and CPUs in place of processes, Redis and the host,');
+  lines.push(`driven by the built-in traces (seed ${o.seed}). The simulator is checked against the real daemon by test/integration/sim-calibration.test.ts.`);
   lines.push('');
   lines.push(`Pool: min ${p.minWorkers}, max ${p.maxWorkers}, concurrency ${p.concurrency}, scaling period ${p.scalingPeriod} s, window ${p.window} s,`);
   lines.push(`utilization threshold ${p.threshold}, sample interval ${p.sampleInterval} s, fork-to-ready ${p.spawnSeconds} s. Adaptive and latency: max step`);

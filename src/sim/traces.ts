@@ -1,7 +1,7 @@
 /**
- * Workloads for the simulator: one job per entry (arrival and duration in seconds, optional queue).
- * Built-in traces are generated from a seed; a CSV trace is `arrival_seconds,duration_seconds[,queue]`
- * with a header line. Pure: parsing takes text, not a file.
+ * Workloads for the simulator, one job per entry (arrival and duration in seconds, optional queue):
+ * built-in traces generated from a seed, or a CSV trace (`arrival_seconds,duration_seconds[,queue]`
+ * with a header line) parsed from text, not from a file.
  */
 import { Random } from './random.js';
 

@@ -12,10 +12,13 @@ import type { Logger } from '../logger.js';
 import { DEFAULT_BACKOFF, planRestart, type BackoffOptions } from '../policy/backoff.js';
 import { UsageWindow } from '../policy/usage-window.js';
 import { settledWithin } from '../timing.js';
-import { WorkerProcess, type ExitReason } from './worker-process.js';
+import { WorkerProcess, type ExitReason, type StartWorkerChild } from './worker-process.js';
 
 /** The compiled child entry; src/ and dist/ sit at the same depth, so this works from either. */
 export const WORKER_ENTRY = fileURLToPath(new URL('../../dist/worker/main.js', import.meta.url));
+
+/** Slot names in numeric order (worker-2 before worker-10); one collator, not one per comparison. */
+const byName = new Intl.Collator(undefined, { numeric: true }).compare;
 
 /** The end of the stop timeout kept for handing running jobs back and killing (at most). */
 const STOP_RESERVE_MS = 3000;
@@ -28,6 +31,8 @@ export interface SupervisorOptions {
   log: Logger;
   backoff?: BackoffOptions;
   workerEntry?: string;
+  /** How each child is started; default: forked from `workerEntry` (the simulator starts simulated ones). */
+  startChild?: StartWorkerChild;
   maxJobsPerWorker?: number;
   maxMemoryMb?: number;
   /**
@@ -115,7 +120,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     const out: WorkerProcess[] = [];
     for (const slot of this.slots.values()) if (slot.worker) out.push(slot.worker);
     out.push(...this.draining);
-    return out.sort((a, b) => a.id.localeCompare(b.id, undefined, { numeric: true }) || a.forkedAt - b.forkedAt);
+    return out.sort((a, b) => byName(a.id, b.id) || a.forkedAt - b.forkedAt);
   }
 
   slotList(): Slot[] {
@@ -218,13 +223,13 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   private pickSlotToRemove(): Slot {
     const slots = [...this.slots.values()];
     const rank = (s: Slot) => (!s.worker ? -2 : s.worker.state === 'starting' ? -1 : s.worker.busySlots);
-    slots.sort((a, b) => rank(a) - rank(b) || b.name.localeCompare(a.name, undefined, { numeric: true }));
+    slots.sort((a, b) => rank(a) - rank(b) || byName(b.name, a.name));
     return slots[0]!;
   }
 
   private spawn(slot: Slot): void {
     const settings: Omit<WorkerSettings, 'tokenBase'> = { ...this.opts.settings, workerId: slot.name };
-    const worker = new WorkerProcess(slot.name, settings.concurrency, settings, this.entry, () => this.opts.clock.now(), this.opts.tokenPrefix?.() ?? '');
+    const worker = new WorkerProcess(slot.name, settings.concurrency, settings, this.entry, () => this.opts.clock.now(), this.opts.tokenPrefix?.() ?? '', this.opts.startChild);
     slot.worker = worker;
     this.versionOf.set(worker, this.settingsVersion);
     this.opts.log.debug({ worker: slot.name, pid: worker.pid }, 'worker forked');

@@ -2,9 +2,10 @@
  * One forked worker child as the supervisor sees it: its state (starting → running → draining →
  * exited), its latest sample, the jobs it holds, and the verbs to stop it (drain, hand back, kill).
  */
-import { fork, type ChildProcess } from 'node:child_process';
+import { fork } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
+import type { Readable } from 'node:stream';
 import { childEnvironment } from '../secrets.js';
 import { isChildMessage, type ChildMessage, type JobDeadline, type ParentMessage, type WorkerSettings } from '../ipc/messages.js';
 import { ChildOutput } from './child-output.js';
@@ -27,6 +28,42 @@ export interface WorkerProcessEvents {
   exit: [code: number | null, signal: NodeJS.Signals | null];
 }
 
+/**
+ * The process behind a WorkerProcess, as far as it uses one: a child forked from the worker entry
+ * (forkWorkerChild), or anything else that speaks the same messages (the simulator's children).
+ */
+export interface WorkerChild {
+  readonly pid?: number | undefined;
+  readonly connected: boolean;
+  readonly stdout: Readable | null;
+  readonly stderr: Readable | null;
+  send(msg: ParentMessage): unknown;
+  kill(signal?: NodeJS.Signals): unknown;
+  on(event: 'message', listener: (msg: unknown) => void): unknown;
+  on(event: 'error', listener: (err: Error) => void): unknown;
+  once(event: 'exit', listener: (code: number | null, signal: NodeJS.Signals | null) => void): unknown;
+  once(event: 'close', listener: () => void): unknown;
+}
+
+/** How a worker child is started: forked from `entry` (forkWorkerChild), unless told otherwise. */
+export type StartWorkerChild = (entry: string) => WorkerChild;
+
+export function forkWorkerChild(entry: string): WorkerChild {
+  return fork(entry, [], {
+    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+    serialization: 'json',
+    execArgv: [],
+    // Settings travel over IPC; the pool's variables (a Redis URL with its password) stay here.
+    env: childEnvironment(process.env),
+    // Its own process group, so that what its jobs spawn can be ended with it (endGroup). It
+    // still exits when we die (IPC disconnect), and a terminal's Ctrl-C reaches only us: we drain it.
+    detached: true,
+  });
+}
+
+/** Keys of children without a pid (not forked, or the fork failed), so that each is still unique. */
+let keysWithoutPid = 0;
+
 const STDERR_TAIL_LINES = 20;
 const STDERR_TAIL_BYTES = 16 * 1024;
 /** After the child ends, what its jobs started gets SIGTERM, then SIGKILL this much later. */
@@ -44,7 +81,7 @@ function signalGroup(pgid: number, signal: NodeJS.Signals | 0): boolean {
 
 export class WorkerProcess extends EventEmitter<WorkerProcessEvents> {
   state: WorkerState = 'starting';
-  readonly child: ChildProcess;
+  readonly child: WorkerChild;
   readonly forkedAt: number;
   readyAt: number | undefined;
   exitedAt: number | undefined;
@@ -88,23 +125,15 @@ export class WorkerProcess extends EventEmitter<WorkerProcessEvents> {
     entry: string,
     private readonly now: () => number,
     tokenPrefix = '',
+    startChild: StartWorkerChild = forkWorkerChild,
   ) {
     super();
     this.tokenBase = `${tokenPrefix}${randomUUID()}`;
     this.forkedAt = now();
     this.queues = [...settings.queues];
     // Its stdout and stderr come here, line by line, and leave as log events (child-output.ts).
-    this.child = fork(entry, [], {
-      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-      serialization: 'json',
-      execArgv: [],
-      // Settings travel over IPC; the pool's variables (a Redis URL with its password) stay here.
-      env: childEnvironment(process.env),
-      // Its own process group, so that what its jobs spawn can be ended with it (endGroup). It
-      // still exits when we die (IPC disconnect), and a terminal's Ctrl-C reaches only us: we drain it.
-      detached: true,
-    });
-    this.key = `${id}#${this.child.pid ?? 'x'}`;
+    this.child = startChild(entry);
+    this.key = `${id}#${this.child.pid ?? `x${++keysWithoutPid}`}`;
     const output = new ChildOutput({ pool: settings.pool, worker: id, pid: this.child.pid, pretty: settings.logPretty });
     this.child.stdout?.on('data', (chunk: Buffer) => output.stdout.push(chunk));
     this.child.stderr?.on('data', (chunk: Buffer) => {
