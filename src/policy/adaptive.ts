@@ -15,6 +15,8 @@
  * of recent recommendations, which lives in the closure; time comes from the snapshot.
  */
 import type { ScaleDecision, ScalePolicy, ScaleSnapshot } from './types.js';
+import { fmt } from './figures.js';
+import { withinLimits } from './limits.js';
 
 export interface AdaptiveOptions {
   /** Most workers added by one decision (≥ 1). */
@@ -39,13 +41,9 @@ export function createAdaptivePolicy(opts: AdaptiveOptions): ScalePolicy {
   if (!(opts.maxStep >= 1)) throw new RangeError(`maxStep must be ≥ 1, got ${opts.maxStep}`);
   const history: Array<{ at: number; want: number }> = [];
   const band = opts.downBand ?? DEFAULT_DOWN_BAND;
-  let clock = 0;
 
-  return (s: ScaleSnapshot): ScaleDecision => {
-    const now = s.now ?? (clock += 1);
+  return withinLimits((s: ScaleSnapshot, now: number): ScaleDecision => {
     const { workers, minWorkers, maxWorkers } = s;
-    if (workers < minWorkers) return { action: 'up', target: minWorkers, reason: `below min-workers (${workers} < ${minWorkers})` };
-    if (workers > maxWorkers) return { action: 'down', target: maxWorkers, reason: `above max-workers (${workers} > ${maxWorkers})` };
 
     const { want, why, slots } = recommend(s, opts);
     // What scale-down must stay at or above: the demand grown by the dead band.
@@ -62,7 +60,7 @@ export function createAdaptivePolicy(opts: AdaptiveOptions): ScalePolicy {
       return { action: 'down', target: workers - 1, reason: `${why}; wanted ≤ ${stable} for ${fmt(opts.stabilizationMs / 1000)} s` };
     }
     return { action: 'hold', target: workers, reason: `${why}; wants ${want}${stable > want ? `, held by ${stable} within ${fmt(opts.stabilizationMs / 1000)} s` : ''}` };
-  };
+  });
 }
 
 /** Workers the demand calls for, within [min, max], with a one-line explanation. */
@@ -96,7 +94,3 @@ export function recommend(s: ScaleSnapshot, opts: Pick<AdaptiveOptions, 'drainTa
   return { want, why: parts.join(', '), slots };
 }
 
-/** A number for a decision line: whole numbers as they are, others with two decimals. */
-export function fmt(x: number): string {
-  return Number.isInteger(x) ? String(x) : x.toFixed(2);
-}

@@ -10,6 +10,7 @@
  * closure; time comes from the snapshot.
  */
 import type { ScaleDecision, ScalePolicy, ScaleSnapshot } from './types.js';
+import { fmt } from './figures.js';
 
 export interface CpuGuardOptions {
   /** Host CPU use (share of its cores) at or above which the CPUs count as saturated. */
@@ -95,7 +96,7 @@ export function withCpuGuard(inner: ScalePolicy, opts: CpuGuardOptions = DEFAULT
     const share = s.jobCpuShare ?? null;
     const saturated = cores !== null && busy !== null && (busy >= opts.saturation || (s.workers > cores && busy >= opts.saturation - opts.margin));
     const cpuBound = share !== null && share >= opts.cpuBound;
-    const figures = () => `host CPU ${pct(busy!)} of ${fmt(cores!)} cores, jobs CPU-bound (on or waiting for a CPU ${pct(share!)} of their busy time)`;
+    const figures = () => `host CPU ${pct(busy!)} of ${fmt(cores!, 1)} cores, jobs CPU-bound (on or waiting for a CPU ${pct(share!)} of their busy time)`;
 
     // Judge the last step up once the new size (its workers ready after the step) was measured for a
     // full period, on enough completions.
@@ -140,7 +141,7 @@ export function withCpuGuard(inner: ScalePolicy, opts: CpuGuardOptions = DEFAULT
     }
     if (ceiling && now < ceiling.until && cpuBound && d.target > ceiling.size) {
       const ago = (now - (ceiling.until - opts.retryAfterMs)) / 1000;
-      return { action: 'hold', target: s.workers, reason: `${d.reason}; cpu guard held the step: ${ceiling.from}→${ceiling.to} did not raise completions ${fmt(ago)} s ago, with ${busy !== null && cores !== null && share !== null ? figures() : 'jobs CPU-bound'}`, guard: 'held' };
+      return { action: 'hold', target: s.workers, reason: `${d.reason}; cpu guard held the step: ${ceiling.from}→${ceiling.to} did not raise completions ${fmt(ago, 1)} s ago, with ${busy !== null && cores !== null && share !== null ? figures() : 'jobs CPU-bound'}`, guard: 'held' };
     }
     if (cpuBound) {
       const before = rateSince(now, s.measuredMs);
@@ -160,6 +161,3 @@ function rate(x: number): string {
   return `${x.toFixed(1)}/s`;
 }
 
-function fmt(x: number): string {
-  return Number.isInteger(x) ? String(x) : x.toFixed(1);
-}

@@ -10,8 +10,9 @@
  * (p95 and oldest below half of it) and a smaller size recommended. Pure apart from that memory of
  * recent decisions, kept in the closure; time comes from the snapshot.
  */
-import { fmt } from './adaptive.js';
+import { fmt } from './figures.js';
 import type { ScaleDecision, ScalePolicy, ScaleSnapshot } from './types.js';
+import { withinLimits } from './limits.js';
 
 export interface LatencyOptions {
   /** Waits (p95 over the window, and the oldest waiting job) should stay under this (ms). */
@@ -30,13 +31,9 @@ export function createLatencyPolicy(opts: LatencyOptions): ScalePolicy {
   if (!(opts.maxStep >= 1)) throw new RangeError(`maxStep must be ≥ 1, got ${opts.maxStep}`);
   /** Since when every decision saw calm waits and wanted fewer workers than there were; undefined when not. */
   let calmSince: number | undefined;
-  let clock = 0;
 
-  return (s: ScaleSnapshot): ScaleDecision => {
-    const now = s.now ?? (clock += 1);
+  return withinLimits((s: ScaleSnapshot, now: number): ScaleDecision => {
     const { workers, minWorkers, maxWorkers } = s;
-    if (workers < minWorkers) return { action: 'up', target: minWorkers, reason: `below min-workers (${workers} < ${minWorkers})` };
-    if (workers > maxWorkers) return { action: 'down', target: maxWorkers, reason: `above max-workers (${workers} > ${maxWorkers})` };
 
     const T = opts.targetWaitMs;
     const backlog = s.backlog ?? 0;
@@ -69,7 +66,7 @@ export function createLatencyPolicy(opts: LatencyOptions): ScalePolicy {
       return { action: 'down', target: workers - 1, reason: `${said}; wants ${want}; waits under half the target for ${sec(calmMs)}` };
     }
     return { action: 'hold', target: workers, reason: `${said}; wants ${want}` };
-  };
+  });
 }
 
 /** Workers the latency target calls for (Erlang C plus the backlog), within [min, max], with a one-line explanation. */

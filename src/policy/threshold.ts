@@ -11,16 +11,13 @@
  * Pure: it sees a snapshot, returns a decision.
  */
 import { apart } from './figures.js';
+import { backWithinLimits } from './limits.js';
 import type { ScaleDecision, ScaleSnapshot } from './types.js';
 
 export function decideScale(s: ScaleSnapshot): ScaleDecision {
   const { workers, minWorkers, maxWorkers, utilization, threshold, measuredMs, periodMs } = s;
-  if (workers < minWorkers) {
-    return { action: 'up', target: minWorkers, reason: `below min-workers (${workers} < ${minWorkers})` };
-  }
-  if (workers > maxWorkers) {
-    return { action: 'down', target: maxWorkers, reason: `above max-workers (${workers} > ${maxWorkers})` };
-  }
+  const outside = backWithinLimits(s);
+  if (outside) return outside;
   if (workers === 0) {
     // Scaled to zero: nothing to measure; wake one worker as soon as a job waits.
     if ((s.backlog ?? 0) > 0 && maxWorkers > 0) return { action: 'up', target: 1, reason: `${s.backlog} jobs waiting and no worker` };

@@ -3,6 +3,7 @@
  * worker-seconds (what the pool cost) across, p95 wait (what the jobs paid) up, on a log scale from
  * 10 ms (lower-left is better), with the runs of one family (thresholds, wait targets) joined by a line.
  */
+import { escape, niceTicks } from './svg.js';
 
 export interface FrontierPoint {
   family: string;
@@ -41,7 +42,7 @@ export function frontierSvg(title: string, points: FrontierPoint[], o: FrontierO
     const v = 10 ** e;
     out.push(`<line x1="${m.l}" x2="${m.l + pw}" y1="${f(y(v - FLOOR))}" y2="${f(y(v - FLOOR))}" stroke="#eee"/><text x="${m.l - 6}" y="${f(y(v - FLOOR) + 4)}" text-anchor="end">${v >= 1 ? v : v.toFixed(-e)} s</text>`);
   }
-  for (const t of ticks(xMax / 1.05, 5)) out.push(`<line x1="${f(x(t))}" x2="${f(x(t))}" y1="${m.t}" y2="${m.t + ph}" stroke="#f3f3f3"/><text x="${f(x(t))}" y="${m.t + ph + 16}" text-anchor="middle">${short(t)}</text>`);
+  for (const t of niceTicks(xMax / 1.05, 5)) out.push(`<line x1="${f(x(t))}" x2="${f(x(t))}" y1="${m.t}" y2="${m.t + ph}" stroke="#f3f3f3"/><text x="${f(x(t))}" y="${m.t + ph + 16}" text-anchor="middle">${short(t)}</text>`);
   out.push(`<text x="${m.l + pw / 2}" y="${H - 6}" text-anchor="middle">worker-seconds</text>`);
   out.push(`<text x="14" y="${m.t + ph / 2}" transform="rotate(-90 14 ${m.t + ph / 2})" text-anchor="middle">p95 wait (log)</text>`);
   if (o.target) {
@@ -68,19 +69,7 @@ export function frontierSvg(title: string, points: FrontierPoint[], o: FrontierO
   return out.join('\n') + '\n';
 }
 
-function ticks(max: number, count: number): number[] {
-  const raw = max / count;
-  const mag = 10 ** Math.floor(Math.log10(raw || 1));
-  const step = [1, 2, 5, 10].map((k) => k * mag).find((s) => s >= raw) ?? 10 * mag;
-  const out: number[] = [];
-  for (let v = 0; v <= max + 1e-9; v += step) out.push(+v.toFixed(6));
-  return out;
-}
-
 function short(n: number): string {
   return n >= 1e6 ? `${+(n / 1e6).toFixed(2)}M` : n >= 1e3 ? `${+(n / 1e3).toFixed(1)}k` : String(n);
 }
 
-function escape(s: string): string {
-  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-}

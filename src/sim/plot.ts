@@ -4,6 +4,7 @@
  * threshold band (remove below threshold/2, add above threshold) over time.
  */
 import type { SimResult } from './simulate.js';
+import { escape, niceTicks } from './svg.js';
 
 export interface PlotOptions {
   title: string;
@@ -84,15 +85,3 @@ function thin<T>(rows: T[], max: number): T[] {
   return out;
 }
 
-function niceTicks(max: number, count: number): number[] {
-  const raw = max / count;
-  const mag = 10 ** Math.floor(Math.log10(raw || 1));
-  const step = [1, 2, 5, 10].map((k) => k * mag).find((s) => s >= raw) ?? 10 * mag;
-  const out: number[] = [];
-  for (let v = 0; v <= max + 1e-9; v += step) out.push(+v.toFixed(6));
-  return out;
-}
-
-function escape(s: string): string {
-  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-}
