@@ -43,6 +43,8 @@ describe('recycling', () => {
       }
       await until(() => exits.length >= 1, 'a child recycled for memory');
       expect(exits.map((e) => e.reason)).toContain('max_memory');
+      // The processor records its run before BullMQ records the completion: wait for the last one.
+      await until(async () => (await q.getCompletedCount()) === 16, 'every job completed', 20_000);
       expect(await q.getCompletedCount()).toBe(16);
       expect(Object.values(await c.hgetall(runs)).every((v) => v === '1')).toBe(true);
       const metrics = await (await fetch(`${d.url}/metrics`)).text();
