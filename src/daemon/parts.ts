@@ -117,7 +117,9 @@ export function buildParts(input: PartsInput): PoolParts {
     client: queueCounts.client,
     prefix: c.prefix,
     lockDurationMs: c.lockDuration * 1000,
-    children: () => supervisor.workers().filter((w) => w.alive).map((w) => ({ tokenBase: w.tokenBase, queues: w.queues })),
+    children: () => supervisor.workers().filter((w) => w.alive),
+    clock,
+    silentAfterMs: 2 * c.sampleInterval * 1000,
     log,
   });
   const freezeWatch = new FreezeWatch({ workers: () => supervisor.workers(), queue: (q) => queueCounts.queue(q), sampleIntervalMs: c.sampleInterval * 1000, clock, log, stoppedLimitMs: c.lockDuration * 1000 });

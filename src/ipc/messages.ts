@@ -77,7 +77,24 @@ export interface SampleMessage {
    * the supervisor's job counters and histograms are fed from these, never from a message per job.
    */
   jobs?: QueueJobStats[];
+  /**
+   * Every job the child runs now, as [index of its queue in settings.queues, job id, number of its
+   * lock token (`${tokenBase}:${n}`)]: at most `concurrency` entries. The supervisor renews these
+   * locks (and only these) and hands these jobs back if the child dies.
+   */
+  running?: RunningEntry[];
+  /** The number of the last lock token the child made: a lock with a higher one was taken after this sample. */
+  tokenSeq?: number;
 }
+
+/** One running job in a sample: [queue index, job id, token number]. */
+export type RunningEntry = [number, string, number];
+
+/** Most running jobs a sample may list (a child's concurrency is far below). */
+export const MAX_RUNNING_ENTRIES = 100_000;
+
+const isRunningEntry = (e: unknown): e is RunningEntry =>
+  Array.isArray(e) && e.length === 3 && Number.isInteger(e[0]) && (e[0] as number) >= 0 && typeof e[1] === 'string' && Number.isInteger(e[2]) && (e[2] as number) > 0;
 
 export interface JobDeadline {
   queue: string;
@@ -132,7 +149,9 @@ export function isChildMessage(x: unknown): x is ChildMessage {
         (x['cpu'] === undefined || isCpuUsage(x['cpu'])) &&
         (x['started'] === undefined || num(x['started'])) && (x['fetchErrors'] === undefined || num(x['fetchErrors'])) &&
         (x['logDroppedBytes'] === undefined || num(x['logDroppedBytes'])) &&
-        (x['jobs'] === undefined || (Array.isArray(x['jobs']) && x['jobs'].every(isQueueJobStats)))
+        (x['jobs'] === undefined || (Array.isArray(x['jobs']) && x['jobs'].every(isQueueJobStats))) &&
+        (x['running'] === undefined || (Array.isArray(x['running']) && x['running'].length <= MAX_RUNNING_ENTRIES && x['running'].every(isRunningEntry))) &&
+        (x['tokenSeq'] === undefined || (Number.isInteger(x['tokenSeq']) && (x['tokenSeq'] as number) >= 0))
       );
     case 'running':
       return num(x['nonce']) && Array.isArray(x['jobs']) && x['jobs'].every(str);

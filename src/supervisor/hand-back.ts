@@ -32,6 +32,13 @@ return redis.call('HINCRBY', KEYS[1], 'stc', 1)
 /** Lock keys read per round trip when looking for a child's jobs. */
 const LOCK_BATCH = 500;
 
+/**
+ * How many of a queue's newest active jobs are read to find those a child took after its last
+ * sample (a sample follows every job start within 20 ms, so these are the jobs of its last instant):
+ * the cost of a hand-back does not grow with the active jobs of other workers, pools or hosts.
+ */
+export const RECENT_ACTIVE = 1000;
+
 export type HandBackOutcome =
   /** Back in waiting; `ms` from the child's death (or from a dead host's lease running out: `how` 'host'). */
   | { kind: 'returned'; job: HeldJob; ms: number; deaths: number; how?: 'host' }
@@ -81,7 +88,7 @@ export class HandBack extends EventEmitter<HandBackEvents> {
    */
   async returnOrphans(worker: WorkerProcess, queue: string, token: string, keep: string): Promise<void> {
     const p = (async () => {
-      const ids = (await this.findLocked(queue, (lock) => lock === token)).map((j) => j.id);
+      const ids = (await this.findLocked(queue, (lock) => lock === token, RECENT_ACTIVE)).map((j) => j.id);
       const since = this.opts.clock.now();
       for (const id of ids) {
         if (id === keep) continue;
@@ -181,15 +188,18 @@ export class HandBack extends EventEmitter<HandBackEvents> {
   }
 
   private async returnJobs(worker: WorkerProcess): Promise<void> {
-    const held = new Map<string, HeldJob>(worker.jobs);
-    worker.jobs.clear();
+    // Newest run first: if a job ran here twice (handed back and fetched again), the later token holds its lock.
+    const held = new Map<string, HeldJob>();
+    for (const j of [...worker.running].reverse()) if (!held.has(`${j.queue}:${j.id}`)) held.set(`${j.queue}:${j.id}`, j);
+    worker.running = [];
     const diedAt = worker.exitedAt ?? this.opts.clock.now();
-    // What the child reported can lag behind what it took (a fetch under way, a message still in
-    // its buffer): its locks in Redis are the whole truth. If the scan fails, the reported jobs
-    // are still tried.
+    // What its last sample listed, plus what it took after that sample: a job it fetched since is
+    // among the newest entries of its queue's active list (BullMQ puts every job it activates at
+    // the head), so only the head is read, whatever the number of active jobs. If the look fails,
+    // the reported jobs are still tried.
     await Promise.all(
       worker.queues.map(async (queue) => {
-        const found = await this.findLocked(queue, (lock) => lock.startsWith(`${worker.tokenBase}:`)).catch((err: unknown) => {
+        const found = await this.findLocked(queue, (lock) => lock.startsWith(`${worker.tokenBase}:`), RECENT_ACTIVE).catch((err: unknown) => {
           this.opts.log.warn({ worker: worker.id, queue, err: (err as Error).message }, "could not look for a dead worker's unreported jobs; the stalled check will recover them");
           return [];
         });
@@ -200,9 +210,11 @@ export class HandBack extends EventEmitter<HandBackEvents> {
       }),
     );
     if (held.size === 0) return;
+    // A worker stopped by the fleet's fence did nothing wrong, nor did its jobs: no stall is counted.
+    const countStall = worker.stopReason !== 'fenced';
     await Promise.all(
       [...held.values()].map(async (job) => {
-        const outcome = await this.returnOne(job, diedAt).catch((err: unknown): HandBackOutcome => ({ kind: 'error', job, error: (err as Error).message }));
+        const outcome = await this.returnOne(job, diedAt, countStall).catch((err: unknown): HandBackOutcome => ({ kind: 'error', job, error: (err as Error).message }));
         this.report(worker, outcome);
         this.emit('outcome', outcome);
       }),
@@ -210,16 +222,17 @@ export class HandBack extends EventEmitter<HandBackEvents> {
   }
 
   /**
-   * The active jobs of `queue` whose lock token passes `mine`, with their tokens: the active list,
-   * then the locks of its jobs (MGET, in batches). Not one script: a script must name every key it
-   * touches in KEYS (Redis Cluster), and the lock keys are known only from the list. Not atomic,
-   * and need not be: the jobs looked for are those of a dead child or of a fetch that has ended,
-   * so none of them enters the active list after it is read, and each one found is checked again
-   * atomically (COUNT_IF_STILL_OURS, BullMQ's token check) before it is moved.
+   * The active jobs of `queue` whose lock token passes `mine`, with their tokens: the active list
+   * (its first `limit` entries, the newest, when given), then the locks of its jobs (MGET, in
+   * batches). Not one script: a script must name every key it touches in KEYS (Redis Cluster), and
+   * the lock keys are known only from the list. Not atomic, and need not be: the jobs looked for
+   * are those of a dead child or of a fetch that has ended, so none of them enters the active list
+   * after it is read, and each one found is checked again atomically (COUNT_IF_STILL_OURS,
+   * BullMQ's token check) before it is moved.
    */
-  private async findLocked(queue: string, mine: (lock: string) => boolean): Promise<Array<{ id: string; token: string }>> {
+  private async findLocked(queue: string, mine: (lock: string) => boolean, limit?: number): Promise<Array<{ id: string; token: string }>> {
     const base = `${this.opts.prefix}:${queue}:`;
-    const ids = await this.bounded(this.opts.client.lrange(`${base}active`, 0, -1));
+    const ids = await this.bounded(this.opts.client.lrange(`${base}active`, 0, limit === undefined ? -1 : limit - 1));
     const out: Array<{ id: string; token: string }> = [];
     for (let i = 0; i < ids.length; i += LOCK_BATCH) {
       const batch = ids.slice(i, i + LOCK_BATCH);

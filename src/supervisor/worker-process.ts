@@ -99,11 +99,13 @@ export class WorkerProcess extends EventEmitter<WorkerProcessEvents> {
   stopReason: ExitReason | undefined;
   loadError: string | undefined;
   /**
-   * Jobs the supervisor knows this child holds, beyond what its locks in Redis tell (a child sends
-   * no message per job: its samples carry counts, so this is empty unless a sample lists them).
-   * When it dies, hand-back finds every job it had locked by its token base anyway.
+   * The jobs the child runs, as of its latest sample (each sample lists them, bounded by its
+   * concurrency; no message per job): the lock keeper renews these, and hand-back returns them if
+   * it dies. Jobs it took after that sample carry tokens numbered above `tokenSeq`.
    */
-  readonly jobs = new Map<string, HeldJob>();
+  running: HeldJob[] = [];
+  /** The number of the last lock token the child had made at its latest sample. */
+  tokenSeq = 0;
   /**
    * The start of every lock token the child uses (`${tokenBase}:${n}`), given to it in its start
    * message: when it dies, every job still locked by it is found by this, reported or not. It starts
@@ -198,6 +200,10 @@ export class WorkerProcess extends EventEmitter<WorkerProcessEvents> {
         this.failed = msg.failed;
         this.rssBytes = msg.rssBytes;
         this.lastSampleAt = now;
+        if (msg.running) {
+          this.running = msg.running.map(([q, id, n]) => ({ queue: this.queues[q] ?? '', id, name: '', token: `${this.tokenBase}:${n}`, startedAt: now }));
+          if (msg.tokenSeq !== undefined) this.tokenSeq = msg.tokenSeq;
+        }
         if (msg.deadlines || this.deadlines.length > 0) {
           const local = this.childTimeToLocal(msg.at, now);
           this.deadlines = (msg.deadlines ?? []).map((d) => ({ ...d, at: local + (d.at - msg.at) }));
@@ -207,7 +213,7 @@ export class WorkerProcess extends EventEmitter<WorkerProcessEvents> {
         this.loadError = msg.message;
         break;
       case 'job-returned':
-        this.jobs.delete(`${msg.queue}:${msg.id}`);
+        this.running = this.running.filter((j) => j.queue !== msg.queue || j.id !== msg.id);
         break;
     }
     this.emit('message', msg);

@@ -5,7 +5,7 @@
  * for the first queue listed, the next job taken with the completion (BullMQ's fetchNext) into the
  * slot it frees.
  */
-import { RATE_LIMIT_ERROR, SpanKind, TelemetryAttributes, UnrecoverableError, type Job } from './bullmq.js';
+import { ErrorCode, RATE_LIMIT_ERROR, SpanKind, TelemetryAttributes, UnrecoverableError, type Job } from './bullmq.js';
 import type { Redis } from 'ioredis';
 import type { WorkerSettings } from '../ipc/messages.js';
 import type { Logger } from '../logger.js';
@@ -24,6 +24,20 @@ interface SettleInternals {
   updateDelays(limitDelay?: number, delayUntil?: number): void;
   /** Until when (epoch ms) this queue is rate-limited: getNextJob takes nothing before then. */
   limitUntil: number;
+}
+
+/** BullMQ's lock manager's table of the locks it renews (private in its types). */
+interface LockManagerInternals {
+  trackedJobs?: Map<string, { token: string }>;
+}
+
+/**
+ * Whether a completion (or failure) was refused because the job is no longer this run's: its lock is
+ * gone or another's (a peer handed it back and it was taken again), or it left the active state.
+ */
+export function lostToPeer(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return code === ErrorCode.JobLockNotExist || code === ErrorCode.JobLockMismatch || code === ErrorCode.JobNotInState;
 }
 
 /** The errors with which a processor says it moved its job itself (BullMQ compares names too, across copies of bullmq). */
@@ -63,8 +77,8 @@ export class JobRunner {
     const id = job.id!;
     state.started++;
     if (settings.maxJobs > 0 && state.started >= settings.maxJobs) this.deps.retire('max_jobs');
-    // Job ids are per queue ("1" in one queue is not "1" in another): key by both.
-    const r: Running = { job, queue: side, token, startedAt: performance.now(), limitMs: this.timeoutFor(job), key: `${side.name}:${id}` };
+    // Keyed by its lock token: the same job may run here twice at once (see Running.key).
+    const r: Running = { job, queue: side, token, tokenSeq: Number(token.slice(token.lastIndexOf(':') + 1)), startedAt: performance.now(), limitMs: this.timeoutFor(job), key: token };
     state.running.set(r.key, r);
     side.locks.trackJob(id, token, Date.now());
     reporter.setTitle();
@@ -90,16 +104,18 @@ export class JobRunner {
     return this.deps.settings.jobTimeoutMs;
   }
 
-  /** Abort the signal of a job this child runs (`worker-pool cancel`); false if it runs none by that id. */
+  /** Abort the signal of every run of a job this child runs (`worker-pool cancel`); false if it runs none by that id. */
   cancel(queue: string, id: string, reason: string | undefined): boolean {
-    const key = `${queue}:${id}`;
-    const abort = this.deps.state.aborts.get(key);
-    if (!abort) {
-      if (this.deps.state.running.has(key)) this.deps.log.info({ queue, jobId: id }, 'cancel asked for a job whose processor takes no signal (job, token, signal): it runs on');
-      return false;
+    let aborted = false;
+    let unsignalled = false;
+    for (const r of this.deps.state.running.values()) {
+      if (r.queue.name !== queue || r.job.id !== id) continue;
+      const abort = this.deps.state.aborts.get(r.key);
+      if (abort) (abort.abort(reason), (aborted = true));
+      else unsignalled = true;
     }
-    abort.abort(reason);
-    return true;
+    if (!aborted && unsignalled) this.deps.log.info({ queue, jobId: id }, 'cancel asked for a job whose processor takes no signal (job, token, signal): it runs on');
+    return aborted;
   }
 
   /** Run the processor (in BullMQ's "process" span when the module set telemetry). */
@@ -154,7 +170,7 @@ export class JobRunner {
     const { state, log, reporter } = this.deps;
     const { job, queue: side, token, key } = r;
     const id = job.id!;
-    let status: 'completed' | 'failed' | 'moved' = 'completed';
+    let status: 'completed' | 'failed' | 'moved' | 'lost' = 'completed';
     let error: string | undefined;
     let next: Job | undefined;
     // Completions under way that may take a job count against --max-jobs-per-worker until that job
@@ -166,15 +182,25 @@ export class JobRunner {
       return fetch;
     };
     let losses = state.connectionLosses;
+    let failure: Error | undefined;
     try {
       const result = await this.process(r);
       if (state.running.has(key)) {
         losses = state.connectionLosses;
         const fetch = claim();
-        next = await this.settle(side, token, fetch, job.moveToCompleted(result, token, fetch));
+        try {
+          next = await this.settle(side, token, fetch, job.moveToCompleted(result, token, fetch));
+        } catch (err) {
+          // The job is no longer this run's (a peer handed it back, it runs elsewhere): nothing to record.
+          if (lostToPeer(err)) status = 'lost';
+          else throw err;
+        }
       }
     } catch (err) {
-      const e = err instanceof Error ? err : new Error(String(err));
+      failure = err instanceof Error ? err : new Error(String(err));
+    }
+    if (failure) {
+      const e = failure;
       // As BullMQ's Worker: a rate-limited job goes back to wait and its queue pauses for the limit's TTL.
       const rateLimited = e.message === RATE_LIMIT_ERROR;
       // A job that moved itself (DelayedError, WaitingError, WaitingChildrenError) is not failed;
@@ -195,7 +221,10 @@ export class JobRunner {
             else next = await this.settle(side, token, fetch, job.moveToFailed(e, token, fetch));
           }
         } catch (moveErr) {
-          log.warn({ queue: side.name, jobId: id, err: (moveErr as Error).message }, rateLimited ? 'could not put a rate-limited job back' : movedItself ? 'could not take the next job' : 'could not record job failure');
+          if (lostToPeer(moveErr)) status = 'lost';
+          // Neither outcome could be written: the job is left to recovery (its lock runs out, as this
+          // child stops renewing it and no longer reports it), never kept alive by this run.
+          else log.warn({ queue: side.name, jobId: id, err: (moveErr as Error).message }, rateLimited ? 'could not put a rate-limited job back' : movedItself ? 'could not take the next job' : 'could not record job failure');
         }
       }
     }
@@ -205,7 +234,7 @@ export class JobRunner {
     // return any such job now instead of after lock-duration + stalled-interval.
     if (claims > 0 && state.connectionLosses !== losses) this.deps.port.send({ type: 'fetch-uncertain', queue: side.name, token, keep: next?.id ?? '' });
     const durationMs = performance.now() - r.startedAt;
-    side.locks.untrackJob(id);
+    this.untrack(side, id, token);
     if (side.limited && !next) void this.wakeWaiters(side);
     if (!state.running.delete(key)) {
       // Handed back meanwhile (shutdown deadline): a job the completion took is not run either.
@@ -217,6 +246,7 @@ export class JobRunner {
     else if (status === 'failed') state.failed++;
     state.tally.ended(side.name, status, durationMs);
     if (status === 'failed') log.info({ queue: side.name, jobId: id, name: job.name, err: error }, 'job failed');
+    else if (status === 'lost') log.info({ queue: side.name, jobId: id, name: job.name }, 'job lost to a peer: its lock had moved on (it was handed back and runs elsewhere), so this run recorded nothing');
     // The next job takes this one's slot in the same turn: the slot is never seen free.
     if (next) return this.begin(next, side, token);
     reporter.sampleAfterTransition();
@@ -224,6 +254,15 @@ export class JobRunner {
     this.deps.slotFreed();
     this.deps.ended();
     return undefined;
+  }
+
+  /**
+   * Stop renewing this run's lock. BullMQ's lock manager keeps one entry per job id: if the job runs
+   * here again under a newer token (handed back and fetched again), that run's entry stays.
+   */
+  private untrack(side: QueueSide, id: string, token: string): void {
+    const tracked = (side.locks as unknown as LockManagerInternals).trackedJobs?.get(id);
+    if (tracked === undefined || tracked.token === token) side.locks.untrackJob(id);
   }
 
   /**

@@ -71,7 +71,7 @@ export class WorkerRuntime {
       return;
     }
     const s = this.settings;
-    this.sides = s.queues.map((name) => this.openQueue(name, client));
+    this.sides = s.queues.map((name, index) => this.openQueue(name, index, client));
     this.presence = new QueuePresence(s.prefix, s.queues, workerName(s.pool, s.workerId), (connectionName) => connect(s.redis ?? s.redisUrl, { connectionName }));
     const markers = (this.markers = new MarkerWatch({
       sides: this.sides,
@@ -157,7 +157,7 @@ export class WorkerRuntime {
    * default, one per Worker, would be 300 idle connections per child on 300 queues, each connecting
    * before that queue's first fetch): the fetcher waits on the markers on connections of its own.
    */
-  private openQueue(name: string, client: Redis): QueueSide {
+  private openQueue(name: string, index: number, client: Redis): QueueSide {
     const s = this.settings;
     // The module's options first (those the pool does not own, checked when it loaded), then the pool's.
     const worker = new Worker(name, null, {
@@ -180,7 +180,7 @@ export class WorkerRuntime {
       workerName: worker.opts.name,
     });
     locks.start();
-    return { name, worker, locks, markerKey: worker.keys.marker!, limited: s.limitedQueues?.includes(name) ?? false };
+    return { name, index, worker, locks, markerKey: worker.keys.marker!, limited: s.limitedQueues?.includes(name) ?? false };
   }
 
   onParentMessage(msg: ParentMessage): void {
@@ -192,7 +192,7 @@ export class WorkerRuntime {
         void this.handBack();
         break;
       case 'list-running':
-        this.port.send({ type: 'running', nonce: msg.nonce, jobs: [...this.state.running.keys()] });
+        this.port.send({ type: 'running', nonce: msg.nonce, jobs: [...this.state.running.values()].map((r) => `${r.queue.name}:${r.job.id}`) });
         break;
       case 'start':
         break;
