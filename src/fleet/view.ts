@@ -2,6 +2,7 @@
  * What one registration says about its instance, and the fleet view built from the registry's
  * raw listing (`GET /fleet`, `worker-pool status --fleet`). Pure: times come from Redis' clock.
  */
+import { MAX_INFO_BYTES, checkEntry, parseRegistrationId } from './entry.js';
 
 /** What a daemon writes into its registration at every renewal. */
 export interface InstanceInfo {
@@ -61,35 +62,46 @@ export interface FleetView {
   instances: FleetInstance[];
 }
 
-/** One row of the registry's listing, as the LIST script returns it. */
+/** One row of the registry's listing, as the LIST script returns it (its description checked). */
 export interface RegistryRow {
   id: string;
   leaseExpiry: number;
   lastBeat: number;
   claimedBy: string;
-  info: Partial<InstanceInfo>;
+  info: InstanceInfo;
 }
 
-/** Parse the LIST script's flat reply. */
-export function parseListing(flat: unknown[]): { now: number; rows: RegistryRow[] } {
+/** An entry of the registry that was left out, and why (see checkEntry). */
+export interface RefusedEntry {
+  id: string;
+  why: string;
+}
+
+/**
+ * Parse the LIST script's flat reply (Redis' now, then id, lease expiry, last renewal, claimer,
+ * description JSON and its length per registration). An entry whose description fails checkEntry
+ * is left out of `rows` and named in `refused`: nothing is judged by it.
+ */
+export function parseListing(flat: unknown[]): { now: number; rows: RegistryRow[]; refused: RefusedEntry[] } {
   const now = Number(flat[0]);
   const rows: RegistryRow[] = [];
-  for (let i = 1; i + 4 < flat.length; i += 5) {
-    let info: Partial<InstanceInfo> = {};
-    try {
-      info = JSON.parse(String(flat[i + 4])) as Partial<InstanceInfo>;
-    } catch {
-      info = {};
+  const refused: RefusedEntry[] = [];
+  for (let i = 1; i + 5 < flat.length; i += 6) {
+    const id = String(flat[i]);
+    const size = Number(flat[i + 5]);
+    const check = size > MAX_INFO_BYTES ? { ok: false as const, why: `its description is ${size} bytes (at most ${MAX_INFO_BYTES})` } : checkEntry(id, String(flat[i + 4] ?? ''));
+    if (!check.ok) {
+      refused.push({ id, why: check.why });
+      continue;
     }
-    rows.push({ id: String(flat[i]), leaseExpiry: Number(flat[i + 1]), lastBeat: Number(flat[i + 2]), claimedBy: String(flat[i + 3] ?? ''), info });
+    rows.push({ id, leaseExpiry: Number(flat[i + 1]), lastBeat: Number(flat[i + 2]), claimedBy: String(flat[i + 3] ?? ''), info: check.info });
   }
-  return { now, rows };
+  return { now, rows, refused };
 }
 
 /** A registration id is `host/name#epoch`. */
 export function epochOf(id: string): number {
-  const n = Number(id.slice(id.lastIndexOf('#') + 1));
-  return Number.isInteger(n) ? n : 0;
+  return parseRegistrationId(id)?.epoch ?? 0;
 }
 
 export function stateOf(row: RegistryRow, now: number): InstanceState {

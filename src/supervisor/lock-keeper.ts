@@ -22,7 +22,7 @@
 import type { Redis } from 'ioredis';
 import type { Clock } from '../clock.js';
 import type { Logger } from '../logger.js';
-import { RECENT_ACTIVE } from './hand-back.js';
+import { RECENT_ACTIVE } from './locked-jobs.js';
 import type { HeldJob } from './worker-process.js';
 
 /**

@@ -95,6 +95,8 @@ export class WorkerProcess extends EventEmitter<WorkerProcessEvents> {
   deadlines: JobDeadline[] = [];
   /** The child's clock minus ours, as the smallest delay seen (see childTimeToLocal). */
   private clockOffset = Infinity;
+  /** Until when the fleet lease it was last told of holds (host monotonic ms); undefined without a fleet. */
+  leaseUntil: number | undefined;
   /** Why it was asked to stop (set when draining starts). */
   stopReason: ExitReason | undefined;
   loadError: string | undefined;
@@ -158,8 +160,16 @@ export class WorkerProcess extends EventEmitter<WorkerProcessEvents> {
       this.emit('exit', code, signal);
       this.busySlots = 0; // after the listeners: they may log what it held
     });
+    this.leaseUntil = settings.leaseUntil;
     // The child logs JSON always: its lines are told from other output by that, and made pretty here.
     this.send({ type: 'start', settings: { ...settings, logPretty: false, tokenBase: this.tokenBase } });
+  }
+
+  /** The fleet lease was renewed: tell the child (it stops itself when its deadline passes without one). */
+  extendLease(until: number): void {
+    if (this.state === 'exited' || (this.leaseUntil !== undefined && until <= this.leaseUntil)) return;
+    this.leaseUntil = until;
+    this.send({ type: 'lease', until });
   }
 
   /**

@@ -64,6 +64,8 @@ export class ChildState {
   connectionLosses = 0;
   /** Fetches that failed (READONLY, NOPERM, Redis down), reported in samples for readiness. */
   fetchErrors = 0;
+  /** The fleet lease (see lease-fence.ts): no job is taken once it no longer holds. */
+  lease: { holds(): boolean } | undefined;
   /** The number of the last lock token made (`${tokenBase}:${tokenSeq}`), reported in samples. */
   tokenSeq = 0;
 
@@ -85,11 +87,12 @@ export class ChildState {
   }
 
   /**
-   * How many more jobs this child may take: none while draining, retiring or exiting; within
+   * How many more jobs this child may take: none while draining, retiring or exiting, or past its
+   * fleet lease; within
    * --max-jobs-per-worker, counting every fetch under way as a job (so the quota stays exact).
    */
   jobsLeft(): number {
-    if (this.draining || this.retiring || this.exiting) return 0;
+    if (this.draining || this.retiring || this.exiting || (this.lease !== undefined && !this.lease.holds())) return 0;
     if (this.maxJobs <= 0) return Infinity;
     return this.maxJobs - this.started - this.nextFetches - this.loopFetches;
   }
