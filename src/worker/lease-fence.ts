@@ -99,14 +99,22 @@ export class LeaseFence {
     return !this.expired && hostMonotonicMs() < this.until;
   }
 
-  /** Start both watches (the thread boots beside the child's own start-up). */
+  /** Watch the deadline on the event loop (from the child's first moment). */
   start(): void {
     if (!this.enabled) return;
     this.publish();
+    this.schedule();
+  }
+
+  /**
+   * Start the watchdog thread, once the child is about to take jobs (a child whose processor will
+   * not load never needs one). It boots on a thread of its own, even if a job blocks the loop at once.
+   */
+  watchBlockedLoop(): void {
+    if (!this.enabled || this.watchdog) return;
     this.watchdog = new Worker(WATCHDOG, { eval: true, workerData: { shared: this.shared, file: this.file ?? '' }, stdout: true, stderr: true });
     this.watchdog.unref();
     this.watchdog.on('error', () => undefined);
-    this.schedule();
   }
 
   /** A renewal went through: the lease holds until `until`. */

@@ -111,6 +111,7 @@ export class WorkerRuntime {
       log: this.log,
       runJob: (job, side, token) => runner.runJob(job, side, token),
     });
+    this.fence.watchBlockedLoop();
     this.port.send({ type: 'ready', at: performance.now() });
     this.reporter.start();
     this.log.debug({ queues: s.queues, concurrency: s.concurrency }, 'worker ready');
