@@ -23,7 +23,9 @@ afterEach(async () => {
 /** A short lease, so that the daemon claims expired entries within seconds. */
 const FLEET = { 'lease-seconds': '2', 'heartbeat-seconds': '0.5' };
 
-const warned = (logs: LogLines, text: string) => logs.filter((l) => l['level'] === 40 && JSON.stringify(l).includes(text));
+/** Warnings naming `text`: one when a listing meets the bad entry, one when a claim removes it. */
+const warned = (logs: LogLines, text: string) => logs.filter((l) => l['level'] === 40 && JSON.stringify(l).includes(text)).length;
+const onceOrTwice = (n: number) => expect([1, 2]).toContain(n);
 
 describe('a fleet registry with bad entries', () => {
   it("an expired entry with tokenBases \"e\", and one naming the live daemon's own epoch: the daemon's running jobs are not handed back; both entries are removed with a warning", async () => {
@@ -45,8 +47,8 @@ describe('a fleet registry with bad entries', () => {
       await new Promise((r) => setTimeout(r, 1000));
       expect(await c.mget(`${prefix}:q:long-0:lock`, `${prefix}:q:long-1:lock`)).toEqual(locks);
       expect(await q.getJobCounts('active', 'wait')).toEqual({ active: 2, wait: 0 });
-      expect(warned(d.logs, 'evil/x#9')).toHaveLength(1);
-      expect(warned(d.logs, `evil/y#${epoch}`).length).toBeGreaterThan(0);
+      onceOrTwice(warned(d.logs, 'evil/x#9'));
+      expect(warned(d.logs, `evil/y#${epoch}`)).toBeGreaterThan(0);
       expect(d.logs.filter((l) => String(l['msg']).includes("dead host's job handed back"))).toEqual([]);
     } finally {
       c.disconnect();
@@ -62,7 +64,7 @@ describe('a fleet registry with bad entries', () => {
     try {
       await until(() => d.supervisor.runningCount() === 2, 'two workers running', 30_000);
       expect(d.fleet.state).toBe('live');
-      expect(warned(d.logs, 'epoch counter')).toHaveLength(1);
+      expect(warned(d.logs, 'epoch counter')).toBe(1);
     } finally {
       c.disconnect();
     }
@@ -98,8 +100,8 @@ describe('a fleet registry with bad entries', () => {
       await until(async () => (await c.zcard(`${prefix}:fleet:leases`)) === 1, 'both entries removed', 15_000, 100);
       const view = (await (await fetch(`${d.url}/fleet`)).json()) as { instances: Array<{ state: string }> };
       expect(view.instances.map((i) => i.state)).toEqual(['live']);
-      expect(warned(d.logs, 'tc/x#3')).toHaveLength(1);
-      expect(warned(d.logs, 'tc/y#4')).toHaveLength(1);
+      onceOrTwice(warned(d.logs, 'tc/x#3'));
+      onceOrTwice(warned(d.logs, 'tc/y#4'));
     } finally {
       c.disconnect();
     }
@@ -136,7 +138,7 @@ describe('a fleet registry with a huge entry', () => {
       console.log(`20 MB registry entry: Redis sent ${bytes} bytes in 8 heartbeats of one daemon`);
       expect(bytes).toBeLessThan(2 * 1024 * 1024);
       expect({ epoch: d.fleet.epoch, state: d.fleet.state }).toEqual({ epoch, state: 'live' });
-      expect(warned(d.logs, id)).toHaveLength(1);
+      expect(warned(d.logs, id)).toBe(1);
     } finally {
       await q.close();
       c.disconnect();
