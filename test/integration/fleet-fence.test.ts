@@ -10,8 +10,9 @@
  *   takes it again if the cap allows, else stops a worker; the cap is not exceeded for good.
  *
  * Every job completes exactly once in Redis (one `completed` event each), none stays active.
+ * And a worker whose job blocks its event loop stops at its lease too (its watchdog thread).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Queue } from 'bullmq';
@@ -77,6 +78,16 @@ async function everyJobOnce(jobs: number): Promise<void> {
     expect([...completions.values()].filter((n) => n > 1)).toEqual([]);
   } finally {
     r.disconnect();
+  }
+}
+
+/** A process that exists and is not a zombie. */
+function running(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return !/^[ZX]$/.test(stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3));
+  } catch {
+    return false;
   }
 }
 
@@ -151,5 +162,28 @@ describe('fleet fence on one host', () => {
     const overall = mostBusyProcesses(runs);
     console.log(`slot deleted under load, cap ${CAP}: ${describeRuns(runs)}; most processes running jobs at once from 2 s after the deletion on ${worst.most} (over the whole run ${overall.most})`);
     expect(worst.most).toBeLessThanOrEqual(CAP);
+  });
+
+  it('a worker whose job keeps its event loop blocked stops at its lease too while its supervisor is paused (its watchdog thread)', { timeout: 120_000 }, async () => {
+    prefix = uniquePrefix('fence-blocked');
+    q = openQueue('q', prefix);
+    const d = await startCliDaemon(['--redis-url', redisUrl(), '--prefix', prefix, '--queues', 'q', '--processor', fixture('block.mjs'), '--min-workers', '1', '--max-workers', '1', '--stop-timeout', '2']);
+    daemons = [d];
+    const pid = await until(async () => (await statusOf(d)).workers[0]?.pid, 'the worker started', 30_000, 100);
+    const r = client();
+    try {
+      await q.add('block', { ms: 60_000, redis: redisUrl(), record: `${prefix}:runs` }, { jobId: 'blocking' });
+      await until(async () => (await r.hget(`${prefix}:runs:starts`, 'blocking')) === '1', 'the job blocking its worker', 20_000, 50);
+    } finally {
+      r.disconnect();
+    }
+    const t0 = performance.now();
+    process.kill(d.proc.pid!, 'SIGSTOP');
+    // Its paused supervisor cannot reap it: gone means a zombie (or no process at all).
+    await until(() => !running(pid), 'the blocked worker gone', (LEASE_S + 5) * 1000, 20);
+    const ms = performance.now() - t0;
+    process.kill(d.proc.pid!, 'SIGCONT');
+    console.log(`supervisor paused while its worker's job blocks the event loop: the worker was gone ${ms.toFixed(0)} ms after the pause began (lease ${LEASE_S} s)`);
+    expect(ms).toBeLessThan(LEASE_S * 1000);
   });
 });
