@@ -9,23 +9,26 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import type { Logger } from '../logger.js';
 
 export class LeaseFile {
   readonly path: string;
+  private failing = false;
 
   constructor(dir = existsSync('/dev/shm') ? '/dev/shm' : tmpdir()) {
     this.path = path.join(dir, `worker-pool-${process.pid}-${randomBytes(4).toString('hex')}.lease`);
   }
 
-  /** Record the newest deadline; the error if the file cannot be written (the children still get it by IPC). */
-  write(until: number): Error | undefined {
+  /** Record the newest deadline (the children get it by IPC too: a failure is said once, to `log`). */
+  write(until: number, log: Logger): void {
     try {
       const tmp = `${this.path}.tmp`;
       writeFileSync(tmp, String(until), { mode: 0o600 });
       renameSync(tmp, this.path);
-      return undefined;
+      this.failing = false;
     } catch (err) {
-      return err as Error;
+      if (!this.failing) log.warn({ file: this.path, err: (err as Error).message }, "fleet: cannot write the lease file; a worker whose job blocks its event loop is stopped at its lease's end even while this daemon renews");
+      this.failing = true;
     }
   }
 

@@ -12,18 +12,13 @@ import { hostMonotonicMs, type Clock } from '../clock.js';
 import type { Logger } from '../logger.js';
 import { isConnectionError } from '../redis/connection-error.js';
 import { connect, type RedisTarget } from '../redis/connection.js';
+export type { InstanceFacts } from './view.js';
 import { MAX_ENTRIES, MAX_INFO_BYTES } from './entry.js';
 import { LeaseFile } from './lease-file.js';
 import { Lease } from './lease.js';
 import { PeerRecovery } from './recovery.js';
 import { FORGET, LIST, REGISTER, RENEW, fleetKeys } from './scripts.js';
-import { fleetView, listenersByQueue, parseListing, type FleetView, type InstanceInfo, type RegistryRow } from './view.js';
-
-/** What changes between renewals; the rest of InstanceInfo is fixed at start. */
-export type InstanceFacts = Pick<InstanceInfo, 'queues' | 'workers' | 'busy' | 'concurrency' | 'utilization' | 'desired' | 'demand'> & {
-  /** `${tokenBase}:` of every live child. */
-  childBases: string[];
-};
+import { fleetView, instanceInfo, listenersByQueue, parseListing, type FleetView, type InstanceFacts, type InstanceInfo, type RegistryRow } from './view.js';
 
 export interface FleetMemberOptions {
   redisUrl: string;
@@ -72,15 +67,6 @@ export interface FleetMemberEvents {
 
 export type MemberState = 'registering' | 'live' | 'fenced';
 
-function defaultPidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 export class FleetMember extends EventEmitter<FleetMemberEvents> {
   state: MemberState = 'registering';
   /** Why the last registration or renewal failed (cleared when one succeeds), for readiness. */
@@ -102,7 +88,6 @@ export class FleetMember extends EventEmitter<FleetMemberEvents> {
   private timer: NodeJS.Timeout | undefined;
   private busy = false;
   private warned = false;
-  private leaseFileWarned = false;
   private stopped = false;
   private lastRows: { now: number; rows: RegistryRow[] } | undefined;
   private predecessorsChecked = false;
@@ -129,7 +114,7 @@ export class FleetMember extends EventEmitter<FleetMemberEvents> {
       self: () => ({ id: this.id!, instancePrefix: this.instancePrefix, pid: opts.pid, bases: this.info().tokenBases }),
       listing: () => this.listing(),
       recover: opts.recover,
-      pidAlive: opts.pidAlive ?? defaultPidAlive,
+      pidAlive: opts.pidAlive,
     });
     this.peers.on('recovered', (r) => this.emit('recovered', r));
   }
@@ -193,20 +178,7 @@ export class FleetMember extends EventEmitter<FleetMemberEvents> {
   }
 
   private info(): InstanceInfo {
-    const { childBases, ...facts } = this.opts.facts();
-    return {
-      host: this.opts.host,
-      name: this.opts.name,
-      pid: this.opts.pid,
-      pool: this.opts.pool,
-      ...facts,
-      version: this.opts.version,
-      startedAt: this.startedAt,
-      epoch: this.epoch,
-      tokenBases: [this.tokenPrefix(), ...childBases].filter((b) => b !== ''),
-      leaseSeconds: this.opts.leaseMs / 1000,
-      ...(this.opts.fleetMaxWorkers !== undefined ? { fleetMaxWorkers: this.opts.fleetMaxWorkers } : {}),
-    };
+    return instanceInfo(this.opts, this.opts.facts(), this.startedAt, this.epoch, this.tokenPrefix());
   }
 
   private async register(previous: string | undefined): Promise<void> {
@@ -253,11 +225,10 @@ export class FleetMember extends EventEmitter<FleetMemberEvents> {
     await this.register(this.id);
   }
 
+  /** A registration or renewal went through: the new deadline, to the children and the lease file. */
   private okAt(sentAt: number, sentMono: number, redisNow: number, fresh: boolean): void {
     const until = this.lease.renewed(sentAt, sentMono, redisNow, fresh);
-    const err = this.leaseFile.write(until);
-    if (err && !this.leaseFileWarned) this.opts.log.warn({ file: this.leaseFile.path, err: err.message }, "fleet: cannot write the lease file; a worker whose job blocks its event loop is stopped at its lease's end even while this daemon renews");
-    this.leaseFileWarned = err !== undefined;
+    this.leaseFile.write(until, this.opts.log);
     this.emit('lease', { until });
   }
 

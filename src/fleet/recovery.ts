@@ -30,7 +30,17 @@ export interface PeerRecoveryOptions {
   listing: () => Promise<{ now: number; rows: RegistryRow[] }>;
   /** Hand back a dead registration's jobs (`info.tokenBases` already cleared of others' bases). */
   recover: (info: InstanceInfo, sinceMs: number) => Promise<number>;
-  pidAlive: (pid: number) => boolean;
+  /** Whether a process id is alive on this host (the predecessor check); default: kill(pid, 0). */
+  pidAlive?: (pid: number) => boolean;
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 export interface PeerRecoveryEvents {
@@ -94,7 +104,7 @@ export class PeerRecovery extends EventEmitter<PeerRecoveryEvents> {
     for (const r of rows) {
       if (!r.id.startsWith(self.instancePrefix) || r.id === self.id || r.claimedBy !== '') continue;
       const pid = r.info.pid;
-      if (pid === undefined || pid === self.pid || this.opts.pidAlive(pid)) continue;
+      if (pid === undefined || pid === self.pid || (this.opts.pidAlive ?? pidAlive)(pid)) continue;
       const k = this.opts.keys;
       const reply = (await this.opts.client.eval(CLAIM_ONE, 3, k.leases, k.info, k.claims, self.id, this.claimMs(), r.id, MAX_INFO_BYTES)) as [string, number] | null;
       if (!reply) continue;

@@ -32,6 +32,36 @@ export interface InstanceInfo {
   demand?: { workers: number; maxWorkers: number };
 }
 
+/** What changes between renewals; the rest of InstanceInfo is fixed at start. */
+export type InstanceFacts = Pick<InstanceInfo, 'queues' | 'workers' | 'busy' | 'concurrency' | 'utilization' | 'desired' | 'demand'> & {
+  /** `${tokenBase}:` of every live child (and of dead ones whose jobs are still being handed back). */
+  childBases: string[];
+};
+
+/** What a daemon writes into its registration: what it is, and its facts of the moment. */
+export function instanceInfo(
+  o: { host: string; name: string; pid: number; pool: string; version: string; leaseMs: number; fleetMaxWorkers?: number },
+  facts: InstanceFacts,
+  startedAt: number,
+  epoch: number,
+  tokenPrefix: string,
+): InstanceInfo {
+  const { childBases, ...rest } = facts;
+  return {
+    host: o.host,
+    name: o.name,
+    pid: o.pid,
+    pool: o.pool,
+    ...rest,
+    version: o.version,
+    startedAt,
+    epoch,
+    tokenBases: [tokenPrefix, ...childBases].filter((b) => b !== ''),
+    leaseSeconds: o.leaseMs / 1000,
+    ...(o.fleetMaxWorkers !== undefined ? { fleetMaxWorkers: o.fleetMaxWorkers } : {}),
+  };
+}
+
 /**
  * live: renewing its lease; lost: its lease ran out and no peer has claimed it yet; recovering: a
  * peer claimed it and is handing its jobs back.

@@ -5,7 +5,7 @@
  * for the first queue listed, the next job taken with the completion (BullMQ's fetchNext) into the
  * slot it frees.
  */
-import { ErrorCode, RATE_LIMIT_ERROR, SpanKind, TelemetryAttributes, UnrecoverableError, type Job } from './bullmq.js';
+import { RATE_LIMIT_ERROR, SpanKind, TelemetryAttributes, UnrecoverableError, type Job } from './bullmq.js';
 import type { Redis } from 'ioredis';
 import type { WorkerSettings } from '../ipc/messages.js';
 import type { Logger } from '../logger.js';
@@ -13,8 +13,8 @@ import type { ChildState, QueueSide, RetireReason, Running } from './child-state
 import type { WorkerInternals } from './fetcher.js';
 import type { LoadedProcessor } from './processor.js';
 import type { ParentPort, Reporter } from './reporter.js';
-import { withTimeout } from '../timing.js';
-import { clampTimerMs } from '../timing.js';
+import { clampTimerMs, withTimeout } from '../timing.js';
+import { lostToPeer, untrackRun } from './job-ownership.js';
 
 /** BullMQ Worker internals that settling a job as its own Worker does needs (protected in its types). */
 interface SettleInternals {
@@ -24,20 +24,6 @@ interface SettleInternals {
   updateDelays(limitDelay?: number, delayUntil?: number): void;
   /** Until when (epoch ms) this queue is rate-limited: getNextJob takes nothing before then. */
   limitUntil: number;
-}
-
-/** BullMQ's lock manager's table of the locks it renews (private in its types). */
-interface LockManagerInternals {
-  trackedJobs?: Map<string, { token: string }>;
-}
-
-/**
- * Whether a completion (or failure) was refused because the job is no longer this run's: its lock is
- * gone or another's (a peer handed it back and it was taken again), or it left the active state.
- */
-export function lostToPeer(err: unknown): boolean {
-  const code = (err as { code?: unknown } | null)?.code;
-  return code === ErrorCode.JobLockNotExist || code === ErrorCode.JobLockMismatch || code === ErrorCode.JobNotInState;
 }
 
 /** The errors with which a processor says it moved its job itself (BullMQ compares names too, across copies of bullmq). */
@@ -182,7 +168,7 @@ export class JobRunner {
       return fetch;
     };
     let losses = state.connectionLosses;
-    let failure: Error | undefined;
+    let e: Error | undefined;
     try {
       const result = await this.process(r);
       if (state.running.has(key)) {
@@ -191,16 +177,14 @@ export class JobRunner {
         try {
           next = await this.settle(side, token, fetch, job.moveToCompleted(result, token, fetch));
         } catch (err) {
-          // The job is no longer this run's (a peer handed it back, it runs elsewhere): nothing to record.
-          if (lostToPeer(err)) status = 'lost';
-          else throw err;
+          if (!lostToPeer(err)) throw err;
+          status = 'lost'; // no longer this run's (a peer handed it back, it runs elsewhere): nothing to record
         }
       }
     } catch (err) {
-      failure = err instanceof Error ? err : new Error(String(err));
+      e = err instanceof Error ? err : new Error(String(err));
     }
-    if (failure) {
-      const e = failure;
+    if (e) {
       // As BullMQ's Worker: a rate-limited job goes back to wait and its queue pauses for the limit's TTL.
       const rateLimited = e.message === RATE_LIMIT_ERROR;
       // A job that moved itself (DelayedError, WaitingError, WaitingChildrenError) is not failed;
@@ -234,7 +218,7 @@ export class JobRunner {
     // return any such job now instead of after lock-duration + stalled-interval.
     if (claims > 0 && state.connectionLosses !== losses) this.deps.port.send({ type: 'fetch-uncertain', queue: side.name, token, keep: next?.id ?? '' });
     const durationMs = performance.now() - r.startedAt;
-    this.untrack(side, id, token);
+    untrackRun(side, id, token);
     if (side.limited && !next) void this.wakeWaiters(side);
     if (!state.running.delete(key)) {
       // Handed back meanwhile (shutdown deadline): a job the completion took is not run either.
@@ -254,15 +238,6 @@ export class JobRunner {
     this.deps.slotFreed();
     this.deps.ended();
     return undefined;
-  }
-
-  /**
-   * Stop renewing this run's lock. BullMQ's lock manager keeps one entry per job id: if the job runs
-   * here again under a newer token (handed back and fetched again), that run's entry stays.
-   */
-  private untrack(side: QueueSide, id: string, token: string): void {
-    const tracked = (side.locks as unknown as LockManagerInternals).trackedJobs?.get(id);
-    if (tracked === undefined || tracked.token === token) side.locks.untrackJob(id);
   }
 
   /**

@@ -14,6 +14,8 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import { hostMonotonicMs } from '../clock.js';
+import { FENCED_EXIT_CODE } from '../ipc/messages.js';
+import type { Logger } from '../logger.js';
 
 /** How much later than the event loop's timer the watchdog thread acts (so the loop can exit with its code). */
 const WATCHDOG_LATER_MS = 50;
@@ -80,12 +82,12 @@ export class LeaseFence {
 
   /**
    * `until`: the first deadline (host monotonic ms), undefined without a fleet lease (no fence);
-   * `file`: the supervisor's lease file; `onExpired`: the lease ran out (stop and exit now).
+   * `file`: the supervisor's lease file; `child`: how to stop taking jobs, say why, and exit.
    */
   constructor(
     until: number | undefined,
     private readonly file: string | undefined,
-    private readonly onExpired: () => void,
+    private readonly child: { log: Logger; exit: (code: number) => void; stop: () => void; running: () => number },
   ) {
     this.until = until ?? Infinity;
   }
@@ -152,7 +154,21 @@ export class LeaseFence {
     setImmediate(() => {
       if (this.expired || hostMonotonicMs() < this.until) return;
       this.expired = true;
-      this.onExpired();
+      this.fenced();
     });
+  }
+
+  /**
+   * The lease ran out with no renewal (the supervisor paused, cut off or gone): peers may soon take
+   * this worker's slot and hand its jobs back. Take nothing more, end everything its jobs started,
+   * and exit now: its running jobs end with it and are handed back by whoever gets there first (its
+   * supervisor when it can, else the peer that claims its registration).
+   */
+  private fenced(): void {
+    const { child } = this;
+    child.stop();
+    child.log.warn({ running: child.running() }, 'fleet lease not renewed in time (supervisor paused, cut off or gone): this worker stops, and its running jobs with it');
+    killOwnGroup();
+    child.exit(FENCED_EXIT_CODE);
   }
 }

@@ -10,7 +10,7 @@
  */
 import { LockManager, Worker, createRedisBackend, type BackendFactory, type RedisQueueBackend } from './bullmq.js';
 import type { Redis } from 'ioredis';
-import { FENCED_EXIT_CODE, type ParentMessage, type WorkerSettings } from '../ipc/messages.js';
+import type { ParentMessage, WorkerSettings } from '../ipc/messages.js';
 import { cancelChannel, clientDb, decodeCancel, forDb } from '../redis/cancel-channel.js';
 import { connect } from '../redis/connection.js';
 import { isConnectionError } from '../redis/connection-error.js';
@@ -19,7 +19,7 @@ import { ChildState, type QueueSide, type RetireReason } from './child-state.js'
 import { Fetcher } from './fetcher.js';
 import { MarkerWatch } from './marker-watch.js';
 import { JobRunner } from './job-runner.js';
-import { LeaseFence, killOwnGroup } from './lease-fence.js';
+import { LeaseFence } from './lease-fence.js';
 import { loadProcessor, type LoadedProcessor } from './processor.js';
 import { bullmqWorkerClientName, QueuePresence, workerName } from './presence.js';
 import { Reporter, type ParentPort } from './reporter.js';
@@ -53,7 +53,7 @@ export class WorkerRuntime {
     this.log = createLogger({ level: settings.logLevel, pretty: settings.logPretty, base: { pool: settings.pool, worker: settings.workerId } });
     this.state = new ChildState(settings.tokenBase, settings.maxJobs);
     this.reporter = new Reporter(settings, this.state, port);
-    this.fence = new LeaseFence(settings.leaseUntil, settings.leaseFile, () => this.fenced());
+    this.fence = new LeaseFence(settings.leaseUntil, settings.leaseFile, { log: this.log, exit, stop: () => (this.state.draining = true), running: () => this.state.running.size });
     if (this.fence.enabled) this.state.lease = this.fence;
   }
 
@@ -206,19 +206,6 @@ export class WorkerRuntime {
       case 'start':
         break;
     }
-  }
-
-  /**
-   * The fleet lease ran out with no renewal (the supervisor paused, cut off or gone): peers may soon
-   * take this worker's slot and hand its jobs back. Take nothing more, end everything its jobs
-   * started, and exit now: its running jobs end with it and are handed back by whoever gets there
-   * (this supervisor when it can, else the peer that claims its registration).
-   */
-  private fenced(): void {
-    this.state.draining = true;
-    this.log.warn({ running: this.state.running.size }, 'fleet lease not renewed in time (supervisor paused, cut off or gone): this worker stops, and its running jobs with it');
-    killOwnGroup();
-    this.exit(FENCED_EXIT_CODE);
   }
 
   /** The supervisor is gone: finish what is running (bounded), then exit. No orphan outlives it. */
