@@ -54,7 +54,9 @@ export class JobRunner {
    * BullMQ hands over with its completion (fetchNext): all of them exactly alike.
    */
   runJob(job: Job, side: QueueSide, token: string): void {
-    void this.runChain(this.begin(job, side, token));
+    // A fetch's reply read after the fleet lease ran out (the host was paused): the job is not started.
+    if (this.deps.state.lease?.holds() === false) void this.giveBack(job, token);
+    else void this.runChain(this.begin(job, side, token));
   }
 
   /** Count a job as started and running (reported with the next sample). Synchronous, so no drain sees a gap. */
@@ -92,16 +94,12 @@ export class JobRunner {
 
   /** Abort the signal of every run of a job this child runs (`worker-pool cancel`); false if it runs none by that id. */
   cancel(queue: string, id: string, reason: string | undefined): boolean {
-    let aborted = false;
-    let unsignalled = false;
-    for (const r of this.deps.state.running.values()) {
-      if (r.queue.name !== queue || r.job.id !== id) continue;
-      const abort = this.deps.state.aborts.get(r.key);
-      if (abort) (abort.abort(reason), (aborted = true));
-      else unsignalled = true;
-    }
-    if (!aborted && unsignalled) this.deps.log.info({ queue, jobId: id }, 'cancel asked for a job whose processor takes no signal (job, token, signal): it runs on');
-    return aborted;
+    const { running, aborts } = this.deps.state;
+    const runs = [...running.values()].filter((r) => r.queue.name === queue && r.job.id === id);
+    const signals = runs.flatMap((r) => aborts.get(r.key) ?? []);
+    for (const abort of signals) abort.abort(reason);
+    if (signals.length === 0 && runs.length > 0) this.deps.log.info({ queue, jobId: id }, 'cancel asked for a job whose processor takes no signal (job, token, signal): it runs on');
+    return signals.length > 0;
   }
 
   /** Run the processor (in BullMQ's "process" span when the module set telemetry). */
@@ -231,8 +229,9 @@ export class JobRunner {
     state.tally.ended(side.name, status, durationMs);
     if (status === 'failed') log.info({ queue: side.name, jobId: id, name: job.name, err: error }, 'job failed');
     else if (status === 'lost') log.info({ queue: side.name, jobId: id, name: job.name }, 'job lost to a peer: its lock had moved on (it was handed back and runs elsewhere), so this run recorded nothing');
-    // The next job takes this one's slot in the same turn: the slot is never seen free.
-    if (next) return this.begin(next, side, token);
+    // The next job takes this one's slot in the same turn (the slot is never seen free), unless the lease ran out.
+    if (next && state.lease?.holds() === false) void this.giveBack(next, token);
+    else if (next) return this.begin(next, side, token);
     reporter.sampleAfterTransition();
     reporter.setTitle();
     this.deps.slotFreed();
