@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { Readable } from 'node:stream';
 import { childEnvironment } from '../secrets.js';
-import { isChildMessage, type ChildMessage, type JobDeadline, type ParentMessage, type WorkerSettings } from '../ipc/messages.js';
+import { isChildMessage, type ChildMessage, type JobDeadline, type ParentMessage, type RunningEntry, type WorkerSettings } from '../ipc/messages.js';
 import { ChildOutput } from './child-output.js';
 
 export type WorkerState = 'starting' | 'running' | 'draining' | 'exited';
@@ -105,7 +105,16 @@ export class WorkerProcess extends EventEmitter<WorkerProcessEvents> {
    * concurrency; no message per job): the lock keeper renews these, and hand-back returns them if
    * it dies. Jobs it took after that sample carry tokens numbered above `tokenSeq`.
    */
-  running: HeldJob[] = [];
+  get running(): HeldJob[] {
+    // Built when asked (the lock keeper, a hand-back), not at every sample.
+    this.runningJobs ??= this.runningEntries.map(([q, id, n]) => ({ queue: this.queues[q] ?? '', id, name: '', token: `${this.tokenBase}:${n}`, startedAt: this.lastSampleAt ?? 0 }));
+    return this.runningJobs;
+  }
+  set running(jobs: HeldJob[]) {
+    this.runningJobs = jobs;
+  }
+  private runningEntries: RunningEntry[] = [];
+  private runningJobs: HeldJob[] | undefined;
   /** The number of the last lock token the child had made at its latest sample. */
   tokenSeq = 0;
   /**
@@ -211,7 +220,8 @@ export class WorkerProcess extends EventEmitter<WorkerProcessEvents> {
         this.rssBytes = msg.rssBytes;
         this.lastSampleAt = now;
         if (msg.running) {
-          this.running = msg.running.map(([q, id, n]) => ({ queue: this.queues[q] ?? '', id, name: '', token: `${this.tokenBase}:${n}`, startedAt: now }));
+          this.runningEntries = msg.running;
+          this.runningJobs = undefined;
           if (msg.tokenSeq !== undefined) this.tokenSeq = msg.tokenSeq;
         }
         if (msg.deadlines || this.deadlines.length > 0) {
