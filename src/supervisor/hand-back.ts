@@ -185,7 +185,7 @@ export class HandBack extends EventEmitter<HandBackEvents> {
   private async settle(worker: WorkerProcess, retry: boolean): Promise<void> {
     if (await this.returnJobs(worker, retry)) {
       this.unsettled.delete(worker);
-      worker.running = [];
+      worker.reported.replace([]);
       return;
     }
     const now = this.opts.clock.now();
@@ -206,7 +206,7 @@ export class HandBack extends EventEmitter<HandBackEvents> {
   private async returnJobs(worker: WorkerProcess, retry: boolean): Promise<boolean> {
     // Newest run first: if a job ran here twice (handed back and fetched again), the later token holds its lock.
     const held = new Map<string, HeldJob>();
-    for (const j of [...worker.running].reverse()) if (!held.has(`${j.queue}:${j.id}`)) held.set(`${j.queue}:${j.id}`, j);
+    for (const j of [...worker.reported.jobs()].reverse()) if (!held.has(`${j.queue}:${j.id}`)) held.set(`${j.queue}:${j.id}`, j);
     let settled = true;
     const diedAt = worker.exitedAt ?? this.opts.clock.now();
     // What its last sample listed, plus what it took after that sample: a job it fetched since is
@@ -239,7 +239,7 @@ export class HandBack extends EventEmitter<HandBackEvents> {
         this.emit('outcome', outcome);
       }),
     );
-    worker.running = left;
+    worker.reported.replace(left);
     return settled && left.length === 0;
   }
 

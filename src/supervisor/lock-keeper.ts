@@ -47,10 +47,8 @@ const BATCH = 500;
 export interface KeptChild {
   tokenBase: string;
   queues: readonly string[];
-  /** Its running jobs as of its latest sample. */
-  running: readonly HeldJob[];
-  /** The number of the last token it had made at that sample. */
-  tokenSeq: number;
+  /** Its running jobs as of its latest sample, and the number of the last token it had made then. */
+  reported: { jobs(): readonly HeldJob[]; tokenSeq: number };
   /** When that sample arrived (clock ms); undefined before the first. */
   lastSampleAt: number | undefined;
 }
@@ -90,7 +88,7 @@ export class LockKeeper {
       const locks: Array<{ key: string; token: string }> = [];
       const now = this.opts.clock.now();
       for (const c of this.opts.children()) {
-        for (const j of c.running) locks.push({ key: `${this.opts.prefix}:${j.queue}:${j.id}:lock`, token: j.token });
+        for (const j of c.reported.jobs()) locks.push({ key: `${this.opts.prefix}:${j.queue}:${j.id}:lock`, token: j.token });
         if (c.lastSampleAt !== undefined && now - c.lastSampleAt > this.opts.silentAfterMs) locks.push(...(await this.takenSinceSample(c)));
       }
       for (let i = 0; i < locks.length; i += BATCH) {
@@ -114,7 +112,7 @@ export class LockKeeper {
    */
   private async takenSinceSample(c: KeptChild): Promise<Array<{ key: string; token: string }>> {
     const mine = `${c.tokenBase}:`;
-    const reported = new Map(c.running.map((j) => [j.token, `${j.queue}:${j.id}`]));
+    const reported = new Map(c.reported.jobs().map((j) => [j.token, `${j.queue}:${j.id}`]));
     const out: Array<{ key: string; token: string }> = [];
     for (const queue of c.queues) {
       const base = `${this.opts.prefix}:${queue}:`;
@@ -127,7 +125,7 @@ export class LockKeeper {
           if (!token?.startsWith(mine)) return;
           const job = `${queue}:${ids[i + k]}`;
           const held = reported.get(token);
-          if (held === undefined ? Number(token.slice(mine.length)) > c.tokenSeq : held !== job) out.push({ key, token });
+          if (held === undefined ? Number(token.slice(mine.length)) > c.reported.tokenSeq : held !== job) out.push({ key, token });
         });
       }
     }

@@ -7,8 +7,9 @@ import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { Readable } from 'node:stream';
 import { childEnvironment } from '../secrets.js';
-import { isChildMessage, type ChildMessage, type JobDeadline, type ParentMessage, type RunningEntry, type WorkerSettings } from '../ipc/messages.js';
+import { isChildMessage, type ChildMessage, type JobDeadline, type ParentMessage, type WorkerSettings } from '../ipc/messages.js';
 import { ChildOutput } from './child-output.js';
+import { ReportedJobs } from './reported-jobs.js';
 
 export type WorkerState = 'starting' | 'running' | 'draining' | 'exited';
 
@@ -100,23 +101,8 @@ export class WorkerProcess extends EventEmitter<WorkerProcessEvents> {
   /** Why it was asked to stop (set when draining starts). */
   stopReason: ExitReason | undefined;
   loadError: string | undefined;
-  /**
-   * The jobs the child runs, as of its latest sample (each sample lists them, bounded by its
-   * concurrency; no message per job): the lock keeper renews these, and hand-back returns them if
-   * it dies. Jobs it took after that sample carry tokens numbered above `tokenSeq`.
-   */
-  get running(): HeldJob[] {
-    // Built when asked (the lock keeper, a hand-back), not at every sample.
-    this.runningJobs ??= this.runningEntries.map(([q, id, n]) => ({ queue: this.queues[q] ?? '', id, name: '', token: `${this.tokenBase}:${n}`, startedAt: this.lastSampleAt ?? 0 }));
-    return this.runningJobs;
-  }
-  set running(jobs: HeldJob[]) {
-    this.runningJobs = jobs;
-  }
-  private runningEntries: RunningEntry[] = [];
-  private runningJobs: HeldJob[] | undefined;
-  /** The number of the last lock token the child had made at its latest sample. */
-  tokenSeq = 0;
+  /** The jobs the child runs, as of its latest sample. */
+  readonly reported: ReportedJobs;
   /**
    * The start of every lock token the child uses (`${tokenBase}:${n}`), given to it in its start
    * message: when it dies, every job still locked by it is found by this, reported or not. It starts
@@ -144,6 +130,7 @@ export class WorkerProcess extends EventEmitter<WorkerProcessEvents> {
     this.tokenBase = `${tokenPrefix}${randomUUID()}`;
     this.forkedAt = now();
     this.queues = [...settings.queues];
+    this.reported = new ReportedJobs(this.queues, this.tokenBase);
     // Its stdout and stderr come here, line by line, and leave as log events (child-output.ts).
     this.child = startChild(entry);
     this.key = `${id}#${this.child.pid ?? `x${++keysWithoutPid}`}`;
@@ -219,11 +206,7 @@ export class WorkerProcess extends EventEmitter<WorkerProcessEvents> {
         this.failed = msg.failed;
         this.rssBytes = msg.rssBytes;
         this.lastSampleAt = now;
-        if (msg.running) {
-          this.runningEntries = msg.running;
-          this.runningJobs = undefined;
-          if (msg.tokenSeq !== undefined) this.tokenSeq = msg.tokenSeq;
-        }
+        if (msg.running) this.reported.update(msg.running, msg.tokenSeq, now);
         if (msg.deadlines || this.deadlines.length > 0) {
           const local = this.childTimeToLocal(msg.at, now);
           this.deadlines = (msg.deadlines ?? []).map((d) => ({ ...d, at: local + (d.at - msg.at) }));
@@ -233,7 +216,7 @@ export class WorkerProcess extends EventEmitter<WorkerProcessEvents> {
         this.loadError = msg.message;
         break;
       case 'job-returned':
-        this.running = this.running.filter((j) => j.queue !== msg.queue || j.id !== msg.id);
+        this.reported.remove(msg.queue, msg.id);
         break;
     }
     this.emit('message', msg);

@@ -16,6 +16,7 @@ import { Worker } from 'node:worker_threads';
 import { hostMonotonicMs } from '../clock.js';
 import { FENCED_EXIT_CODE } from '../ipc/messages.js';
 import type { Logger } from '../logger.js';
+import type { ChildState } from './child-state.js';
 
 /** How much later than the event loop's timer the watchdog thread acts (so the loop can exit with its code). */
 const WATCHDOG_LATER_MS = 50;
@@ -82,14 +83,19 @@ export class LeaseFence {
 
   /**
    * `until`: the first deadline (host monotonic ms), undefined without a fleet lease (no fence);
-   * `file`: the supervisor's lease file; `child`: how to stop taking jobs, say why, and exit.
+   * `file`: the supervisor's lease file; `child`: its log, its exit, and its state (which takes no
+   * job once the lease no longer holds). Watches the deadline on the event loop from now on.
    */
   constructor(
     until: number | undefined,
     private readonly file: string | undefined,
-    private readonly child: { log: Logger; exit: (code: number) => void; stop: () => void; running: () => number },
+    private readonly child: { log: Logger; exit: (code: number) => void; state: ChildState },
   ) {
     this.until = until ?? Infinity;
+    if (!this.enabled) return;
+    child.state.lease = this;
+    this.publish();
+    this.schedule();
   }
 
   get enabled(): boolean {
@@ -99,13 +105,6 @@ export class LeaseFence {
   /** Whether the child may take a job now. */
   holds(): boolean {
     return !this.expired && hostMonotonicMs() < this.until;
-  }
-
-  /** Watch the deadline on the event loop (from the child's first moment). */
-  start(): void {
-    if (!this.enabled) return;
-    this.publish();
-    this.schedule();
   }
 
   /**
@@ -166,8 +165,8 @@ export class LeaseFence {
    */
   private fenced(): void {
     const { child } = this;
-    child.stop();
-    child.log.warn({ running: child.running() }, 'fleet lease not renewed in time (supervisor paused, cut off or gone): this worker stops, and its running jobs with it');
+    child.state.draining = true;
+    child.log.warn({ running: child.state.running.size }, 'fleet lease not renewed in time (supervisor paused, cut off or gone): this worker stops, and its running jobs with it');
     killOwnGroup();
     child.exit(FENCED_EXIT_CODE);
   }

@@ -53,13 +53,11 @@ export class WorkerRuntime {
     this.log = createLogger({ level: settings.logLevel, pretty: settings.logPretty, base: { pool: settings.pool, worker: settings.workerId } });
     this.state = new ChildState(settings.tokenBase, settings.maxJobs);
     this.reporter = new Reporter(settings, this.state, port);
-    this.fence = new LeaseFence(settings.leaseUntil, settings.leaseFile, { log: this.log, exit, stop: () => (this.state.draining = true), running: () => this.state.running.size });
-    if (this.fence.enabled) this.state.lease = this.fence;
+    this.fence = new LeaseFence(settings.leaseUntil, settings.leaseFile, { log: this.log, exit, state: this.state });
   }
 
   /** Load the processor, connect, report ready, and run the fetch loop until drained. */
   async start(): Promise<void> {
-    this.fence.start();
     this.reporter.setTitle();
     // Connect while the processor module loads: the TCP and Redis handshakes overlap its import,
     // and the first fetch (a job waiting at a pool that was at zero) goes out sooner.

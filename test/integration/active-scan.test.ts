@@ -51,7 +51,7 @@ describe('hand-back and lock keeper with many active jobs', () => {
       const token = await until(() => c.get(lockKey), 'the job running', 10_000, 10);
       const holder = d.supervisor.workers().find((w) => token.startsWith(`${w.tokenBase}:`))!;
       // Its sample lists the job before it is killed (the newest-entries look covers one that does not).
-      await until(() => holder.running.some((j) => j.id === 'long-1'), 'the job reported in a sample', 5000, 10);
+      await until(() => holder.reported.jobs().some((j) => j.id === 'long-1'), 'the job reported in a sample', 5000, 10);
       await c.config('RESETSTAT');
       const t0 = performance.now();
       process.kill(holder.pid!, 'SIGKILL');
