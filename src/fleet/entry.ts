@@ -98,7 +98,8 @@ export function checkEntry(id: string, json: string): EntryCheck {
     ['desired', count],
     ['utilization', (x) => x === null || count(x)],
     ['startedAt', count],
-    ['epoch', (x) => x === rid.epoch],
+    // 0 in what a registration writes (its epoch is known once the script ran), then the id's.
+    ['epoch', (x) => x === rid.epoch || x === 0],
     ['leaseSeconds', (x) => count(x) && (x as number) > 0],
     ['fleetMaxWorkers', (x) => Number.isInteger(x) && (x as number) >= 1],
     ['version', (x) => str(x, 64)],

@@ -12,6 +12,8 @@ const check = (id: string, o: unknown) => checkEntry(id, JSON.stringify(o));
 describe('registry entries', () => {
   it('accepts what a daemon writes', () => {
     expect(check('h/p#7', good)).toMatchObject({ ok: true });
+    // A registration writes epoch 0 (its epoch is known once the script ran); renewals write the id's.
+    expect(check('h/p#7', { ...good, epoch: 0, tokenBases: [child] })).toMatchObject({ ok: true });
     expect(parseRegistrationId('web-1/worker@a#12')).toEqual({ host: 'web-1', name: 'worker@a', epoch: 12 });
   });
 
