@@ -14,6 +14,7 @@ import type { Logger } from '../logger.js';
 import { sameQueues } from '../observe/pool-identity.js';
 import type { ControlLoop } from '../scaling/control-loop.js';
 import type { Supervisor } from '../supervisor/supervisor.js';
+import type { WorkerProcess } from '../supervisor/worker-process.js';
 import { VERSION } from '../version.js';
 import type { PoolParts, PoolState } from './state.js';
 
@@ -23,7 +24,7 @@ export function instanceName(c: PoolConfig): string {
 }
 
 /** What this instance tells the fleet at each renewal. */
-export function fleetFacts(config: PoolConfig, supervisor: Supervisor, loop: ControlLoop, clock: Clock): InstanceFacts {
+export function fleetFacts(config: PoolConfig, supervisor: Supervisor, loop: ControlLoop, clock: Clock, unsettledBases: readonly string[] = []): InstanceFacts {
   const workers = supervisor.workers();
   // The pod-level signal's input: the workers wanted at their highest over the window (or, before a
   // decision said, the size the pool is heading for).
@@ -37,7 +38,8 @@ export function fleetFacts(config: PoolConfig, supervisor: Supervisor, loop: Con
     utilization: supervisor.usage.utilization(clock.now()),
     desired: supervisor.desired,
     demand: { workers: wanted, maxWorkers: config.maxWorkers },
-    childBases: workers.map((w) => `${w.tokenBase}:`),
+    // Dead children whose jobs are still being handed back stay listed: a peer covers them if we die.
+    childBases: [...workers.map((w) => `${w.tokenBase}:`), ...unsettledBases],
   };
 }
 
@@ -54,6 +56,7 @@ export function fleetCapFor(c: PoolConfig, log: Logger, fleet: () => FleetMember
     registration: () => (fleet().state === 'live' ? fleet().id : undefined),
     live: () => supervisor().workers().length,
     desired: () => supervisor().desired,
+    mayGrow: () => fleet().mayGrow(),
   });
 }
 
@@ -79,8 +82,8 @@ export function fleetMemberFor(c: PoolConfig, clock: Clock, log: Logger, cap: Fl
     clock,
     log,
     facts: reports.facts,
-    recover: (info: InstanceInfo, since) => reports.recover(`${info.host}/${info.name}`, info.queues ?? [], info.tokenBases ?? [], since),
-    slots: cap ? { key: cap.key, held: () => cap.heldMembers(), lost: (m) => cap.lost(m) } : undefined,
+    recover: (info: InstanceInfo, since) => reports.recover(`${info.host}/${info.name}`, info.queues, info.tokenBases, since),
+    slots: cap ? { key: cap.key, max: cap.max, held: () => cap.heldMembers(), lost: (m) => cap.lost(m) } : undefined,
   });
 }
 
@@ -124,20 +127,36 @@ function watchNameClashes(parts: PoolParts, state: PoolState): void {
   fleet.on('renewed', check);
 }
 
-/** What a lost lease, a new registration and a slot grant do to the pool; and a warning when another pool shares its name. */
+/** Stop `n` children at once (the least busy first): the fence, enforced by the supervisor too. */
+function stopWorkers(supervisor: Supervisor, n: number): number {
+  const rank = (w: WorkerProcess) => (w.state === 'starting' ? -1 : w.busySlots);
+  const victims = supervisor.workers().filter((w) => w.alive).sort((a, b) => rank(a) - rank(b)).slice(0, Math.max(0, n));
+  for (const w of victims) {
+    w.stopReason = 'fenced';
+    w.kill('SIGKILL');
+  }
+  return victims.length;
+}
+
+/** What a lost lease, a new registration, a slot grant and a lost slot do to the pool; and a warning when another pool shares its name. */
 export function wireFleet(parts: PoolParts, state: PoolState): void {
   const { fleet, fleetCap: cap, supervisor, loop, log } = parts;
   watchNameClashes(parts, state);
+  // Every renewal moves each child's deadline on; a child that hears of none stops itself.
+  fleet.on('lease', ({ until }) => supervisor.extendLeases(until));
   fleet.on('fenced', () => {
-    if (!cap) return;
-    // Our slots may be given to others once our lease runs out in Redis: stop every worker first.
-    cap.dropAll();
-    const live = supervisor.workers();
-    if (live.length > 0) log.warn({ workers: live.length }, 'fleet cap: lease lost; stopping every worker before its slot can be given to another host');
-    for (const w of live) {
-      w.stopReason = 'fenced';
-      w.kill('SIGKILL');
-    }
+    // Our slots and jobs may go to others once our lease runs out in Redis: every worker stops
+    // now. The children stop themselves at the same deadline; this also ends one whose event loop
+    // a job keeps blocked. Their jobs are handed back once a renewal gets through, or by a peer.
+    cap?.dropAll();
+    const n = stopWorkers(supervisor, Infinity);
+    if (n > 0) log.warn({ workers: n }, 'fleet: lease lost; every worker stopped before its slot or jobs can be given to another host');
+  });
+  cap?.on('lost', (held) => {
+    // Another host may run in the lost slots now: the children beyond what we hold stop at once
+    // (their jobs are handed back, no stall counted); their slots are filled again once granted.
+    const n = stopWorkers(supervisor, supervisor.workers().filter((w) => w.alive).length - held);
+    if (n > 0) log.warn({ workers: n, held }, 'fleet cap: workers stopped for slots lost behind our back');
   });
   fleet.on('registered', ({ previous, carried }) => {
     // A peer claimed our old registration and is handing its jobs back: its children's tokens are

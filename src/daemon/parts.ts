@@ -87,7 +87,7 @@ export function buildParts(input: PartsInput): PoolParts {
   //    under. Their callbacks read the supervisor and hand-back built below, and run only once started.
   const fleetCap = fleetCapFor(c, log, () => fleet, () => supervisor);
   const fleet = fleetMemberFor(c, clock, log, fleetCap, {
-    facts: () => fleetFacts(state.config, supervisor, loop, clock),
+    facts: () => fleetFacts(state.config, supervisor, loop, clock, handBack.unsettledBases()),
     recover: (host, queues, bases, since) => handBack.recoverHost(host, queues, bases, since),
   });
 
@@ -103,7 +103,9 @@ export function buildParts(input: PartsInput): PoolParts {
     maxMemoryMb: c.maxMemoryMb,
     tokenPrefix: () => fleet.tokenPrefix(),
     // Children start once the registration holds (their token bases carry its epoch), never while it is lost.
-    admit: () => fleet.state === 'live' && (fleetCap ? fleetCap.admit() : true),
+    admit: () => fleet.holdsLease() && (fleetCap ? fleetCap.admit() : true),
+    // Each child stops itself when the lease it was last told of runs out (the fence where the work runs).
+    lease: { until: () => fleet.leaseDeadline, file: fleet.leaseFile.path },
   });
   const otherQueues = new OtherQueues(queueCounts.client, c.prefix);
   const handBack = new HandBack({ client: queueCounts.client, prefix: c.prefix, queue: (q) => queueCounts.queue(q) ?? otherQueues.get(q), maxStalledCount: c.maxStalledCount, clock, log });
@@ -117,7 +119,9 @@ export function buildParts(input: PartsInput): PoolParts {
     client: queueCounts.client,
     prefix: c.prefix,
     lockDurationMs: c.lockDuration * 1000,
-    children: () => supervisor.workers().filter((w) => w.alive).map((w) => ({ tokenBase: w.tokenBase, queues: w.queues })),
+    children: () => supervisor.workers().filter((w) => w.alive),
+    clock,
+    silentAfterMs: 2 * c.sampleInterval * 1000,
     log,
   });
   const freezeWatch = new FreezeWatch({ workers: () => supervisor.workers(), queue: (q) => queueCounts.queue(q), sampleIntervalMs: c.sampleInterval * 1000, clock, log, stoppedLimitMs: c.lockDuration * 1000 });

@@ -26,11 +26,18 @@ export interface FleetCapOptions {
   live: () => number;
   /** Workers the supervisor is asked for now (min-workers at start, then each decision). */
   desired: () => number;
+  /** Whether new slots may be asked for now (not for a lease after Redis' clock jumped ahead); default yes. */
+  mayGrow?: () => boolean;
 }
 
 export interface FleetCapEvents {
   /** More slots are held than before: children may be forked. */
   granted: [held: number];
+  /**
+   * Slots were lost behind our back (Redis no longer had them, and none could be taken again):
+   * the live children beyond `held` must stop now, as another host may be running in their slots.
+   */
+  lost: [held: number];
 }
 
 export class FleetCap extends EventEmitter<FleetCapEvents> {
@@ -65,11 +72,13 @@ export class FleetCap extends EventEmitter<FleetCapEvents> {
     return this.opts.registration() !== undefined && this.opts.live() < this.held.size;
   }
 
-  /** Slots Redis no longer has for us (our lease ran out): forget them. */
+  /** Slots Redis no longer has for us: forget them, and have the children beyond what is held stop. */
   lost(members: readonly string[]): void {
     let n = 0;
     for (const m of members) if (this.held.delete(m)) n++;
-    if (n > 0) this.opts.log.warn({ lost: n, held: this.held.size }, 'fleet cap: slot leases lost');
+    if (n === 0) return;
+    this.opts.log.warn({ lost: n, held: this.held.size, live: this.opts.live() }, 'fleet cap: slot leases lost (Redis no longer had them, and the cap is full)');
+    this.emit('lost', this.held.size);
   }
 
   /** Our lease is lost: every slot counts as gone from now on. */
@@ -101,13 +110,22 @@ export class FleetCap extends EventEmitter<FleetCapEvents> {
         }
       }
       const fresh: string[] = [];
-      for (let i = this.held.size; i < want; i++) fresh.push(`${id}|${++this.seq}`);
-      const before = this.held.size;
-      const reply = (await this.opts.client().eval(ACQUIRE_SLOTS, 3, this.key, fleetKeys(this.opts.prefix).leases, fleetKeys(this.opts.prefix).claims, id, this.opts.max, this.opts.leaseMs, ...this.held, ...fresh)) as Array<string | number>;
+      // After Redis' clock jumped ahead, a paused peer's slots look free before its children stop.
+      if (this.opts.mayGrow?.() ?? true) for (let i = this.held.size; i < want; i++) fresh.push(`${id}|${++this.seq}`);
+      const asked = [...this.held];
+      const reply = (await this.opts.client().eval(ACQUIRE_SLOTS, 3, this.key, fleetKeys(this.opts.prefix).leases, fleetKeys(this.opts.prefix).claims, id, this.opts.max, this.opts.leaseMs, ...asked, ...fresh)) as Array<string | number>;
       this.fleetHeld = Number(reply[0]);
-      // What Redis granted is the whole truth (a held slot it no longer had is not ours again).
       if (this.opts.registration() !== id) return; // fenced meanwhile
-      this.held = new Set(reply.slice(1).map(String));
+      // What Redis granted is the whole truth: a held slot it no longer had, and could not grant
+      // again, is lost (its child must stop); one released meanwhile stays released.
+      const granted = new Set(reply.slice(1).map(String));
+      const before = this.held.size;
+      const dropped = asked.filter((m) => this.held.has(m) && !granted.has(m));
+      this.held = new Set([...granted].filter((m) => this.held.has(m) || fresh.includes(m)));
+      if (dropped.length > 0) {
+        this.opts.log.warn({ lost: dropped.length, held: this.held.size }, 'fleet cap: slot leases lost (Redis no longer had them, and the cap is full)');
+        this.emit('lost', this.held.size);
+      }
       if (this.held.size > before) this.emit('granted', this.held.size);
     } finally {
       this.syncing = false;

@@ -1,24 +1,24 @@
 /**
  * One daemon's membership of the fleet on its Redis: it registers (taking a new epoch), renews its
- * lease every heartbeat, notices when it could not renew for a whole lease (fenced), rejoins under
- * a new epoch, and claims the registrations of dead peers so that their jobs are handed back. A
- * restarted daemon claims its predecessor's registration at start-up once it has shown the old
- * process is gone. Leases are judged by Redis' clock; see scripts.ts for the keys.
+ * lease every heartbeat, tells its children until when the lease surely holds (on the host's
+ * monotonic clock: they stop themselves then, see worker/lease-fence.ts), notices when it could not
+ * renew for a whole lease (fenced), rejoins under a new epoch, and has dead peers' registrations
+ * claimed and their jobs handed back (recovery.ts). Leases are judged by Redis' clock; see
+ * scripts.ts for the keys.
  */
 import { EventEmitter } from 'node:events';
 import type { Redis } from 'ioredis';
-import type { Clock } from '../clock.js';
+import { hostMonotonicMs, type Clock } from '../clock.js';
 import type { Logger } from '../logger.js';
 import { isConnectionError } from '../redis/connection-error.js';
 import { connect, type RedisTarget } from '../redis/connection.js';
-import { CLAIM_EXPIRED, CLAIM_ONE, FORGET, LIST, REGISTER, RENEW, fleetKeys } from './scripts.js';
-import { epochOf, fleetView, listenersByQueue, parseListing, type FleetView, type InstanceInfo, type RegistryRow } from './view.js';
-
-/** What changes between renewals; the rest of InstanceInfo is fixed at start. */
-export type InstanceFacts = Pick<InstanceInfo, 'queues' | 'workers' | 'busy' | 'concurrency' | 'utilization' | 'desired' | 'demand'> & {
-  /** `${tokenBase}:` of every live child. */
-  childBases: string[];
-};
+export type { InstanceFacts } from './view.js';
+import { MAX_ENTRIES, MAX_INFO_BYTES } from './entry.js';
+import { LeaseFile } from './lease-file.js';
+import { Lease } from './lease.js';
+import { PeerRecovery } from './recovery.js';
+import { FORGET, LIST, REGISTER, RENEW, fleetKeys } from './scripts.js';
+import { fleetView, instanceInfo, listenersByQueue, parseListing, type FleetView, type InstanceFacts, type InstanceInfo, type RegistryRow } from './view.js';
 
 export interface FleetMemberOptions {
   redisUrl: string;
@@ -38,8 +38,11 @@ export interface FleetMemberOptions {
   facts: () => InstanceFacts;
   /** Hand back a dead registration's jobs; reject to leave it for another try. */
   recover: (info: InstanceInfo, sinceMs: number) => Promise<number>;
-  /** Slot members to renew with the lease (the fleet cap), and what to do with those lost. */
-  slots?: { key: string; held: () => string[]; lost: (members: string[]) => void };
+  /**
+   * Slot members to renew with the lease (the fleet cap), and what to do with those lost: a member
+   * Redis no longer has while the lease holds is taken again if fewer than `max` are held, else lost.
+   */
+  slots?: { key: string; max: number; held: () => string[]; lost: (members: string[]) => void };
   /** Whether a process id is alive on this host (the predecessor check). */
   pidAlive?: (pid: number) => boolean;
 }
@@ -53,20 +56,16 @@ export interface FleetMemberEvents {
   unfenced: [];
   /** A renewal went through (after the script ran); `sentAt` is when it was sent (monotonic ms). */
   renewed: [{ sentAt: number }];
+  /**
+   * A registration or renewal went through: until `until` (the host's monotonic clock, ms; see
+   * hostMonotonicMs) no peer can have been given this daemon's slots or jobs.
+   */
+  lease: [{ until: number }];
   /** A dead peer's jobs were handed back. */
   recovered: [{ id: string; host: string; jobs: number; ms: number }];
 }
 
 export type MemberState = 'registering' | 'live' | 'fenced';
-
-function defaultPidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 export class FleetMember extends EventEmitter<FleetMemberEvents> {
   state: MemberState = 'registering';
@@ -75,6 +74,8 @@ export class FleetMember extends EventEmitter<FleetMemberEvents> {
   /** The current registration's id (`host/name#epoch`) and epoch. */
   id: string | undefined;
   epoch = 0;
+  /** Where this daemon's children's watchdog threads read the newest lease deadline. */
+  readonly leaseFile = new LeaseFile();
   private readonly client: Redis;
   /** Its own Redis connection (fails fast, times out within two heartbeats), for the fleet cap too. */
   get redis(): Redis {
@@ -82,17 +83,14 @@ export class FleetMember extends EventEmitter<FleetMemberEvents> {
   }
   private readonly keys: ReturnType<typeof fleetKeys>;
   private readonly startedAt: number;
+  private readonly peers: PeerRecovery;
+  private readonly lease: Lease;
   private timer: NodeJS.Timeout | undefined;
-  private fenceTimer: NodeJS.Timeout | undefined;
   private busy = false;
   private warned = false;
   private stopped = false;
-  private lastOkSentAt = -Infinity;
-  /** Since when this daemon has held its lease without a break (monotonic ms). */
-  private liveSince = Infinity;
   private lastRows: { now: number; rows: RegistryRow[] } | undefined;
   private predecessorsChecked = false;
-  private readonly recovering = new Set<string>();
 
   constructor(private readonly opts: FleetMemberOptions) {
     super();
@@ -105,6 +103,20 @@ export class FleetMember extends EventEmitter<FleetMemberEvents> {
     // (ioredis reads the option as each command is sent).
     if (this.client.options) this.client.options.commandTimeout = Math.max(250, opts.heartbeatMs * 2);
     this.client.on('error', () => undefined);
+    this.lease = new Lease({ leaseMs: opts.leaseMs, heartbeatMs: opts.heartbeatMs, clock: opts.clock, log: opts.log, expired: (why) => !this.stopped && this.state === 'live' && this.fence(why) });
+    this.peers = new PeerRecovery({
+      client: this.client,
+      keys: this.keys,
+      pool: opts.pool,
+      leaseMs: opts.leaseMs,
+      clock: opts.clock,
+      log: opts.log,
+      self: () => ({ id: this.id!, instancePrefix: this.instancePrefix, pid: opts.pid, bases: this.info().tokenBases }),
+      listing: () => this.listing(),
+      recover: opts.recover,
+      pidAlive: opts.pidAlive,
+    });
+    this.peers.on('recovered', (r) => this.emit('recovered', r));
   }
 
   /** `host/name#`: every registration of this instance (this process's and its predecessors'). */
@@ -115,6 +127,21 @@ export class FleetMember extends EventEmitter<FleetMemberEvents> {
   /** Start of each new child's token base: `e${epoch}/` once registered, '' before. */
   tokenPrefix(): string {
     return this.epoch > 0 ? `e${this.epoch}/` : '';
+  }
+
+  /** Until when (host monotonic ms) the lease surely holds: children may take jobs until then. */
+  get leaseDeadline(): number {
+    return this.lease.until;
+  }
+
+  /** Registered, and the lease surely holds now (a child forked now may take jobs). */
+  holdsLease(): boolean {
+    return this.state === 'live' && hostMonotonicMs() < this.lease.until;
+  }
+
+  /** Whether new slots may be asked for (not in the lease after Redis' clock was seen to jump ahead). */
+  mayGrow(): boolean {
+    return this.lease.mayGrow();
   }
 
   start(): void {
@@ -131,12 +158,12 @@ export class FleetMember extends EventEmitter<FleetMemberEvents> {
       else await this.renew();
       this.lastError = undefined;
       if (this.state === 'live') {
-        if (!this.predecessorsChecked) await this.recoverPredecessors();
-        // Only a daemon that has itself renewed for a whole lease may call a peer dead: after an
-        // outage of Redis for everyone, each gets a lease to rejoin (taking its old registration
-        // over) before anyone claims anything, so their running jobs are not handed back.
-        if (this.opts.clock.now() - this.liveSince >= this.opts.leaseMs) await this.claimExpired();
-        else await this.listing().catch(() => undefined);
+        if (!this.predecessorsChecked) {
+          this.predecessorsChecked = true;
+          await this.peers.recoverPredecessors();
+        }
+        if (this.lease.mayClaim()) await this.peers.claimExpired();
+        await this.listing().catch(() => undefined);
       }
     } catch (err) {
       this.lastError = (err as Error).message;
@@ -151,35 +178,22 @@ export class FleetMember extends EventEmitter<FleetMemberEvents> {
   }
 
   private info(): InstanceInfo {
-    const f = this.opts.facts();
-    const { childBases, ...facts } = f;
-    return {
-      host: this.opts.host,
-      name: this.opts.name,
-      pid: this.opts.pid,
-      pool: this.opts.pool,
-      ...facts,
-      version: this.opts.version,
-      startedAt: this.startedAt,
-      epoch: this.epoch,
-      tokenBases: [this.tokenPrefix(), ...childBases].filter((b) => b !== ''),
-      leaseSeconds: this.opts.leaseMs / 1000,
-      ...(this.opts.fleetMaxWorkers !== undefined ? { fleetMaxWorkers: this.opts.fleetMaxWorkers } : {}),
-    };
+    return instanceInfo(this.opts, this.opts.facts(), this.startedAt, this.epoch, this.tokenPrefix());
   }
 
   private async register(previous: string | undefined): Promise<void> {
     const k = this.keys;
     const sentAt = this.opts.clock.now();
+    const sentMono = hostMonotonicMs();
     // The epoch is known only once the script ran: the info written carries the child bases now,
     // and the epoch's own prefix from the next renewal on.
-    const reply = (await this.client.eval(REGISTER, 5, k.epoch, k.leases, k.info, k.beats, k.claims, this.instancePrefix, this.opts.leaseMs, JSON.stringify(this.info()), previous ?? '')) as [number, number, number];
-    const [epoch, , carried] = reply.map(Number) as [number, number, number];
+    const reply = (await this.client.eval(REGISTER, 5, k.epoch, k.leases, k.info, k.beats, k.claims, this.instancePrefix, this.opts.leaseMs, JSON.stringify(this.info()), previous ?? '')) as [number, number, number, number, string];
+    const [epoch, redisNow, carried, reset] = reply.slice(0, 4).map(Number) as [number, number, number, number];
+    if (reset === 1) this.opts.log.warn({ key: k.epoch, epoch }, 'fleet: the epoch counter in Redis was not a number below 1e12; set again from the registrations it lists');
     this.epoch = epoch;
-    this.id = `${this.instancePrefix}${epoch}`;
-    this.okAt(sentAt);
+    this.id = String(reply[4]);
+    this.okAt(sentAt, sentMono, redisNow, true);
     this.state = 'live';
-    this.liveSince = sentAt;
     this.opts.log.info({ epoch, id: this.id, previous, carried: carried === 1 }, previous ? 'fleet: registered again under a new epoch' : 'fleet: registered');
     this.emit('registered', { epoch, id: this.id, carried: carried === 1, previous });
   }
@@ -188,16 +202,17 @@ export class FleetMember extends EventEmitter<FleetMemberEvents> {
     const k = this.keys;
     const held = this.opts.slots?.held() ?? [];
     const sentAt = this.opts.clock.now();
-    const reply = (await this.client.eval(RENEW, 5, k.leases, k.info, k.beats, k.claims, this.opts.slots?.key ?? `${this.opts.prefix}:fleet:slots:${this.opts.pool}`, this.id!, this.opts.leaseMs, JSON.stringify(this.info()), ...held)) as Array<string | number>;
+    const sentMono = hostMonotonicMs();
+    const reply = (await this.client.eval(RENEW, 5, k.leases, k.info, k.beats, k.claims, this.opts.slots?.key ?? k.slots(this.opts.pool), this.id!, this.opts.leaseMs, JSON.stringify(this.info()), this.opts.slots?.max ?? 0, ...held)) as Array<string | number>;
     const status = String(reply[0]);
     if (status === 'ok') {
       const lost = reply.slice(2).map(String);
       if (lost.length > 0) this.opts.slots?.lost(lost);
-      this.okAt(sentAt);
+      const rejoined = this.state === 'fenced';
+      this.okAt(sentAt, sentMono, Number(reply[1]), rejoined);
       this.emit('renewed', { sentAt });
-      if (this.state === 'fenced') {
+      if (rejoined) {
         this.state = 'live';
-        this.liveSince = sentAt;
         this.opts.log.info({ id: this.id }, 'fleet: lease renewed again in time');
         this.emit('unfenced');
       }
@@ -210,28 +225,18 @@ export class FleetMember extends EventEmitter<FleetMemberEvents> {
     await this.register(this.id);
   }
 
-  private okAt(sentAt: number): void {
-    this.lastOkSentAt = sentAt;
-    if (this.fenceTimer) clearTimeout(this.fenceTimer);
-    // Redis set the lease to run out `leaseMs` after it ran the script, which is after we sent it:
-    // fencing half a heartbeat before sentAt + lease leaves us stopped before any peer may act.
-    const at = sentAt + this.opts.leaseMs - this.opts.heartbeatMs / 2;
-    this.fenceTimer = setTimeout(() => this.checkFence(), Math.max(1, at - this.opts.clock.now()));
-  }
-
-  private checkFence(): void {
-    if (this.stopped || this.state !== 'live') return;
-    const since = this.opts.clock.now() - this.lastOkSentAt;
-    const due = this.opts.leaseMs - this.opts.heartbeatMs / 2;
-    // A timer may fire a fraction of a millisecond early by this clock: look again then.
-    if (since < due) this.fenceTimer = setTimeout(() => this.checkFence(), Math.max(1, Math.ceil(due - since)));
-    else this.fence(`no renewal for ${(since / 1000).toFixed(1)} s`);
+  /** A registration or renewal went through: the new deadline, to the children and the lease file. */
+  private okAt(sentAt: number, sentMono: number, redisNow: number, fresh: boolean): void {
+    const until = this.lease.renewed(sentAt, sentMono, redisNow, fresh);
+    this.leaseFile.write(until, this.opts.log);
+    this.emit('lease', { until });
   }
 
   private fence(why: string): void {
     if (this.state === 'fenced') return;
     this.state = 'fenced';
-    this.opts.log.warn({ id: this.id, why, leaseSeconds: this.opts.leaseMs / 1000 }, 'fleet: lease lost; no new workers until it rejoins');
+    this.lease.lost();
+    this.opts.log.warn({ id: this.id, why, leaseSeconds: this.opts.leaseMs / 1000 }, 'fleet: lease lost; every worker stops, none starts until it rejoins');
     this.emit('fenced');
   }
 
@@ -249,79 +254,17 @@ export class FleetMember extends EventEmitter<FleetMemberEvents> {
   /** Every registration on this Redis and prefix as the registry holds it now, with Redis' time. */
   async listing(): Promise<{ now: number; rows: RegistryRow[] }> {
     const k = this.keys;
-    const flat = (await this.client.eval(LIST, 4, k.leases, k.info, k.beats, k.claims)) as unknown[];
-    this.lastRows = parseListing(flat);
+    const flat = (await this.client.eval(LIST, 4, k.leases, k.info, k.beats, k.claims, MAX_ENTRIES, MAX_INFO_BYTES)) as unknown[];
+    const { now, rows, refused } = parseListing(flat);
+    this.peers.warnRefused(refused);
+    this.lastRows = { now, rows };
     return this.lastRows;
-  }
-
-  /** Claim every registration whose lease ran out, hand its jobs back, delete it. */
-  private async claimExpired(): Promise<void> {
-    const k = this.keys;
-    const flat = (await this.client.eval(CLAIM_EXPIRED, 3, k.leases, k.info, k.claims, this.id!, this.claimMs(), this.id!, 16)) as Array<string | number>;
-    await this.listing().catch(() => undefined);
-    for (let i = 0; i + 2 < flat.length; i += 3) {
-      const id = String(flat[i]);
-      const overdueMs = Number(flat[i + 2]);
-      let info: InstanceInfo;
-      try {
-        info = JSON.parse(String(flat[i + 1])) as InstanceInfo;
-      } catch {
-        info = {} as InstanceInfo;
-      }
-      this.opts.log.warn({ claimed: id, host: info.host, overdueMs }, "fleet: a peer's lease ran out; handing its jobs back");
-      this.startRecovery(id, info, this.opts.clock.now() - overdueMs);
-    }
-  }
-
-  private startRecovery(id: string, info: InstanceInfo, since: number): void {
-    if (this.recovering.has(id)) return;
-    this.recovering.add(id);
-    // Its epoch's own prefix covers children forked after its last renewal.
-    info = { ...info, tokenBases: [`e${epochOf(id)}/`, ...(info.tokenBases ?? [])] };
-    void (async () => {
-      try {
-        const jobs = await this.opts.recover(info, since);
-        const k = this.keys;
-        await this.client.eval(FORGET, 5, k.leases, k.info, k.beats, k.claims, k.slots(info.pool ?? this.opts.pool), id, this.id!);
-        const ms = this.opts.clock.now() - since;
-        this.opts.log.info({ claimed: id, host: info.host, jobs, ms: Math.round(ms) }, "fleet: dead instance's jobs handed back; registration removed");
-        this.emit('recovered', { id, host: info.host, jobs, ms });
-      } catch (err) {
-        this.opts.log.warn({ claimed: id, err: (err as Error).message }, 'fleet: could not finish a recovery; its claim runs out and it is tried again');
-      } finally {
-        this.recovering.delete(id);
-      }
-    })();
-  }
-
-  private claimMs(): number {
-    return this.opts.leaseMs * 3;
-  }
-
-  /**
-   * At start-up: registrations of this very instance (same host, same name) left by a process that
-   * is gone (systemd restarted us after a crash) are claimed at once, without waiting for their lease.
-   */
-  private async recoverPredecessors(): Promise<void> {
-    this.predecessorsChecked = true;
-    const { rows } = await this.listing();
-    const alive = this.opts.pidAlive ?? defaultPidAlive;
-    for (const r of rows) {
-      if (!r.id.startsWith(this.instancePrefix) || r.id === this.id || r.claimedBy !== '') continue;
-      const pid = r.info.pid;
-      if (pid === undefined || pid === this.opts.pid || alive(pid)) continue;
-      const k = this.keys;
-      const json = (await this.client.eval(CLAIM_ONE, 3, k.leases, k.info, k.claims, this.id!, this.claimMs(), r.id)) as string | null;
-      if (!json) continue;
-      this.opts.log.warn({ claimed: r.id, pid }, "fleet: this instance's previous process is gone; handing its jobs back now");
-      this.startRecovery(r.id, JSON.parse(json) as InstanceInfo, this.opts.clock.now());
-    }
   }
 
   /** Recoveries under way have ended (or `timeoutMs` passed). */
   async idle(timeoutMs = 5000): Promise<void> {
     const until = this.opts.clock.now() + timeoutMs;
-    while ((this.recovering.size > 0 || this.busy) && this.opts.clock.now() < until) await new Promise((r) => setTimeout(r, 20));
+    while ((this.peers.busy || this.busy) && this.opts.clock.now() < until) await new Promise((r) => setTimeout(r, 20));
   }
 
   /**
@@ -331,7 +274,7 @@ export class FleetMember extends EventEmitter<FleetMemberEvents> {
   async stop(budgetMs = 2000, beforeLeaving?: () => Promise<void>): Promise<void> {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
-    if (this.fenceTimer) clearTimeout(this.fenceTimer);
+    this.lease.lost();
     const leave = async () => {
       await this.idle(budgetMs / 2);
       await beforeLeaving?.();
@@ -343,5 +286,6 @@ export class FleetMember extends EventEmitter<FleetMemberEvents> {
     await Promise.race([leave().catch(() => undefined), new Promise((r) => (timer = setTimeout(r, budgetMs)))]);
     clearTimeout(timer);
     this.client.disconnect();
+    this.leaseFile.remove();
   }
 }

@@ -2,6 +2,7 @@
  * What one registration says about its instance, and the fleet view built from the registry's
  * raw listing (`GET /fleet`, `worker-pool status --fleet`). Pure: times come from Redis' clock.
  */
+import { MAX_INFO_BYTES, checkEntry, parseRegistrationId } from './entry.js';
 
 /** What a daemon writes into its registration at every renewal. */
 export interface InstanceInfo {
@@ -29,6 +30,36 @@ export interface InstanceInfo {
    * window and not bounded by its max-workers, and its max-workers.
    */
   demand?: { workers: number; maxWorkers: number };
+}
+
+/** What changes between renewals; the rest of InstanceInfo is fixed at start. */
+export type InstanceFacts = Pick<InstanceInfo, 'queues' | 'workers' | 'busy' | 'concurrency' | 'utilization' | 'desired' | 'demand'> & {
+  /** `${tokenBase}:` of every live child (and of dead ones whose jobs are still being handed back). */
+  childBases: string[];
+};
+
+/** What a daemon writes into its registration: what it is, and its facts of the moment. */
+export function instanceInfo(
+  o: { host: string; name: string; pid: number; pool: string; version: string; leaseMs: number; fleetMaxWorkers?: number },
+  facts: InstanceFacts,
+  startedAt: number,
+  epoch: number,
+  tokenPrefix: string,
+): InstanceInfo {
+  const { childBases, ...rest } = facts;
+  return {
+    host: o.host,
+    name: o.name,
+    pid: o.pid,
+    pool: o.pool,
+    ...rest,
+    version: o.version,
+    startedAt,
+    epoch,
+    tokenBases: [tokenPrefix, ...childBases].filter((b) => b !== ''),
+    leaseSeconds: o.leaseMs / 1000,
+    ...(o.fleetMaxWorkers !== undefined ? { fleetMaxWorkers: o.fleetMaxWorkers } : {}),
+  };
 }
 
 /**
@@ -61,35 +92,46 @@ export interface FleetView {
   instances: FleetInstance[];
 }
 
-/** One row of the registry's listing, as the LIST script returns it. */
+/** One row of the registry's listing, as the LIST script returns it (its description checked). */
 export interface RegistryRow {
   id: string;
   leaseExpiry: number;
   lastBeat: number;
   claimedBy: string;
-  info: Partial<InstanceInfo>;
+  info: InstanceInfo;
 }
 
-/** Parse the LIST script's flat reply. */
-export function parseListing(flat: unknown[]): { now: number; rows: RegistryRow[] } {
+/** An entry of the registry that was left out, and why (see checkEntry). */
+export interface RefusedEntry {
+  id: string;
+  why: string;
+}
+
+/**
+ * Parse the LIST script's flat reply (Redis' now, then id, lease expiry, last renewal, claimer,
+ * description JSON and its length per registration). An entry whose description fails checkEntry
+ * is left out of `rows` and named in `refused`: nothing is judged by it.
+ */
+export function parseListing(flat: unknown[]): { now: number; rows: RegistryRow[]; refused: RefusedEntry[] } {
   const now = Number(flat[0]);
   const rows: RegistryRow[] = [];
-  for (let i = 1; i + 4 < flat.length; i += 5) {
-    let info: Partial<InstanceInfo> = {};
-    try {
-      info = JSON.parse(String(flat[i + 4])) as Partial<InstanceInfo>;
-    } catch {
-      info = {};
+  const refused: RefusedEntry[] = [];
+  for (let i = 1; i + 5 < flat.length; i += 6) {
+    const id = String(flat[i]);
+    const size = Number(flat[i + 5]);
+    const check = size > MAX_INFO_BYTES ? { ok: false as const, why: `its description is ${size} bytes (at most ${MAX_INFO_BYTES})` } : checkEntry(id, String(flat[i + 4] ?? ''));
+    if (!check.ok) {
+      refused.push({ id, why: check.why });
+      continue;
     }
-    rows.push({ id: String(flat[i]), leaseExpiry: Number(flat[i + 1]), lastBeat: Number(flat[i + 2]), claimedBy: String(flat[i + 3] ?? ''), info });
+    rows.push({ id, leaseExpiry: Number(flat[i + 1]), lastBeat: Number(flat[i + 2]), claimedBy: String(flat[i + 3] ?? ''), info: check.info });
   }
-  return { now, rows };
+  return { now, rows, refused };
 }
 
 /** A registration id is `host/name#epoch`. */
 export function epochOf(id: string): number {
-  const n = Number(id.slice(id.lastIndexOf('#') + 1));
-  return Number.isInteger(n) ? n : 0;
+  return parseRegistrationId(id)?.epoch ?? 0;
 }
 
 export function stateOf(row: RegistryRow, now: number): InstanceState {

@@ -24,6 +24,11 @@ export interface QueueJobStats {
    * WaitingChildrenError) or went back to waiting (RateLimitError). Absent: none.
    */
   moved?: number;
+  /**
+   * Runs whose completion (or failure) was refused because the job was no longer theirs: a peer
+   * handed it back while it ran (its lock moved on). Not failures. Absent: none.
+   */
+  lost?: number;
   /** Enqueue (or the end of a delay) to start, of the jobs started. */
   wait: TimeBuckets;
   /** Run time of the jobs that completed, and of those that failed. */
@@ -64,7 +69,7 @@ export function isQueueJobStats(x: unknown): x is QueueJobStats {
   if (typeof x !== 'object' || x === null) return false;
   const s = x as Record<string, unknown>;
   return (
-    typeof s['queue'] === 'string' && num(s['started']) && num(s['completed']) && num(s['failed']) && (s['moved'] === undefined || num(s['moved'])) &&
+    typeof s['queue'] === 'string' && num(s['started']) && num(s['completed']) && num(s['failed']) && (s['moved'] === undefined || num(s['moved'])) && (s['lost'] === undefined || num(s['lost'])) &&
     isBuckets(s['wait']) && isBuckets(s['ranCompleted']) && isBuckets(s['ranFailed']) &&
     (s['waitSampleMs'] === undefined || (Array.isArray(s['waitSampleMs']) && s['waitSampleMs'].length <= WAIT_SAMPLE_SIZE && s['waitSampleMs'].every(num)))
   );

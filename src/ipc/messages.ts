@@ -39,7 +39,22 @@ export interface WorkerSettings {
   jobTimeoutMs: number;
   /** Jobs a child starts before it stops fetching and asks to be replaced (0: no limit). */
   maxJobs: number;
+  /**
+   * Until when the fleet lease surely holds, on the host's monotonic clock (ms, see
+   * hostMonotonicMs): the child takes no job after it and ends itself then, unless a `lease`
+   * message moved it later. Absent: no fleet lease (the child runs until told to stop).
+   */
+  leaseUntil?: number;
+  /** A file the supervisor rewrites with the newest deadline (read by the child's watchdog thread). */
+  leaseFile?: string;
 }
+
+/**
+ * The exit code of a child that ended itself at its lease deadline (the fence): its supervisor did
+ * not renew the fleet lease in time (paused, cut off from Redis, gone), so peers may soon take its
+ * slot and its jobs. Its running jobs ended with it; they are handed back to their queues.
+ */
+export const FENCED_EXIT_CODE = 76;
 
 export type ParentMessage =
   | { type: 'start'; settings: WorkerSettings }
@@ -48,7 +63,9 @@ export type ParentMessage =
   /** Shutdown deadline passed: put running jobs back in their queues, then exit. */
   | { type: 'hand-back' }
   /** Name the jobs you run now (after a failover: which locked jobs are really yours). */
-  | { type: 'list-running'; nonce: number };
+  | { type: 'list-running'; nonce: number }
+  /** The fleet lease was renewed: it surely holds until `until` (host monotonic ms). */
+  | { type: 'lease'; until: number };
 
 export interface SampleMessage {
   type: 'sample';
@@ -77,7 +94,24 @@ export interface SampleMessage {
    * the supervisor's job counters and histograms are fed from these, never from a message per job.
    */
   jobs?: QueueJobStats[];
+  /**
+   * Every job the child runs now, as [index of its queue in settings.queues, job id, number of its
+   * lock token (`${tokenBase}:${n}`)]: at most `concurrency` entries. The supervisor renews these
+   * locks (and only these) and hands these jobs back if the child dies.
+   */
+  running?: RunningEntry[];
+  /** The number of the last lock token the child made: a lock with a higher one was taken after this sample. */
+  tokenSeq?: number;
 }
+
+/** One running job in a sample: [queue index, job id, token number]. */
+export type RunningEntry = [number, string, number];
+
+/** Most running jobs a sample may list (a child's concurrency is far below). */
+export const MAX_RUNNING_ENTRIES = 100_000;
+
+const isRunningEntry = (e: unknown): e is RunningEntry =>
+  Array.isArray(e) && e.length === 3 && Number.isInteger(e[0]) && (e[0] as number) >= 0 && typeof e[1] === 'string' && Number.isInteger(e[2]) && (e[2] as number) > 0;
 
 export interface JobDeadline {
   queue: string;
@@ -132,7 +166,9 @@ export function isChildMessage(x: unknown): x is ChildMessage {
         (x['cpu'] === undefined || isCpuUsage(x['cpu'])) &&
         (x['started'] === undefined || num(x['started'])) && (x['fetchErrors'] === undefined || num(x['fetchErrors'])) &&
         (x['logDroppedBytes'] === undefined || num(x['logDroppedBytes'])) &&
-        (x['jobs'] === undefined || (Array.isArray(x['jobs']) && x['jobs'].every(isQueueJobStats)))
+        (x['jobs'] === undefined || (Array.isArray(x['jobs']) && x['jobs'].every(isQueueJobStats))) &&
+        (x['running'] === undefined || (Array.isArray(x['running']) && x['running'].length <= MAX_RUNNING_ENTRIES && x['running'].every(isRunningEntry))) &&
+        (x['tokenSeq'] === undefined || (Number.isInteger(x['tokenSeq']) && (x['tokenSeq'] as number) >= 0))
       );
     case 'running':
       return num(x['nonce']) && Array.isArray(x['jobs']) && x['jobs'].every(str);
@@ -162,7 +198,8 @@ export function isParentMessage(x: unknown): x is ParentMessage {
         Array.isArray(s['queues']) && s['queues'].every(str) && str(s['processor']) &&
         (s['limitedQueues'] === undefined || (Array.isArray(s['limitedQueues']) && s['limitedQueues'].every(str))) &&
         num(s['concurrency']) && num(s['sampleIntervalMs']) && num(s['orphanTimeoutMs']) && str(s['logLevel']) && typeof s['logPretty'] === 'boolean' &&
-        num(s['lockDurationMs']) && num(s['stalledIntervalMs']) && num(s['maxStalledCount']) && num(s['jobTimeoutMs']) && num(s['maxJobs'])
+        num(s['lockDurationMs']) && num(s['stalledIntervalMs']) && num(s['maxStalledCount']) && num(s['jobTimeoutMs']) && num(s['maxJobs']) &&
+        (s['leaseUntil'] === undefined || num(s['leaseUntil'])) && (s['leaseFile'] === undefined || str(s['leaseFile']))
       );
     }
     case 'drain':
@@ -171,6 +208,8 @@ export function isParentMessage(x: unknown): x is ParentMessage {
       return true;
     case 'list-running':
       return num(x['nonce']);
+    case 'lease':
+      return num(x['until']);
     default:
       return false;
   }

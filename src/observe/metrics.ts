@@ -103,7 +103,14 @@ export function createMetrics(pool: string, supervisor: Supervisor, loop: Contro
     labelNames: ['queue'],
     registers: [registry],
   });
+  const jobsLost = new Counter({
+    name: 'worker_pool_jobs_lost_to_peer_total',
+    help: 'Job runs whose completion (or failure) was refused because the job was no longer theirs: a peer (another host, or this pool after a fence) handed it back while it ran. Not failures: the job runs again, and its next run records the outcome.',
+    labelNames: ['queue'],
+    registers: [registry],
+  });
   for (const q of queueLabel.initial()) {
+    jobsLost.inc({ queue: q }, 0);
     jobsStarted.inc({ queue: q }, 0);
     jobsCompleted.inc({ queue: q }, 0);
     jobsFailed.inc({ queue: q }, 0);
@@ -129,6 +136,7 @@ export function createMetrics(pool: string, supervisor: Supervisor, loop: Contro
         duration.add({ queue, status: 'failed' }, q.ranFailed);
       }
       if (q.moved) jobsMoved.inc({ queue }, q.moved);
+      if (q.lost) jobsLost.inc({ queue }, q.lost);
     }
   });
 

@@ -3,44 +3,26 @@
  * locked until BullMQ's stalled check notices (up to lock-duration + stalled-interval later).
  *
  * Every lock token a child uses starts with the child's token base, which the supervisor gave it.
- * When the child dies, the jobs it held are those it reported starting plus every active job whose
- * lock starts with that base (a look at each of its queues' active lists and their locks): this also finds a job
- * a fetch took in the instant before the death, before the child could report it. For each one, if
- * the lock still carries the child's token (so the job has not completed, failed, or passed to
- * another worker meanwhile), the job's stall counter is raised and the job is moved back to
- * waiting with the token. A job that has lost its worker more than `maxStalledCount` times fails
- * for good instead ("its worker died N times while running it"): a poison pill cannot cycle.
- * Anything this cannot do (Redis down, the supervisor itself dead) is left to the stalled check.
+ * When the child dies, the jobs it held are those its last sample listed plus those it took after
+ * that sample: BullMQ puts every job it activates at the head of the active list, so these are
+ * found among the newest entries of its queues' active lists (RECENT_ACTIVE of them), whatever the
+ * number of active jobs of other workers, pools or hosts. For each one, if the lock still carries
+ * the child's token (so the job has not completed, failed, or passed to another worker meanwhile),
+ * the job's stall counter is raised (not for a child stopped by the fleet's fence) and the job is
+ * moved back to waiting with the token. A job that has lost its worker more than `maxStalledCount`
+ * times fails for good instead ("its worker died N times while running it"): a poison pill cannot
+ * cycle. While Redis cannot be reached the dead child's jobs are tried again every second (its
+ * token base stays in the fleet registration meanwhile); BullMQ's stalled check is the safety net.
  */
 import { EventEmitter } from 'node:events';
-import { Job, UnrecoverableError, type Queue } from 'bullmq';
+import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Clock } from '../clock.js';
 import type { Logger } from '../logger.js';
+import { LockedJobs, RECENT_ACTIVE, type HandBackOutcome } from './locked-jobs.js';
 import type { HeldJob, WorkerProcess } from './worker-process.js';
-import { withTimeout } from '../timing.js';
 
-/**
- * Raise the stall count only while the dead child's token still holds the lock (atomic). Its keys
- * are all in KEYS and share the queue's slot, as Redis Cluster requires.
- */
-const COUNT_IF_STILL_OURS = `
-if redis.call('GET', KEYS[2]) ~= ARGV[1] then return -1 end
-return redis.call('HINCRBY', KEYS[1], 'stc', 1)
-`;
-
-/** Lock keys read per round trip when looking for a child's jobs. */
-const LOCK_BATCH = 500;
-
-export type HandBackOutcome =
-  /** Back in waiting; `ms` from the child's death (or from a dead host's lease running out: `how` 'host'). */
-  | { kind: 'returned'; job: HeldJob; ms: number; deaths: number; how?: 'host' }
-  /** Died with its worker too often: failed with a reason. */
-  | { kind: 'failed'; job: HeldJob; deaths: number; reason: string }
-  /** Completed, failed, removed or re-taken meanwhile: nothing to do. */
-  | { kind: 'not-ours'; job: HeldJob }
-  /** Redis refused or was unreachable: the stalled check will recover it. */
-  | { kind: 'error'; job: HeldJob; error: string };
+export type { HandBackOutcome } from './locked-jobs.js';
 
 export interface HandBackEvents {
   outcome: [HandBackOutcome];
@@ -57,11 +39,17 @@ export interface HandBackOptions {
   timeoutMs?: number;
 }
 
+/** How often the jobs of a dead child are tried again while Redis cannot be reached, and for how long. */
+const RETRY_MS = 1000;
+const GIVE_UP_MS = 10 * 60_000;
+
 export class HandBack extends EventEmitter<HandBackEvents> {
   private readonly pending = new Set<Promise<void>>();
+  private readonly jobs: LockedJobs;
 
   constructor(private readonly opts: HandBackOptions) {
     super();
+    this.jobs = new LockedJobs(opts);
   }
 
   /**
@@ -69,7 +57,7 @@ export class HandBack extends EventEmitter<HandBackEvents> {
    * so the last sample it sent just before dying has been counted.
    */
   recover(worker: WorkerProcess): Promise<void> {
-    const p = worker.closed.then(() => this.returnJobs(worker));
+    const p = worker.closed.then(() => this.settle(worker, false));
     this.pending.add(p);
     void p.finally(() => this.pending.delete(p));
     return p;
@@ -81,12 +69,12 @@ export class HandBack extends EventEmitter<HandBackEvents> {
    */
   async returnOrphans(worker: WorkerProcess, queue: string, token: string, keep: string): Promise<void> {
     const p = (async () => {
-      const ids = (await this.findLocked(queue, (lock) => lock === token)).map((j) => j.id);
+      const ids = (await this.jobs.find(queue, (lock) => lock === token, RECENT_ACTIVE)).map((j) => j.id);
       const since = this.opts.clock.now();
       for (const id of ids) {
         if (id === keep) continue;
         const held: HeldJob = { queue, id, name: '', token, startedAt: since };
-        const outcome = await this.returnOne(held, since, false).catch((err: unknown): HandBackOutcome => ({ kind: 'error', job: held, error: (err as Error).message }));
+        const outcome = await this.jobs.returnOne(held, since, false).catch((err: unknown): HandBackOutcome => ({ kind: 'error', job: held, error: (err as Error).message }));
         this.report(worker, outcome);
         this.emit('outcome', outcome);
       }
@@ -108,7 +96,7 @@ export class HandBack extends EventEmitter<HandBackEvents> {
     const distinct = bases.filter((b) => b !== '' && !bases.some((o) => o !== b && o !== '' && b.startsWith(o)));
     const found = new Map<string, HeldJob>();
     for (const queue of queues) {
-      for (const { id, token } of await this.findLocked(queue, (lock) => distinct.some((b) => lock.startsWith(b)))) {
+      for (const { id, token } of await this.jobs.find(queue, (lock) => distinct.some((b) => lock.startsWith(b)))) {
         found.set(`${queue}:${id}`, { queue, id, name: '', token, startedAt: since });
       }
     }
@@ -116,7 +104,7 @@ export class HandBack extends EventEmitter<HandBackEvents> {
     let errors = 0;
     await Promise.all(
       [...found.values()].map(async (job) => {
-        const outcome = await this.returnOne(job, since).catch((err: unknown): HandBackOutcome => ({ kind: 'error', job, error: (err as Error).message }));
+        const outcome = await this.jobs.returnOne(job, since).catch((err: unknown): HandBackOutcome => ({ kind: 'error', job, error: (err as Error).message }));
         const o: HandBackOutcome = outcome.kind === 'returned' ? { ...outcome, how: 'host' } : outcome;
         if (o.kind === 'returned') returned++;
         if (o.kind === 'error') errors++;
@@ -150,7 +138,7 @@ export class HandBack extends EventEmitter<HandBackEvents> {
       const found: Array<{ worker: WorkerProcess; job: HeldJob }> = [];
       const now = this.opts.clock.now();
       for (const queue of new Set(live.flatMap((w) => w.queues))) {
-        for (const { id, token } of await this.findLocked(queue, (lock) => owner(lock) !== undefined)) {
+        for (const { id, token } of await this.jobs.find(queue, (lock) => owner(lock) !== undefined)) {
           found.push({ worker: owner(token)!, job: { queue, id, name: '', token, startedAt: now } });
         }
       }
@@ -163,7 +151,7 @@ export class HandBack extends EventEmitter<HandBackEvents> {
       for (const { worker, job } of found) {
         const held = running.get(worker);
         if (!held || held.has(`${job.queue}:${job.id}`)) continue;
-        const outcome = await this.returnOne(job, now, false).catch((err: unknown): HandBackOutcome => ({ kind: 'error', job, error: (err as Error).message }));
+        const outcome = await this.jobs.returnOne(job, now, false).catch((err: unknown): HandBackOutcome => ({ kind: 'error', job, error: (err as Error).message }));
         this.report(worker, outcome);
         this.emit('outcome', outcome);
       }
@@ -180,17 +168,56 @@ export class HandBack extends EventEmitter<HandBackEvents> {
     clearTimeout(timer);
   }
 
-  private async returnJobs(worker: WorkerProcess): Promise<void> {
-    const held = new Map<string, HeldJob>(worker.jobs);
-    worker.jobs.clear();
+  /**
+   * Dead children whose jobs could not all be handed back (Redis unreachable: a child fenced while
+   * Redis is down, say), with when they died: tried again every RETRY_MS until done, for at most
+   * GIVE_UP_MS (by then BullMQ's stalled check has recovered them). Their token bases stay in this
+   * daemon's fleet registration meanwhile, so a peer covers them if this daemon dies too.
+   */
+  private readonly unsettled = new Map<WorkerProcess, number>();
+  private retryTimer: NodeJS.Timeout | undefined;
+
+  /** Token bases (`${tokenBase}:`) of dead children whose jobs are still being handed back. */
+  unsettledBases(): string[] {
+    return [...this.unsettled.keys()].map((w) => `${w.tokenBase}:`);
+  }
+
+  private async settle(worker: WorkerProcess, retry: boolean): Promise<void> {
+    if (await this.returnJobs(worker, retry)) {
+      this.unsettled.delete(worker);
+      worker.reported.replace([]);
+      return;
+    }
+    const now = this.opts.clock.now();
+    const since = this.unsettled.get(worker) ?? now;
+    if (now - since > GIVE_UP_MS) {
+      this.unsettled.delete(worker);
+      return;
+    }
+    this.unsettled.set(worker, since);
+    this.retryTimer ??= setTimeout(() => {
+      this.retryTimer = undefined;
+      for (const w of this.unsettled.keys()) void this.settle(w, true);
+    }, RETRY_MS);
+    this.retryTimer.unref();
+  }
+
+  /** Hand back what a dead child held; whether every job was settled (returned, failed or found not ours). */
+  private async returnJobs(worker: WorkerProcess, retry: boolean): Promise<boolean> {
+    // Newest run first: if a job ran here twice (handed back and fetched again), the later token holds its lock.
+    const held = new Map<string, HeldJob>();
+    for (const j of [...worker.reported.jobs()].reverse()) if (!held.has(`${j.queue}:${j.id}`)) held.set(`${j.queue}:${j.id}`, j);
+    let settled = true;
     const diedAt = worker.exitedAt ?? this.opts.clock.now();
-    // What the child reported can lag behind what it took (a fetch under way, a message still in
-    // its buffer): its locks in Redis are the whole truth. If the scan fails, the reported jobs
-    // are still tried.
+    // What its last sample listed, plus what it took after that sample: a job it fetched since is
+    // among the newest entries of its queue's active list (BullMQ puts every job it activates at
+    // the head), so only the head is read, whatever the number of active jobs. If the look fails,
+    // the reported jobs are still tried.
     await Promise.all(
       worker.queues.map(async (queue) => {
-        const found = await this.findLocked(queue, (lock) => lock.startsWith(`${worker.tokenBase}:`)).catch((err: unknown) => {
-          this.opts.log.warn({ worker: worker.id, queue, err: (err as Error).message }, "could not look for a dead worker's unreported jobs; the stalled check will recover them");
+        const found = await this.jobs.find(queue, (lock) => lock.startsWith(`${worker.tokenBase}:`), RECENT_ACTIVE).catch((err: unknown) => {
+          settled = false;
+          if (!retry) this.opts.log.warn({ worker: worker.id, queue, err: (err as Error).message }, "could not look for a dead worker's unreported jobs; trying again");
           return [];
         });
         for (const { id, token } of found) {
@@ -199,60 +226,21 @@ export class HandBack extends EventEmitter<HandBackEvents> {
         }
       }),
     );
-    if (held.size === 0) return;
+    if (held.size === 0) return settled;
+    // A worker stopped by the fleet's fence did nothing wrong, nor did its jobs: no stall is counted.
+    // (A stall counted before an error on a retry is counted again: the job may lose one attempt.)
+    const countStall = worker.stopReason !== 'fenced';
+    const left: HeldJob[] = [];
     await Promise.all(
       [...held.values()].map(async (job) => {
-        const outcome = await this.returnOne(job, diedAt).catch((err: unknown): HandBackOutcome => ({ kind: 'error', job, error: (err as Error).message }));
-        this.report(worker, outcome);
+        const outcome = await this.jobs.returnOne(job, diedAt, countStall).catch((err: unknown): HandBackOutcome => ({ kind: 'error', job, error: (err as Error).message }));
+        if (outcome.kind === 'error') left.push(job);
+        if (outcome.kind !== 'error' || !retry) this.report(worker, outcome);
         this.emit('outcome', outcome);
       }),
     );
-  }
-
-  /**
-   * The active jobs of `queue` whose lock token passes `mine`, with their tokens: the active list,
-   * then the locks of its jobs (MGET, in batches). Not one script: a script must name every key it
-   * touches in KEYS (Redis Cluster), and the lock keys are known only from the list. Not atomic,
-   * and need not be: the jobs looked for are those of a dead child or of a fetch that has ended,
-   * so none of them enters the active list after it is read, and each one found is checked again
-   * atomically (COUNT_IF_STILL_OURS, BullMQ's token check) before it is moved.
-   */
-  private async findLocked(queue: string, mine: (lock: string) => boolean): Promise<Array<{ id: string; token: string }>> {
-    const base = `${this.opts.prefix}:${queue}:`;
-    const ids = await this.bounded(this.opts.client.lrange(`${base}active`, 0, -1));
-    const out: Array<{ id: string; token: string }> = [];
-    for (let i = 0; i < ids.length; i += LOCK_BATCH) {
-      const batch = ids.slice(i, i + LOCK_BATCH);
-      const locks = await this.bounded(this.opts.client.mget(...batch.map((id) => `${base}${id}:lock`)));
-      batch.forEach((id, k) => {
-        const lock = locks[k];
-        if (lock && mine(lock)) out.push({ id, token: lock });
-      });
-    }
-    return out;
-  }
-
-  private async returnOne(held: HeldJob, diedAt: number, countStall = true): Promise<HandBackOutcome> {
-    const queue = this.opts.queue(held.queue);
-    if (!queue) return { kind: 'error', job: held, error: `queue ${held.queue} is not one of this pool's` };
-    const jobKey = `${this.opts.prefix}:${held.queue}:${held.id}`;
-    const deaths = countStall ? Number(await this.bounded(this.opts.client.eval(COUNT_IF_STILL_OURS, 2, jobKey, `${jobKey}:lock`, held.token))) : 0;
-    if (deaths < 0) return { kind: 'not-ours', job: held };
-    const job = await this.bounded(Job.fromId(queue, held.id));
-    if (!job) return { kind: 'not-ours', job: held };
-    if (deaths > this.opts.maxStalledCount) {
-      const reason = `its worker died ${deaths} times while running it (max-stalled-count ${this.opts.maxStalledCount})`;
-      await this.bounded(job.moveToFailed(new UnrecoverableError(reason), held.token, false));
-      return { kind: 'failed', job: held, deaths, reason };
-    }
-    try {
-      await this.bounded(job.moveToWait(held.token));
-    } catch (err) {
-      // The lock moved on between the count and the move (it expired and another worker took it).
-      if (/lock/i.test((err as Error).message)) return { kind: 'not-ours', job: held };
-      throw err;
-    }
-    return { kind: 'returned', job: held, ms: this.opts.clock.now() - diedAt, deaths };
+    worker.reported.replace(left);
+    return settled && left.length === 0;
   }
 
   private report(worker: WorkerProcess, o: HandBackOutcome): void {
@@ -268,13 +256,10 @@ export class HandBack extends EventEmitter<HandBackEvents> {
         this.opts.log.debug(base, "dead worker's job had already finished or moved on; left alone");
         break;
       case 'error':
-        this.opts.log.warn({ ...base, err: o.error }, "could not hand a dead worker's job back; BullMQ's stalled check will recover it");
+        this.opts.log.warn({ ...base, err: o.error }, "could not hand a dead worker's job back; trying again while Redis cannot be reached (BullMQ's stalled check is the safety net)");
         break;
     }
   }
 
-  private bounded<T>(p: Promise<T>): Promise<T> {
-    const ms = this.opts.timeoutMs ?? 5000;
-    return withTimeout(p, ms, `Redis did not answer within ${ms} ms`);
-  }
+
 }

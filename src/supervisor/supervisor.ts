@@ -6,8 +6,8 @@
  */
 import { EventEmitter } from 'node:events';
 import { fileURLToPath } from 'node:url';
-import type { Clock } from '../clock.js';
-import type { ChildMessage, WorkerSettings } from '../ipc/messages.js';
+import { hostMonotonicMs, type Clock } from '../clock.js';
+import { FENCED_EXIT_CODE, type ChildMessage, type WorkerSettings } from '../ipc/messages.js';
 import type { Logger } from '../logger.js';
 import { DEFAULT_BACKOFF, planRestart, type BackoffOptions } from '../policy/backoff.js';
 import { UsageWindow } from '../policy/usage-window.js';
@@ -42,6 +42,11 @@ export interface SupervisorOptions {
   tokenPrefix?: () => string;
   /** Whether another child may be forked now (the fleet cap has a slot, the lease is held); default yes. */
   admit?: () => boolean;
+  /**
+   * The fleet lease each new child starts with (host monotonic ms, see hostMonotonicMs) and the file
+   * that carries newer ones (LeaseFile); absent: no fleet lease, children run until told to stop.
+   */
+  lease?: { until: () => number; file: string };
 }
 
 export interface Slot {
@@ -228,7 +233,10 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   }
 
   private spawn(slot: Slot): void {
-    const settings: Omit<WorkerSettings, 'tokenBase'> = { ...this.opts.settings, workerId: slot.name };
+    const lease = this.opts.lease;
+    // A lease that does not hold (never registered, lost) reaches the child as a deadline long past: it takes no job.
+    const leaseUntil = lease ? Math.max(0, lease.until()) : undefined;
+    const settings: Omit<WorkerSettings, 'tokenBase'> = { ...this.opts.settings, workerId: slot.name, ...(lease ? { leaseUntil, leaseFile: lease.file } : {}) };
     const worker = new WorkerProcess(slot.name, settings.concurrency, settings, this.entry, () => this.opts.clock.now(), this.opts.tokenPrefix?.() ?? '', this.opts.startChild);
     slot.worker = worker;
     this.versionOf.set(worker, this.settingsVersion);
@@ -327,9 +335,16 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     this.emit('worker-draining', worker, reason);
   }
 
+  /** The fleet lease was renewed: every live child may go on until `until` (host monotonic ms). */
+  extendLeases(until: number): void {
+    for (const w of this.workers()) w.extendLease(until);
+  }
+
   private onWorkerExit(worker: WorkerProcess, code: number | null, signal: NodeJS.Signals | null): void {
     const now = this.opts.clock.now();
     this.usage.workerExited(worker.key, now);
+    // It stopped itself at its lease deadline (the event loop's exit code, or its watchdog thread's SIGKILL).
+    if (code === FENCED_EXIT_CODE || (signal === 'SIGKILL' && worker.leaseUntil !== undefined && hostMonotonicMs() >= worker.leaseUntil)) worker.stopReason ??= 'fenced';
     if (this.draining.delete(worker)) {
       const reason = worker.stopReason ?? 'shutdown';
       this.opts.log.info({ worker: worker.id, pid: worker.pid, reason, code, signal }, 'worker exited');
@@ -344,6 +359,14 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     this.lastResizeAt = now;
     if (this.stopping) {
       this.emit('worker-exit', { worker, reason: 'shutdown', code, signal });
+      return;
+    }
+    if (worker.stopReason === 'fenced') {
+      // Not the child's fault: its slot starts a new one as soon as a lease (and a fleet slot) is held.
+      slot.restartAt = now;
+      this.opts.log.warn({ worker: worker.id, pid: worker.pid, code, signal, lostJobs: worker.busySlots }, 'worker stopped by the fleet fence; its running jobs are handed back');
+      this.emit('worker-exit', { worker, reason: 'fenced', code, signal });
+      this.reconcile();
       return;
     }
     const livedMs = now - worker.forkedAt;

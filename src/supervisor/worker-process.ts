@@ -9,6 +9,7 @@ import type { Readable } from 'node:stream';
 import { childEnvironment } from '../secrets.js';
 import { isChildMessage, type ChildMessage, type JobDeadline, type ParentMessage, type WorkerSettings } from '../ipc/messages.js';
 import { ChildOutput } from './child-output.js';
+import { ReportedJobs } from './reported-jobs.js';
 
 export type WorkerState = 'starting' | 'running' | 'draining' | 'exited';
 
@@ -95,15 +96,13 @@ export class WorkerProcess extends EventEmitter<WorkerProcessEvents> {
   deadlines: JobDeadline[] = [];
   /** The child's clock minus ours, as the smallest delay seen (see childTimeToLocal). */
   private clockOffset = Infinity;
+  /** Until when the fleet lease it was last told of holds (host monotonic ms); undefined without a fleet. */
+  leaseUntil: number | undefined;
   /** Why it was asked to stop (set when draining starts). */
   stopReason: ExitReason | undefined;
   loadError: string | undefined;
-  /**
-   * Jobs the supervisor knows this child holds, beyond what its locks in Redis tell (a child sends
-   * no message per job: its samples carry counts, so this is empty unless a sample lists them).
-   * When it dies, hand-back finds every job it had locked by its token base anyway.
-   */
-  readonly jobs = new Map<string, HeldJob>();
+  /** The jobs the child runs, as of its latest sample. */
+  readonly reported: ReportedJobs;
   /**
    * The start of every lock token the child uses (`${tokenBase}:${n}`), given to it in its start
    * message: when it dies, every job still locked by it is found by this, reported or not. It starts
@@ -131,6 +130,7 @@ export class WorkerProcess extends EventEmitter<WorkerProcessEvents> {
     this.tokenBase = `${tokenPrefix}${randomUUID()}`;
     this.forkedAt = now();
     this.queues = [...settings.queues];
+    this.reported = new ReportedJobs(this.queues, this.tokenBase);
     // Its stdout and stderr come here, line by line, and leave as log events (child-output.ts).
     this.child = startChild(entry);
     this.key = `${id}#${this.child.pid ?? `x${++keysWithoutPid}`}`;
@@ -156,8 +156,16 @@ export class WorkerProcess extends EventEmitter<WorkerProcessEvents> {
       this.emit('exit', code, signal);
       this.busySlots = 0; // after the listeners: they may log what it held
     });
+    this.leaseUntil = settings.leaseUntil;
     // The child logs JSON always: its lines are told from other output by that, and made pretty here.
     this.send({ type: 'start', settings: { ...settings, logPretty: false, tokenBase: this.tokenBase } });
+  }
+
+  /** The fleet lease was renewed: tell the child (it stops itself when its deadline passes without one). */
+  extendLease(until: number): void {
+    if (this.state === 'exited' || (this.leaseUntil !== undefined && until <= this.leaseUntil)) return;
+    this.leaseUntil = until;
+    this.send({ type: 'lease', until });
   }
 
   /**
@@ -198,6 +206,7 @@ export class WorkerProcess extends EventEmitter<WorkerProcessEvents> {
         this.failed = msg.failed;
         this.rssBytes = msg.rssBytes;
         this.lastSampleAt = now;
+        if (msg.running) this.reported.update(msg.running, msg.tokenSeq, now);
         if (msg.deadlines || this.deadlines.length > 0) {
           const local = this.childTimeToLocal(msg.at, now);
           this.deadlines = (msg.deadlines ?? []).map((d) => ({ ...d, at: local + (d.at - msg.at) }));
@@ -207,7 +216,7 @@ export class WorkerProcess extends EventEmitter<WorkerProcessEvents> {
         this.loadError = msg.message;
         break;
       case 'job-returned':
-        this.jobs.delete(`${msg.queue}:${msg.id}`);
+        this.reported.remove(msg.queue, msg.id);
         break;
     }
     this.emit('message', msg);

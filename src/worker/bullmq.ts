@@ -10,6 +10,6 @@ import { createRequire } from 'node:module';
 
 const bullmq = createRequire(import.meta.url)('bullmq') as typeof import('bullmq');
 
-export const { LockManager, Worker, createRedisBackend, RATE_LIMIT_ERROR, SpanKind, TelemetryAttributes, UnrecoverableError } = bullmq;
+export const { ErrorCode, LockManager, Worker, createRedisBackend, RATE_LIMIT_ERROR, SpanKind, TelemetryAttributes, UnrecoverableError } = bullmq;
 export type Worker = import('bullmq').Worker;
 export type { BackendFactory, Job, RedisQueueBackend } from 'bullmq';

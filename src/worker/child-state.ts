@@ -8,6 +8,8 @@ import { JobTally } from './job-tally.js';
 /** One of the child's queues: the BullMQ Worker that fetches from it and the locks it renews. */
 export interface QueueSide {
   name: string;
+  /** Its place in settings.queues (samples name queues by it). */
+  index: number;
   worker: Worker;
   locks: LockManager;
   markerKey: string;
@@ -23,15 +25,21 @@ export interface Running {
   startedAt: number;
   /** The job's time limit (ms; 0: none). */
   limitMs: number;
-  /** `${queue}:${id}`: job ids are per queue. */
+  /** The number at the end of its token (`${tokenBase}:${n}`). */
+  tokenSeq: number;
+  /**
+   * Its lock token: what tells two runs of one job apart (a job handed back by a peer while it runs
+   * here, and fetched again by this same child, runs twice at once, each under its own token).
+   */
   key: string;
 }
 
 export type RetireReason = 'max_jobs' | 'job_timeout';
 
 export class ChildState {
+  /** The jobs running now, by lock token (never by job id: see Running.key). */
   readonly running = new Map<string, Running>();
-  /** The AbortController of each running job's processor signal, by `${queue}:${id}` (cancel, time limit, hand-back). */
+  /** The AbortController of each running job's processor signal, by lock token (cancel, time limit, hand-back). */
   readonly aborts = new Map<string, AbortController>();
   /** Jobs started and ended since the last sample, per queue (sent with it). */
   readonly tally = new JobTally();
@@ -56,7 +64,10 @@ export class ChildState {
   connectionLosses = 0;
   /** Fetches that failed (READONLY, NOPERM, Redis down), reported in samples for readiness. */
   fetchErrors = 0;
-  private tokenSeq = 0;
+  /** The fleet lease (see lease-fence.ts): no job is taken once it no longer holds. */
+  lease: { holds(): boolean } | undefined;
+  /** The number of the last lock token made (`${tokenBase}:${tokenSeq}`), reported in samples. */
+  tokenSeq = 0;
 
   constructor(
     private readonly tokenBase: string,
@@ -76,11 +87,12 @@ export class ChildState {
   }
 
   /**
-   * How many more jobs this child may take: none while draining, retiring or exiting; within
+   * How many more jobs this child may take: none while draining, retiring or exiting, or past its
+   * fleet lease; within
    * --max-jobs-per-worker, counting every fetch under way as a job (so the quota stays exact).
    */
   jobsLeft(): number {
-    if (this.draining || this.retiring || this.exiting) return 0;
+    if (this.draining || this.retiring || this.exiting || (this.lease !== undefined && !this.lease.holds())) return 0;
     if (this.maxJobs <= 0) return Infinity;
     return this.maxJobs - this.started - this.nextFetches - this.loopFetches;
   }

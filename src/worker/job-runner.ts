@@ -13,8 +13,8 @@ import type { ChildState, QueueSide, RetireReason, Running } from './child-state
 import type { WorkerInternals } from './fetcher.js';
 import type { LoadedProcessor } from './processor.js';
 import type { ParentPort, Reporter } from './reporter.js';
-import { withTimeout } from '../timing.js';
-import { clampTimerMs } from '../timing.js';
+import { clampTimerMs, withTimeout } from '../timing.js';
+import { lostToPeer, untrackRun } from './job-ownership.js';
 
 /** BullMQ Worker internals that settling a job as its own Worker does needs (protected in its types). */
 interface SettleInternals {
@@ -54,7 +54,9 @@ export class JobRunner {
    * BullMQ hands over with its completion (fetchNext): all of them exactly alike.
    */
   runJob(job: Job, side: QueueSide, token: string): void {
-    void this.runChain(this.begin(job, side, token));
+    // A fetch's reply read after the fleet lease ran out (the host was paused): the job is not started.
+    if (this.deps.state.lease?.holds() === false) void this.giveBack(job, token);
+    else void this.runChain(this.begin(job, side, token));
   }
 
   /** Count a job as started and running (reported with the next sample). Synchronous, so no drain sees a gap. */
@@ -63,8 +65,8 @@ export class JobRunner {
     const id = job.id!;
     state.started++;
     if (settings.maxJobs > 0 && state.started >= settings.maxJobs) this.deps.retire('max_jobs');
-    // Job ids are per queue ("1" in one queue is not "1" in another): key by both.
-    const r: Running = { job, queue: side, token, startedAt: performance.now(), limitMs: this.timeoutFor(job), key: `${side.name}:${id}` };
+    // Keyed by its lock token: the same job may run here twice at once (see Running.key).
+    const r: Running = { job, queue: side, token, tokenSeq: Number(token.slice(token.lastIndexOf(':') + 1)), startedAt: performance.now(), limitMs: this.timeoutFor(job), key: token };
     state.running.set(r.key, r);
     side.locks.trackJob(id, token, Date.now());
     reporter.setTitle();
@@ -90,16 +92,14 @@ export class JobRunner {
     return this.deps.settings.jobTimeoutMs;
   }
 
-  /** Abort the signal of a job this child runs (`worker-pool cancel`); false if it runs none by that id. */
+  /** Abort the signal of every run of a job this child runs (`worker-pool cancel`); false if it runs none by that id. */
   cancel(queue: string, id: string, reason: string | undefined): boolean {
-    const key = `${queue}:${id}`;
-    const abort = this.deps.state.aborts.get(key);
-    if (!abort) {
-      if (this.deps.state.running.has(key)) this.deps.log.info({ queue, jobId: id }, 'cancel asked for a job whose processor takes no signal (job, token, signal): it runs on');
-      return false;
-    }
-    abort.abort(reason);
-    return true;
+    const { running, aborts } = this.deps.state;
+    const runs = [...running.values()].filter((r) => r.queue.name === queue && r.job.id === id);
+    const signals = runs.flatMap((r) => aborts.get(r.key) ?? []);
+    for (const abort of signals) abort.abort(reason);
+    if (signals.length === 0 && runs.length > 0) this.deps.log.info({ queue, jobId: id }, 'cancel asked for a job whose processor takes no signal (job, token, signal): it runs on');
+    return signals.length > 0;
   }
 
   /** Run the processor (in BullMQ's "process" span when the module set telemetry). */
@@ -154,7 +154,7 @@ export class JobRunner {
     const { state, log, reporter } = this.deps;
     const { job, queue: side, token, key } = r;
     const id = job.id!;
-    let status: 'completed' | 'failed' | 'moved' = 'completed';
+    let status: 'completed' | 'failed' | 'moved' | 'lost' = 'completed';
     let error: string | undefined;
     let next: Job | undefined;
     // Completions under way that may take a job count against --max-jobs-per-worker until that job
@@ -166,15 +166,23 @@ export class JobRunner {
       return fetch;
     };
     let losses = state.connectionLosses;
+    let e: Error | undefined;
     try {
       const result = await this.process(r);
       if (state.running.has(key)) {
         losses = state.connectionLosses;
         const fetch = claim();
-        next = await this.settle(side, token, fetch, job.moveToCompleted(result, token, fetch));
+        try {
+          next = await this.settle(side, token, fetch, job.moveToCompleted(result, token, fetch));
+        } catch (err) {
+          if (!lostToPeer(err)) throw err;
+          status = 'lost'; // no longer this run's (a peer handed it back, it runs elsewhere): nothing to record
+        }
       }
     } catch (err) {
-      const e = err instanceof Error ? err : new Error(String(err));
+      e = err instanceof Error ? err : new Error(String(err));
+    }
+    if (e) {
       // As BullMQ's Worker: a rate-limited job goes back to wait and its queue pauses for the limit's TTL.
       const rateLimited = e.message === RATE_LIMIT_ERROR;
       // A job that moved itself (DelayedError, WaitingError, WaitingChildrenError) is not failed;
@@ -195,7 +203,10 @@ export class JobRunner {
             else next = await this.settle(side, token, fetch, job.moveToFailed(e, token, fetch));
           }
         } catch (moveErr) {
-          log.warn({ queue: side.name, jobId: id, err: (moveErr as Error).message }, rateLimited ? 'could not put a rate-limited job back' : movedItself ? 'could not take the next job' : 'could not record job failure');
+          if (lostToPeer(moveErr)) status = 'lost';
+          // Neither outcome could be written: the job is left to recovery (its lock runs out, as this
+          // child stops renewing it and no longer reports it), never kept alive by this run.
+          else log.warn({ queue: side.name, jobId: id, err: (moveErr as Error).message }, rateLimited ? 'could not put a rate-limited job back' : movedItself ? 'could not take the next job' : 'could not record job failure');
         }
       }
     }
@@ -205,7 +216,7 @@ export class JobRunner {
     // return any such job now instead of after lock-duration + stalled-interval.
     if (claims > 0 && state.connectionLosses !== losses) this.deps.port.send({ type: 'fetch-uncertain', queue: side.name, token, keep: next?.id ?? '' });
     const durationMs = performance.now() - r.startedAt;
-    side.locks.untrackJob(id);
+    untrackRun(side, id, token);
     if (side.limited && !next) void this.wakeWaiters(side);
     if (!state.running.delete(key)) {
       // Handed back meanwhile (shutdown deadline): a job the completion took is not run either.
@@ -217,8 +228,10 @@ export class JobRunner {
     else if (status === 'failed') state.failed++;
     state.tally.ended(side.name, status, durationMs);
     if (status === 'failed') log.info({ queue: side.name, jobId: id, name: job.name, err: error }, 'job failed');
-    // The next job takes this one's slot in the same turn: the slot is never seen free.
-    if (next) return this.begin(next, side, token);
+    else if (status === 'lost') log.info({ queue: side.name, jobId: id, name: job.name }, 'job lost to a peer: its lock had moved on (it was handed back and runs elsewhere), so this run recorded nothing');
+    // The next job takes this one's slot in the same turn (the slot is never seen free), unless the lease ran out.
+    if (next && state.lease?.holds() === false) void this.giveBack(next, token);
+    else if (next) return this.begin(next, side, token);
     reporter.sampleAfterTransition();
     reporter.setTitle();
     this.deps.slotFreed();

@@ -32,9 +32,10 @@ export class JobTally {
     }
   }
 
-  ended(queue: string, status: 'completed' | 'failed' | 'moved', ranMs: number): void {
+  ended(queue: string, status: 'completed' | 'failed' | 'moved' | 'lost', ranMs: number): void {
     const s = this.of(queue);
     if (status === 'moved') s.moved = (s.moved ?? 0) + 1;
+    else if (status === 'lost') s.lost = (s.lost ?? 0) + 1;
     else if (status === 'completed') {
       s.completed++;
       observeMs(s.ranCompleted, ranMs);

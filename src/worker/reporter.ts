@@ -3,7 +3,7 @@
  * slot-time, counters, memory, and the jobs started and ended since the last sample) and its
  * process title (`[2 of 5 busy]`). Nothing is sent per job.
  */
-import type { ChildMessage, JobDeadline, WorkerSettings } from '../ipc/messages.js';
+import type { ChildMessage, JobDeadline, RunningEntry, WorkerSettings } from '../ipc/messages.js';
 import { stdoutRelay } from '../logger.js';
 import type { ChildState } from './child-state.js';
 
@@ -67,7 +67,9 @@ export class Reporter {
     const state = this.state;
     this.lastSampleAt = now;
     let deadlines: JobDeadline[] | undefined;
+    const running: RunningEntry[] = [];
     for (const r of state.running.values()) {
+      running.push([r.queue.index, r.job.id!, r.tokenSeq]);
       if (r.limitMs > 0) (deadlines ??= []).push({ queue: r.queue.name, id: r.job.id!, token: r.token, at: r.startedAt + r.limitMs, limitMs: r.limitMs });
     }
     this.port.send({
@@ -83,6 +85,8 @@ export class Reporter {
       started: state.started, fetchErrors: state.fetchErrors,
       logDroppedBytes: stdoutRelay.droppedBytes,
       jobs: state.tally.take(),
+      running,
+      tokenSeq: state.tokenSeq,
     });
   }
 

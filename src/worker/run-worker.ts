@@ -19,6 +19,7 @@ import { ChildState, type QueueSide, type RetireReason } from './child-state.js'
 import { Fetcher } from './fetcher.js';
 import { MarkerWatch } from './marker-watch.js';
 import { JobRunner } from './job-runner.js';
+import { LeaseFence } from './lease-fence.js';
 import { loadProcessor, type LoadedProcessor } from './processor.js';
 import { bullmqWorkerClientName, QueuePresence, workerName } from './presence.js';
 import { Reporter, type ParentPort } from './reporter.js';
@@ -42,6 +43,7 @@ export class WorkerRuntime {
   private presence: QueuePresence | undefined;
   private fetcher: Fetcher | undefined;
   private runner: JobRunner | undefined;
+  private readonly fence: LeaseFence;
 
   constructor(
     private readonly settings: WorkerSettings,
@@ -51,6 +53,7 @@ export class WorkerRuntime {
     this.log = createLogger({ level: settings.logLevel, pretty: settings.logPretty, base: { pool: settings.pool, worker: settings.workerId } });
     this.state = new ChildState(settings.tokenBase, settings.maxJobs);
     this.reporter = new Reporter(settings, this.state, port);
+    this.fence = new LeaseFence(settings.leaseUntil, settings.leaseFile, { log: this.log, exit, state: this.state });
   }
 
   /** Load the processor, connect, report ready, and run the fetch loop until drained. */
@@ -71,7 +74,7 @@ export class WorkerRuntime {
       return;
     }
     const s = this.settings;
-    this.sides = s.queues.map((name) => this.openQueue(name, client));
+    this.sides = s.queues.map((name, index) => this.openQueue(name, index, client));
     this.presence = new QueuePresence(s.prefix, s.queues, workerName(s.pool, s.workerId), (connectionName) => connect(s.redis ?? s.redisUrl, { connectionName }));
     const markers = (this.markers = new MarkerWatch({
       sides: this.sides,
@@ -106,6 +109,7 @@ export class WorkerRuntime {
       log: this.log,
       runJob: (job, side, token) => runner.runJob(job, side, token),
     });
+    this.fence.watchBlockedLoop();
     this.port.send({ type: 'ready', at: performance.now() });
     this.reporter.start();
     this.log.debug({ queues: s.queues, concurrency: s.concurrency }, 'worker ready');
@@ -157,7 +161,7 @@ export class WorkerRuntime {
    * default, one per Worker, would be 300 idle connections per child on 300 queues, each connecting
    * before that queue's first fetch): the fetcher waits on the markers on connections of its own.
    */
-  private openQueue(name: string, client: Redis): QueueSide {
+  private openQueue(name: string, index: number, client: Redis): QueueSide {
     const s = this.settings;
     // The module's options first (those the pool does not own, checked when it loaded), then the pool's.
     const worker = new Worker(name, null, {
@@ -180,7 +184,7 @@ export class WorkerRuntime {
       workerName: worker.opts.name,
     });
     locks.start();
-    return { name, worker, locks, markerKey: worker.keys.marker!, limited: s.limitedQueues?.includes(name) ?? false };
+    return { name, index, worker, locks, markerKey: worker.keys.marker!, limited: s.limitedQueues?.includes(name) ?? false };
   }
 
   onParentMessage(msg: ParentMessage): void {
@@ -191,8 +195,11 @@ export class WorkerRuntime {
       case 'hand-back':
         void this.handBack();
         break;
+      case 'lease':
+        this.fence.extend(msg.until);
+        break;
       case 'list-running':
-        this.port.send({ type: 'running', nonce: msg.nonce, jobs: [...this.state.running.keys()] });
+        this.port.send({ type: 'running', nonce: msg.nonce, jobs: [...this.state.running.values()].map((r) => `${r.queue.name}:${r.job.id}`) });
         break;
       case 'start':
         break;

@@ -243,7 +243,7 @@ describe('fleet scripts under races (real Redis)', () => {
       for (let round = 0; round < 5; round++) {
         await reg(clients[0]!, `dead${round}`, 1);
         await new Promise((r) => setTimeout(r, 5));
-        const got = await Promise.all(clients.map((c, i) => c.eval(CLAIM_EXPIRED, 3, k.leases, k.info, k.claims, `peer${i}`, 10_000, `peer${i}`, 16) as Promise<unknown[]>));
+        const got = await Promise.all(clients.map((c, i) => c.eval(CLAIM_EXPIRED, 4, k.leases, k.info, k.claims, k.beats, `peer${i}`, 10_000, `peer${i}`, 16, 1 << 20) as Promise<unknown[]>));
         expect(got.filter((g) => g.some((x) => String(x) === `dead${round}/p#${round + 1}`))).toHaveLength(1);
       }
       const regs = await Promise.all(clients.map((c, i) => reg(c, `live${i}`, 60_000)));

@@ -7,10 +7,11 @@ import type { ScalePolicy, ScaleSnapshot } from '../../src/policy/types.js';
 import { PoolDemand } from '../../src/scaling/pool-demand.js';
 import type { Supervisor } from '../../src/supervisor/supervisor.js';
 
-const info = (host: string, queues: string[]) => JSON.stringify({ host, name: 'p', pid: 1, pool: 'p', queues, workers: 2, busy: 1, concurrency: 2, utilization: 0.5 });
+const info = (host: string, queues: string[], epoch: number) => JSON.stringify({ host, name: 'p', pid: 1, pool: 'p', queues, workers: 2, busy: 1, concurrency: 2, utilization: 0.5, tokenBases: [`e${epoch}/`] });
+const row = (id: string, expiry: number, beat: number, claimer: string, json: string) => [id, expiry, beat, claimer, json, json.length];
 
-// LIST's reply: Redis' now, then id, lease expiry, last renewal, claimer, info per registration.
-const listing = parseListing([10_000, 'a/p#1', 12_000, 9_500, '', info('a', ['q', 'r']), 'b/p#2', 9_000, 4_000, '', info('b', ['q']), 'c/p#3', 20_000, 3_000, 'a/p#1', info('c', ['q'])]);
+// LIST's reply: Redis' now, then id, lease expiry, last renewal, claimer, info and its length per registration.
+const listing = parseListing([10_000, ...row('a/p#1', 12_000, 9_500, '', info('a', ['q', 'r'], 1)), ...row('b/p#2', 9_000, 4_000, '', info('b', ['q'], 2)), ...row('c/p#3', 20_000, 3_000, 'a/p#1', info('c', ['q'], 3))]);
 
 describe('fleet view', () => {
   it('marks live, lost (lease ran out, unclaimed) and recovering (claimed), with the epoch and heartbeat age', () => {
