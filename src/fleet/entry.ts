@@ -5,7 +5,34 @@
  * bases that are not its own is refused (and only warned about): a peer never hands back jobs on
  * its word. Pure.
  */
-import type { InstanceInfo } from './view.js';
+
+/** What a daemon writes into its registration at every renewal. */
+export interface InstanceInfo {
+  host: string;
+  name: string;
+  pid: number;
+  pool: string;
+  queues: string[];
+  workers: number;
+  busy: number;
+  concurrency: number;
+  utilization: number | null;
+  desired: number;
+  version: string;
+  /** Epoch ms. */
+  startedAt: number;
+  epoch: number;
+  /** Every lock-token prefix its children use: the epoch's, and each live child's `${tokenBase}:`. */
+  tokenBases: string[];
+  leaseSeconds: number;
+  /** Its --fleet-max-workers, if any. */
+  fleetMaxWorkers?: number;
+  /**
+   * For the pod-level signal (pods.ts): the workers its policy wants, at their highest over its
+   * window and not bounded by its max-workers, and its max-workers.
+   */
+  demand?: { workers: number; maxWorkers: number };
+}
 
 /** Longest registration id accepted (the scripts skip or drop longer ones). */
 export const MAX_ID_BYTES = 512;

@@ -2,35 +2,9 @@
  * What one registration says about its instance, and the fleet view built from the registry's
  * raw listing (`GET /fleet`, `worker-pool status --fleet`). Pure: times come from Redis' clock.
  */
-import { MAX_INFO_BYTES, checkEntry, parseRegistrationId } from './entry.js';
+import { MAX_INFO_BYTES, checkEntry, parseRegistrationId, type InstanceInfo } from './entry.js';
 
-/** What a daemon writes into its registration at every renewal. */
-export interface InstanceInfo {
-  host: string;
-  name: string;
-  pid: number;
-  pool: string;
-  queues: string[];
-  workers: number;
-  busy: number;
-  concurrency: number;
-  utilization: number | null;
-  desired: number;
-  version: string;
-  /** Epoch ms. */
-  startedAt: number;
-  epoch: number;
-  /** Every lock-token prefix its children use: the epoch's, and each live child's `${tokenBase}:`. */
-  tokenBases: string[];
-  leaseSeconds: number;
-  /** Its --fleet-max-workers, if any. */
-  fleetMaxWorkers?: number;
-  /**
-   * For the pod-level signal (pods.ts): the workers its policy wants, at their highest over its
-   * window and not bounded by its max-workers, and its max-workers.
-   */
-  demand?: { workers: number; maxWorkers: number };
-}
+export type { InstanceInfo } from './entry.js';
 
 /** What changes between renewals; the rest of InstanceInfo is fixed at start. */
 export type InstanceFacts = Pick<InstanceInfo, 'queues' | 'workers' | 'busy' | 'concurrency' | 'utilization' | 'desired' | 'demand'> & {
@@ -68,23 +42,11 @@ export function instanceInfo(
  */
 export type InstanceState = 'live' | 'lost' | 'recovering';
 
-export interface FleetInstance {
+/** One instance as `GET /fleet` shows it: what its registration says, and how its lease stands. */
+export interface FleetInstance extends Pick<InstanceInfo, 'host' | 'name' | 'pid' | 'pool' | 'queues' | 'workers' | 'busy' | 'concurrency' | 'utilization' | 'epoch' | 'desired' | 'version' | 'startedAt'> {
   id: string;
-  host: string;
-  name: string;
-  pid: number;
-  pool: string;
-  queues: string[];
-  workers: number;
-  busy: number;
-  concurrency: number;
-  utilization: number | null;
   heartbeatAgeSeconds: number;
   state: InstanceState;
-  epoch: number;
-  desired: number;
-  version: string;
-  startedAt: number;
   claimedBy?: string;
 }
 
