@@ -5,7 +5,15 @@
  * carry tokens numbered above `tokenSeq`. Job records are built when asked, not at every sample.
  */
 import type { RunningEntry } from '../ipc/messages.js';
-import type { HeldJob } from './worker-process.js';
+
+/** A job a child holds, as the supervisor knows it (from the child's samples). */
+export interface HeldJob {
+  queue: string;
+  id: string;
+  name: string;
+  token: string;
+  startedAt: number;
+}
 
 export class ReportedJobs {
   /** The number of the last lock token the child had made at its latest sample. */

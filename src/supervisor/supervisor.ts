@@ -6,73 +6,20 @@
  */
 import { EventEmitter } from 'node:events';
 import { fileURLToPath } from 'node:url';
-import { hostMonotonicMs, type Clock } from '../clock.js';
-import { FENCED_EXIT_CODE, type ChildMessage, type WorkerSettings } from '../ipc/messages.js';
-import type { Logger } from '../logger.js';
-import { DEFAULT_BACKOFF, planRestart, type BackoffOptions } from '../policy/backoff.js';
+import type { ChildMessage, WorkerSettings } from '../ipc/messages.js';
+import { DEFAULT_BACKOFF, type BackoffOptions } from '../policy/backoff.js';
+import { planAfterDeath, recycleReason, stoppedByFence } from './restarts.js';
 import { UsageWindow } from '../policy/usage-window.js';
-import { settledWithin } from '../timing.js';
-import { WorkerProcess, type ExitReason, type StartWorkerChild } from './worker-process.js';
+import { stopChildren } from './stop-children.js';
+import { bySlotName, emptySlot, freeSlotName, slotDueAt, slotToRemove, type Slot } from './slots.js';
+import { WorkerProcess, type ExitReason } from './worker-process.js';
+import type { SupervisorEvents, SupervisorOptions } from './supervisor-types.js';
 
 /** The compiled child entry; src/ and dist/ sit at the same depth, so this works from either. */
 export const WORKER_ENTRY = fileURLToPath(new URL('../../dist/worker/main.js', import.meta.url));
 
-/** Slot names in numeric order (worker-2 before worker-10); one collator, not one per comparison. */
-const byName = new Intl.Collator(undefined, { numeric: true }).compare;
-
-/** The end of the stop timeout kept for handing running jobs back and killing (at most). */
-const STOP_RESERVE_MS = 3000;
-
-export interface SupervisorOptions {
-  /** Settings for every child, less its id. */
-  settings: Omit<WorkerSettings, 'workerId' | 'tokenBase'>;
-  windowMs: number;
-  clock: Clock;
-  log: Logger;
-  backoff?: BackoffOptions;
-  workerEntry?: string;
-  /** How each child is started; default: forked from `workerEntry` (the simulator starts simulated ones). */
-  startChild?: StartWorkerChild;
-  maxJobsPerWorker?: number;
-  maxMemoryMb?: number;
-  /**
-   * The start of each new child's token base (the fleet registration's `e${epoch}/`), so a peer can
-   * find a dead host's jobs by it; '' or absent: a bare unique id.
-   */
-  tokenPrefix?: () => string;
-  /** Whether another child may be forked now (the fleet cap has a slot, the lease is held); default yes. */
-  admit?: () => boolean;
-  /**
-   * The fleet lease each new child starts with (host monotonic ms, see hostMonotonicMs) and the file
-   * that carries newer ones (LeaseFile); absent: no fleet lease, children run until told to stop.
-   */
-  lease?: { until: () => number; file: string };
-}
-
-export interface Slot {
-  name: string;
-  worker: WorkerProcess | undefined;
-  failedStarts: number;
-  restartAt: number;
-  fatalUntil: number | undefined;
-  lastError: string | undefined;
-}
-
-export interface WorkerExit {
-  worker: WorkerProcess;
-  reason: ExitReason;
-  code: number | null;
-  signal: NodeJS.Signals | null;
-}
-
-export interface SupervisorEvents {
-  'worker-started': [WorkerProcess];
-  'worker-ready': [WorkerProcess];
-  'worker-draining': [WorkerProcess, ExitReason];
-  'worker-exit': [WorkerExit];
-  'worker-message': [WorkerProcess, ChildMessage];
-  'slot-fatal': [Slot];
-}
+export type { Slot } from './slots.js';
+export type { SupervisorEvents, SupervisorOptions, WorkerExit } from './supervisor-types.js';
 
 export class Supervisor extends EventEmitter<SupervisorEvents> {
   readonly usage: UsageWindow;
@@ -122,10 +69,8 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
 
   /** Every live child: those in slots and those draining. */
   workers(): WorkerProcess[] {
-    const out: WorkerProcess[] = [];
-    for (const slot of this.slots.values()) if (slot.worker) out.push(slot.worker);
-    out.push(...this.draining);
-    return out.sort((a, b) => byName(a.id, b.id) || a.forkedAt - b.forkedAt);
+    const inSlots = this.slotList().flatMap((s) => (s.worker ? [s.worker] : []));
+    return [...inSlots, ...this.draining].sort((a, b) => bySlotName(a.id, b.id) || a.forkedAt - b.forkedAt);
   }
 
   slotList(): Slot[] {
@@ -134,9 +79,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
 
   /** Children that count toward the pool's size: starting or running, not draining. */
   activeCount(): number {
-    let n = 0;
-    for (const slot of this.slots.values()) if (slot.worker && slot.worker.state !== 'draining') n++;
-    return n;
+    return this.slotList().filter((s) => s.worker && s.worker.state !== 'draining').length;
   }
 
   /**
@@ -145,15 +88,11 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
    * like a pool below min-workers.
    */
   runningCount(): number {
-    let n = 0;
-    for (const w of this.workers()) if (w.state === 'running') n++;
-    return n;
+    return this.workers().filter((w) => w.state === 'running').length;
   }
 
   fatalCount(): number {
-    let n = 0;
-    for (const slot of this.slots.values()) if (slot.fatalUntil !== undefined) n++;
-    return n;
+    return this.slotList().filter((s) => s.fatalUntil !== undefined).length;
   }
 
   /** Utilization over the whole window (what /status and /metrics show). */
@@ -182,23 +121,15 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     const now = this.opts.clock.now();
     while (this.slots.size < this.desiredCount) this.newSlot(now);
     while (this.slots.size > this.desiredCount) {
-      const victim = this.pickSlotToRemove();
+      const victim = slotToRemove(this.slots.values());
       this.slots.delete(victim.name);
       if (victim.worker) this.drainWorker(victim.worker, 'scale_down');
     }
     let nextAt = Infinity;
     for (const slot of this.slots.values()) {
       if (slot.worker) continue;
-      if (slot.fatalUntil !== undefined) {
-        if (now < slot.fatalUntil) {
-          nextAt = Math.min(nextAt, slot.fatalUntil);
-          continue;
-        }
-        slot.fatalUntil = undefined;
-        slot.failedStarts = 0;
-        this.opts.log.info({ worker: slot.name }, 'fatal cooldown over; trying the slot again');
-      }
-      if (slot.restartAt > now) nextAt = Math.min(nextAt, slot.restartAt);
+      const due = slotDueAt(slot, now, this.opts.log);
+      if (due > now) nextAt = Math.min(nextAt, due);
       // Not admitted (fleet cap full, lease lost): the slot waits until reconcile() is called again.
       else if (this.admits()) this.spawn(slot);
     }
@@ -214,22 +145,6 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     this.restartTimer = undefined;
     if (!Number.isFinite(inMs)) return;
     this.restartTimer = setTimeout(() => this.reconcile(), Math.max(1, inMs));
-  }
-
-  private freeSlotName(): string {
-    const used = new Set<string>([...this.slots.keys(), ...[...this.draining].map((w) => w.id)]);
-    for (let i = 1; ; i++) {
-      const name = `worker-${i}`;
-      if (!used.has(name)) return name;
-    }
-  }
-
-  /** Prefer an empty slot (backing off or fatal), then a starting child, then the least busy. */
-  private pickSlotToRemove(): Slot {
-    const slots = [...this.slots.values()];
-    const rank = (s: Slot) => (!s.worker ? -2 : s.worker.state === 'starting' ? -1 : s.worker.busySlots);
-    slots.sort((a, b) => rank(a) - rank(b) || byName(b.name, a.name));
-    return slots[0]!;
   }
 
   private spawn(slot: Slot): void {
@@ -267,10 +182,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   /** Retire a worker that ran its quota of jobs or grew too big; its replacement starts at once. */
   private checkRecycle(worker: WorkerProcess): void {
     if (worker.state !== 'running' || this.stopping || this.slots.get(worker.id)?.worker !== worker) return;
-    const { maxJobsPerWorker, maxMemoryMb } = this.opts;
-    let reason: ExitReason | undefined;
-    if (maxJobsPerWorker !== undefined && worker.processed + worker.failed >= maxJobsPerWorker) reason = 'max_jobs';
-    else if (maxMemoryMb !== undefined && worker.rssBytes > maxMemoryMb * 1024 * 1024) reason = 'max_memory';
+    const reason = recycleReason(worker, this.opts);
     if (!reason) return;
     this.opts.log.info({ worker: worker.id, pid: worker.pid, reason, jobs: worker.processed + worker.failed, rssBytes: worker.rssBytes }, 'recycling worker');
     this.retire(worker, reason);
@@ -320,8 +232,8 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   }
 
   private newSlot(now: number): Slot {
-    const name = this.freeSlotName();
-    const slot: Slot = { name, worker: undefined, failedStarts: 0, restartAt: now, fatalUntil: undefined, lastError: undefined };
+    const name = freeSlotName([...this.slots.keys(), ...[...this.draining].map((w) => w.id)]);
+    const slot = emptySlot(name, now);
     this.slots.set(name, slot);
     return slot;
   }
@@ -343,8 +255,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   private onWorkerExit(worker: WorkerProcess, code: number | null, signal: NodeJS.Signals | null): void {
     const now = this.opts.clock.now();
     this.usage.workerExited(worker.key, now);
-    // It stopped itself at its lease deadline (the event loop's exit code, or its watchdog thread's SIGKILL).
-    if (code === FENCED_EXIT_CODE || (signal === 'SIGKILL' && worker.leaseUntil !== undefined && hostMonotonicMs() >= worker.leaseUntil)) worker.stopReason ??= 'fenced';
+    if (stoppedByFence(worker, code, signal)) worker.stopReason ??= 'fenced';
     if (this.draining.delete(worker)) {
       const reason = worker.stopReason ?? 'shutdown';
       this.opts.log.info({ worker: worker.id, pid: worker.pid, reason, code, signal }, 'worker exited');
@@ -361,36 +272,9 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       this.emit('worker-exit', { worker, reason: 'shutdown', code, signal });
       return;
     }
-    if (worker.stopReason === 'fenced') {
-      // Not the child's fault: its slot starts a new one as soon as a lease (and a fleet slot) is held.
-      slot.restartAt = now;
-      this.opts.log.warn({ worker: worker.id, pid: worker.pid, code, signal, lostJobs: worker.busySlots }, 'worker stopped by the fleet fence; its running jobs are handed back');
-      this.emit('worker-exit', { worker, reason: 'fenced', code, signal });
-      this.reconcile();
-      return;
-    }
-    const livedMs = now - worker.forkedAt;
-    const plan = planRestart(this.backoff, slot, { now, livedMs, becameReady: worker.readyAt !== undefined && !worker.loadError });
-    // A worker the supervisor killed itself (a job past its hard time limit) says so.
-    const reason: ExitReason = plan.failedStarts > 0 ? 'failed_start' : (worker.stopReason ?? 'crash');
-    slot.failedStarts = plan.failedStarts;
-    slot.lastError = worker.loadError ?? worker.stderrTail.slice(-5).join('\n') ?? undefined;
+    const { reason, fatal } = planAfterDeath(slot, worker, { backoff: this.backoff, now, code, signal, log: this.opts.log });
     this.emit('worker-exit', { worker, reason, code, signal });
-    if (plan.kind === 'fatal') {
-      slot.fatalUntil = plan.untilMs;
-      this.opts.log.error(
-        { worker: slot.name, failedStarts: plan.failedStarts, retryInS: Math.round((plan.untilMs - now) / 1000), loadError: worker.loadError, stderr: worker.stderrTail.slice(-10) },
-        'worker keeps failing to start; slot is fatal until the cooldown passes',
-      );
-      this.emit('slot-fatal', slot);
-    } else {
-      slot.restartAt = plan.atMs;
-      const level = plan.failedStarts > 0 ? 'warn' : 'error';
-      this.opts.log[level](
-        { worker: slot.name, pid: worker.pid, code, signal, lostJobs: worker.busySlots, restartInMs: Math.round(plan.atMs - now), failedStarts: plan.failedStarts, loadError: worker.loadError },
-        plan.failedStarts > 0 ? 'worker failed to start; restarting after back-off' : 'worker died; replacing it',
-      );
-    }
+    if (fatal) this.emit('slot-fatal', slot);
     this.reconcile();
   }
 
@@ -407,23 +291,6 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       slot.worker = undefined;
     }
     this.slots.clear();
-    for (const w of all) w.drain('shutdown');
-    const allExited = Promise.all(all.map((w) => w.exited()));
-    // The stop timeout is the whole budget: the last part of it is kept for handing jobs back and
-    // killing what still runs, so that even with Redis unreachable the stop ends within it.
-    const reserveMs = Math.min(STOP_RESERVE_MS, timeoutMs / 2);
-    let timer: NodeJS.Timeout | undefined;
-    const deadline = new Promise<'deadline'>((resolve) => (timer = setTimeout(() => resolve('deadline'), timeoutMs - reserveMs)));
-    const outcome = await Promise.race([allExited.then(() => 'done' as const), deadline, ...(force ? [force.then(() => 'deadline' as const)] : [])]);
-    clearTimeout(timer);
-    if (outcome === 'done') return { forced: false };
-    const left = all.filter((w) => w.alive);
-    this.opts.log.warn({ workers: left.map((w) => w.id), jobs: left.reduce((n, w) => n + w.busySlots, 0) }, 'stop deadline reached; handing running jobs back');
-    for (const w of left) w.handBack();
-    const killTimer = setTimeout(() => left.forEach((w) => w.kill('SIGKILL')), reserveMs * 0.6);
-    // SIGKILL ends every child at once; the wait is bounded all the same, so the stop keeps its deadline.
-    await settledWithin(Promise.all(left.map((w) => w.exited())), reserveMs);
-    clearTimeout(killTimer);
-    return { forced: left.length > 0 };
+    return stopChildren(all, timeoutMs, force, this.opts.log);
   }
 }

@@ -15,13 +15,7 @@ export type WorkerState = 'starting' | 'running' | 'draining' | 'exited';
 
 export type ExitReason = 'crash' | 'failed_start' | 'scale_down' | 'max_jobs' | 'max_memory' | 'job_timeout' | 'shutdown' | 'reload' | 'fenced' | 'stuck' | 'stopped';
 
-export interface HeldJob {
-  queue: string;
-  id: string;
-  name: string;
-  token: string;
-  startedAt: number;
-}
+export type { HeldJob } from './reported-jobs.js';
 
 export interface WorkerProcessEvents {
   ready: [];
