@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { chromium, type BrowserContext } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startCliDaemon, type CliDaemon } from '../helpers/cli-daemon.js';
+import { startCli, type CliProcess } from '../helpers/cli.js';
 import { deletePrefix, queue, redisUrl, uniquePrefix } from '../helpers/redis.js';
 import { until } from '../helpers/wait.js';
 
@@ -16,12 +16,12 @@ const CHROMIUM = '/usr/bin/chromium';
 const prefix = uniquePrefix('board');
 
 describe('job board in Chromium', () => {
-  let daemon: CliDaemon;
+  let daemon: CliProcess;
   let browser: BrowserContext | undefined;
   const profile = mkdtempSync(path.join(tmpdir(), 'wp-board-chromium-'));
 
   beforeAll(async () => {
-    daemon = await startCliDaemon(['--name', 'shop', '--redis-url', redisUrl(), '--prefix', prefix, '--queues', 'orders', '--processor', 'test/fixtures/progress.mjs']);
+    daemon = await startCli(['--name', 'shop', '--redis-url', redisUrl(), '--prefix', prefix, '--queues', 'orders', '--processor', 'test/fixtures/progress.mjs']);
     try {
       browser = await chromium.launchPersistentContext(profile, {
         executablePath: CHROMIUM,

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startCliDaemon, type CliDaemon } from '../helpers/cli-daemon.js';
+import { startCli, type CliProcess } from '../helpers/cli.js';
 import { deletePrefix, queue, redisUrl, uniquePrefix } from '../helpers/redis.js';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -21,14 +21,14 @@ const SHOTS = path.resolve('test-results');
 describe('live page in Chromium', () => {
   const prefix = uniquePrefix('page');
   const profile = mkdtempSync(path.join(tmpdir(), 'wp-chromium-'));
-  let daemon: CliDaemon;
+  let daemon: CliProcess;
   let browser: BrowserContext;
   let page: Page;
   const consoleErrors: string[] = [];
   const foreignRequests: string[] = [];
 
   beforeAll(async () => {
-    daemon = await startCliDaemon([
+    daemon = await startCli([
       '--name', 'web',
       '--redis-url', redisUrl(),
       '--prefix', prefix,

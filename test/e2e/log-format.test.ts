@@ -2,24 +2,19 @@
  * Logs: JSON lines by default (stdout is not a terminal here), human-readable with
  * --log-format pretty, with the pool's name on every line either way.
  */
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { describe, expect, it } from 'vitest';
+import { CliProcess } from '../helpers/cli.js';
 import { redisUrl } from '../helpers/redis.js';
 import { until } from '../helpers/wait.js';
 
 async function firstLines(extra: string[]): Promise<string> {
-  const child = spawn(process.execPath, ['bin/worker-pool', '--name', 'logs', '--redis-url', redisUrl(), '--processor', 'test/fixtures/progress.mjs', '--metrics-port', '0', ...extra], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+  const p = new CliProcess(['--name', 'logs', '--redis-url', redisUrl(), '--processor', 'test/fixtures/progress.mjs', '--metrics-port', '0', ...extra]);
   try {
-    await until(() => out.includes('worker ready'), 'a worker to be ready', 30_000);
+    await until(() => p.stdout.includes('worker ready'), 'a worker to be ready', 30_000);
   } finally {
-    const exited = once(child, 'exit');
-    child.kill('SIGTERM');
-    await exited;
+    await p.stop();
   }
-  return out;
+  return p.stdout;
 }
 
 describe('log format', () => {

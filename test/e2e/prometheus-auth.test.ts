@@ -9,7 +9,7 @@ import { once } from 'node:events';
 import { rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort, startCliDaemon, type CliDaemon } from '../helpers/cli-daemon.js';
+import { freePort, startCli, type CliProcess } from '../helpers/cli.js';
 import { writeAccessFiles, type AccessFiles } from '../helpers/http-access.js';
 import { deletePrefix, redisUrl, uniquePrefix } from '../helpers/redis.js';
 import { until } from '../helpers/wait.js';
@@ -21,14 +21,14 @@ interface Targets {
 describe('Prometheus scrapes with basic_auth and authorization over TLS', () => {
   const prefix = uniquePrefix('promauth');
   let access: AccessFiles;
-  let daemon: CliDaemon;
+  let daemon: CliProcess;
   let prometheus: ChildProcess | undefined;
   let prom: string;
   const promLog: string[] = [];
 
   beforeAll(async () => {
     access = writeAccessFiles({ tls: true });
-    daemon = await startCliDaemon(['--name', 'prom-auth', '--redis-url', redisUrl(), '--prefix', prefix, '--processor', 'test/fixtures/handlers.mjs', '--http-config', access.file]);
+    daemon = await startCli(['--name', 'prom-auth', '--redis-url', redisUrl(), '--prefix', prefix, '--processor', 'test/fixtures/handlers.mjs', '--http-config', access.file]);
     expect(daemon.url).toMatch(/^https:/);
     const target = new URL(daemon.url).host;
     const port = await freePort();

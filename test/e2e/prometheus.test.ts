@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort, startCliDaemon, type CliDaemon } from '../helpers/cli-daemon.js';
+import { freePort, startCli, type CliProcess } from '../helpers/cli.js';
 import { deletePrefix, queue, redisUrl, uniquePrefix } from '../helpers/redis.js';
 import { until } from '../helpers/wait.js';
 
@@ -58,7 +58,7 @@ function metricNames(text: string): string[] {
 describe('dashboard and alert rules against a real Prometheus', () => {
   const prefix = uniquePrefix('prom');
   const dir = mkdtempSync(path.join(tmpdir(), 'wp-prom-'));
-  let daemon: CliDaemon;
+  let daemon: CliProcess;
   let prometheus: ChildProcess;
   let prom: string;
   let exposition = '';
@@ -70,7 +70,7 @@ describe('dashboard and alert rules against a real Prometheus', () => {
   };
 
   beforeAll(async () => {
-    daemon = await startCliDaemon([
+    daemon = await startCli([
       '--name', POOL,
       '--redis-url', redisUrl(),
       '--prefix', prefix,

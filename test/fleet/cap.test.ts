@@ -49,7 +49,7 @@ describe('fleet cap across network namespaces', () => {
       sum = 0;
       for (const h of hosts) {
         const d = daemonOf.get(h)!;
-        const n = l.workerCount(Lab.childrenOf(new Set([d.pid])));
+        const n = l.workerCount(Lab.childrenOf(new Set([d.proc.pid!])));
         perHost.set(h, n);
         sum += n;
       }

@@ -104,7 +104,7 @@ async function victimWithJobs(w: World, victim: Host, peers: Host[], n: number, 
   const ids = await addJobs(w, 'job', n, ms);
   await until(async () => (await lockedBy(w, ids, self.epoch)).length === n, `the victim running all ${n} jobs`, 30_000).catch(async (err: Error) => {
     const locks = await Promise.all(ids.map((id) => w.redis.get(`${w.prefix}:q:${id}:lock`)));
-    throw new Error(`${err.message}; locks ${JSON.stringify(locks)}, epoch ${self.epoch}; log:\n${dv.lines.slice(-15).join('\n')}`);
+    throw new Error(`${err.message}; locks ${JSON.stringify(locks)}, epoch ${self.epoch}; log:\n${dv.output.split('\n').slice(-15).join('\n')}`);
   });
   const dps = await Promise.all(peers.map((p) => w.start(p)));
   await until(async () => (await fleet(dps[0]!)).instances.filter((i) => i.state === 'live').length === peers.length + 1, 'every host registered', 20_000);

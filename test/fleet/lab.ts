@@ -9,14 +9,13 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomInt } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
+import { BIN, startCli, type CliProcess } from '../helpers/cli.js';
+
+export { FIXTURES } from '../helpers/pool.js';
 
 const run = promisify(execFile);
-export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-export const FIXTURES = path.join(ROOT, 'test/fixtures');
 
 async function ip(...args: string[]): Promise<string> {
   try {
@@ -35,13 +34,8 @@ export interface Host {
   addr: string;
 }
 
-export interface HostDaemon {
-  host: Host;
-  proc: ChildProcess;
-  pid: number;
-  url: string;
-  lines: string[];
-}
+/** worker-pool running inside a host. */
+export type HostDaemon = CliProcess & { host: Host };
 
 export class Lab {
   readonly id = randomBytes(3).toString('hex');
@@ -117,33 +111,10 @@ export class Lab {
 
   /** Run `worker-pool` inside a host (its own host name), HTTP on the host's address; resolves when it listens. */
   async startDaemon(host: Host, args: string[], timeoutMs = 45_000): Promise<HostDaemon> {
-    const cmd = [process.execPath, path.join(ROOT, 'bin/worker-pool'), ...args, '--metrics-host', host.addr, '--http-insecure', '--metrics-port', '9464', '--log-format', 'json'];
-    const script = `hostname ${host.name} && exec "$@"`;
-    const proc = spawn('ip', ['netns', 'exec', host.ns, 'unshare', '--uts', 'sh', '-c', script, 'sh', ...cmd], { stdio: ['ignore', 'pipe', 'pipe'] });
-    const lines: string[] = [];
-    let buf = '';
-    const url = await new Promise<string>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`daemon on ${host.name} did not start within ${timeoutMs} ms:\n${lines.slice(-20).join('\n')}`)), timeoutMs);
-      proc.stdout!.on('data', (chunk: Buffer) => {
-        buf += chunk.toString();
-        let nl;
-        while ((nl = buf.indexOf('\n')) >= 0) {
-          const line = buf.slice(0, nl);
-          buf = buf.slice(nl + 1);
-          lines.push(line);
-          if (line.includes('"worker-pool starting"')) {
-            clearTimeout(timer);
-            resolve(`http://${host.addr}:9464`);
-          }
-        }
-      });
-      proc.stderr!.on('data', (chunk: Buffer) => lines.push(chunk.toString()));
-      proc.once('exit', (code) => {
-        clearTimeout(timer);
-        reject(new Error(`daemon on ${host.name} exited with ${code} before listening:\n${lines.slice(-20).join('\n')}`));
-      });
-    });
-    const d: HostDaemon = { host, proc, pid: proc.pid!, url, lines };
+    // ip netns exec, unshare and sh each exec the next: the process is the daemon itself.
+    const inHost = ['ip', 'netns', 'exec', host.ns, 'unshare', '--uts', 'sh', '-c', `hostname ${host.name} && exec "$@"`, 'sh', process.execPath, BIN];
+    const cli = await startCli([...args, '--metrics-host', host.addr, '--http-insecure', '--metrics-port', '9464'], { command: inHost, timeoutMs });
+    const d = Object.assign(cli, { host });
     this.daemons.push(d);
     return d;
   }

@@ -8,7 +8,7 @@
  */
 import { EventEmitter } from 'node:events';
 import type { Redis } from 'ioredis';
-import { client } from './redis.js';
+import { client, redisUrl } from './redis.js';
 
 export interface JobEvent {
   type: 'job-start' | 'job-end';
@@ -42,10 +42,11 @@ export class JobEvents extends EventEmitter<{ event: [JobEvent] }> {
   constructor(
     private readonly prefix: string,
     private readonly queues: readonly string[],
+    url = redisUrl(),
   ) {
     super();
-    this.conn = client();
-    this.reader = client();
+    this.conn = client(url);
+    this.reader = client(url);
     this.loop = this.run();
   }
 
@@ -58,7 +59,7 @@ export class JobEvents extends EventEmitter<{ event: [JobEvent] }> {
     return this.events.filter((e) => e.type === 'job-end');
   }
 
-  /** The next start (from now on, or already recorded if `past`) that `match` accepts. */
+  /** The next start from now on that `match` accepts. */
   nextStart(match: (e: JobEvent) => boolean, timeoutMs = 30_000): Promise<JobEvent> {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => (this.off('event', on), reject(new Error(`timed out after ${timeoutMs} ms waiting for a job start`))), timeoutMs);

@@ -3,22 +3,19 @@
  * reads, a job that writes 20 MB to stderr must leave /healthz answering, finish, and have what
  * could not be passed on counted (worker_pool_worker_output_dropped_bytes_total) and announced.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
 import { afterAll, describe, expect, it } from 'vitest';
+import { CliProcess } from '../helpers/cli.js';
 import { deletePrefix, queue, redisUrl, uniquePrefix } from '../helpers/redis.js';
 import { request } from '../helpers/http-request.js';
 import { until } from '../helpers/wait.js';
 
 const prefix = uniquePrefix('output');
-let proc: ChildProcess | undefined;
+let daemon: CliProcess | undefined;
 afterAll(async () => {
-  if (proc && proc.exitCode === null && proc.signalCode === null) {
-    const exited = once(proc, 'exit');
-    proc.kill('SIGTERM');
+  if (daemon) {
     // A frozen daemon (the bug this guards against) never gets to act on SIGTERM.
-    const late = setTimeout(() => proc?.kill('SIGKILL'), 15_000);
-    await exited;
+    const late = setTimeout(() => daemon?.kill('SIGKILL'), 15_000);
+    await daemon.stop();
     clearTimeout(late);
   }
   await deletePrefix(prefix);
@@ -26,15 +23,11 @@ afterAll(async () => {
 
 describe('worker output', () => {
   it('a 20 MB burst on a worker\'s stderr with an unread supervisor stderr: /healthz keeps answering, bytes dropped are counted', async () => {
-    proc = spawn(process.execPath, ['bin/worker-pool', '--redis-url', redisUrl(), '--prefix', prefix, '--queues', 'out', '--processor', 'test/fixtures/big-output.mjs', '--scaling-period', '0.5', '--window', '1', '--metrics-port', '0', '--log-format', 'json', '--log-level', 'info'], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
     // stderr is left unread: the pipe fills after ~128 KB, as with a stuck log reader.
+    const p = (daemon = new CliProcess(['--redis-url', redisUrl(), '--prefix', prefix, '--queues', 'out', '--processor', 'test/fixtures/big-output.mjs', '--scaling-period', '0.5', '--window', '1', '--metrics-port', '0', '--log-format', 'json', '--log-level', 'info'], { unreadStderr: true }));
     try {
-      let out = '';
-      proc.stdout!.on('data', (c: Buffer) => (out += c.toString()));
-      const url = await until(() => /"http":"([^"]+)".*"msg":"worker-pool starting"/.exec(out)?.[1], 'the daemon listening', 30_000);
-      await until(() => out.includes('"msg":"worker ready"'), 'a worker ready', 30_000);
+      const url = await p.listening();
+      await p.waitForLog('worker ready');
       const q = queue('out', prefix);
       const job = await q.add('stderr', { bytes: 20 * 1024 * 1024 });
       let slowest = 0;
@@ -61,10 +54,10 @@ describe('worker output', () => {
       console.log(`/healthz answered ${answers} times during the burst; slowest ${slowest.toFixed(0)} ms; worker output dropped: ${dropped} bytes`);
       // Once stderr is read again, what was lost is said there.
       let err = '';
-      proc.stderr!.on('data', (c: Buffer) => (err += c.toString()));
+      p.proc.stderr!.on('data', (c: Buffer) => (err += c.toString()));
       await until(() => /\[worker-pool\] \d+ bytes of worker output dropped/.test(err), 'the dropped-output notice on stderr', 20_000);
     } finally {
-      proc.stderr!.resume();
+      p.proc.stderr!.resume();
     }
   });
 });

@@ -6,17 +6,13 @@
  * stepping in.
  */
 import os from 'node:os';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { DecisionRecord } from '../../src/scaling/control-loop.js';
 import { HostCpu } from '../../src/scaling/host-cpu.js';
-import { fixture, startPool, type TestPool } from '../helpers/pool.js';
+import { fixture, poolPerTest } from '../helpers/pool.js';
 import { queue } from '../helpers/redis.js';
 
-let pool: TestPool | undefined;
-afterEach(async () => {
-  await pool?.stop();
-  pool = undefined;
-});
+const startPool = poolPerTest();
 
 const SETTINGS = {
   'min-workers': 1, 'max-workers': 8, concurrency: 1, 'scaling-period': 1, window: 3,
@@ -37,7 +33,7 @@ interface Run {
  * `seconds`); completions counted after `measureFrom` s.
  */
 async function run(processor: string, data: object, jobs: number, flags: Record<string, unknown>, seconds: number, measureFrom: number, done?: (d: DecisionRecord) => boolean): Promise<Run> {
-  pool = await startPool({ processor: fixture(processor), ...SETTINGS, ...flags });
+  const pool = await startPool({ processor: fixture(processor), ...SETTINGS, ...flags });
   const { daemon } = pool;
   const decisions: DecisionRecord[] = [];
   daemon.loop.onDecision((d) => decisions.push(d));
@@ -80,8 +76,7 @@ async function run(processor: string, data: object, jobs: number, flags: Record<
   const othersCores = atMeasure && reading.busy !== null ? Math.max(0, reading.busy * reading.cores - ours) : NaN;
   const rate = (ends.filter((t) => t >= from && t <= to).length * 1000) / (to - from);
   await q.close();
-  await pool.stop();
-  pool = undefined;
+  await pool.close();
   return { decisions, rate, othersCores, sizes: decisions.map((d) => `${d.workersAfter}${d.guard ? `(${d.guard})` : ''}`).join(' ') };
 }
 

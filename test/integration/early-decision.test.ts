@@ -3,23 +3,19 @@
  * the scaling period. A pool with a 30 s period on a full queue reaches 3 workers, one step per
  * decision, long before its first periodic decision could have added even one. Times are printed.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { DecisionRecord } from '../../src/scaling/control-loop.js';
-import { fixture, startPool, type TestPool } from '../helpers/pool.js';
+import { fixture, poolPerTest } from '../helpers/pool.js';
 import { queue } from '../helpers/redis.js';
 import { once } from '../helpers/wait.js';
 
 const PERIOD_S = 30;
 
-let pool: TestPool | undefined;
-afterEach(async () => {
-  await pool?.stop();
-  pool = undefined;
-});
+const startPool = poolPerTest();
 
 describe('early decisions (every slot busy, jobs waiting)', () => {
   it(`a saturated pool with --scaling-period ${PERIOD_S} reaches 3 workers well before ${PERIOD_S} s, one step at a time`, async () => {
-    pool = await startPool({ processor: fixture('sleep.mjs'), 'min-workers': 1, 'max-workers': 3, concurrency: 2, 'scaling-period': PERIOD_S, window: PERIOD_S, 'utilization-threshold': 0.5, 'stop-timeout': 5 });
+    const pool = await startPool({ processor: fixture('sleep.mjs'), 'min-workers': 1, 'max-workers': 3, concurrency: 2, 'scaling-period': PERIOD_S, window: PERIOD_S, 'utilization-threshold': 0.5, 'stop-timeout': 5 });
     const { daemon } = pool;
     const decisions: DecisionRecord[] = [];
     daemon.loop.onDecision((d) => decisions.push(d));

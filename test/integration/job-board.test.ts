@@ -4,12 +4,12 @@
  * once the access file asks for authentication.
  */
 import { describe, expect, it } from 'vitest';
-import { fixture, poolPerTest } from '../helpers/daemon.js';
+import { fixture, poolPerTest } from '../helpers/pool.js';
 import { basicHeader, writeAccessFiles } from '../helpers/http-access.js';
 import { request } from '../helpers/http-request.js';
 import { until } from '../helpers/wait.js';
 
-const start = poolPerTest();
+const startPool = poolPerTest();
 
 interface BoardQueues {
   queues: Array<{ name: string; readOnlyMode: boolean; jobs: Array<{ id: string; name: string; failedReason?: string; stacktrace?: string[] }> }>;
@@ -17,7 +17,7 @@ interface BoardQueues {
 
 describe('job board at /jobs', () => {
   it('lists the pool\'s failed jobs with reason and stack trace, read-only without auth, linked from the live page', async () => {
-    const { d, q } = await start('board', { processor: fixture('handlers.mjs') });
+    const { daemon: d, queue: q } = await startPool({ queues: 'q', processor: fixture('handlers.mjs') });
     await q.add('boom', {}, { attempts: 1 });
     await until(async () => (await q.getFailedCount()) === 1, 'the job failed', 20_000);
 
@@ -49,7 +49,7 @@ describe('job board at /jobs', () => {
 
   it('with HTTP authentication its actions work for an authenticated same-origin client', async () => {
     const a = writeAccessFiles();
-    const { d, q } = await start('board-auth', { processor: fixture('handlers.mjs'), 'http-config': a.file });
+    const { daemon: d, queue: q } = await startPool({ queues: 'q', processor: fixture('handlers.mjs'), 'http-config': a.file });
     const auth = { authorization: basicHeader(a.user, a.password) };
     expect((await request(`${d.url}/jobs/api/queues`)).status).toBe(401);
     const api = JSON.parse((await request(`${d.url}/jobs/api/queues`, { headers: auth })).body) as BoardQueues;

@@ -12,8 +12,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadWithSecrets } from '../../src/config/secret-files.js';
 import { ConfigError } from '../../src/config/schema.js';
 import { freePort, startEmbeddedRedis, type EmbeddedRedis } from '../../src/redis/embedded.js';
-import { FIXTURES, fixture, startDaemon } from '../helpers/daemon.js';
-import { queue as openQueue, uniquePrefix } from '../helpers/redis.js';
+import { CliProcess } from '../helpers/cli.js';
+import { fixture, startPool } from '../helpers/pool.js';
+import { uniquePrefix } from '../helpers/redis.js';
 import { until } from '../helpers/wait.js';
 
 const SECRET = 'pa55-w0rd:with/odd@chars';
@@ -47,9 +48,8 @@ describe('Redis password', () => {
   });
 
   it('an ACL user with a password from a file works, and the password shows nowhere', async () => {
-    const prefix = uniquePrefix('secret');
-    const d = await startDaemon({ 'redis-url': `redis://pool@127.0.0.1:${redis.port}`, 'redis-password-file': path.join(dir, 'redis-password'), prefix, queues: 'q', processor: fixture('record.mjs'), 'min-workers': '2', 'max-workers': '2' });
-    const q = openQueue('q', prefix, d.config.redisUrl);
+    const pool = await startPool({ 'redis-url': `redis://pool@127.0.0.1:${redis.port}`, 'redis-password-file': path.join(dir, 'redis-password'), queues: 'q', processor: fixture('record.mjs'), 'min-workers': '2', 'max-workers': '2' }, { waitReady: false });
+    const { daemon: d, queue: q } = pool;
     try {
       await q.add('ok', { ms: 5 }, { jobId: 'a' });
       await until(async () => (await q.getJobState('a')) === 'completed', 'a job completed through the ACL user');
@@ -57,7 +57,7 @@ describe('Redis password', () => {
       const status = await (await fetch(`${d.url}/status`)).text();
       const metrics = await (await fetch(`${d.url}/metrics`)).text();
       const encoded = encodeURIComponent(SECRET);
-      for (const [where, text] of [['/status', status], ['/metrics', metrics], ['logs', JSON.stringify(d.logs)]] as const) {
+      for (const [where, text] of [['/status', status], ['/metrics', metrics], ['logs', JSON.stringify(pool.logs)]] as const) {
         expect(text.includes(SECRET) || text.includes(encoded), `${where} shows the password`).toBe(false);
       }
       expect(status).toContain('pool:***@');
@@ -68,8 +68,7 @@ describe('Redis password', () => {
         expect(environ.includes(SECRET) || environ.includes(encoded), `worker ${w.id}'s environment shows the password`).toBe(false);
       }
     } finally {
-      await q.close();
-      await d.stop();
+      await pool.close();
     }
   });
 });
@@ -86,7 +85,7 @@ describe('TLS', () => {
     const metricsPort = await freePort();
     const prefix = uniquePrefix('tls');
     const url = `rediss://127.0.0.1:${tlsPort}`;
-    const cli = spawn(process.execPath, [path.join(FIXTURES, '../../bin/worker-pool'), 'start', '--redis-url', url, '--prefix', prefix, '--queues', 'q', '--processor', fixture('record.mjs'), '--metrics-port', String(metricsPort), '--log-format', 'json'], { stdio: 'ignore', env: { ...process.env, NODE_EXTRA_CA_CERTS: cert } });
+    const cli = new CliProcess(['start', '--redis-url', url, '--prefix', prefix, '--queues', 'q', '--processor', fixture('record.mjs'), '--metrics-port', String(metricsPort), '--log-format', 'json'], { env: { NODE_EXTRA_CA_CERTS: cert } });
     const q = new Queue('q', { prefix, connection: { host: '127.0.0.1', port: tlsPort, tls: { ca: readFileSync(cert) }, maxRetriesPerRequest: null } });
     q.on('error', () => undefined);
     try {
@@ -95,9 +94,7 @@ describe('TLS', () => {
       await until(async () => (await q.getJobState('tls-job')) === 'completed', 'a job completed over TLS');
     } finally {
       await q.close();
-      const exited = new Promise((r) => cli.once('exit', r));
-      cli.kill('SIGTERM');
-      await exited;
+      await cli.stop();
       server.kill('SIGTERM');
     }
   });
