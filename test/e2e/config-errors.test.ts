@@ -4,19 +4,12 @@
  * minutes and gigabytes, at once and in one line; a queue named "constructor" may have a
  * global-concurrency limit.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.js';
 import { fixture } from '../helpers/pool.js';
+import { tempDir } from '../helpers/temp-files.js';
 
-const dir = mkdtempSync(path.join(os.tmpdir(), 'wp-config-errors-'));
-function file(name: string, text: string): string {
-  const p = path.join(dir, name);
-  writeFileSync(p, text);
-  return p;
-}
+const { file } = tempDir('config-errors');
 
 describe('config errors through the CLI', () => {
   it('check-config: an alias bomb is exit 78, and the next file is still checked', async () => {

@@ -7,13 +7,12 @@
 import { readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HIDDEN } from '../../src/daemon/status.js';
-import { freePort, startEmbeddedRedis, type EmbeddedRedis } from '../../src/redis/embedded.js';
+import { freePort, type EmbeddedRedis } from '../../src/redis/embedded.js';
 import { CliProcess, runCli } from '../helpers/cli.js';
 import { fixture } from '../helpers/pool.js';
-import { uniquePrefix } from '../helpers/redis.js';
+import { startRedisWithUser, uniquePrefix } from '../helpers/redis.js';
 import { until } from '../helpers/wait.js';
 
 const SECRET = 'Zx9/k@Lq:7mW+r/Ep';
@@ -24,11 +23,7 @@ let dir: string;
 const leaks = (text: string) => text.includes(SECRET) || text.includes(ENCODED) || text.includes('Zx9/k');
 
 beforeAll(async () => {
-  redis = await startEmbeddedRedis();
-  const admin = new Redis(redis.url);
-  await admin.call('ACL', 'SETUSER', 'pool', 'on', `>${SECRET}`, '~*', '&*', '+@all');
-  await admin.call('ACL', 'SETUSER', 'default', 'off');
-  admin.disconnect();
+  redis = await startRedisWithUser('pool', SECRET);
   dir = mkdtempSync(path.join(os.tmpdir(), 'wp-secret-cli-'));
 });
 afterAll(async () => {

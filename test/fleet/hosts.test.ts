@@ -4,22 +4,15 @@
  * partition, a pause of twice the lease (SIGSTOP/SIGCONT), and the fleet view. Times are printed
  * (README's table), and bounded only generously: well below BullMQ's stalled check (30–60 s).
  */
-import { afterEach, describe, expect, it } from 'vitest';
-import { Queue } from 'bullmq';
+import { describe, expect, it } from 'vitest';
+import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { FleetInstance, FleetView } from '../../src/fleet/view.js';
-import { FIXTURES, Lab, type Host, type HostDaemon } from './lab.js';
+import { until } from '../helpers/wait.js';
+import { FIXTURES, labPerTest, type Host, type HostDaemon, type Lab } from './lab.js';
 
 const LEASE_S = 5;
-let lab: Lab | undefined;
-let q: Queue | undefined;
-
-afterEach(async () => {
-  await q?.close().catch(() => undefined);
-  q = undefined;
-  await lab?.close();
-  lab = undefined;
-});
+const openLab = labPerTest();
 
 interface World {
   lab: Lab;
@@ -32,11 +25,10 @@ interface World {
 }
 
 async function world(): Promise<World> {
-  lab = await Lab.open();
-  const url = await lab.startRedis();
-  const prefix = `fleet${lab.id}`;
-  q = new Queue('q', { connection: { url, maxRetriesPerRequest: null } as never, prefix });
-  const l = lab;
+  const l = await openLab();
+  const url = await l.startRedis();
+  const prefix = `fleet${l.id}`;
+  const q = l.queue(url, prefix);
   const args = ['--redis-url', url, '--prefix', prefix, '--queues', 'q', '--processor', `${FIXTURES}/record.mjs`, '--name', 'pool', '--concurrency', '2', '--min-workers', '2', '--max-workers', '2', '--stop-timeout', '2'];
   return { lab: l, url, redis: l.client(url), prefix, q, runs: `${prefix}:runs`, start: (host, extra = []) => l.startDaemon(host, [...args, ...extra]) };
 }
@@ -44,21 +36,6 @@ async function world(): Promise<World> {
 async function fleet(d: HostDaemon): Promise<FleetView> {
   const res = await fetch(`${d.url}/fleet`, { signal: AbortSignal.timeout(3000) });
   return (await res.json()) as FleetView;
-}
-
-async function until<T>(check: () => Promise<T> | T, what: string, timeoutMs: number, everyMs = 50): Promise<NonNullable<T>> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await check();
-      if (v) return v as NonNullable<T>;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what} (${String(last ?? '')})`);
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
 }
 
 /** The instance of a host in a fleet view. */

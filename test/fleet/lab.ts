@@ -10,8 +10,11 @@ import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomInt } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
+import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
+import { afterEach } from 'vitest';
 import { BIN, startCli, type CliProcess } from '../helpers/cli.js';
+import { until } from '../helpers/wait.js';
 
 export { FIXTURES } from '../helpers/pool.js';
 
@@ -47,6 +50,7 @@ export class Lab {
   private redisNs: Host | undefined;
   private nextAddr = 10;
   private clients: Redis[] = [];
+  private queues: Queue[] = [];
 
   static async open(): Promise<Lab> {
     const lab = new Lab();
@@ -84,21 +88,17 @@ export class Lab {
     this.redisNs = host;
     this.redisProc = spawn('ip', ['netns', 'exec', host.ns, 'redis-server', '--port', '6379', '--bind', host.addr, '--save', '', '--appendonly', 'no', '--protected-mode', 'no'], { stdio: 'ignore' });
     const url = `redis://${host.addr}:6379`;
-    const deadline = Date.now() + 15_000;
-    for (;;) {
+    await until(async () => {
       const c = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
       c.on('error', () => undefined);
       try {
         await c.connect();
-        await c.ping();
+        return (await c.ping()) === 'PONG';
+      } finally {
         c.disconnect();
-        return url;
-      } catch {
-        c.disconnect();
-        if (Date.now() > deadline) throw new Error(`redis-server did not answer at ${url} within 15 s`);
-        await new Promise((r) => setTimeout(r, 100));
       }
-    }
+    }, `redis-server to answer at ${url}`, 15_000, 100);
+    return url;
   }
 
   /** A client of the lab's Redis from the test's own (root) namespace, closed with the lab. */
@@ -107,6 +107,13 @@ export class Lab {
     c.on('error', () => undefined);
     this.clients.push(c);
     return c;
+  }
+
+  /** A BullMQ queue on the lab's Redis from the test's own namespace, closed with the lab. */
+  queue(url: string, prefix: string, name = 'q'): Queue {
+    const q = new Queue(name, { connection: { url, maxRetriesPerRequest: null } as never, prefix });
+    this.queues.push(q);
+    return q;
   }
 
   /** Run `worker-pool` inside a host (its own host name), HTTP on the host's address; resolves when it listens. */
@@ -190,6 +197,7 @@ export class Lab {
   }
 
   async close(): Promise<void> {
+    for (const q of this.queues) await q.close().catch(() => undefined);
     for (const c of this.clients) c.disconnect();
     for (const h of this.hosts) {
       await ip('link', 'set', h.veth, 'up').catch(() => undefined);
@@ -207,4 +215,14 @@ export class Lab {
     await ip('link', 'del', this.bridge).catch(() => undefined);
     void this.redisNs;
   }
+}
+
+/** For a test file whose tests each build a lab: returns Lab.open, and registers an afterEach that closes the test's lab. */
+export function labPerTest(): () => Promise<Lab> {
+  let lab: Lab | undefined;
+  afterEach(async () => {
+    await lab?.close();
+    lab = undefined;
+  });
+  return async () => (lab = await Lab.open());
 }

@@ -9,6 +9,7 @@
 import { EventEmitter } from 'node:events';
 import type { Redis } from 'ioredis';
 import { client, redisUrl } from './redis.js';
+import { once } from './wait.js';
 
 export interface JobEvent {
   type: 'job-start' | 'job-end';
@@ -60,17 +61,9 @@ export class JobEvents extends EventEmitter<{ event: [JobEvent] }> {
   }
 
   /** The next start from now on that `match` accepts. */
-  nextStart(match: (e: JobEvent) => boolean, timeoutMs = 30_000): Promise<JobEvent> {
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => (this.off('event', on), reject(new Error(`timed out after ${timeoutMs} ms waiting for a job start`))), timeoutMs);
-      const on = (e: JobEvent) => {
-        if (e.type !== 'job-start' || !match(e)) return;
-        clearTimeout(timer);
-        this.off('event', on);
-        resolve(e);
-      };
-      this.on('event', on);
-    });
+  async nextStart(match: (e: JobEvent) => boolean, timeoutMs = 30_000): Promise<JobEvent> {
+    const [e] = await once<[JobEvent]>(this, 'event', (x) => x.type === 'job-start' && match(x), timeoutMs);
+    return e;
   }
 
   async close(): Promise<void> {

@@ -2,19 +2,19 @@
  * Issue 3, item 8: the Redis password (here an ACL user's) comes from a file or systemd's
  * credentials directory, works, and appears in no command line, log line, /status or /metrics.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Queue } from 'bullmq';
-import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadWithSecrets } from '../../src/config/secret-files.js';
 import { ConfigError } from '../../src/config/schema.js';
-import { freePort, startEmbeddedRedis, type EmbeddedRedis } from '../../src/redis/embedded.js';
+import { freePort, type EmbeddedRedis } from '../../src/redis/embedded.js';
 import { CliProcess } from '../helpers/cli.js';
 import { fixture, startPool } from '../helpers/pool.js';
-import { uniquePrefix } from '../helpers/redis.js';
+import { freeRigPort, rigNode } from '../helpers/redis-rig.js';
+import { startRedisWithUser, uniquePrefix } from '../helpers/redis.js';
 import { until } from '../helpers/wait.js';
 
 const SECRET = 'pa55-w0rd:with/odd@chars';
@@ -22,11 +22,7 @@ let redis: EmbeddedRedis;
 let dir: string;
 
 beforeAll(async () => {
-  redis = await startEmbeddedRedis();
-  const admin = new Redis(redis.url);
-  await admin.call('ACL', 'SETUSER', 'pool', 'on', `>${SECRET}`, '~*', '&*', '+@all');
-  await admin.call('ACL', 'SETUSER', 'default', 'off'); // no anonymous access from here on
-  admin.disconnect();
+  redis = await startRedisWithUser('pool', SECRET);
   dir = mkdtempSync(path.join(os.tmpdir(), 'wp-secret-'));
   writeFileSync(path.join(dir, 'redis-password'), SECRET + '\n', { mode: 0o600 });
 });
@@ -80,8 +76,9 @@ describe('TLS', () => {
     const cert = path.join(tlsDir, 'cert.pem');
     const made = spawnSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1']);
     expect(made.status, `openssl failed: ${made.stderr}`).toBe(0);
-    const tlsPort = await freePort();
-    const server = spawn('redis-server', ['--port', '0', '--tls-port', String(tlsPort), '--bind', '127.0.0.1', '--tls-cert-file', cert, '--tls-key-file', key, '--tls-ca-cert-file', cert, '--tls-auth-clients', 'no', '--save', '', '--dir', tlsDir], { stdio: 'ignore' });
+    const tlsPort = await freeRigPort();
+    const server = rigNode(tlsDir, 'redis', tlsPort, [], { tls: { cert, key } });
+    await server.start();
     const metricsPort = await freePort();
     const prefix = uniquePrefix('tls');
     const url = `rediss://127.0.0.1:${tlsPort}`;
@@ -95,7 +92,7 @@ describe('TLS', () => {
     } finally {
       await q.close();
       await cli.stop();
-      server.kill('SIGTERM');
+      await server.stop();
     }
   });
 });
