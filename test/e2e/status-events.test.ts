@@ -94,7 +94,7 @@ describe('status and events', () => {
       await until(() => events.some((e) => e.event === 'worker' && e.data['event'] === 'ready' && e.data['worker'] === 'worker-2'), 'worker-2 ready on the stream', 30_000);
       expect(events.some((e) => e.event === 'worker' && e.data['event'] === 'started' && e.data['worker'] === 'worker-2')).toBe(true);
       const redis = client();
-      expect((await redis.client('LIST')).toString()).toContain('worker-pool:st:events');
+      expect(String(await redis.client('LIST'))).toContain('worker-pool:st:events');
       redis.disconnect();
     } finally {
       close();
@@ -102,7 +102,7 @@ describe('status and events', () => {
     // Job events are read only while someone listens: the last client gone, their connections close.
     const redis = client();
     try {
-      await until(async () => !(await redis.client('LIST')).toString().includes('worker-pool:st:events'), 'the job-event connections to close', 10_000, 100);
+      await until(async () => !String(await redis.client('LIST')).includes('worker-pool:st:events'), 'the job-event connections to close', 10_000, 100);
     } finally {
       redis.disconnect();
     }

@@ -4,7 +4,9 @@
  * decision, long before its first periodic decision could have added even one. Times are printed.
  */
 import { describe, expect, it } from 'vitest';
+import type { ChildMessage } from '../../src/ipc/messages.js';
 import type { DecisionRecord } from '../../src/scaling/control-loop.js';
+import type { WorkerProcess } from '../../src/supervisor/worker-process.js';
 import { fixture, poolPerTest } from '../helpers/pool.js';
 import { queue } from '../helpers/redis.js';
 import { once } from '../helpers/wait.js';
@@ -30,7 +32,7 @@ describe('early decisions (every slot busy, jobs waiting)', () => {
     expect(decisions.map((d) => [d.workersBefore, d.workersAfter]), context).toEqual([[1, 2], [2, 3]]);
     for (const d of decisions) expect(d.reason, context).toMatch(/every slot busy and \d+ jobs waiting/);
     // At max-workers the pool stays there however busy it is: no early decision adds a fourth.
-    await once(daemon.supervisor, 'worker-message', (_w, m) => m.type === 'sample' && m.busySlots === 2 && performance.now() - t0 > s * 1000 + 2000, 10_000);
+    await once<[WorkerProcess, ChildMessage]>(daemon.supervisor, 'worker-message', (_w, m) => m.type === 'sample' && m.busySlots === 2 && performance.now() - t0 > s * 1000 + 2000, 10_000);
     expect(daemon.supervisor.desired).toBe(3);
     expect(daemon.supervisor.workers().length).toBe(3);
     await q.close();

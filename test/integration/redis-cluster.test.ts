@@ -74,7 +74,7 @@ async function startClusterPool(prefix: string, queues: string, extra: string[] 
   return d;
 }
 
-const completedIds = async (prefix: string, queue: string) => new Set(await client.zrange(`${prefix}:${queue}:completed`, 0, -1));
+const completedIds = async (prefix: string, queue: string) => new Set(await client.zrange(`${prefix}:${queue}:completed`, '0', '-1'));
 
 describe('Redis Cluster', () => {
   it('a prefix without a {hash tag} is refused: exit 78, one line', async () => {

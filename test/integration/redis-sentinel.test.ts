@@ -66,7 +66,7 @@ describe('Redis Sentinel', () => {
       if (m.type !== 'sample') return;
       const at = performance.now();
       for (const q of m.jobs ?? []) {
-        const top = q.ranCompleted.counts.findLastIndex((n) => n > 0);
+        const top = q.ranCompleted.counts.reduce((last, n, i) => (n > 0 ? i : last), -1);
         const upperMs = top < 0 ? 0 : top < JOB_SECONDS_BUCKETS.length ? JOB_SECONDS_BUCKETS[top]! * 1000 : 3_600_000;
         for (let k = 0; k < q.completed; k++) ends.push({ at, worker: w.id, startedAt: at - upperMs - TRANSITION_SLACK_MS });
       }
