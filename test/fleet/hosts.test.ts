@@ -41,6 +41,14 @@ async function fleet(d: HostDaemon): Promise<FleetView> {
 /** The instance of a host in a fleet view. */
 const on = (v: FleetView, host: Host): FleetInstance | undefined => v.instances.find((i) => i.host === host.name);
 
+/** Until `host` is live in the fleet `peer` sees, registered again under an epoch newer than `epoch`. */
+function rejoined(peer: HostDaemon, host: Host, epoch: number, what: string): Promise<FleetInstance> {
+  return until(async () => {
+    const i = on(await fleet(peer), host);
+    return i?.state === 'live' && i.epoch > epoch ? i : undefined;
+  }, what, 30_000, 100);
+}
+
 /** Jobs `${tag}-0…n-1` of `ms` (a retry runs `retryMs`), recorded per run in w.runs. */
 async function addJobs(w: World, tag: string, n: number, ms: number): Promise<string[]> {
   const ids = Array.from({ length: n }, (_, i) => `${tag}-${i}`);
@@ -158,10 +166,7 @@ describe('fleet across network namespaces', () => {
     await new Promise((r) => setTimeout(r, Math.max(0, 20_000 - (Date.now() - cutAt))));
     await w.lab.linkUp(a!);
     const upAt = Date.now();
-    const again = await until(async () => {
-      const i = on(await fleet(dps[0]!), a!);
-      return i?.state === 'live' && i.epoch > epoch ? i : undefined;
-    }, 'the cut-off host registered again', 30_000, 100);
+    const again = await rejoined(dps[0]!, a!, epoch, 'the cut-off host registered again');
     const rejoinMs = Date.now() - upAt;
     await idleOn(dv);
     const { duplicates } = await settle(w, ids);
@@ -179,10 +184,7 @@ describe('fleet across network namespaces', () => {
     await new Promise((r) => setTimeout(r, Math.max(0, 2 * LEASE_S * 1000 - (Date.now() - stopAt))));
     await w.lab.signalAll(a!, 'SIGCONT');
     const contAt = Date.now();
-    const again = await until(async () => {
-      const i = on(await fleet(dps[0]!), a!);
-      return i?.state === 'live' && i.epoch > epoch ? i : undefined;
-    }, 'the paused host registered again', 30_000, 100);
+    const again = await rejoined(dps[0]!, a!, epoch, 'the paused host registered again');
     const rejoinMs = Date.now() - contAt;
     await idleOn(dv);
     const { duplicates } = await settle(w, ids);
