@@ -9,7 +9,7 @@
 import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startCliDaemon, type CliDaemon } from '../helpers/cli-daemon.js';
+import { startCli, type CliProcess } from '../helpers/cli.js';
 import { deletePrefix, queue, redisUrl, uniquePrefix } from '../helpers/redis.js';
 import { follow, type SseEvent } from '../helpers/sse.js';
 import { request } from '../helpers/http-request.js';
@@ -40,9 +40,9 @@ function stalledClient(url: string): Promise<{ socket: net.Socket; status: numbe
 }
 
 describe('/events memory with clients that stop reading', () => {
-  let daemon: CliDaemon;
+  let daemon: CliProcess;
   beforeAll(async () => {
-    daemon = await startCliDaemon(['--redis-url', redisUrl(), '--prefix', prefix, '--queues', 'big', '--processor', 'test/fixtures/big-output.mjs', '--concurrency', '4', '--events-payloads']);
+    daemon = await startCli(['--redis-url', redisUrl(), '--prefix', prefix, '--queues', 'big', '--processor', 'test/fixtures/big-output.mjs', '--concurrency', '4', '--events-payloads']);
   });
   afterAll(async () => {
     await daemon.stop();
@@ -67,7 +67,7 @@ describe('/events memory with clients that stop reading', () => {
       const completed = () => reader.filter((e) => e.event === 'job' && e.data['event'] === 'completed').length;
       await until(() => completed() === JOBS, 'the reading client to get every completed event', 40_000, 100).catch(async (err: Error) => {
         const m = (await request(`${daemon.url}/metrics`)).body.split('\n').filter((l) => /events_clients|queue_jobs\{/.test(l));
-        throw new Error(`${err.message}: it got ${completed()} of ${JOBS}; ${m.join('; ')}; ${daemon.lines.filter((l) => l.includes('stopped reading')).slice(-3).join(' ')}`);
+        throw new Error(`${err.message}: it got ${completed()} of ${JOBS}; ${m.join('; ')}; ${daemon.stdout.split('\n').filter((l) => l.includes('stopped reading')).slice(-3).join(' ')}`);
       });
       expect(reader.filter((e) => e.data['event'] === 'completed').every((e) => (e.data['returnvalue'] as string).length === RESULT_BYTES)).toBe(true);
 

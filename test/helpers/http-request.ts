@@ -1,7 +1,15 @@
-/** Plain HTTP(S) requests for tests that need what fetch will not do: any Host header, a private CA. */
+/** HTTP for tests: a daemon's /status, and plain requests for what fetch will not do (any Host header, a private CA). */
 import http from 'node:http';
 import https from 'node:https';
 import { readFileSync } from 'node:fs';
+import type { PoolStatus } from '../../src/daemon/status.js';
+
+/** GET /status of a daemon (as an unauthenticated client sees it). */
+export async function readStatus(baseUrl: string): Promise<PoolStatus> {
+  const res = await fetch(`${baseUrl}/status`);
+  if (!res.ok) throw new Error(`GET ${baseUrl}/status answered ${res.status}: ${await res.text()}`);
+  return (await res.json()) as PoolStatus;
+}
 
 export interface Answer {
   status: number;

@@ -4,23 +4,19 @@
  * 20 MB to stderr must leave /healthz answering, finish, and have what could not be passed on
  * counted (worker_pool_worker_output_dropped_bytes_total) and announced.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
 import { afterAll, describe, expect, it } from 'vitest';
+import { CliProcess, freePort } from '../helpers/cli.js';
 import { deletePrefix, queue, redisUrl, uniquePrefix } from '../helpers/redis.js';
 import { request } from '../helpers/http-request.js';
 import { until } from '../helpers/wait.js';
-import { freePort } from '../helpers/cli-daemon.js';
 
 const prefix = uniquePrefix('output');
-let proc: ChildProcess | undefined;
+let daemon: CliProcess | undefined;
 afterAll(async () => {
-  if (proc && proc.exitCode === null && proc.signalCode === null) {
-    const exited = once(proc, 'exit');
-    proc.kill('SIGTERM');
+  if (daemon) {
     // A frozen daemon (the bug this guards against) never gets to act on SIGTERM.
-    const late = setTimeout(() => proc?.kill('SIGKILL'), 15_000);
-    await exited;
+    const late = setTimeout(() => daemon?.kill('SIGKILL'), 15_000);
+    await daemon.stop();
     clearTimeout(late);
   }
   await deletePrefix(prefix);
@@ -31,10 +27,8 @@ describe('worker output', () => {
     const port = await freePort();
     const url = `http://127.0.0.1:${port}`;
     // At warn the supervisor itself says nearly nothing: what fills its stdout is the worker's output.
-    proc = spawn(process.execPath, ['bin/worker-pool', '--redis-url', redisUrl(), '--prefix', prefix, '--queues', 'out', '--processor', 'test/fixtures/big-output.mjs', '--scaling-period', '0.5', '--window', '1', '--metrics-port', String(port), '--log-format', 'json', '--log-level', 'warn'], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
     // stdout is left unread: the pipe fills after ~64 KB, as with a stuck log reader.
+    const p = (daemon = new CliProcess(['--redis-url', redisUrl(), '--prefix', prefix, '--queues', 'out', '--processor', 'test/fixtures/big-output.mjs', '--scaling-period', '0.5', '--window', '1', '--metrics-port', String(port), '--log-format', 'json', '--log-level', 'warn'], { unreadStdout: true }));
     try {
       await until(async () => (await request(`${url}/readyz`).catch(() => ({ status: 0 }))).status === 200, 'a worker ready', 30_000, 200);
       const q = queue('out', prefix);
@@ -64,13 +58,13 @@ describe('worker output', () => {
       console.log(`/healthz answered ${answers} times during the burst; slowest ${slowest.toFixed(0)} ms; worker output dropped: ${dropped} bytes`);
       // Once stdout is read again, what was lost is said there, as a log line.
       let out = '';
-      proc.stdout!.on('data', (c: Buffer) => (out += c.toString()));
+      p.proc.stdout!.on('data', (c: Buffer) => (out += c.toString()));
       await until(() => /"workerOutputBytes":\d+,"msg":"\d+ bytes of log output dropped/.test(out), 'the dropped-output notice on stdout', 20_000);
       // What did get through are log events (cut to the line cap), not raw bytes.
       const first = out.split('\n').find((l) => l.includes('"stream":"stderr"'));
       expect(JSON.parse(first!)).toMatchObject({ level: 40, worker: 'worker-1', stream: 'stderr', cutBytes: expect.any(Number) });
     } finally {
-      proc.stdout!.resume();
+      p.proc.stdout!.resume();
     }
   });
 });
