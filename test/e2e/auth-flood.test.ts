@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import bcrypt from 'bcryptjs';
 import { afterAll, describe, expect, it } from 'vitest';
-import { startCliDaemon, type CliDaemon } from '../helpers/cli-daemon.js';
+import { startCli, type CliProcess } from '../helpers/cli.js';
 import { basicHeader } from '../helpers/http-access.js';
 import { deletePrefix, redisUrl, uniquePrefix } from '../helpers/redis.js';
 
@@ -37,7 +37,7 @@ const median = (xs: number[]) => quantile(xs, 0.5);
 
 describe('a flood of wrong passwords', () => {
   const prefix = uniquePrefix('auth-flood');
-  let daemon: CliDaemon | undefined;
+  let daemon: CliProcess | undefined;
   afterAll(async () => {
     await daemon?.stop();
     await deletePrefix(prefix);
@@ -48,7 +48,7 @@ describe('a flood of wrong passwords', () => {
     const file = path.join(dir, 'http.yml');
     // Cost 12, as `htpasswd -nBC 12` in docs/http.md: ~0.25 s of CPU a compare in JavaScript.
     writeFileSync(file, `basic_auth_users:\n  ${USER}: ${JSON.stringify(bcrypt.hashSync(PASSWORD, 12))}\n`, { mode: 0o600 });
-    daemon = await startCliDaemon(['--redis-url', redisUrl(), '--prefix', prefix, '--queues', 'q', '--processor', 'test/fixtures/sleep.mjs', '--http-config', file]);
+    daemon = await startCli(['--redis-url', redisUrl(), '--prefix', prefix, '--queues', 'q', '--processor', 'test/fixtures/sleep.mjs', '--http-config', file]);
     const url = daemon.url;
 
     // Timing does not tell names apart: a wrong password for alice and for a name that does not exist.

@@ -8,7 +8,7 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
-import { startCliDaemon, type CliDaemon } from '../helpers/cli-daemon.js';
+import { startCli, type CliProcess } from '../helpers/cli.js';
 import { basicHeader, writeAccessFiles } from '../helpers/http-access.js';
 import { deletePrefix, queue, redisUrl, uniquePrefix } from '../helpers/redis.js';
 import { until } from '../helpers/wait.js';
@@ -27,7 +27,7 @@ function memoryMb(pid: number): { rss: number; peak: number } {
 
 describe('the job board under the review\'s memory attack', () => {
   const prefix = uniquePrefix('board-mem');
-  let daemon: CliDaemon | undefined;
+  let daemon: CliProcess | undefined;
   afterAll(async () => {
     await daemon?.stop();
     await deletePrefix(prefix);
@@ -35,7 +35,7 @@ describe('the job board under the review\'s memory attack', () => {
 
   it('keeps the supervisor\'s memory bounded (printed: RSS before, peak during)', { timeout: 400_000 }, async () => {
     const a = writeAccessFiles({ bearer: false });
-    daemon = await startCliDaemon(['--redis-url', redisUrl(), '--prefix', prefix, '--queues', 'q', '--processor', 'test/fixtures/big-result.mjs', '--concurrency', '10', '--http-config', a.file]);
+    daemon = await startCli(['--redis-url', redisUrl(), '--prefix', prefix, '--queues', 'q', '--processor', 'test/fixtures/big-result.mjs', '--concurrency', '10', '--http-config', a.file]);
     const q = queue('q', prefix);
     await q.addBulk(Array.from({ length: 1000 }, (_, n) => ({ name: 'small', data: { n, bytes: 20_000 } })));
     await until(async () => (await q.getJobCounts('completed')).completed === 1000, 'the small jobs completed', 60_000);

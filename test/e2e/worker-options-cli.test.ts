@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CliProcess, runCli } from '../helpers/cli.js';
-import { fixture } from '../helpers/daemon.js';
+import { fixture } from '../helpers/pool.js';
 import { redisUrl } from '../helpers/redis.js';
 
 const REFUSAL = /workerOptions\.telemetry must be an object, got "yes"; give a Telemetry object such as new BullMQOtel/;

@@ -23,6 +23,8 @@ export interface LogLine {
 export interface CliOptions {
   /** Added to the environment, which is this process's without WORKER_POOL_* and REDIS_URL. */
   env?: NodeJS.ProcessEnv;
+  /** The environment is `env` alone, nothing of this process's (as a container's or a unit's is). */
+  onlyEnv?: boolean;
   /** What runs worker-pool, before `args`: default node and bin/worker-pool; [] when args is a whole command line. */
   command?: string[];
   /** In a process group of its own, as a shell runs a foreground job. */
@@ -47,7 +49,7 @@ export class CliProcess extends EventEmitter<{ log: [LogLine] }> {
   constructor(args: string[], opts: CliOptions = {}) {
     super();
     const env: NodeJS.ProcessEnv = {};
-    for (const [k, v] of Object.entries(process.env)) if (k !== 'REDIS_URL' && !k.startsWith('WORKER_POOL_')) env[k] = v;
+    if (!opts.onlyEnv) for (const [k, v] of Object.entries(process.env)) if (k !== 'REDIS_URL' && !k.startsWith('WORKER_POOL_')) env[k] = v;
     const [program, ...rest] = [...(opts.command ?? [process.execPath, BIN]), ...args];
     this.proc = spawn(program!, rest, { env: { ...env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'], detached: opts.detached ?? false });
     if (!opts.unreadStdout) this.followStdout();
@@ -134,10 +136,16 @@ export class CliProcess extends EventEmitter<{ log: [LogLine] }> {
     this.proc.kill(signal);
   }
 
-  /** SIGTERM (or `signal`) unless it has exited, then its exit code. */
-  async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> {
+  /**
+   * SIGTERM (or `signal`) unless it has exited, then its exit code. With `killAfterMs`, SIGKILL if it
+   * has not exited by then (a frozen daemon never gets to act on SIGTERM).
+   */
+  async stop(signal: NodeJS.Signals = 'SIGTERM', killAfterMs?: number): Promise<number | null> {
     if (!this.exit) this.proc.kill(signal);
-    return (await this.exited).code;
+    const late = killAfterMs === undefined ? undefined : setTimeout(() => this.proc.kill('SIGKILL'), killAfterMs);
+    const { code } = await this.exited;
+    clearTimeout(late);
+    return code;
   }
 }
 

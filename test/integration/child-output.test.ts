@@ -13,12 +13,8 @@ import { until } from '../helpers/wait.js';
 const prefix = uniquePrefix('output');
 let daemon: CliProcess | undefined;
 afterAll(async () => {
-  if (daemon) {
-    // A frozen daemon (the bug this guards against) never gets to act on SIGTERM.
-    const late = setTimeout(() => daemon?.kill('SIGKILL'), 15_000);
-    await daemon.stop();
-    clearTimeout(late);
-  }
+  // A frozen daemon (the bug this guards against) never gets to act on SIGTERM.
+  await daemon?.stop('SIGTERM', 15_000);
   await deletePrefix(prefix);
 });
 
