@@ -11,6 +11,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
+import { connect } from '../../src/redis/connection.js';
 import { redisServerPath } from '../../src/redis/embedded.js';
 import { until } from './wait.js';
 
@@ -195,6 +196,8 @@ export interface ClusterRig {
   nodes: RigNode[];
   /** "127.0.0.1:P,…" of every node. */
   nodeList: string;
+  /** A cluster client on every node, as the daemon connects (its connection errors are ignored: commands say them). */
+  connect(): Redis;
   stop(): Promise<void>;
 }
 
@@ -226,6 +229,11 @@ export async function startClusterRig(masters = 3): Promise<ClusterRig> {
   return {
     nodes,
     nodeList: nodes.map((n) => `127.0.0.1:${n.port}`).join(','),
+    connect() {
+      const client = connect({ url: 'redis://', clusterNodes: nodes.map((n) => ({ host: '127.0.0.1', port: n.port })) }, { connectionName: 'test' });
+      client.on('error', () => undefined);
+      return client;
+    },
     async stop() {
       for (const n of nodes) await n.stop();
       rmSync(root, { recursive: true, force: true });

@@ -5,39 +5,27 @@
  * a `redis-cli --cluster reshard` of a busy queue's slot loses nothing and completions come back
  * within 5 s; no log line of any process says CROSSSLOT.
  */
-import { spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { discoverQueues, migrateJobs } from '../../src/migration/migrate.js';
-import { connect } from '../../src/redis/connection.js';
 import { runCli, startCli, type CliProcess } from '../helpers/cli.js';
-import { slotOf, tagFor } from '../helpers/cluster-slots.js';
+import { reshard, slotOf, slotRanges, tagFor, type SlotRange } from '../helpers/cluster-slots.js';
 import { fixture } from '../helpers/pool.js';
 import { startClusterRig, type ClusterRig } from '../helpers/redis-rig.js';
 import { until } from '../helpers/wait.js';
 
 let rig: ClusterRig;
-let ranges: Array<{ from: number; to: number; port: number; id: string }>;
+let ranges: SlotRange[];
 const daemons: CliProcess[] = [];
 let client: Redis;
 
-async function slotRanges(): Promise<typeof ranges> {
-  const c = new Redis(rig.nodes[0]!.port, '127.0.0.1');
-  try {
-    const slots = (await c.call('CLUSTER', 'SLOTS')) as Array<[number, number, [string, number, string]]>;
-    return slots.map(([from, to, [, port, id]]) => ({ from, to, port, id })).sort((a, b) => a.from - b.from);
-  } finally {
-    c.disconnect();
-  }
-}
 const ownerOf = (slot: number) => ranges.find((r) => slot >= r.from && slot <= r.to)!;
 
 beforeAll(async () => {
   rig = await startClusterRig(3);
-  ranges = await slotRanges();
-  client = connect({ url: 'redis://', clusterNodes: rig.nodes.map((n) => ({ host: '127.0.0.1', port: n.port })) }, { connectionName: 'test' });
-  client.on('error', () => undefined);
+  ranges = await slotRanges(rig.nodes[0]!.port);
+  client = rig.connect();
 }, 60_000);
 
 afterAll(async () => {
@@ -139,10 +127,10 @@ describe('Redis Cluster', () => {
     })();
     await until(() => added.length > 300, 'the pool busy on the queue', 60_000, 200);
     const t0 = Date.now();
-    const reshard = spawnSync('redis-cli', ['--cluster', 'reshard', `127.0.0.1:${from.port}`, '--cluster-from', from.id, '--cluster-to', to.id, '--cluster-slots', '1', '--cluster-yes'], { encoding: 'utf8' });
+    const moved = reshard(from, to);
     const t1 = Date.now();
-    expect(reshard.status, reshard.stdout + reshard.stderr).toBe(0);
-    ranges = await slotRanges();
+    expect(moved.status, moved.output).toBe(0);
+    ranges = await slotRanges(rig.nodes[0]!.port);
     expect(ownerOf(slot).port).toBe(to.port); // the busy queue's slot did move
     // Completions of jobs that started after the reshard ended.
     const back = await until(async () => {
