@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CliProcess, freePort, runCli, startCli } from '../helpers/cli.js';
 import { client, deletePrefix, queue, redisUrl, uniquePrefix } from '../helpers/redis.js';
 import { follow, type SseEvent } from '../helpers/sse.js';
+import { untilReady } from '../helpers/http-request.js';
 import { until } from '../helpers/wait.js';
 
 async function status(...args: string[]) {
@@ -20,7 +21,7 @@ describe('status and events', () => {
 
   beforeAll(async () => {
     daemon = await startCli(['--name', 'st', '--redis-url', redisUrl(), '--prefix', prefix, '--queues', 'reports', '--processor', 'test/fixtures/progress.mjs', '--min-workers', '1', '--max-workers', '2', '--scaling-period', '0.5', '--window', '2', '--events-payloads']);
-    await until(async () => (await fetch(`${daemon.url}/readyz`)).ok, 'daemon ready');
+    await untilReady(daemon.url);
   });
 
   afterAll(async () => {

@@ -11,7 +11,7 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { CliProcess, freePort } from '../helpers/cli.js';
-import { request } from '../helpers/http-request.js';
+import { healthzUntil, request, untilReady } from '../helpers/http-request.js';
 import { deletePrefix, queue, redisUrl, uniquePrefix } from '../helpers/redis.js';
 import { until } from '../helpers/wait.js';
 
@@ -30,19 +30,13 @@ describe('stdout on a pipe nobody reads', () => {
     const url = `http://127.0.0.1:${port}`;
     // A short scaling period: the supervisor has lines of its own to write (scaling changes) while the pipe is full.
     const d = (daemon = new CliProcess(['--redis-url', redisUrl(), '--prefix', prefix, '--queues', 'q', '--processor', 'test/fixtures/big-result.mjs', '--concurrency', '10', '--min-workers', '1', '--max-workers', '3', '--scaling-period', '0.5', '--window', '1', '--metrics-port', String(port), '--log-format', 'json'], { unreadStdout: true }));
-    await until(async () => (await request(`${url}/readyz`).catch(() => ({ status: 0 }))).status === 200, 'the pool ready', 30_000);
+    await untilReady(url);
 
     const q = queue('q', prefix);
     await q.addBulk(Array.from({ length: 3000 }, (_, n) => ({ name: 'fail', data: { n, failBytes: 2000 }, opts: { attempts: 1 } })));
-    const probes: number[] = [];
-    await until(
-      async () => {
-        const t = performance.now();
-        const r = await request(`${url}/healthz`);
-        probes.push(performance.now() - t);
-        expect(r.status).toBe(200);
-        return (await q.getJobCounts('failed')).failed === 3000;
-      },
+    const probes = await healthzUntil(
+      url,
+      async () => (await q.getJobCounts('failed')).failed === 3000,
       'all 3,000 jobs to end (failed, as asked) while stdout is not read',
       120_000,
       200,

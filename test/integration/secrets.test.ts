@@ -15,6 +15,7 @@ import { CliProcess } from '../helpers/cli.js';
 import { fixture, startPool } from '../helpers/pool.js';
 import { freeRigPort, rigNode } from '../helpers/redis-rig.js';
 import { startRedisWithUser, uniquePrefix } from '../helpers/redis.js';
+import { untilReady } from '../helpers/http-request.js';
 import { until } from '../helpers/wait.js';
 
 const SECRET = 'pa55-w0rd:with/odd@chars';
@@ -86,7 +87,8 @@ describe('TLS', () => {
     const q = new Queue('q', { prefix, connection: { host: '127.0.0.1', port: tlsPort, tls: { ca: readFileSync(cert) }, maxRetriesPerRequest: null } });
     q.on('error', () => undefined);
     try {
-      await until(async () => (await fetch(`http://127.0.0.1:${metricsPort}/readyz`)).status === 200, 'the daemon ready over TLS', 30_000, 200);
+      // Ready: its Redis answered over TLS.
+      await untilReady(`http://127.0.0.1:${metricsPort}`);
       await q.add('ok', { ms: 5 }, { jobId: 'tls-job' });
       await until(async () => (await q.getJobState('tls-job')) === 'completed', 'a job completed over TLS');
     } finally {
