@@ -8,14 +8,15 @@
  */
 import { readFileSync } from 'node:fs';
 import net from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startCli, type CliProcess } from '../helpers/cli.js';
-import { deletePrefix, queue, redisUrl, uniquePrefix } from '../helpers/redis.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { cliPerFile, type CliProcess } from '../helpers/cli.js';
+import { queue, redisUrl } from '../helpers/redis.js';
 import { follow, type SseEvent } from '../helpers/sse.js';
 import { request } from '../helpers/http-request.js';
 import { until } from '../helpers/wait.js';
 
-const prefix = uniquePrefix('evmem');
+const cli = cliPerFile('evmem');
+const { prefix } = cli;
 const JOBS = 60;
 const RESULT_BYTES = 400 * 1024;
 const BOUND_MB = 450;
@@ -42,11 +43,7 @@ function stalledClient(url: string): Promise<{ socket: net.Socket; status: numbe
 describe('/events memory with clients that stop reading', () => {
   let daemon: CliProcess;
   beforeAll(async () => {
-    daemon = await startCli(['--redis-url', redisUrl(), '--prefix', prefix, '--queues', 'big', '--processor', 'test/fixtures/big-output.mjs', '--concurrency', '4', '--events-payloads']);
-  });
-  afterAll(async () => {
-    await daemon.stop();
-    await deletePrefix(prefix);
+    daemon = await cli.start(['--redis-url', redisUrl(), '--prefix', prefix, '--queues', 'big', '--processor', 'test/fixtures/big-output.mjs', '--concurrency', '4', '--events-payloads']);
   });
 
   it('caps the streams at 50 (503 past it), drops the stalled ones, keeps the reader, and the supervisor stays small', async () => {

@@ -9,12 +9,13 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openChromium, type Chromium } from '../helpers/chromium.js';
-import { startCli, type CliProcess } from '../helpers/cli.js';
+import { cliPerFile, type CliProcess } from '../helpers/cli.js';
 import { writeAccessFiles } from '../helpers/http-access.js';
-import { deletePrefix, queue, redisUrl, uniquePrefix } from '../helpers/redis.js';
+import { queue, redisUrl } from '../helpers/redis.js';
 import { until } from '../helpers/wait.js';
 
-const prefix = uniquePrefix('board');
+const cli = cliPerFile('board');
+const { prefix } = cli;
 
 describe('job board in Chromium', () => {
   let daemon: CliProcess;
@@ -22,14 +23,12 @@ describe('job board in Chromium', () => {
 
   beforeAll(async () => {
     const access = writeAccessFiles({ bearer: false });
-    daemon = await startCli(['--name', 'shop', '--redis-url', redisUrl(), '--prefix', prefix, '--queues', 'orders', '--processor', 'test/fixtures/progress.mjs', '--http-config', access.file]);
+    daemon = await cli.start(['--name', 'shop', '--redis-url', redisUrl(), '--prefix', prefix, '--queues', 'orders', '--processor', 'test/fixtures/progress.mjs', '--http-config', access.file]);
     chrome = await openChromium({ width: 1280, height: 800 }, { httpCredentials: { username: access.user, password: access.password } });
   });
 
   afterAll(async () => {
     await chrome?.close();
-    await daemon?.stop();
-    await deletePrefix(prefix);
   });
 
   it('from the live page\'s link, shows the failed job and its reason', async () => {

@@ -12,13 +12,14 @@ import path from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openChromium, type Chromium } from '../helpers/chromium.js';
-import { startCli, type CliProcess } from '../helpers/cli.js';
-import { deletePrefix, queue, redisUrl, uniquePrefix } from '../helpers/redis.js';
+import { cliPerFile, type CliProcess } from '../helpers/cli.js';
+import { queue, redisUrl } from '../helpers/redis.js';
 
 const SHOTS = path.resolve('test-results');
 
 describe('live page in Chromium', () => {
-  const prefix = uniquePrefix('page');
+  const cli = cliPerFile('page');
+  const { prefix } = cli;
   let daemon: CliProcess;
   let chrome: Chromium | undefined;
   let page: Page;
@@ -26,7 +27,7 @@ describe('live page in Chromium', () => {
   const foreignRequests: string[] = [];
 
   beforeAll(async () => {
-    daemon = await startCli([
+    daemon = await cli.start([
       '--name', 'web',
       '--redis-url', redisUrl(),
       '--prefix', prefix,
@@ -51,8 +52,6 @@ describe('live page in Chromium', () => {
 
   afterAll(async () => {
     await chrome?.close();
-    await daemon?.stop();
-    await deletePrefix(prefix);
   });
 
   const running = () => page.getAttribute('#workers-chart', 'data-running');

@@ -7,10 +7,10 @@
 import { rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startCli, type CliProcess } from '../helpers/cli.js';
+import { cliPerFile, type CliProcess } from '../helpers/cli.js';
 import { writeAccessFiles, type AccessFiles } from '../helpers/http-access.js';
 import { startPrometheus, type Prometheus } from '../helpers/prometheus.js';
-import { deletePrefix, redisUrl, uniquePrefix } from '../helpers/redis.js';
+import { redisUrl } from '../helpers/redis.js';
 import { until } from '../helpers/wait.js';
 
 interface Targets {
@@ -18,7 +18,8 @@ interface Targets {
 }
 
 describe('Prometheus scrapes with basic_auth and authorization over TLS', () => {
-  const prefix = uniquePrefix('promauth');
+  const cli = cliPerFile('promauth');
+  const { prefix } = cli;
   let access: AccessFiles;
   let daemon: CliProcess;
   let prometheus: Prometheus | undefined;
@@ -26,7 +27,7 @@ describe('Prometheus scrapes with basic_auth and authorization over TLS', () => 
 
   beforeAll(async () => {
     access = writeAccessFiles({ tls: true });
-    daemon = await startCli(['--name', 'prom-auth', '--redis-url', redisUrl(), '--prefix', prefix, '--processor', 'test/fixtures/handlers.mjs', '--http-config', access.file]);
+    daemon = await cli.start(['--name', 'prom-auth', '--redis-url', redisUrl(), '--prefix', prefix, '--processor', 'test/fixtures/handlers.mjs', '--http-config', access.file]);
     expect(daemon.url).toMatch(/^https:/);
     const target = new URL(daemon.url).host;
     const job = (name: string, auth: string[]) => [
@@ -53,8 +54,6 @@ describe('Prometheus scrapes with basic_auth and authorization over TLS', () => 
 
   afterAll(async () => {
     await prometheus?.stop();
-    await daemon?.stop();
-    await deletePrefix(prefix);
     if (access) rmSync(access.dir, { recursive: true, force: true });
   });
 

@@ -6,14 +6,14 @@
  * evaluate every rule without error. A metric the dashboard or the rules name that the daemon does
  * not export fails the test.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startCli, type CliProcess } from '../helpers/cli.js';
+import { cliPerFile, type CliProcess } from '../helpers/cli.js';
 import { startPrometheus, type Prometheus } from '../helpers/prometheus.js';
-import { deletePrefix, queue, redisUrl, uniquePrefix } from '../helpers/redis.js';
+import { queue, redisUrl } from '../helpers/redis.js';
 import { until } from '../helpers/wait.js';
 
 const DASHBOARD = path.resolve('config/grafana/worker-pool.json');
@@ -55,7 +55,8 @@ function metricNames(text: string): string[] {
 }
 
 describe('dashboard and alert rules against a real Prometheus', () => {
-  const prefix = uniquePrefix('prom');
+  const cli = cliPerFile('prom');
+  const { prefix } = cli;
   const dir = mkdtempSync(path.join(tmpdir(), 'wp-prom-'));
   let daemon: CliProcess;
   let prometheus: Prometheus | undefined;
@@ -68,7 +69,7 @@ describe('dashboard and alert rules against a real Prometheus', () => {
   };
 
   beforeAll(async () => {
-    daemon = await startCli([
+    daemon = await cli.start([
       '--name', POOL,
       '--redis-url', redisUrl(),
       '--prefix', prefix,
@@ -98,9 +99,6 @@ describe('dashboard and alert rules against a real Prometheus', () => {
 
   afterAll(async () => {
     await prometheus?.stop();
-    await daemon?.stop();
-    await deletePrefix(prefix);
-    rmSync(dir, { recursive: true, force: true });
   });
 
   it('a short load scales the pool up, recycles workers and fails a job, and Prometheus sees it', async () => {

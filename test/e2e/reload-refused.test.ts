@@ -4,25 +4,21 @@
  * check-config refuses the same file with exit 78. A part that fails while a reload is applied
  * (here BullMQ refusing a queue, past the schema) puts every other part back.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
-import { CliProcess, freePort, runCli } from '../helpers/cli.js';
+import { describe, expect, it } from 'vitest';
+import { cliPerFile, CliProcess, freePort, runCli } from '../helpers/cli.js';
 import { fixture, poolPerTest } from '../helpers/pool.js';
-import { deletePrefix, redisUrl, uniquePrefix } from '../helpers/redis.js';
+import { redisUrl } from '../helpers/redis.js';
 
 const startPool = poolPerTest();
 
 describe('a refused reload', () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'wp-reload-refused-'));
-  const prefix = uniquePrefix('refused');
+  const cli = cliPerFile('refused');
+  const { prefix } = cli;
   let daemon: CliProcess | undefined;
-  afterAll(async () => {
-    await daemon?.stop();
-    await deletePrefix(prefix);
-    rmSync(dir, { recursive: true, force: true });
-  });
 
   it('SIGHUP with queues [q6, "x:y"] and a new max-workers changes nothing; check-config says 78', async () => {
     const port = await freePort();
@@ -30,7 +26,7 @@ describe('a refused reload', () => {
     const text = (queues: string, max: number) =>
       [`redis-url: ${redisUrl()}`, `prefix: ${prefix}`, `queues: ${queues}`, `processor: ${fixture('sleep.mjs')}`, 'min-workers: 1', `max-workers: ${max}`, `metrics-port: ${port}`].join('\n');
     writeFileSync(file, text('[q6]', 2));
-    daemon = new CliProcess(['--config', file, '--log-format', 'json']);
+    daemon = cli.spawn(['--config', file, '--log-format', 'json']);
     await daemon.waitForLog('worker ready');
     const before = await daemon.status();
 

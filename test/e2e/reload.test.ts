@@ -4,25 +4,20 @@
  * shows the new settings. A broken file is refused and the running config kept. A reload that
  * changes the queues re-points GET /events at the new ones.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
-import { CliProcess, ROOT, freePort } from '../helpers/cli.js';
-import { deletePrefix, queue, redisUrl, uniquePrefix } from '../helpers/redis.js';
+import { describe, expect, it } from 'vitest';
+import { cliPerFile, CliProcess, freePort, ROOT } from '../helpers/cli.js';
+import { queue, redisUrl } from '../helpers/redis.js';
 import { follow, type SseEvent } from '../helpers/sse.js';
 import { until } from '../helpers/wait.js';
 
 describe('reload on SIGHUP', () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'wp-reload-'));
-  const prefix = uniquePrefix('reload');
+  const cli = cliPerFile('reload');
+  const { prefix } = cli;
   let daemon: CliProcess | undefined;
-
-  afterAll(async () => {
-    await daemon?.stop('SIGKILL');
-    await deletePrefix(prefix);
-    rmSync(dir, { recursive: true, force: true });
-  });
 
   it('applies min, threshold and concurrency under load without losing a job, and refuses a broken file', async () => {
     const port = await freePort();
@@ -43,7 +38,7 @@ describe('reload on SIGHUP', () => {
         `metrics-port: ${port}`,
       ].join('\n');
     writeFileSync(file, settings({ min: 1, threshold: 0.5, concurrency: 2 }));
-    daemon = new CliProcess(['--config', file]);
+    daemon = cli.spawn(['--config', file]);
     await daemon.waitForLog('worker ready');
 
     const q = queue('work', prefix);
@@ -130,7 +125,7 @@ describe('reload on SIGHUP', () => {
     const settings = (queues: string) =>
       [`redis-url: ${redisUrl()}`, `prefix: ${prefix}`, `queues: [${queues}]`, `processor: ${path.join(ROOT, 'test/fixtures/sleep.mjs')}`, 'min-workers: 1', 'max-workers: 1', `metrics-port: ${port}`].join('\n');
     writeFileSync(file, settings('before'));
-    const d = new CliProcess(['--config', file]);
+    const d = cli.spawn(['--config', file]);
     await d.waitForLog('worker ready');
     const events: SseEvent[] = [];
     const close = await follow(`${url}/events`, (e) => events.push(e));

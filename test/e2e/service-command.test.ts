@@ -7,12 +7,12 @@
  * RestartPreventExitStatus=78 keeps systemd from retrying.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
-import { BIN, CliProcess, ROOT, freePort } from '../helpers/cli.js';
-import { deletePrefix, redisUrl, uniquePrefix } from '../helpers/redis.js';
+import { describe, expect, it } from 'vitest';
+import { BIN, cliPerFile, CliProcess, freePort, ROOT } from '../helpers/cli.js';
+import { redisUrl } from '../helpers/redis.js';
 import { last, parseUnit } from '../helpers/unit-file.js';
 import { until } from '../helpers/wait.js';
 
@@ -42,14 +42,9 @@ describe('the ExecStart= command line of worker-pool@.service', () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'wp-service-'));
   const etc = path.join(dir, 'etc-worker-pool');
   const credentials = path.join(dir, 'credentials');
-  const prefix = uniquePrefix('service');
+  const cli = cliPerFile('service');
+  const { prefix } = cli;
   let daemon: CliProcess | undefined;
-
-  afterAll(async () => {
-    await daemon?.stop('SIGKILL');
-    await deletePrefix(prefix);
-    rmSync(dir, { recursive: true, force: true });
-  });
 
   it('starts worker-pool@worker from config/worker.yml, serves /status, and exits 0 on SIGTERM', async () => {
     mkdirSync(etc);
@@ -67,7 +62,7 @@ describe('the ExecStart= command line of worker-pool@.service', () => {
 
     const argv = execStart('worker', etc);
     // As systemd runs it: the unit's command line as is (bin/worker-pool through its #! line).
-    daemon = new CliProcess(argv, { command: [], env: unitEnvironment(credentials) });
+    daemon = cli.spawn(argv, { command: [], env: unitEnvironment(credentials) });
     const status = await until(async () => {
       const s = await daemon!.status();
       return s.ready ? s : undefined;
@@ -88,7 +83,7 @@ describe('the ExecStart= command line of worker-pool@.service', () => {
 
   it('exits 78 with one line naming the key when the instance file is broken', async () => {
     writeFileSync(path.join(etc, 'broken.yml'), readFileSync(path.join(etc, 'worker.yml'), 'utf8').replace(/^concurrency: .*$/m, 'concurrency: five'));
-    const broken = new CliProcess(execStart('broken', etc), { command: [], env: unitEnvironment(credentials) });
+    const broken = cli.spawn(execStart('broken', etc), { command: [], env: unitEnvironment(credentials) });
     expect(await broken.exited).toEqual({ code: 78, signal: null });
     expect(broken.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^worker-pool: concurrency in .*broken\.yml: "five" is not allowed; expected a whole number/)]);
   });

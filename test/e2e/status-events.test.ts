@@ -3,9 +3,9 @@
  * 1 not ready, 3 nothing answers; --watch redraws until Ctrl-C; a client of /events follows one
  * job through its progress to its end, and sees scaling decisions and worker lifecycle.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CliProcess, freePort, runCli, startCli } from '../helpers/cli.js';
-import { client, deletePrefix, queue, redisUrl, uniquePrefix } from '../helpers/redis.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { cliPerFile, CliProcess, freePort, runCli } from '../helpers/cli.js';
+import { client, queue, redisUrl } from '../helpers/redis.js';
 import { follow, type SseEvent } from '../helpers/sse.js';
 import { untilReady } from '../helpers/http-request.js';
 import { until } from '../helpers/wait.js';
@@ -16,17 +16,13 @@ async function status(...args: string[]) {
 }
 
 describe('status and events', () => {
-  const prefix = uniquePrefix('status');
+  const cli = cliPerFile('status');
+  const { prefix } = cli;
   let daemon: CliProcess;
 
   beforeAll(async () => {
-    daemon = await startCli(['--name', 'st', '--redis-url', redisUrl(), '--prefix', prefix, '--queues', 'reports', '--processor', 'test/fixtures/progress.mjs', '--min-workers', '1', '--max-workers', '2', '--scaling-period', '0.5', '--window', '2', '--events-payloads']);
+    daemon = await cli.start(['--name', 'st', '--redis-url', redisUrl(), '--prefix', prefix, '--queues', 'reports', '--processor', 'test/fixtures/progress.mjs', '--min-workers', '1', '--max-workers', '2', '--scaling-period', '0.5', '--window', '2', '--events-payloads']);
     await untilReady(daemon.url);
-  });
-
-  afterAll(async () => {
-    await daemon?.stop();
-    await deletePrefix(prefix);
   });
 
   it('status: exit 0 and the pool, worker and queue tables when ready', async () => {
@@ -46,7 +42,7 @@ describe('status and events', () => {
 
   it('status: exit 1 while the daemon runs but is not ready (Redis unreachable)', async () => {
     const deadRedis = `redis://127.0.0.1:${await freePort()}`;
-    const unready = await startCli(['--name', 'nr', '--redis-url', deadRedis, '--processor', 'test/fixtures/progress.mjs']);
+    const unready = await cli.start(['--name', 'nr', '--redis-url', deadRedis, '--processor', 'test/fixtures/progress.mjs']);
     try {
       const r = await status('--url', unready.url);
       expect(r.out).toContain('NOT READY');
@@ -58,7 +54,7 @@ describe('status and events', () => {
   });
 
   it('status --watch redraws every --interval seconds until Ctrl-C, then exits with the last state', async () => {
-    const watch = new CliProcess(['status', '--url', daemon.url, '--watch', '--interval', '0.3']);
+    const watch = cli.spawn(['status', '--url', daemon.url, '--watch', '--interval', '0.3']);
     await until(() => (watch.stdout.match(/every 0\.3 s, Ctrl-C to quit/g) ?? []).length >= 3, 'three redraws', 20_000);
     expect(watch.stdout.match(/● worker-pool st — ready/g)!.length).toBeGreaterThanOrEqual(3);
     expect(await watch.stop('SIGINT')).toBe(0);

@@ -1,13 +1,16 @@
 /**
  * The real `worker-pool` command in a child process, as users and service managers run it: a clean
  * environment (no WORKER_POOL_* or REDIS_URL of the test run's), its JSON log lines followed, its
- * HTTP address read from its start-up line, stopped by a signal. runCli runs a one-shot command.
+ * HTTP address read from its start-up line, stopped by a signal. runCli runs a one-shot command;
+ * cliPerFile gives a test file a key prefix and stops its daemons after it.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { afterAll } from 'vitest';
 import { readStatus } from './http-request.js';
+import { deletePrefix, uniquePrefix } from './redis.js';
 
 export { freePort } from '../../src/redis/embedded.js';
 
@@ -174,4 +177,40 @@ export async function runCli(args: string[], opts: CliOptions & { timeoutMs?: nu
   clearTimeout(guard);
   const exit = await p.exited;
   return { ...exit, stdout: p.stdout, stderr: p.stderr };
+}
+
+export interface CliFile {
+  /** A key prefix of the file's own, its keys deleted after the file. */
+  prefix: string;
+  /** startCli, the daemon stopped after the file. */
+  start(args: string[], opts?: CliOptions & { timeoutMs?: number }): Promise<CliProcess>;
+  /** new CliProcess, stopped after the file. */
+  spawn(args: string[], opts?: CliOptions): CliProcess;
+}
+
+/**
+ * For a test file (or describe block) that runs the daemon as a process: registers an afterAll that
+ * stops every process it started that still runs, the last first (SIGTERM; SIGKILL after 15 s, as a
+ * frozen daemon never acts on SIGTERM), then deletes the prefix's keys from the run's Redis.
+ */
+export function cliPerFile(label: string): CliFile {
+  const prefix = uniquePrefix(label);
+  const started: CliProcess[] = [];
+  afterAll(async () => {
+    for (const p of started.splice(0).reverse()) await p.stop('SIGTERM', 15_000);
+    await deletePrefix(prefix);
+  });
+  return {
+    prefix,
+    async start(args, opts) {
+      const p = await startCli(args, opts);
+      started.push(p);
+      return p;
+    },
+    spawn(args, opts) {
+      const p = new CliProcess(args, opts);
+      started.push(p);
+      return p;
+    },
+  };
 }
