@@ -44,6 +44,10 @@ export class CliProcess extends EventEmitter<{ log: [LogLine] }> {
   readonly logs: LogLine[] = [];
   stdout = '';
   stderr = '';
+  /**
+   * Its exit, once its output is read too: its last log lines (a hand-back, the stop) may still be in
+   * the pipe when it exits. At most 2 s after the exit, where a process it left behind holds the pipe.
+   */
   readonly exited: Promise<Exit>;
   private exit: Exit | undefined;
   /** Its output is all read (it exited and closed its stdout and stderr). */
@@ -58,11 +62,12 @@ export class CliProcess extends EventEmitter<{ log: [LogLine] }> {
     if (!opts.unreadStdout) this.followStdout();
     this.proc.stderr!.setEncoding('utf8');
     this.proc.stderr!.on('data', (c: string) => (this.stderr += c));
-    this.proc.once('close', () => (this.closed = true));
+    const closed = new Promise<void>((resolve) => this.proc.once('close', () => ((this.closed = true), resolve())));
     this.exited = new Promise((resolve) =>
       this.proc.once('exit', (code, signal) => {
-        this.exit = { code, signal };
-        resolve(this.exit);
+        const exit = (this.exit = { code, signal });
+        const grace = setTimeout(() => resolve(exit), 2000);
+        void closed.then(() => (clearTimeout(grace), resolve(exit)));
       }),
     );
   }
