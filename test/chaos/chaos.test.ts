@@ -4,31 +4,28 @@
  * interrupted, nothing is left in wait/active/failed, and the daemon is still up. A table is
  * printed per scenario. Job counts are multiplied by CHAOS_SCALE (`npm run soak` uses 10).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Daemon } from '../../src/daemon/daemon.js';
-import { fixture, startDaemon } from '../helpers/daemon.js';
+import { CliProcess } from '../helpers/cli.js';
+import { fixture, startPool, type TestPool } from '../helpers/pool.js';
 import { until } from '../helpers/wait.js';
 import { SCALE, addJobs, closeScenario, count, finish, openScenario, recorded, type Outcome, type Scenario } from './harness.js';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const TIMEOUT = 180_000 * SCALE;
 
 let scenario: Scenario | undefined;
-let daemon: Daemon | undefined;
+let running: TestPool | undefined;
 afterEach(async () => {
-  await daemon?.stop();
-  daemon = undefined;
+  await running?.close();
+  running = undefined;
   if (scenario) await closeScenario(scenario);
   scenario = undefined;
 });
 
 /** Start an in-process daemon on the scenario's Redis and count what happens to it. */
 async function pool(s: Scenario, flags: Record<string, string>): Promise<{ d: Daemon; restarts: Record<string, number>; interrupted: () => number }> {
-  const d = await startDaemon({ 'redis-url': s.redis.url, prefix: s.prefix, queues: 'q', processor: fixture('record.mjs'), ...flags });
-  daemon = d;
+  running = await startPool({ 'redis-url': s.redis.url, prefix: s.prefix, queues: 'q', processor: fixture('record.mjs'), ...flags }, { waitReady: false });
+  const d = running.daemon;
   const restarts: Record<string, number> = {};
   let interrupted = 0;
   d.supervisor.on('worker-exit', (e) => count(restarts, e.reason));
@@ -105,40 +102,27 @@ describe('chaos', () => {
     const s = (scenario = await openScenario('supervisor SIGTERM, restart'));
     const restarts: Record<string, number> = {};
     let interrupted = 0;
-    const cli = (): { p: ChildProcess; logs: Array<Record<string, unknown>>; code: Promise<number | null> } => {
-      const p = spawn(process.execPath, [path.join(ROOT, 'bin/worker-pool'), 'start', '--redis-url', s.redis.url, '--prefix', s.prefix, '--queues', 'q', '--processor', fixture('record.mjs'), '--concurrency', '4', '--min-workers', '2', '--max-workers', '2', '--stop-timeout', '1', '--metrics-port', '0', '--log-format', 'json'], { stdio: ['ignore', 'pipe', 'inherit'] });
-      const logs: Array<Record<string, unknown>> = [];
-      let buf = '';
-      p.stdout!.setEncoding('utf8');
-      p.stdout!.on('data', (chunk: string) => {
-        buf += chunk;
-        const lines = buf.split('\n');
-        buf = lines.pop()!;
-        for (const line of lines) {
-          if (!line.startsWith('{')) continue;
-          const l = JSON.parse(line) as Record<string, unknown>;
-          logs.push(l);
-          if (l['msg'] === 'worker exited') count(restarts, String(l['reason']));
-          if (l['msg'] === 'job handed back to its queue') interrupted++;
-        }
+    const cli = (): CliProcess => {
+      const p = new CliProcess(['start', '--redis-url', s.redis.url, '--prefix', s.prefix, '--queues', 'q', '--processor', fixture('record.mjs'), '--concurrency', '4', '--min-workers', '2', '--max-workers', '2', '--stop-timeout', '1', '--metrics-port', '0', '--log-format', 'json']);
+      p.on('log', (l) => {
+        if (l.msg === 'worker exited') count(restarts, String(l['reason']));
+        if (l.msg === 'job handed back to its queue') interrupted++;
       });
-      return { p, logs, code: new Promise((resolve) => p.once('exit', (c) => resolve(c))) };
+      return p;
     };
     // Four long jobs first (8 s on their first run, short after), then short ones.
     await addJobs(s, 4, () => ({ ms: 8000, retryMs: 50 }), 'long');
     await addJobs(s, 400 * SCALE);
     const first = cli();
     await until(async () => (await recorded(s)) >= 100, '100 short jobs done', 60_000, 20);
-    first.p.kill('SIGTERM');
-    const code1 = await first.code;
+    const code1 = await first.stop();
     const counts = await s.queue.getJobCounts('failed', 'active');
     expect(code1).toBe(1); // forced: jobs were handed back
     expect(counts).toEqual({ failed: 0, active: 0 });
     expect(interrupted).toBeGreaterThanOrEqual(4);
     const second = cli();
     const o = await finish(s, () => interrupted, restarts, TIMEOUT - 30_000);
-    second.p.kill('SIGTERM');
-    expect(await second.code).toBe(0);
+    expect(await second.stop()).toBe(0);
     check(o, true);
   }, TIMEOUT);
 

@@ -64,7 +64,7 @@ export async function finish(s: Scenario, interrupted: () => number, restarts: R
   await until(async () => (await s.queue.getCompletedCount()) >= n, `all ${n} jobs completed`, 15_000, 100).catch(() => undefined);
   const seconds = (performance.now() - s.startedAt) / 1000;
   const runs = await s.c.hgetall(s.runs);
-  const completedIds = new Set(await s.c.zrange(`${s.prefix}:q:completed`, 0, -1));
+  const completedIds = new Set(await s.c.zrange(`${s.prefix}:q:completed`, '0', '-1'));
   const completed = s.ids.filter((id) => completedIds.has(id) && Number(runs[id] ?? 0) >= 1).length;
   const duplicates = Object.values(runs).reduce((d, v) => d + Math.max(0, Number(v) - 1), 0);
   const leftover = (await s.queue.getJobCounts('wait', 'active', 'failed', 'delayed')) as Record<string, number>;

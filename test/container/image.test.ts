@@ -7,82 +7,18 @@
  * runs are counted by the jobs themselves (fixtures/run-recorder.mjs) and by what Redis holds.
  * Run by `npm run test:container` (root, podman; the first build needs the Debian mirror and npm).
  */
-import type { Queue } from 'bullmq';
-import { Redis } from 'ioredis';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { freePort, startEmbeddedRedis, type EmbeddedRedis } from '../../src/redis/embedded.js';
-import { buildImage, Container, IMAGE, podmanOk } from '../helpers/podman.js';
-import { queue as openQueue, uniquePrefix } from '../helpers/redis.js';
+import { describe, expect, it } from 'vitest';
+import { containerPools, IMAGE, podmanOk, type ContainerPoolOptions } from '../helpers/podman.js';
+import { uniquePrefix } from '../helpers/redis.js';
 import { until } from '../helpers/wait.js';
 
-const FIXTURES = new URL('../fixtures/', import.meta.url).pathname;
-/** The fixtures a container gets, at /app/jobs (beside the image's node_modules, so they may import ioredis). */
-const JOBS = {
-  [`${FIXTURES}record.mjs`]: '/app/jobs/record.mjs',
-  [`${FIXTURES}run-recorder.mjs`]: '/app/jobs/run-recorder.mjs',
-  [`${FIXTURES}orphan-grandchild.mjs`]: '/app/jobs/orphan-grandchild.mjs',
-};
-
-let redis: EmbeddedRedis;
-let db: Redis;
-const containers: Container[] = [];
-const queues: Queue[] = [];
-
-beforeAll(async () => {
-  const built = await buildImage();
-  console.log(`npm run image: ${built.seconds.toFixed(1)} s`);
-  // A Redis of its own, outside the container, reached over the host's network (--network host).
-  redis = await startEmbeddedRedis();
-  db = new Redis(redis.url);
-}, 20 * 60_000);
-
-afterEach(async () => {
-  for (const c of containers.splice(0)) await c.remove();
-  for (const q of queues.splice(0)) await q.close();
-});
-
-afterAll(async () => {
-  db?.disconnect();
-  await redis?.stop();
-});
-
-interface Pool {
-  container: Container;
-  port: number;
-  prefix: string;
-  queue: Queue;
-}
-
-/** A pool in a container from the image, on queue q of a fresh prefix; resolves once /readyz says ready. */
-async function startPool(processor: string, flags: string[] = [], entry: { options?: string[]; args?: string[] } = {}, prefix = uniquePrefix('image')): Promise<Pool> {
-  const port = await freePort();
-  const args = ['--queues', 'q', '--processor', `/app/jobs/${processor}`, '--prefix', prefix, ...flags];
-  const container = await Container.start({
-    env: { WORKER_POOL_REDIS_URL: redis.url, WORKER_POOL_METRICS_PORT: String(port) },
-    mounts: JOBS,
-    options: entry.options ?? [],
-    args: [...(entry.args ?? []), ...args],
-  });
-  containers.push(container);
-  const queue = openQueue('q', prefix, redis.url);
-  queues.push(queue);
-  await until(
-    async () => {
-      const s = await container.state();
-      if (!s.running) throw new Error(`the container exited ${s.exitCode}:\n${await container.logs()}`);
-      const r = await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => undefined);
-      return r?.status === 200;
-    },
-    'the pool in the container to be ready',
-    60_000,
-    100,
-  );
-  return { container, port, prefix, queue };
-}
+// The Redis is outside the container, reached over the host's network.
+const pools = containerPools('image', ['record.mjs', 'run-recorder.mjs', 'orphan-grandchild.mjs']);
+const startPool = pools.start;
 
 /** Runs recorded by the jobs themselves (HINCRBY per job id, once per lock token). */
 async function runs(key: string): Promise<Record<string, string>> {
-  return db.hgetall(key);
+  return pools.db.hgetall(key);
 }
 
 describe('the container image', () => {
@@ -90,7 +26,7 @@ describe('the container image', () => {
     // Read-only, as the Kubernetes manifests run it: nothing writes to the image's file system.
     const pool = await startPool('record.mjs', ['--min-workers', '2', '--max-workers', '2', '--concurrency', '2'], { options: ['--read-only'] });
     const key = `${pool.prefix}:runs`;
-    await pool.queue.addBulk(Array.from({ length: 20 }, (_, i) => ({ name: 'j', data: { ms: 20, record: key, redis: redis.url }, opts: { jobId: `j${i}` } })));
+    await pool.queue.addBulk(Array.from({ length: 20 }, (_, i) => ({ name: 'j', data: { ms: 20, record: key, redis: pools.redis.url }, opts: { jobId: `j${i}` } })));
     await until(async () => Object.keys(await runs(key)).length === 20, 'the 20 jobs to record their runs');
     expect(Object.values(await runs(key))).toEqual(Array(20).fill('1'));
     expect(await pool.queue.getJobCounts('waiting', 'active', 'failed')).toEqual({ waiting: 0, active: 0, failed: 0 });
@@ -105,7 +41,7 @@ describe('the container image', () => {
   });
 
   it('reaps the grandchildren 50 jobs leave behind: no zombies; with the daemon as PID 1 (no tini) all 50 stay', async () => {
-    const count = async (entry: { options?: string[]; args?: string[] }) => {
+    const count = async (entry: ContainerPoolOptions) => {
       const pool = await startPool('orphan-grandchild.mjs', ['--min-workers', '1', '--max-workers', '1', '--concurrency', '5'], entry);
       await pool.queue.addBulk(Array.from({ length: 50 }, (_, i) => ({ name: 'orphan', data: {}, opts: { jobId: `o${i}` } })));
       await until(async () => (await pool.queue.getCompletedCount()) === 50, '50 jobs to complete');
@@ -135,7 +71,7 @@ describe('the container image', () => {
   it('podman stop -t 10 with a short job running: the job finishes and the container exits 0 by itself, well before the kill', async () => {
     const pool = await startPool('record.mjs', ['--min-workers', '1', '--max-workers', '1']);
     const key = `${pool.prefix}:runs`;
-    await pool.queue.add('short', { ms: 2000, record: key, redis: redis.url }, { jobId: 'short' });
+    await pool.queue.add('short', { ms: 2000, record: key, redis: pools.redis.url }, { jobId: 'short' });
     await until(async () => (await pool.queue.getActiveCount()) === 1, 'the job to start');
     const t0 = Date.now();
     await pool.container.stop(10);
@@ -150,8 +86,8 @@ describe('the container image', () => {
   it('podman stop -t 10 with a job longer than the budget: the container exits by itself before the kill, the job is back in waiting and the next container runs it once', async () => {
     const prefix = uniquePrefix('image-stop');
     const key = `${prefix}:runs`;
-    const first = await startPool('record.mjs', ['--min-workers', '1', '--max-workers', '1'], {}, prefix);
-    await first.queue.add('long', { ms: 120_000, retryMs: 50, record: key, redis: redis.url }, { jobId: 'long' });
+    const first = await startPool('record.mjs', ['--min-workers', '1', '--max-workers', '1'], { prefix });
+    await first.queue.add('long', { ms: 120_000, retryMs: 50, record: key, redis: pools.redis.url }, { jobId: 'long' });
     await until(async () => (await first.queue.getActiveCount()) === 1, 'the job to start');
     const t0 = Date.now();
     await first.container.stop(10);
@@ -167,7 +103,7 @@ describe('the container image', () => {
     expect(job.attemptsMade, seen).toBe(0);
     expect(await runs(key)).toEqual({});
 
-    await startPool('record.mjs', ['--min-workers', '1', '--max-workers', '1'], {}, prefix);
+    await startPool('record.mjs', ['--min-workers', '1', '--max-workers', '1'], { prefix });
     await until(async () => (await runs(key))['long'] === '1', 'the next container to run the job', 60_000);
     expect(await (await first.queue.getJob('long'))!.getState()).toBe('completed');
     expect(await runs(key)).toEqual({ long: '1' });

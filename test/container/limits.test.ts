@@ -7,77 +7,24 @@
  * stops adding workers below the limit, says memory held it, and nothing is OOM-killed. Runs are
  * counted by the jobs themselves and by what Redis holds. Run by `npm run test:container`.
  */
-import type { Queue } from 'bullmq';
-import { Redis } from 'ioredis';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { freePort, startEmbeddedRedis, type EmbeddedRedis } from '../../src/redis/embedded.js';
-import { buildImage, Container, podmanOk } from '../helpers/podman.js';
-import { queue as openQueue, uniquePrefix } from '../helpers/redis.js';
+import { describe, expect, it } from 'vitest';
+import { containerPools, podmanOk, type Container } from '../helpers/podman.js';
 import { until } from '../helpers/wait.js';
 
-const FIXTURES = new URL('../fixtures/', import.meta.url).pathname;
-const JOBS = {
-  [`${FIXTURES}record.mjs`]: '/app/jobs/record.mjs',
-  [`${FIXTURES}run-recorder.mjs`]: '/app/jobs/run-recorder.mjs',
-  [`${FIXTURES}hold-memory.mjs`]: '/app/jobs/hold-memory.mjs',
-};
-
-let redis: EmbeddedRedis;
-let db: Redis;
-const containers: Container[] = [];
-const queues: Queue[] = [];
-
-beforeAll(async () => {
-  const built = await buildImage();
-  console.log(`npm run image: ${built.seconds.toFixed(1)} s`);
-  // Its own Redis, outside the containers: one test stops it (SIGSTOP).
-  redis = await startEmbeddedRedis();
-  db = new Redis(redis.url);
-}, 20 * 60_000);
-
-afterEach(async () => {
-  if (redis?.pid) process.kill(redis.pid, 'SIGCONT');
-  for (const c of containers.splice(0)) await c.remove();
-  for (const q of queues.splice(0)) await q.close();
+// Its own Redis, outside the containers: one test stops it (SIGSTOP), and it is woken after every test.
+const pools = containerPools('limits', ['record.mjs', 'run-recorder.mjs', 'hold-memory.mjs'], (p) => {
+  if (p.redis.pid) process.kill(p.redis.pid, 'SIGCONT');
 });
-
-afterAll(async () => {
-  db?.disconnect();
-  await redis?.stop();
-});
-
 /** A pool in a container from the image (its environment as the image sets it: the 10 s budget), on queue q. */
-async function startPool(processor: string, flags: string[], options: string[] = [], prefix = uniquePrefix('limits')) {
-  const port = await freePort();
-  const container = await Container.start({
-    env: { WORKER_POOL_REDIS_URL: redis.url, WORKER_POOL_METRICS_PORT: String(port) },
-    mounts: JOBS,
-    options,
-    args: ['--queues', 'q', '--processor', `/app/jobs/${processor}`, '--prefix', prefix, ...flags],
-  });
-  containers.push(container);
-  const queue = openQueue('q', prefix, redis.url);
-  queues.push(queue);
-  await until(
-    async () => {
-      const s = await container.state();
-      if (!s.running) throw new Error(`the container exited ${s.exitCode}:\n${await container.logs()}`);
-      return (await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => undefined))?.status === 200;
-    },
-    'the pool in the container to be ready',
-    60_000,
-    100,
-  );
-  return { container, port, prefix, queue };
-}
+const startPool = pools.start;
 
 /** Four jobs of 120 s and two of 1 s, all six running in two workers of three slots. */
 async function busyPool() {
   const pool = await startPool('record.mjs', ['--min-workers', '2', '--max-workers', '2', '--concurrency', '3', '--lock-duration', '4', '--lease-seconds', '2']);
   const key = `${pool.prefix}:runs`;
   await pool.queue.addBulk([
-    ...[1, 2, 3, 4].map((i) => ({ name: 'long', data: { ms: 120_000, retryMs: 50, record: key, redis: redis.url }, opts: { jobId: `long-${i}` } })),
-    ...[1, 2].map((i) => ({ name: 'short', data: { ms: 1000, record: key, redis: redis.url }, opts: { jobId: `short-${i}` } })),
+    ...[1, 2, 3, 4].map((i) => ({ name: 'long', data: { ms: 120_000, retryMs: 50, record: key, redis: pools.redis.url }, opts: { jobId: `long-${i}` } })),
+    ...[1, 2].map((i) => ({ name: 'short', data: { ms: 1000, record: key, redis: pools.redis.url }, opts: { jobId: `short-${i}` } })),
   ]);
   await until(async () => (await pool.queue.getActiveCount()) === 6, 'the six jobs to run');
   return { ...pool, key };
@@ -107,7 +54,7 @@ describe('the image within its limits', () => {
     expect((await pool.queue.getWaiting()).map((j) => j.id).sort()).toEqual(LONG);
     expect((await pool.queue.getCompleted()).map((j) => j.id).sort()).toEqual(['short-1', 'short-2']);
     expect(await pool.queue.getJobCounts('active', 'failed')).toEqual({ active: 0, failed: 0 });
-    expect(await db.hgetall(pool.key)).toEqual({ 'short-1': '1', 'short-2': '1' });
+    expect(await pools.db.hgetall(pool.key)).toEqual({ 'short-1': '1', 'short-2': '1' });
     const stopping = (await pool.container.logs()).split('\n').find((l) => l.includes('"msg":"stopping: draining workers"'));
     expect(JSON.parse(stopping!)).toMatchObject({ stopBudget: 10, stopTimeout: 9 });
   });
@@ -118,11 +65,11 @@ describe('the image within its limits', () => {
     const stopped = pool.container.stop(10);
     // The short jobs finish during the drain; then Redis answers nothing, before the hand-back (at 6 s).
     await until(async () => (await pool.queue.getCompletedCount()) === 2, 'the short jobs to complete', 5000, 20);
-    process.kill(redis.pid!, 'SIGSTOP');
+    process.kill(pools.redis.pid!, 'SIGSTOP');
     const pausedAt = (Date.now() - t0) / 1000;
     await stopped;
     const returned = (Date.now() - t0) / 1000;
-    process.kill(redis.pid!, 'SIGCONT');
+    process.kill(pools.redis.pid!, 'SIGCONT');
     const seconds = ((await finishedAt(pool.container)) - t0) / 1000;
     console.log(`podman stop -t 10, Redis stopped ${pausedAt.toFixed(1)} s in: the container ended ${seconds.toFixed(1)} s after the stop (podman stop returned after ${returned.toFixed(1)} s)`);
     expect(pausedAt).toBeLessThan(6);
@@ -133,14 +80,14 @@ describe('the image within its limits', () => {
     // and the next container of the pool runs each of them once.
     const counts = await pool.queue.getJobCounts('active', 'wait', 'failed');
     expect(counts['active']! + counts['wait']!).toBe(4);
-    await startPool('record.mjs', ['--min-workers', '2', '--max-workers', '2', '--concurrency', '3', '--lock-duration', '4', '--lease-seconds', '2', '--stalled-interval', '1'], [], pool.prefix);
+    await startPool('record.mjs', ['--min-workers', '2', '--max-workers', '2', '--concurrency', '3', '--lock-duration', '4', '--lease-seconds', '2', '--stalled-interval', '1'], { prefix: pool.prefix });
     await until(async () => (await pool.queue.getCompletedCount()) === 6, 'every job to complete', 60_000);
-    expect(await db.hgetall(pool.key)).toEqual(Object.fromEntries([...LONG, 'short-1', 'short-2'].map((id) => [id, '1'])));
+    expect(await pools.db.hgetall(pool.key)).toEqual(Object.fromEntries([...LONG, 'short-1', 'short-2'].map((id) => [id, '1'])));
     expect(await pool.queue.getFailedCount()).toBe(0);
   });
 
   it('under --memory 640m with a load that wants 8 workers of 80 MiB: stops adding workers below the limit, says memory held it, nothing OOM-killed', async () => {
-    const pool = await startPool('hold-memory.mjs', ['--min-workers', '1', '--max-workers', '8', '--scaling-period', '1', '--window', '2', '--no-cpu-guard', '--log-level', 'debug'], ['--memory', '640m', '--memory-swap', '640m']);
+    const pool = await startPool('hold-memory.mjs', ['--min-workers', '1', '--max-workers', '8', '--scaling-period', '1', '--window', '2', '--no-cpu-guard', '--log-level', 'debug'], { options: ['--memory', '640m', '--memory-swap', '640m'] });
     await pool.queue.addBulk(Array.from({ length: 40 }, (_, i) => ({ name: 'hold', data: { mb: 80, ms: 120_000 }, opts: { jobId: `m${i}` } })));
     const held = await until(async () => (await pool.container.logs()).split('\n').find((l) => l.includes('memory guard held the step')), 'a decision held by the memory guard', 90_000, 500);
     const decision = JSON.parse(held) as { workersBefore: number; reason: string };

@@ -11,10 +11,10 @@ import http from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import bcrypt from 'bcryptjs';
-import { afterAll, describe, expect, it } from 'vitest';
-import { startCliDaemon, type CliDaemon } from '../helpers/cli-daemon.js';
+import { describe, expect, it } from 'vitest';
+import { cliPerFile, type CliProcess } from '../helpers/cli.js';
 import { basicHeader } from '../helpers/http-access.js';
-import { deletePrefix, redisUrl, uniquePrefix } from '../helpers/redis.js';
+import { redisUrl } from '../helpers/redis.js';
 
 const USER = 'alice';
 const PASSWORD = 'the right password';
@@ -36,19 +36,16 @@ const quantile = (xs: number[], q: number) => [...xs].sort((a, b) => a - b)[Math
 const median = (xs: number[]) => quantile(xs, 0.5);
 
 describe('a flood of wrong passwords', () => {
-  const prefix = uniquePrefix('auth-flood');
-  let daemon: CliDaemon | undefined;
-  afterAll(async () => {
-    await daemon?.stop();
-    await deletePrefix(prefix);
-  });
+  const cli = cliPerFile('auth-flood');
+  const { prefix } = cli;
+  let daemon: CliProcess | undefined;
 
   it('leaves /healthz fast, lets the right password in, and does not tell which user names exist', { timeout: 300_000 }, async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'wp-flood-'));
     const file = path.join(dir, 'http.yml');
     // Cost 12, as `htpasswd -nBC 12` in docs/http.md: ~0.25 s of CPU a compare in JavaScript.
     writeFileSync(file, `basic_auth_users:\n  ${USER}: ${JSON.stringify(bcrypt.hashSync(PASSWORD, 12))}\n`, { mode: 0o600 });
-    daemon = await startCliDaemon(['--redis-url', redisUrl(), '--prefix', prefix, '--queues', 'q', '--processor', 'test/fixtures/sleep.mjs', '--http-config', file]);
+    daemon = await cli.start(['--redis-url', redisUrl(), '--prefix', prefix, '--queues', 'q', '--processor', 'test/fixtures/sleep.mjs', '--http-config', file]);
     const url = daemon.url;
 
     // Timing does not tell names apart: a wrong password for alice and for a name that does not exist.

@@ -7,7 +7,6 @@ import { CliProcess, runCli } from '../helpers/cli.js';
 import { fixture } from '../helpers/pool.js';
 import { deletePrefix, queue, redisUrl, uniquePrefix } from '../helpers/redis.js';
 import { isAlive, until } from '../helpers/wait.js';
-import type { PoolStatus } from '../../src/daemon/daemon.js';
 
 const running: CliProcess[] = [];
 afterEach(() => {
@@ -20,16 +19,11 @@ function start(args: string[]): CliProcess {
   return p;
 }
 
-async function status(p: CliProcess): Promise<PoolStatus> {
-  const res = await fetch(`${await p.url()}/status`);
-  return (await res.json()) as PoolStatus;
-}
-
 describe('worker-pool (the command)', () => {
   it('on SIGTERM lets running jobs finish, then exits 0 with every job completed', async () => {
     const prefix = uniquePrefix('sigterm');
     const p = start(['--processor', fixture('sleep.mjs'), '--prefix', prefix, '--min-workers', '2', '--max-workers', '2', '--concurrency', '2']);
-    await until(async () => (await status(p)).runningWorkers === 2, 'two workers running', 20_000);
+    await until(async () => (await p.status()).runningWorkers === 2, 'two workers running', 20_000);
     const q = queue('default', prefix);
     await q.addBulk(Array.from({ length: 6 }, () => ({ name: 'j', data: { ms: 1200 } })));
     await until(async () => (await q.getJobCounts('active')).active === 4, 'four jobs active', 10_000);
@@ -53,7 +47,7 @@ describe('worker-pool (the command)', () => {
     const q = queue('default', prefix);
     for (const gapMs of [0, 1500]) {
       const p = start(['--processor', fixture('sleep.mjs'), '--prefix', prefix, '--min-workers', '1', '--max-workers', '1']);
-      await until(async () => (await status(p)).runningWorkers === 1, 'a worker running', 20_000);
+      await until(async () => (await p.status()).runningWorkers === 1, 'a worker running', 20_000);
       const job = await q.add('long', { ms: 2500 });
       await until(async () => (await q.getJobCounts('active')).active === 1, 'the job active', 10_000);
       p.kill('SIGTERM');
@@ -80,7 +74,7 @@ describe('worker-pool (the command)', () => {
   it('hands jobs back and exits non-zero when the stop timeout passes', async () => {
     const prefix = uniquePrefix('stoptimeout');
     const p = start(['--processor', fixture('sleep.mjs'), '--prefix', prefix, '--min-workers', '1', '--stop-timeout', '0.5']);
-    await until(async () => (await status(p)).runningWorkers === 1, 'a worker running', 20_000);
+    await until(async () => (await p.status()).runningWorkers === 1, 'a worker running', 20_000);
     const q = queue('default', prefix);
     const job = await q.add('long', { ms: 30_000 });
     await until(async () => (await q.getJobCounts('active')).active === 1, 'the job active', 10_000);
@@ -97,8 +91,8 @@ describe('worker-pool (the command)', () => {
   it('leaves no child behind when the supervisor is killed with SIGKILL', async () => {
     const prefix = uniquePrefix('orphans');
     const p = start(['--processor', fixture('sleep.mjs'), '--prefix', prefix, '--min-workers', '3', '--max-workers', '3']);
-    await until(async () => (await status(p)).runningWorkers === 3, 'three workers running', 20_000);
-    const pids = (await status(p)).workers.map((w) => w.pid!);
+    await until(async () => (await p.status()).runningWorkers === 3, 'three workers running', 20_000);
+    const pids = (await p.status()).workers.map((w) => w.pid!);
     expect(pids).toHaveLength(3);
     expect(pids.every(isAlive)).toBe(true);
     p.kill('SIGKILL');

@@ -4,19 +4,12 @@
  * minutes and gigabytes, at once and in one line; a queue named "constructor" may have a
  * global-concurrency limit.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { CliProcess, runCli } from '../helpers/cli.js';
-import { fixture } from '../helpers/daemon.js';
+import { runCli } from '../helpers/cli.js';
+import { fixture } from '../helpers/pool.js';
+import { tempDir } from '../helpers/temp-files.js';
 
-const dir = mkdtempSync(path.join(os.tmpdir(), 'wp-config-errors-'));
-function file(name: string, text: string): string {
-  const p = path.join(dir, name);
-  writeFileSync(p, text);
-  return p;
-}
+const { file } = tempDir('config-errors');
 
 describe('config errors through the CLI', () => {
   it('check-config: an alias bomb is exit 78, and the next file is still checked', async () => {
@@ -35,12 +28,8 @@ describe('config errors through the CLI', () => {
   it('simulate: an arrival at 1e8 s is refused at once with what to change', async () => {
     const trace = file('far.csv', 'arrival_seconds,duration_seconds\n0,1\n100000000,1\n');
     const started = Date.now();
-    const p = new CliProcess(['simulate', '--trace', trace]);
-    // Unbounded, it runs for minutes and takes gigabytes: stop it long before that.
-    const guard = setTimeout(() => p.kill('SIGKILL'), 20_000);
-    const { code } = await p.exited;
-    clearTimeout(guard);
-    const r = { code, stderr: p.stderr };
+    // Unbounded, it runs for minutes and takes gigabytes: stopped after 20 s, long before that.
+    const r = await runCli(['simulate', '--trace', trace], { timeoutMs: 20_000 });
     console.log(`simulate with an arrival at 1e8 s: exit ${r.code} after ${Date.now() - started} ms`);
     expect(r.code).toBe(65);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);

@@ -24,7 +24,7 @@ describe('enqueue', () => {
       expect(typo.stdout).toContain('enqueued 2 jobs named "job" to queue "reprots"');
     } finally {
       redis.disconnect();
-      await pool.stop();
+      await pool.close();
     }
   });
 

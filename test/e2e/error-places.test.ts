@@ -3,20 +3,13 @@
  * FILE:LINE:COLUMN (ES module and CommonJS), a misspelt config key gets a "did you mean" and its
  * line, broken YAML its line, and a misspelt WORKER_POOL_* variable a "did you mean".
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.js';
-import { fixture } from '../helpers/daemon.js';
+import { fixture } from '../helpers/pool.js';
+import { tempDir } from '../helpers/temp-files.js';
 
-const dir = mkdtempSync(path.join(os.tmpdir(), 'wp-error-places-'));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
-function file(name: string, text: string): string {
-  const p = path.join(dir, name);
-  writeFileSync(p, text);
-  return p;
-}
+// Removed with the test file's TMPDIR (temp-root.ts).
+const { file } = tempDir('error-places');
 
 describe('errors that say where', () => {
   it('a processor with a syntax error: check-config and start name FILE:LINE:COLUMN', async () => {
@@ -53,7 +46,7 @@ describe('errors that say where', () => {
   });
 
   it('a misspelt WORKER_POOL_* variable: did you mean', async () => {
-    const r = await runCli(['--processor', fixture('sleep.mjs')], { WORKER_POOL_MIN_WORKER: '2' });
+    const r = await runCli(['--processor', fixture('sleep.mjs')], { env: { WORKER_POOL_MIN_WORKER: '2' } });
     expect(r.code).toBe(78);
     expect(r.stderr.trim()).toBe('worker-pool: WORKER_POOL_MIN_WORKER: unknown variable; did you mean WORKER_POOL_MIN_WORKERS?');
   });

@@ -8,14 +8,15 @@
  */
 import { readFileSync } from 'node:fs';
 import net from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startCliDaemon, type CliDaemon } from '../helpers/cli-daemon.js';
-import { deletePrefix, queue, redisUrl, uniquePrefix } from '../helpers/redis.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { cliPerFile, type CliProcess } from '../helpers/cli.js';
+import { queue, redisUrl } from '../helpers/redis.js';
 import { follow, type SseEvent } from '../helpers/sse.js';
 import { request } from '../helpers/http-request.js';
 import { until } from '../helpers/wait.js';
 
-const prefix = uniquePrefix('evmem');
+const cli = cliPerFile('evmem');
+const { prefix } = cli;
 const JOBS = 60;
 const RESULT_BYTES = 400 * 1024;
 const BOUND_MB = 450;
@@ -40,13 +41,9 @@ function stalledClient(url: string): Promise<{ socket: net.Socket; status: numbe
 }
 
 describe('/events memory with clients that stop reading', () => {
-  let daemon: CliDaemon;
+  let daemon: CliProcess;
   beforeAll(async () => {
-    daemon = await startCliDaemon(['--redis-url', redisUrl(), '--prefix', prefix, '--queues', 'big', '--processor', 'test/fixtures/big-output.mjs', '--concurrency', '4', '--events-payloads']);
-  });
-  afterAll(async () => {
-    await daemon.stop();
-    await deletePrefix(prefix);
+    daemon = await cli.start(['--redis-url', redisUrl(), '--prefix', prefix, '--queues', 'big', '--processor', 'test/fixtures/big-output.mjs', '--concurrency', '4', '--events-payloads']);
   });
 
   it('caps the streams at 50 (503 past it), drops the stalled ones, keeps the reader, and the supervisor stays small', async () => {
@@ -67,7 +64,7 @@ describe('/events memory with clients that stop reading', () => {
       const completed = () => reader.filter((e) => e.event === 'job' && e.data['event'] === 'completed').length;
       await until(() => completed() === JOBS, 'the reading client to get every completed event', 40_000, 100).catch(async (err: Error) => {
         const m = (await request(`${daemon.url}/metrics`)).body.split('\n').filter((l) => /events_clients|queue_jobs\{/.test(l));
-        throw new Error(`${err.message}: it got ${completed()} of ${JOBS}; ${m.join('; ')}; ${daemon.lines.filter((l) => l.includes('stopped reading')).slice(-3).join(' ')}`);
+        throw new Error(`${err.message}: it got ${completed()} of ${JOBS}; ${m.join('; ')}; ${daemon.stdout.split('\n').filter((l) => l.includes('stopped reading')).slice(-3).join(' ')}`);
       });
       expect(reader.filter((e) => e.data['event'] === 'completed').every((e) => (e.data['returnvalue'] as string).length === RESULT_BYTES)).toBe(true);
 

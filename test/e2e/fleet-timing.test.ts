@@ -5,9 +5,8 @@
  * user wrote is still refused, exit 78, in one line.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { startCliDaemon, type CliDaemon } from '../helpers/cli-daemon.js';
-import { runCli } from '../helpers/cli.js';
-import { fixture } from '../helpers/daemon.js';
+import { runCli, startCli, type CliProcess } from '../helpers/cli.js';
+import { fixture } from '../helpers/pool.js';
 import { client, deletePrefix, redisUrl, uniquePrefix } from '../helpers/redis.js';
 import { until } from '../helpers/wait.js';
 
@@ -23,9 +22,9 @@ describe('fleet lease derived from --lock-duration', () => {
     it(`--lock-duration ${lock} alone starts: /healthz 200, registered with a ${lease} s lease`, async () => {
       const prefix = uniquePrefix(`lock${lock}`);
       prefixes.push(prefix);
-      let d: CliDaemon | undefined;
+      let d: CliProcess | undefined;
       try {
-        d = await startCliDaemon(['--redis-url', redisUrl(), '--prefix', prefix, '--processor', fixture('sleep.mjs'), '--lock-duration', String(lock)]);
+        d = await startCli(['--redis-url', redisUrl(), '--prefix', prefix, '--processor', fixture('sleep.mjs'), '--lock-duration', String(lock)]);
         expect((await fetch(`${d.url}/healthz`)).status).toBe(200);
         // What the registry in Redis holds: this daemon, live, with the derived lease.
         const info = await until(async () => Object.values(await conn.hgetall(`${prefix}:fleet:info`))[0], 'the registration in Redis', 10_000);
@@ -42,7 +41,7 @@ describe('fleet lease derived from --lock-duration', () => {
         }
         console.log(`--lock-duration ${lock}: lease ${lease} s, heartbeat ${heartbeat} s; oldest heartbeat seen ${Math.max(...ages)} s`);
         expect(Math.max(...ages)).toBeLessThan(lease);
-        expect(d.lines.filter((l) => /lease lost/.test(l))).toEqual([]);
+        expect(d.output.split('\n').filter((l) => /lease lost/.test(l))).toEqual([]);
         expect(await d.stop()).toBe(0);
       } finally {
         await d?.stop();

@@ -5,45 +5,30 @@
  * Sec-Fetch-* headers) pass the server's checks. Screenshot: test-results/job-board.png
  * (docs/job-board.png is one).
  */
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { chromium, type BrowserContext } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startCliDaemon, type CliDaemon } from '../helpers/cli-daemon.js';
+import { openChromium, type Chromium } from '../helpers/chromium.js';
+import { cliPerFile, type CliProcess } from '../helpers/cli.js';
 import { writeAccessFiles } from '../helpers/http-access.js';
-import { deletePrefix, queue, redisUrl, uniquePrefix } from '../helpers/redis.js';
+import { queue, redisUrl } from '../helpers/redis.js';
 import { until } from '../helpers/wait.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const prefix = uniquePrefix('board');
+const cli = cliPerFile('board');
+const { prefix } = cli;
 
 describe('job board in Chromium', () => {
-  let daemon: CliDaemon;
-  let browser: BrowserContext | undefined;
-  const profile = mkdtempSync(path.join(tmpdir(), 'wp-board-chromium-'));
+  let daemon: CliProcess;
+  let chrome: Chromium | undefined;
 
   beforeAll(async () => {
     const access = writeAccessFiles({ bearer: false });
-    daemon = await startCliDaemon(['--name', 'shop', '--redis-url', redisUrl(), '--prefix', prefix, '--queues', 'orders', '--processor', 'test/fixtures/progress.mjs', '--http-config', access.file]);
-    try {
-      browser = await chromium.launchPersistentContext(profile, {
-        httpCredentials: { username: access.user, password: access.password },
-        executablePath: CHROMIUM,
-        headless: true,
-        args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-        viewport: { width: 1280, height: 800 },
-      });
-    } catch (err) {
-      throw new Error(`cannot start ${CHROMIUM} (install Debian's "chromium" package): ${(err as Error).message}`);
-    }
+    daemon = await cli.start(['--name', 'shop', '--redis-url', redisUrl(), '--prefix', prefix, '--queues', 'orders', '--processor', 'test/fixtures/progress.mjs', '--http-config', access.file]);
+    chrome = await openChromium({ width: 1280, height: 800 }, { httpCredentials: { username: access.user, password: access.password } });
   });
 
   afterAll(async () => {
-    await browser?.close();
-    await daemon?.stop();
-    await deletePrefix(prefix);
-    rmSync(profile, { recursive: true, force: true });
+    await chrome?.close();
   });
 
   it('from the live page\'s link, shows the failed job and its reason', async () => {
@@ -51,7 +36,7 @@ describe('job board in Chromium', () => {
     await orders.add('charge', { ms: 20, fail: true }, { attempts: 1 });
     await until(async () => (await orders.getFailedCount()) === 1, 'the job failed', 20_000);
     await orders.close();
-    const page = await browser!.newPage();
+    const page = await chrome!.browser.newPage();
     // The board asks Google for a web font; there is no network here, so refuse it at once.
     await page.route(/fonts\.(googleapis|gstatic)\.com/, (r) => r.abort());
     await page.goto(`${daemon.url}/`);

@@ -7,10 +7,10 @@
  * job whole, twice (BullMQ's getJobs), and grew by gigabytes.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
-import { afterAll, describe, expect, it } from 'vitest';
-import { startCliDaemon, type CliDaemon } from '../helpers/cli-daemon.js';
+import { describe, expect, it } from 'vitest';
+import { cliPerFile, type CliProcess } from '../helpers/cli.js';
 import { basicHeader, writeAccessFiles } from '../helpers/http-access.js';
-import { deletePrefix, queue, redisUrl, uniquePrefix } from '../helpers/redis.js';
+import { queue, redisUrl } from '../helpers/redis.js';
 import { until } from '../helpers/wait.js';
 
 /** GET with a long patience: the old code took minutes to answer this attack. */
@@ -26,16 +26,13 @@ function memoryMb(pid: number): { rss: number; peak: number } {
 }
 
 describe('the job board under the review\'s memory attack', () => {
-  const prefix = uniquePrefix('board-mem');
-  let daemon: CliDaemon | undefined;
-  afterAll(async () => {
-    await daemon?.stop();
-    await deletePrefix(prefix);
-  });
+  const cli = cliPerFile('board-mem');
+  const { prefix } = cli;
+  let daemon: CliProcess | undefined;
 
   it('keeps the supervisor\'s memory bounded (printed: RSS before, peak during)', { timeout: 400_000 }, async () => {
     const a = writeAccessFiles({ bearer: false });
-    daemon = await startCliDaemon(['--redis-url', redisUrl(), '--prefix', prefix, '--queues', 'q', '--processor', 'test/fixtures/big-result.mjs', '--concurrency', '10', '--http-config', a.file]);
+    daemon = await cli.start(['--redis-url', redisUrl(), '--prefix', prefix, '--queues', 'q', '--processor', 'test/fixtures/big-result.mjs', '--concurrency', '10', '--http-config', a.file]);
     const q = queue('q', prefix);
     await q.addBulk(Array.from({ length: 1000 }, (_, n) => ({ name: 'small', data: { n, bytes: 20_000 } })));
     await until(async () => (await q.getJobCounts('completed')).completed === 1000, 'the small jobs completed', 60_000);

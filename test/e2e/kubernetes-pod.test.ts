@@ -5,16 +5,14 @@
  * probes by the pod's address without credentials, Prometheus' scrape with the Secret's token,
  * KEDA through the Service's DNS name; and stopped with SIGTERM as kubelet stops it.
  */
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { networkInterfaces } from 'node:os';
 import { rmSync } from 'node:fs';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort, startEmbeddedRedis, type EmbeddedRedis } from '../../src/redis/embedded.js';
+import { startEmbeddedRedis, type EmbeddedRedis } from '../../src/redis/embedded.js';
+import { CliProcess, freePort } from '../helpers/cli.js';
 import { request } from '../helpers/http-request.js';
 import { find, loadManifests, materializePod, only, type Pod } from '../helpers/kubernetes.js';
-import { BIN } from '../helpers/spawn-daemon.js';
 import { until } from '../helpers/wait.js';
 
 const manifests = loadManifests();
@@ -24,8 +22,7 @@ const trigger = only(manifests, 'ScaledObject').spec.triggers[0];
 let redis: EmbeddedRedis;
 let pod: Pod;
 let port: number;
-let daemon: ReturnType<typeof spawn>;
-let output = '';
+let daemon: CliProcess | undefined;
 
 /** This machine's first non-loopback IPv4 address: what a pod's probes and scrapes are sent to. */
 function podAddress(): string {
@@ -47,23 +44,15 @@ beforeAll(async () => {
   port = await freePort();
   // The pool's Redis is this one (the environment beats the file; the password still comes from the Secret's file).
   const env = { ...pod.env, WORKER_POOL_REDIS_URL: redis.url, WORKER_POOL_METRICS_PORT: String(port), WORKER_POOL_LOG_FORMAT: 'json', PATH: process.env['PATH'] ?? '/usr/bin:/bin' };
-  daemon = spawn(process.execPath, [BIN, ...pod.args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  daemon.stdout!.on('data', (c: Buffer) => (output += c.toString()));
-  daemon.stderr!.on('data', (c: Buffer) => (output += c.toString()));
-  await until(
-    async () => {
-      if (daemon.exitCode !== null) throw new Error(`the pod's daemon exited ${daemon.exitCode}:\n${output}`);
-      return (await ask('/healthz', `127.0.0.1:${port}`).catch(() => undefined))?.status === 200;
-    },
-    "the pod's daemon to listen",
-  );
+  // The container's environment alone, none of the test run's.
+  const d = (daemon = new CliProcess(pod.args, { env, onlyEnv: true }));
+  // Rejects, with its output, if it exits first.
+  await d.listening();
+  await until(async () => (await ask('/healthz', `127.0.0.1:${port}`).catch(() => undefined))?.status === 200, "the pod's daemon to answer /healthz");
 });
 
 afterAll(async () => {
-  if (daemon && daemon.exitCode === null) {
-    daemon.kill('SIGKILL');
-    await once(daemon, 'exit');
-  }
+  await daemon?.stop('SIGKILL');
   await redis?.stop();
   if (pod) rmSync(pod.root, { recursive: true, force: true });
 });
@@ -102,9 +91,8 @@ describe("the Deployment's pod, run here", () => {
   it("stops on kubelet's SIGTERM with exit 0, within the grace period", async () => {
     const grace = find(manifests, 'Deployment', 'worker-pool').spec.template.spec.terminationGracePeriodSeconds as number;
     const t0 = Date.now();
-    daemon.kill('SIGTERM');
-    const [code] = (await once(daemon, 'exit')) as [number | null];
-    expect(code, output.split('\n').slice(-10).join('\n')).toBe(0);
+    const code = await daemon!.stop('SIGTERM');
+    expect(code, daemon!.output.split('\n').slice(-10).join('\n')).toBe(0);
     expect((Date.now() - t0) / 1000).toBeLessThan(grace);
   });
 });

@@ -7,28 +7,27 @@
  * charts have tooltips; the badge stops saying "ready" when the daemon does not answer. The
  * screenshots go to test-results/live-page-*.png (docs/live-page-*.png are copies of these).
  */
-import { mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startCliDaemon, type CliDaemon } from '../helpers/cli-daemon.js';
-import { deletePrefix, queue, redisUrl, uniquePrefix } from '../helpers/redis.js';
+import { openChromium, type Chromium } from '../helpers/chromium.js';
+import { cliPerFile, type CliProcess } from '../helpers/cli.js';
+import { queue, redisUrl } from '../helpers/redis.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 const SHOTS = path.resolve('test-results');
 
 describe('live page in Chromium', () => {
-  const prefix = uniquePrefix('page');
-  const profile = mkdtempSync(path.join(tmpdir(), 'wp-chromium-'));
-  let daemon: CliDaemon;
-  let browser: BrowserContext;
+  const cli = cliPerFile('page');
+  const { prefix } = cli;
+  let daemon: CliProcess;
+  let chrome: Chromium | undefined;
   let page: Page;
   const consoleErrors: string[] = [];
   const foreignRequests: string[] = [];
 
   beforeAll(async () => {
-    daemon = await startCliDaemon([
+    daemon = await cli.start([
       '--name', 'web',
       '--redis-url', redisUrl(),
       '--prefix', prefix,
@@ -40,17 +39,8 @@ describe('live page in Chromium', () => {
       '--window', '2',
       '--events-payloads', // the page shows failure reasons from the stream
     ]);
-    try {
-      browser = await chromium.launchPersistentContext(profile, {
-        executablePath: CHROMIUM,
-        headless: true,
-        args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-        viewport: { width: 1280, height: 1100 },
-      });
-    } catch (err) {
-      throw new Error(`cannot start ${CHROMIUM} (install Debian's "chromium" package): ${(err as Error).message}`);
-    }
-    page = browser.pages()[0] ?? (await browser.newPage());
+    chrome = await openChromium({ width: 1280, height: 1100 });
+    page = chrome.browser.pages()[0] ?? (await chrome.browser.newPage());
     page.on('console', (m) => {
       if (m.type() === 'error') consoleErrors.push(m.text());
     });
@@ -61,10 +51,7 @@ describe('live page in Chromium', () => {
   });
 
   afterAll(async () => {
-    await browser?.close();
-    await daemon?.stop();
-    await deletePrefix(prefix);
-    rmSync(profile, { recursive: true, force: true });
+    await chrome?.close();
   });
 
   const running = () => page.getAttribute('#workers-chart', 'data-running');

@@ -2,24 +2,19 @@
  * Logs: JSON lines by default (stdout is not a terminal here), human-readable with
  * --log-format pretty, with the pool's name on every line either way.
  */
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { describe, expect, it } from 'vitest';
+import { CliProcess, startCli } from '../helpers/cli.js';
 import { deletePrefix, queue, redisUrl, uniquePrefix } from '../helpers/redis.js';
 import { until } from '../helpers/wait.js';
 
 async function firstLines(extra: string[]): Promise<string> {
-  const child = spawn(process.execPath, ['bin/worker-pool', '--name', 'logs', '--redis-url', redisUrl(), '--processor', 'test/fixtures/progress.mjs', '--metrics-port', '0', ...extra], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+  const p = new CliProcess(['--name', 'logs', '--redis-url', redisUrl(), '--processor', 'test/fixtures/progress.mjs', '--metrics-port', '0', ...extra]);
   try {
-    await until(() => out.includes('worker ready'), 'a worker to be ready', 30_000);
+    await until(() => p.stdout.includes('worker ready'), 'a worker to be ready', 30_000);
   } finally {
-    const exited = once(child, 'exit');
-    child.kill('SIGTERM');
-    await exited;
+    await p.stop();
   }
-  return out;
+  return p.stdout;
 }
 
 describe('log format', () => {
@@ -41,24 +36,18 @@ describe('log format', () => {
 describe("a processor's own output (issue 27.3)", () => {
   it('becomes log events with pool, worker, pid and stream: every stdout line stays JSON', async () => {
     const prefix = uniquePrefix('chatty');
-    const child = spawn(process.execPath, ['bin/worker-pool', '--name', 'chatty', '--redis-url', redisUrl(), '--prefix', prefix, '--queues', 'talk', '--processor', 'test/fixtures/chatty.mjs', '--metrics-port', '0', '--log-format', 'json'], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (err += c.toString()));
+    const p = await startCli(['--name', 'chatty', '--redis-url', redisUrl(), '--prefix', prefix, '--queues', 'talk', '--processor', 'test/fixtures/chatty.mjs']);
     const q = queue('talk', prefix);
     try {
-      await until(() => out.includes('worker ready'), 'a worker to be ready', 30_000);
+      await p.waitForLog('worker ready');
       const job = await q.add('say', {});
-      await until(() => out.includes(`a warning from job ${job.id}`) && out.includes(`hello from job ${job.id}`), 'both lines of the job', 20_000);
+      await until(() => p.stdout.includes(`a warning from job ${job.id}`) && p.stdout.includes(`hello from job ${job.id}`), 'both lines of the job', 20_000);
     } finally {
-      const exited = once(child, 'exit');
-      child.kill('SIGTERM');
-      await exited;
+      await p.stop();
       await q.close();
       await deletePrefix(prefix);
     }
-    const lines = out.split('\n').filter(Boolean);
+    const lines = p.stdout.split('\n').filter(Boolean);
     const events = lines.map((l) => {
       try {
         return JSON.parse(l) as Record<string, unknown>;
@@ -70,6 +59,6 @@ describe("a processor's own output (issue 27.3)", () => {
     const warning = events.find((e) => typeof e['msg'] === 'string' && e['msg'].startsWith('a warning from job'));
     expect(hello).toMatchObject({ level: 30, pool: 'chatty', worker: 'worker-1', pid: expect.any(Number), stream: 'stdout' });
     expect(warning).toMatchObject({ level: 40, pool: 'chatty', worker: 'worker-1', pid: hello!['pid'], stream: 'stderr' });
-    expect(err).not.toContain('a warning from job');
+    expect(p.stderr).not.toContain('a warning from job');
   });
 });

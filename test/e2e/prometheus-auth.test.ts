@@ -4,14 +4,13 @@
  * https with the daemon's certificate as CA, must be up; a job with a wrong password and one with
  * no credentials must be down with 401.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
 import { rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort, startCliDaemon, type CliDaemon } from '../helpers/cli-daemon.js';
+import { cliPerFile, type CliProcess } from '../helpers/cli.js';
 import { writeAccessFiles, type AccessFiles } from '../helpers/http-access.js';
-import { deletePrefix, redisUrl, uniquePrefix } from '../helpers/redis.js';
+import { startPrometheus, type Prometheus } from '../helpers/prometheus.js';
+import { redisUrl } from '../helpers/redis.js';
 import { until } from '../helpers/wait.js';
 
 interface Targets {
@@ -19,20 +18,18 @@ interface Targets {
 }
 
 describe('Prometheus scrapes with basic_auth and authorization over TLS', () => {
-  const prefix = uniquePrefix('promauth');
+  const cli = cliPerFile('promauth');
+  const { prefix } = cli;
   let access: AccessFiles;
-  let daemon: CliDaemon;
-  let prometheus: ChildProcess | undefined;
+  let daemon: CliProcess;
+  let prometheus: Prometheus | undefined;
   let prom: string;
-  const promLog: string[] = [];
 
   beforeAll(async () => {
     access = writeAccessFiles({ tls: true });
-    daemon = await startCliDaemon(['--name', 'prom-auth', '--redis-url', redisUrl(), '--prefix', prefix, '--processor', 'test/fixtures/handlers.mjs', '--http-config', access.file]);
+    daemon = await cli.start(['--name', 'prom-auth', '--redis-url', redisUrl(), '--prefix', prefix, '--processor', 'test/fixtures/handlers.mjs', '--http-config', access.file]);
     expect(daemon.url).toMatch(/^https:/);
     const target = new URL(daemon.url).host;
-    const port = await freePort();
-    prom = `http://127.0.0.1:${port}`;
     const job = (name: string, auth: string[]) => [
       `  - job_name: ${name}`,
       '    scheme: https',
@@ -41,8 +38,8 @@ describe('Prometheus scrapes with basic_auth and authorization over TLS', () => 
       `    static_configs: [{ targets: [${JSON.stringify(target)}] }]`,
     ];
     writeFileSync(path.join(access.dir, 'token-for-prometheus'), access.token);
-    writeFileSync(
-      path.join(access.dir, 'prometheus.yml'),
+    prometheus = await startPrometheus(
+      access.dir,
       [
         'global: { scrape_interval: 1s }',
         'scrape_configs:',
@@ -50,23 +47,13 @@ describe('Prometheus scrapes with basic_auth and authorization over TLS', () => 
         ...job('bearer', [`authorization: { type: Bearer, credentials_file: ${JSON.stringify(path.join(access.dir, 'token-for-prometheus'))} }`]),
         ...job('wrong', [`basic_auth: { username: ${access.user}, password: not-the-password }`]),
         ...job('none', []),
-        '',
-      ].join('\n'),
+      ],
     );
-    prometheus = spawn('prometheus', [`--config.file=${path.join(access.dir, 'prometheus.yml')}`, `--storage.tsdb.path=${path.join(access.dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`, '--log.level=warn'], { stdio: ['ignore', 'pipe', 'pipe'] });
-    prometheus.on('error', (err) => promLog.push(`spawn error: ${err.message} (install Debian's "prometheus" package)`));
-    prometheus.stderr!.on('data', (c: Buffer) => promLog.push(c.toString()));
-    await until(async () => (await fetch(`${prom}/-/ready`).catch(() => ({ ok: false }))).ok, `Prometheus ready (${promLog.join('')})`, 30_000, 100);
+    prom = prometheus.url;
   });
 
   afterAll(async () => {
-    if (prometheus && prometheus.exitCode === null) {
-      const exited = once(prometheus, 'exit');
-      prometheus.kill('SIGTERM');
-      await exited;
-    }
-    await daemon?.stop();
-    await deletePrefix(prefix);
+    await prometheus?.stop();
     if (access) rmSync(access.dir, { recursive: true, force: true });
   });
 

@@ -6,15 +6,14 @@
  * evaluate every rule without error. A metric the dashboard or the rules name that the daemon does
  * not export fails the test.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort, startCliDaemon, type CliDaemon } from '../helpers/cli-daemon.js';
-import { deletePrefix, queue, redisUrl, uniquePrefix } from '../helpers/redis.js';
+import { cliPerFile, type CliProcess } from '../helpers/cli.js';
+import { startPrometheus, type Prometheus } from '../helpers/prometheus.js';
+import { queue, redisUrl } from '../helpers/redis.js';
 import { until } from '../helpers/wait.js';
 
 const DASHBOARD = path.resolve('config/grafana/worker-pool.json');
@@ -56,13 +55,13 @@ function metricNames(text: string): string[] {
 }
 
 describe('dashboard and alert rules against a real Prometheus', () => {
-  const prefix = uniquePrefix('prom');
+  const cli = cliPerFile('prom');
+  const { prefix } = cli;
   const dir = mkdtempSync(path.join(tmpdir(), 'wp-prom-'));
-  let daemon: CliDaemon;
-  let prometheus: ChildProcess;
+  let daemon: CliProcess;
+  let prometheus: Prometheus | undefined;
   let prom: string;
   let exposition = '';
-  const promLog: string[] = [];
 
   const query = async (expr: string): Promise<PromResult> => {
     const res = await fetch(`${prom}/api/v1/query?query=${encodeURIComponent(expr)}`);
@@ -70,7 +69,7 @@ describe('dashboard and alert rules against a real Prometheus', () => {
   };
 
   beforeAll(async () => {
-    daemon = await startCliDaemon([
+    daemon = await cli.start([
       '--name', POOL,
       '--redis-url', redisUrl(),
       '--prefix', prefix,
@@ -84,43 +83,22 @@ describe('dashboard and alert rules against a real Prometheus', () => {
       '--max-jobs-per-worker', '15',
       '--log-level', 'info',
     ]);
-    const port = await freePort();
-    prom = `http://127.0.0.1:${port}`;
     const target = new URL(daemon.url).host;
-    writeFileSync(
-      path.join(dir, 'prometheus.yml'),
+    prometheus = await startPrometheus(
+      dir,
       [
         'global: { scrape_interval: 1s, evaluation_interval: 1s }',
         `rule_files: [${JSON.stringify(RULES)}]`,
         'scrape_configs:',
         '  - job_name: worker-pool',
         `    static_configs: [{ targets: [${JSON.stringify(target)}] }]`,
-        '',
-      ].join('\n'),
+      ],
     );
-    try {
-      prometheus = spawn(
-        'prometheus',
-        [`--config.file=${path.join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${path.join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`, '--log.level=warn'],
-        { stdio: ['ignore', 'pipe', 'pipe'] },
-      );
-    } catch (err) {
-      throw new Error(`cannot start prometheus (install Debian's "prometheus" package): ${(err as Error).message}`);
-    }
-    prometheus.on('error', (err) => promLog.push(`spawn error: ${err.message} (install Debian's "prometheus" package)`));
-    prometheus.stderr!.on('data', (c: Buffer) => promLog.push(c.toString()));
-    await until(async () => (await fetch(`${prom}/-/ready`)).ok, `Prometheus ready (${promLog.join('')})`, 30_000, 100);
+    prom = prometheus.url;
   });
 
   afterAll(async () => {
-    if (prometheus && prometheus.exitCode === null) {
-      const exited = once(prometheus, 'exit');
-      prometheus.kill('SIGTERM');
-      await exited;
-    }
-    await daemon?.stop();
-    await deletePrefix(prefix);
-    rmSync(dir, { recursive: true, force: true });
+    await prometheus?.stop();
   });
 
   it('a short load scales the pool up, recycles workers and fails a job, and Prometheus sees it', async () => {

@@ -4,9 +4,8 @@
  * (each child's drain used to wait on a fetch stuck until Redis answered, up to the stop timeout).
  */
 import { describe, expect, it } from 'vitest';
-import { CliProcess } from '../helpers/cli.js';
+import { CliProcess, freePort } from '../helpers/cli.js';
 import { fixture } from '../helpers/pool.js';
-import { freePort } from '../helpers/spawn-daemon.js';
 import { until } from '../helpers/wait.js';
 
 describe('Redis unreachable', () => {
@@ -17,7 +16,7 @@ describe('Redis unreachable', () => {
       '--metrics-port', '0', '--log-format', 'json', '--stop-timeout', '30', '--scaling-period', '1',
     ]);
     try {
-      const url = await p.url();
+      const url = await p.listening();
       // No worker starts before the daemon holds its fleet registration, which needs Redis.
       await until(() => p.logs.some((l) => l.msg === 'fleet: cannot register in Redis yet; workers start once registered'), 'the fleet registration waiting for Redis', 30_000);
       // A few seconds of retrying (ioredis backs off to 2 s between attempts).
@@ -36,7 +35,7 @@ describe('Redis unreachable', () => {
       expect(p.logs.some((l) => l.msg === 'stop deadline reached; handing running jobs back')).toBe(false);
       expect(code).toBe(0);
     } finally {
-      if (p.proc.exitCode === null) p.kill('SIGKILL');
+      await p.stop('SIGKILL');
     }
   });
 });

@@ -4,59 +4,50 @@
  * check-config refuses the same file with exit 78. A part that fails while a reload is applied
  * (here BullMQ refusing a queue, past the schema) puts every other part back.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
-import { runCli } from '../helpers/cli.js';
-import { fixture, poolPerTest } from '../helpers/daemon.js';
-import { deletePrefix, redisUrl, uniquePrefix } from '../helpers/redis.js';
-import { BIN, freePort, spawnDaemon, type RunningDaemon } from '../helpers/spawn-daemon.js';
+import { describe, expect, it } from 'vitest';
+import { cliPerFile, CliProcess, freePort, runCli } from '../helpers/cli.js';
+import { fixture, poolPerTest } from '../helpers/pool.js';
+import { redisUrl } from '../helpers/redis.js';
 
 const startPool = poolPerTest();
 
 describe('a refused reload', () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'wp-reload-refused-'));
-  const prefix = uniquePrefix('refused');
-  let daemon: RunningDaemon | undefined;
-  afterAll(async () => {
-    if (daemon && daemon.child.exitCode === null) {
-      daemon.child.kill('SIGTERM');
-      await daemon.exited;
-    }
-    await deletePrefix(prefix);
-    rmSync(dir, { recursive: true, force: true });
-  });
+  const cli = cliPerFile('refused');
+  const { prefix } = cli;
+  let daemon: CliProcess | undefined;
 
   it('SIGHUP with queues [q6, "x:y"] and a new max-workers changes nothing; check-config says 78', async () => {
     const port = await freePort();
-    const url = `http://127.0.0.1:${port}`;
     const file = path.join(dir, 'pool.yml');
     const text = (queues: string, max: number) =>
       [`redis-url: ${redisUrl()}`, `prefix: ${prefix}`, `queues: ${queues}`, `processor: ${fixture('sleep.mjs')}`, 'min-workers: 1', `max-workers: ${max}`, `metrics-port: ${port}`].join('\n');
     writeFileSync(file, text('[q6]', 2));
-    daemon = spawnDaemon(['node', BIN, '--config', file, '--log-format', 'json']);
-    await daemon.waitFor('worker ready');
-    const before = await daemon.status(url);
+    daemon = cli.spawn(['--config', file, '--log-format', 'json']);
+    await daemon.waitForLog('worker ready');
+    const before = await daemon.status();
 
     writeFileSync(file, text('[q6, "x:y"]', 5));
     const check = await runCli(['check-config', file]);
     expect(check.code).toBe(78);
     expect(check.stdout).toMatch(/error .*pool\.yml: queues in .*pool\.yml: "x:y" is not allowed; a queue name cannot contain ':'/);
 
-    daemon.child.kill('SIGHUP');
-    const refused = await daemon.waitFor('reload refused; keeping the current config');
+    daemon.kill('SIGHUP');
+    const refused = await daemon.waitForLog('reload refused; keeping the current config');
     expect(String(refused['err'])).toContain('"x:y"');
-    const after = await daemon.status(url);
+    const after = await daemon.status();
     expect(after['queues']).toEqual(['q6']);
     expect(after['maxWorkers']).toBe(2);
     expect(after['lastReload']).toMatchObject({ ok: false, changed: [] });
-    expect(after['workers'].map((w: { pid: number }) => w.pid)).toEqual(before['workers'].map((w: { pid: number }) => w.pid));
-    expect(daemon.lines.filter((l) => l.msg === 'config reloaded')).toEqual([]);
+    expect(after.workers.map((w) => w.pid)).toEqual(before.workers.map((w) => w.pid));
+    expect(daemon.logs.filter((l) => l.msg === 'config reloaded')).toEqual([]);
   });
 
   it('Daemon.reload: when a part refuses the new config, every part keeps the old one', async () => {
-    const { d } = await startPool('rollback', { processor: fixture('sleep.mjs'), 'min-workers': '1', 'max-workers': '2' });
+    const { daemon: d } = await startPool({ queues: 'q', processor: fixture('sleep.mjs'), 'min-workers': '1', 'max-workers': '2' });
     const before = await d.status();
     const next = { ...d.config, queues: ['q', 'x:y'], maxWorkers: 7, minWorkers: 2 };
     await expect(d.reload(next)).rejects.toThrow(/Queue name cannot contain :/);

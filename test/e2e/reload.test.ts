@@ -4,29 +4,23 @@
  * shows the new settings. A broken file is refused and the running config kept. A reload that
  * changes the queues re-points GET /events at the new ones.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
-import { deletePrefix, queue, redisUrl, uniquePrefix } from '../helpers/redis.js';
-import { BIN, ROOT, freePort, spawnDaemon, type RunningDaemon } from '../helpers/spawn-daemon.js';
+import { describe, expect, it } from 'vitest';
+import { cliPerFile, CliProcess, freePort, ROOT } from '../helpers/cli.js';
+import { queue, redisUrl } from '../helpers/redis.js';
 import { follow, type SseEvent } from '../helpers/sse.js';
 import { until } from '../helpers/wait.js';
 
 describe('reload on SIGHUP', () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'wp-reload-'));
-  const prefix = uniquePrefix('reload');
-  let daemon: RunningDaemon | undefined;
-
-  afterAll(async () => {
-    if (daemon && daemon.child.exitCode === null) daemon.child.kill('SIGKILL');
-    await deletePrefix(prefix);
-    rmSync(dir, { recursive: true, force: true });
-  });
+  const cli = cliPerFile('reload');
+  const { prefix } = cli;
+  let daemon: CliProcess | undefined;
 
   it('applies min, threshold and concurrency under load without losing a job, and refuses a broken file', async () => {
     const port = await freePort();
-    const url = `http://127.0.0.1:${port}`;
     const file = path.join(dir, 'reloading.yml');
     const settings = (s: { min: number; threshold: number; concurrency: number | string }) =>
       [
@@ -44,8 +38,8 @@ describe('reload on SIGHUP', () => {
         `metrics-port: ${port}`,
       ].join('\n');
     writeFileSync(file, settings({ min: 1, threshold: 0.5, concurrency: 2 }));
-    daemon = spawnDaemon(['node', BIN, '--config', file]);
-    await daemon.waitFor('worker ready');
+    daemon = cli.spawn(['--config', file]);
+    await daemon.waitForLog('worker ready');
 
     const q = queue('work', prefix);
     try {
@@ -58,30 +52,30 @@ describe('reload on SIGHUP', () => {
       let watching = true;
       const watcher = (async () => {
         while (watching) {
-          const s = await daemon!.status(url).catch(() => ({ runningWorkers: -1 }));
-          fewestRunning = Math.min(fewestRunning, s['runningWorkers'] as number);
+          const s = await daemon!.status().catch(() => ({ runningWorkers: -1 }));
+          fewestRunning = Math.min(fewestRunning, s.runningWorkers);
           await new Promise((r) => setTimeout(r, 50));
         }
       })();
 
       writeFileSync(file, settings({ min: 2, threshold: 0.8, concurrency: 3 }));
-      daemon.child.kill('SIGHUP');
-      const reloaded = await daemon.waitFor('config reloaded');
+      daemon.kill('SIGHUP');
+      const reloaded = await daemon.waitForLog('config reloaded');
       expect(reloaded['changed']).toEqual(['min-workers', 'utilization-threshold', 'concurrency']);
       expect(reloaded['replaceWorkers']).toBe(true);
 
-      const after = await daemon.status(url);
+      const after = await daemon.status();
       expect(after['minWorkers']).toBe(2);
       expect(after['utilizationThreshold']).toBe(0.8);
       expect(after['concurrency']).toBe(3);
       expect(after['lastReload']).toMatchObject({ ok: true, needRestart: [] });
 
-      await daemon.waitFor('reload: every worker runs the new settings', () => true, 45_000);
-      const rolled = await daemon.status(url);
-      const active = (rolled['workers'] as Array<{ state: string; concurrency: number }>).filter((w) => w.state !== 'draining');
+      await daemon.waitForLog('reload: every worker runs the new settings', 45_000);
+      const rolled = await daemon.status();
+      const active = rolled.workers.filter((w) => w.state !== 'draining');
       expect(active.length).toBeGreaterThanOrEqual(2);
       expect(active.every((w) => w.concurrency === 3)).toBe(true);
-      const replaced = daemon.lines.filter((l) => l.msg === 'reload: replacing worker').length;
+      const replaced = daemon.logs.filter((l) => l.msg === 'reload: replacing worker').length;
       expect(replaced).toBeGreaterThanOrEqual(1);
 
       await until(async () => (await q.getJobCounts('completed'))['completed'] === JOBS, 'every job to complete', 45_000, 100);
@@ -92,7 +86,7 @@ describe('reload on SIGHUP', () => {
       expect(fewestRunning).toBeGreaterThanOrEqual(1);
       // Every replaced worker finished its jobs and exited cleanly.
       const exits = await until(() => {
-        const all = daemon!.lines.filter((l) => l.msg === 'worker exited');
+        const all = daemon!.logs.filter((l) => l.msg === 'worker exited');
         return all.filter((l) => l['reason'] === 'reload').length >= replaced ? all : undefined;
       }, 'the replaced workers to exit');
       expect(exits.every((l) => l['code'] === 0)).toBe(true);
@@ -100,27 +94,27 @@ describe('reload on SIGHUP', () => {
       // A broken file: refused, logged, and the pool runs on as it was.
       const good = readFileSync(file, 'utf8');
       writeFileSync(file, good.replace('concurrency: 3', 'concurrency: 0'));
-      daemon.child.kill('SIGHUP');
-      const refused = await daemon.waitFor('reload refused; keeping the current config');
+      daemon.kill('SIGHUP');
+      const refused = await daemon.waitForLog('reload refused; keeping the current config');
       expect(refused['err']).toMatch(/^concurrency in .*reloading\.yml: 0 is not allowed/);
-      const kept = await daemon.status(url);
+      const kept = await daemon.status();
       expect(kept['concurrency']).toBe(3);
       expect(kept['minWorkers']).toBe(2);
       expect(kept['lastReload']).toMatchObject({ ok: false });
 
       // A processor that does not load is refused the same way, before any worker is replaced.
       writeFileSync(file, good.replace(/^processor: .*$/m, `processor: ${path.join(ROOT, 'test/fixtures/not-a-processor.mjs')}`));
-      daemon.child.kill('SIGHUP');
-      const unloadable = await daemon.waitFor('reload refused; keeping the current config', (l) => String(l['err']).includes('not-a-processor'));
+      daemon.kill('SIGHUP');
+      const unloadable = await daemon.waitForLog((l) => l.msg === 'reload refused; keeping the current config' && String(l['err']).includes('not-a-processor'));
       expect(unloadable['err']).toMatch(/default export must be a function/);
-      expect((await daemon.status(url))['lastReload']).toMatchObject({ ok: false });
-      expect(daemon.lines.filter((l) => l.msg === 'reload: replacing worker').length).toBe(replaced);
-      expect(daemon.child.exitCode).toBeNull();
+      expect((await daemon.status())['lastReload']).toMatchObject({ ok: false });
+      expect(daemon.logs.filter((l) => l.msg === 'reload: replacing worker').length).toBe(replaced);
+      expect(daemon.proc.exitCode).toBeNull();
     } finally {
       await q.close();
     }
 
-    daemon.child.kill('SIGTERM');
+    daemon.kill('SIGTERM');
     expect(await daemon.exited).toEqual({ code: 0, signal: null });
   });
 
@@ -131,8 +125,8 @@ describe('reload on SIGHUP', () => {
     const settings = (queues: string) =>
       [`redis-url: ${redisUrl()}`, `prefix: ${prefix}`, `queues: [${queues}]`, `processor: ${path.join(ROOT, 'test/fixtures/sleep.mjs')}`, 'min-workers: 1', 'max-workers: 1', `metrics-port: ${port}`].join('\n');
     writeFileSync(file, settings('before'));
-    const d = spawnDaemon(['node', BIN, '--config', file]);
-    await d.waitFor('worker ready');
+    const d = cli.spawn(['--config', file]);
+    await d.waitForLog('worker ready');
     const events: SseEvent[] = [];
     const close = await follow(`${url}/events`, (e) => events.push(e));
     const q = queue('after', prefix);
@@ -141,7 +135,7 @@ describe('reload on SIGHUP', () => {
       await until(() => hellos().length === 1, 'hello');
       expect(hellos()).toEqual([['before']]);
       writeFileSync(file, settings('after'));
-      d.child.kill('SIGHUP');
+      d.kill('SIGHUP');
       await until(() => hellos().length === 2, 'a second hello after the reload', 20_000);
       expect(hellos()[1]).toEqual(['after']);
       const job = await q.add('job', { ms: 20 });
@@ -149,8 +143,7 @@ describe('reload on SIGHUP', () => {
     } finally {
       close();
       await q.close();
-      d.child.kill('SIGTERM');
-      await d.exited;
+      await d.stop();
     }
   });
 });

@@ -1,5 +1,4 @@
 /** `routes --check`, `enqueue --job`, selector errors in config, and the producer API, against a real Redis. */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -7,21 +6,16 @@ import { fileURLToPath } from 'node:url';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createProducer } from '../../src/producer.js';
+import { runCli } from '../helpers/cli.js';
 import { client, deletePrefix, redisUrl, uniquePrefix } from '../helpers/redis.js';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const BIN = path.join(ROOT, 'bin/worker-pool');
-const PROCESSOR = path.join(ROOT, 'test/fixtures/routed-jobs.mjs');
+const PROCESSOR = fileURLToPath(new URL('../fixtures/routed-jobs.mjs', import.meta.url));
 const RULES = ['routing-rules:', '  - ["resource_boundary=cpu&urgency=high", null]', '  - ["*", "default"]'];
 
-function cli(args: string[]): Promise<{ code: number | null; out: string }> {
-  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('WORKER_POOL_')));
-  env['REDIS_URL'] = redisUrl();
-  const child = spawn(process.execPath, [BIN, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  child.stdout.on('data', (c: Buffer) => (out += c.toString()));
-  child.stderr.on('data', (c: Buffer) => (out += c.toString()));
-  return new Promise((resolve) => child.on('exit', (code) => resolve({ code, out })));
+/** A command with this run's Redis as $REDIS_URL; `out` is stdout then stderr. */
+async function cli(args: string[]): Promise<{ code: number | null; out: string }> {
+  const r = await runCli(args, { env: { REDIS_URL: redisUrl() } });
+  return { code: r.code, out: r.stdout + r.stderr };
 }
 
 describe('routing from the command line', () => {

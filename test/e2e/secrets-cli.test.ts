@@ -7,13 +7,11 @@
 import { readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort, startEmbeddedRedis, type EmbeddedRedis } from '../../src/redis/embedded.js';
-import { runCli } from '../helpers/cli.js';
-import { fixture } from '../helpers/daemon.js';
-import { uniquePrefix } from '../helpers/redis.js';
-import { BIN, spawnDaemon, type RunningDaemon } from '../helpers/spawn-daemon.js';
+import { freePort, type EmbeddedRedis } from '../../src/redis/embedded.js';
+import { CliProcess, runCli } from '../helpers/cli.js';
+import { fixture } from '../helpers/pool.js';
+import { startRedisWithUser, uniquePrefix } from '../helpers/redis.js';
 import { until } from '../helpers/wait.js';
 
 const SECRET = 'Zx9/k@Lq:7mW+r/Ep';
@@ -24,22 +22,12 @@ let dir: string;
 const leaks = (text: string) => text.includes(SECRET) || text.includes(ENCODED) || text.includes('Zx9/k');
 
 beforeAll(async () => {
-  redis = await startEmbeddedRedis();
-  const admin = new Redis(redis.url);
-  await admin.call('ACL', 'SETUSER', 'pool', 'on', `>${SECRET}`, '~*', '&*', '+@all');
-  await admin.call('ACL', 'SETUSER', 'default', 'off');
-  admin.disconnect();
+  redis = await startRedisWithUser('pool', SECRET);
   dir = mkdtempSync(path.join(os.tmpdir(), 'wp-secret-cli-'));
 });
 afterAll(async () => {
   await redis.stop();
 });
-
-async function stop(d: RunningDaemon): Promise<void> {
-  if (d.child.exitCode !== null) return;
-  d.child.kill('SIGTERM');
-  await d.exited;
-}
 
 describe('the Redis password in a URL', () => {
   it('works written as is (with / @ :), and shows in no log, /status, reload error, argv or child environment', async () => {
@@ -49,25 +37,25 @@ describe('the Redis password in a URL', () => {
     const good = `processor: ${fixture('record.mjs')}\nqueues: [q]\nprefix: ${uniquePrefix('secret-cli')}\nmin-workers: 1\nmax-workers: 1\nmetrics-port: ${port}\n`;
     writeFileSync(file, good);
     // In argv (what the README warns against) and in the environment, where children used to find it.
-    const d = spawnDaemon(['node', BIN, '--config', file, '--redis-url', raw, '--log-format', 'json'], { WORKER_POOL_REDIS_URL: raw });
+    const d = new CliProcess(['--config', file, '--redis-url', raw, '--log-format', 'json'], { env: { WORKER_POOL_REDIS_URL: raw } });
     try {
-      await d.waitFor('worker ready');
+      await d.waitForLog('worker ready');
       const url = `http://127.0.0.1:${port}`;
-      await until(async () => (await d.status(url))['ready'] === true, 'ready through the ACL user');
+      await until(async () => (await d.status()).ready === true, 'ready through the ACL user');
       const status = await (await fetch(`${url}/status`)).text();
       expect(status).toContain('pool:***@127.0.0.1');
-      const cmdline = readFileSync(`/proc/${d.child.pid}/cmdline`, 'utf8');
+      const cmdline = readFileSync(`/proc/${d.proc.pid}/cmdline`, 'utf8');
       expect(leaks(cmdline), `the supervisor's command line: ${cmdline}`).toBe(false);
-      const s = await d.status(url);
-      for (const w of s['workers'] as Array<{ pid: number }>) {
+      const s = await d.status();
+      for (const w of s.workers) {
         const environ = readFileSync(`/proc/${w.pid}/environ`, 'utf8');
         expect(leaks(environ), "a worker's environment").toBe(false);
         expect(environ).not.toContain('WORKER_POOL_');
       }
-      expect(leaks(JSON.stringify(d.lines)), 'the logs').toBe(false);
+      expect(leaks(JSON.stringify(d.logs)), 'the logs').toBe(false);
       expect(leaks(d.stderr), 'stderr').toBe(false);
     } finally {
-      await stop(d);
+      await d.stop();
     }
   });
 
@@ -76,27 +64,27 @@ describe('the Redis password in a URL', () => {
     const file = path.join(dir, 'query.yml');
     const good = `processor: ${fixture('record.mjs')}\nqueues: [q]\nprefix: ${uniquePrefix('secret-q')}\nmetrics-port: ${port}\n`;
     writeFileSync(file, good + `redis-url: "redis://127.0.0.1:${redis.port}/0?username=pool&password=${ENCODED}"\n`);
-    const d = spawnDaemon(['node', BIN, '--config', file, '--log-format', 'json']);
+    const d = new CliProcess(['--config', file, '--log-format', 'json']);
     try {
-      const started = await d.waitFor('worker-pool starting');
+      const started = await d.waitForLog('worker-pool starting');
       expect(started['redis']).toBe(`redis://127.0.0.1:${redis.port}/0?username=pool&password=***`);
-      await d.waitFor('worker ready');
+      await d.waitForLog('worker ready');
       const url = `http://127.0.0.1:${port}`;
-      await until(async () => (await d.status(url))['ready'] === true, 'ready with the password from the query');
+      await until(async () => (await d.status()).ready === true, 'ready with the password from the query');
       expect(leaks(await (await fetch(`${url}/status`)).text())).toBe(false);
       // A reload refused on a value that quotes the password (written as is).
       writeFileSync(file, good + `redis-url: "http://pool:${SECRET}@127.0.0.1"\n`);
-      d.child.kill('SIGHUP');
-      await d.waitFor('reload refused; keeping the current config');
+      d.kill('SIGHUP');
+      await d.waitForLog('reload refused; keeping the current config');
       const after = await (await fetch(`${url}/status`)).text();
       // A loopback-only pool without an access file shows a refused reload's error to its (local) client, redacted as the log has it (docs/http.md).
       expect(JSON.parse(after).lastReload).toMatchObject({ ok: false, error: expect.stringContaining('pool:***@127.0.0.1') });
-      expect(JSON.stringify(d.lines)).toContain('pool:***@127.0.0.1');
+      expect(JSON.stringify(d.logs)).toContain('pool:***@127.0.0.1');
       expect(leaks(after), `/status after the refused reload: ${after}`).toBe(false);
-      expect(leaks(JSON.stringify(d.lines)), 'the logs').toBe(false);
+      expect(leaks(JSON.stringify(d.logs)), 'the logs').toBe(false);
       expect(leaks(d.stderr), 'stderr').toBe(false);
     } finally {
-      await stop(d);
+      await d.stop();
     }
   });
 

@@ -8,8 +8,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { CliProcess, ROOT } from '../helpers/cli.js';
 import { deletePrefix, queue, redisUrl, uniquePrefix } from '../helpers/redis.js';
-import { BIN, ROOT, spawnDaemon, type RunningDaemon } from '../helpers/spawn-daemon.js';
 import { until } from '../helpers/wait.js';
 
 interface Ran {
@@ -36,10 +36,10 @@ function maxOverlap(runs: Ran[]): number {
 describe('serial queue across two daemons', () => {
   const prefix = uniquePrefix('serial');
   const dir = mkdtempSync(path.join(tmpdir(), 'wp-serial-'));
-  const daemons: RunningDaemon[] = [];
+  const daemons: CliProcess[] = [];
 
   afterAll(async () => {
-    for (const d of daemons) if (d.child.exitCode === null) d.child.kill('SIGKILL');
+    for (const d of daemons) await d.stop('SIGKILL');
     await deletePrefix(prefix);
     rmSync(dir, { recursive: true, force: true });
   });
@@ -64,9 +64,9 @@ describe('serial queue across two daemons', () => {
           'log-level: info',
         ].join('\n'),
       );
-      daemons.push(spawnDaemon(['node', BIN, '--config', file]));
+      daemons.push(new CliProcess(['--config', file]));
     }
-    await Promise.all(daemons.map((d) => d.waitFor('worker ready', (l) => l['worker'] === 'worker-2')));
+    await Promise.all(daemons.map((d) => d.waitForLog((l) => l.msg === 'worker ready' && l['worker'] === 'worker-2')));
 
     const serial = queue('serial', prefix);
     const free = queue('free', prefix);
@@ -101,7 +101,7 @@ describe('serial queue across two daemons', () => {
       await serial.setGlobalConcurrency(5);
       await until(async () => (await serial.getGlobalConcurrency()) === 1, 'the limit to be set back', 15_000, 100);
       const warned = await until(
-        () => daemons.flatMap((d) => d.lines).find((l) => l.msg === 'global concurrency in Redis differed (another pool configured with a different limit?); set it back'),
+        () => daemons.flatMap((d) => d.logs).find((l) => l.msg === 'global concurrency in Redis differed (another pool configured with a different limit?); set it back'),
         'a pool to warn that it set the limit back',
       );
       expect(warned).toMatchObject({ queue: 'serial', globalConcurrency: 1, found: 5 });
@@ -110,8 +110,6 @@ describe('serial queue across two daemons', () => {
       await free.close();
     }
 
-    for (const d of daemons) d.child.kill('SIGTERM');
-    const exits = await Promise.all(daemons.map((d) => d.exited));
-    expect(exits.map((e) => e.code)).toEqual([0, 0]);
+    expect(await Promise.all(daemons.map((d) => d.stop()))).toEqual([0, 0]);
   });
 });

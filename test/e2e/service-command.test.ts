@@ -7,12 +7,12 @@
  * RestartPreventExitStatus=78 keeps systemd from retrying.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
-import { deletePrefix, redisUrl, uniquePrefix } from '../helpers/redis.js';
-import { BIN, ROOT, freePort, spawnDaemon, type RunningDaemon } from '../helpers/spawn-daemon.js';
+import { describe, expect, it } from 'vitest';
+import { BIN, cliPerFile, CliProcess, freePort, ROOT } from '../helpers/cli.js';
+import { redisUrl } from '../helpers/redis.js';
 import { last, parseUnit } from '../helpers/unit-file.js';
 import { until } from '../helpers/wait.js';
 
@@ -42,14 +42,9 @@ describe('the ExecStart= command line of worker-pool@.service', () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'wp-service-'));
   const etc = path.join(dir, 'etc-worker-pool');
   const credentials = path.join(dir, 'credentials');
-  const prefix = uniquePrefix('service');
-  let daemon: RunningDaemon | undefined;
-
-  afterAll(async () => {
-    if (daemon && daemon.child.exitCode === null) daemon.child.kill('SIGKILL');
-    await deletePrefix(prefix);
-    rmSync(dir, { recursive: true, force: true });
-  });
+  const cli = cliPerFile('service');
+  const { prefix } = cli;
+  let daemon: CliProcess | undefined;
 
   it('starts worker-pool@worker from config/worker.yml, serves /status, and exits 0 on SIGTERM', async () => {
     mkdirSync(etc);
@@ -66,11 +61,11 @@ describe('the ExecStart= command line of worker-pool@.service', () => {
     writeFileSync(path.join(etc, 'worker.yml'), adapted);
 
     const argv = execStart('worker', etc);
-    daemon = spawnDaemon(argv, unitEnvironment(credentials));
-    const url = `http://127.0.0.1:${port}`;
+    // As systemd runs it: the unit's command line as is (bin/worker-pool through its #! line).
+    daemon = cli.spawn(argv, { command: [], env: unitEnvironment(credentials) });
     const status = await until(async () => {
-      const s = await daemon!.status(url);
-      return s['ready'] === true ? s : undefined;
+      const s = await daemon!.status();
+      return s.ready ? s : undefined;
     }, '/status to report ready', 30_000, 100);
     expect(status['pool']).toBe('worker');
     expect(status['queues']).toEqual(['default', 'remote_execution']);
@@ -79,16 +74,16 @@ describe('the ExecStart= command line of worker-pool@.service', () => {
     expect(status['maxWorkers']).toBe(4);
 
     // Process titles name the instance, as `ps -fp PID` shows them.
-    const title = execFileSync('ps', ['-o', 'args=', '-p', String(daemon.child.pid)], { encoding: 'utf8' }).trim();
+    const title = execFileSync('ps', ['-o', 'args=', '-p', String(daemon.proc.pid)], { encoding: 'utf8' }).trim();
     expect(title).toMatch(/^worker-pool worker supervisor \[1 workers, 0 of 5 busy\]/);
 
-    daemon.child.kill('SIGTERM');
+    daemon.kill('SIGTERM');
     expect(await daemon.exited).toEqual({ code: 0, signal: null });
   });
 
   it('exits 78 with one line naming the key when the instance file is broken', async () => {
     writeFileSync(path.join(etc, 'broken.yml'), readFileSync(path.join(etc, 'worker.yml'), 'utf8').replace(/^concurrency: .*$/m, 'concurrency: five'));
-    const broken = spawnDaemon(execStart('broken', etc), unitEnvironment(credentials));
+    const broken = cli.spawn(execStart('broken', etc), { command: [], env: unitEnvironment(credentials) });
     expect(await broken.exited).toEqual({ code: 78, signal: null });
     expect(broken.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^worker-pool: concurrency in .*broken\.yml: "five" is not allowed; expected a whole number/)]);
   });

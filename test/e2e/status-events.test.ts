@@ -3,35 +3,30 @@
  * 1 not ready, 3 nothing answers; --watch redraws until Ctrl-C; a client of /events follows one
  * job through its progress to its end, and sees scaling decisions and worker lifecycle.
  */
-import { spawn, spawnSync } from 'node:child_process';
-import { once } from 'node:events';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort, startCliDaemon, type CliDaemon } from '../helpers/cli-daemon.js';
-import { client, deletePrefix, queue, redisUrl, uniquePrefix } from '../helpers/redis.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { cliPerFile, CliProcess, freePort, runCli } from '../helpers/cli.js';
+import { client, queue, redisUrl } from '../helpers/redis.js';
 import { follow, type SseEvent } from '../helpers/sse.js';
+import { untilReady } from '../helpers/http-request.js';
 import { until } from '../helpers/wait.js';
 
-function status(...args: string[]) {
-  const r = spawnSync(process.execPath, ['bin/worker-pool', 'status', ...args], { encoding: 'utf8', timeout: 20_000 });
-  return { code: r.status, out: r.stdout + r.stderr };
+async function status(...args: string[]) {
+  const r = await runCli(['status', ...args], { timeoutMs: 20_000 });
+  return { code: r.code, out: r.stdout + r.stderr };
 }
 
 describe('status and events', () => {
-  const prefix = uniquePrefix('status');
-  let daemon: CliDaemon;
+  const cli = cliPerFile('status');
+  const { prefix } = cli;
+  let daemon: CliProcess;
 
   beforeAll(async () => {
-    daemon = await startCliDaemon(['--name', 'st', '--redis-url', redisUrl(), '--prefix', prefix, '--queues', 'reports', '--processor', 'test/fixtures/progress.mjs', '--min-workers', '1', '--max-workers', '2', '--scaling-period', '0.5', '--window', '2', '--events-payloads']);
-    await until(async () => (await fetch(`${daemon.url}/readyz`)).ok, 'daemon ready');
+    daemon = await cli.start(['--name', 'st', '--redis-url', redisUrl(), '--prefix', prefix, '--queues', 'reports', '--processor', 'test/fixtures/progress.mjs', '--min-workers', '1', '--max-workers', '2', '--scaling-period', '0.5', '--window', '2', '--events-payloads']);
+    await untilReady(daemon.url);
   });
 
-  afterAll(async () => {
-    await daemon?.stop();
-    await deletePrefix(prefix);
-  });
-
-  it('status: exit 0 and the pool, worker and queue tables when ready', () => {
-    const r = status('--url', daemon.url);
+  it('status: exit 0 and the pool, worker and queue tables when ready', async () => {
+    const r = await status('--url', daemon.url);
     expect(r.code, r.out).toBe(0);
     expect(r.out).toContain('● worker-pool st — ready');
     expect(r.out).toMatch(/^worker-1\s+\d+\s+running\s+0\/1/m);
@@ -40,16 +35,16 @@ describe('status and events', () => {
   });
 
   it('status: exit 3 when nothing answers', async () => {
-    const r = status('--url', `http://127.0.0.1:${await freePort()}`);
+    const r = await status('--url', `http://127.0.0.1:${await freePort()}`);
     expect(r.code).toBe(3);
     expect(r.out).toMatch(/^worker-pool status: nothing answers at http:\/\/127\.0\.0\.1:\d+ /);
   });
 
   it('status: exit 1 while the daemon runs but is not ready (Redis unreachable)', async () => {
     const deadRedis = `redis://127.0.0.1:${await freePort()}`;
-    const unready = await startCliDaemon(['--name', 'nr', '--redis-url', deadRedis, '--processor', 'test/fixtures/progress.mjs']);
+    const unready = await cli.start(['--name', 'nr', '--redis-url', deadRedis, '--processor', 'test/fixtures/progress.mjs']);
     try {
-      const r = status('--url', unready.url);
+      const r = await status('--url', unready.url);
       expect(r.out).toContain('NOT READY');
       expect(r.out).toContain('(DOWN)');
       expect(r.code).toBe(1);
@@ -59,19 +54,14 @@ describe('status and events', () => {
   });
 
   it('status --watch redraws every --interval seconds until Ctrl-C, then exits with the last state', async () => {
-    const child = spawn(process.execPath, ['bin/worker-pool', 'status', '--url', daemon.url, '--watch', '--interval', '0.3'], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
-    await until(() => (out.match(/every 0\.3 s, Ctrl-C to quit/g) ?? []).length >= 3, 'three redraws', 20_000);
-    expect(out.match(/● worker-pool st — ready/g)!.length).toBeGreaterThanOrEqual(3);
-    const exited = once(child, 'exit');
-    child.kill('SIGINT');
-    const [code] = (await exited) as [number | null];
-    expect(code).toBe(0);
+    const watch = cli.spawn(['status', '--url', daemon.url, '--watch', '--interval', '0.3']);
+    await until(() => (watch.stdout.match(/every 0\.3 s, Ctrl-C to quit/g) ?? []).length >= 3, 'three redraws', 20_000);
+    expect(watch.stdout.match(/● worker-pool st — ready/g)!.length).toBeGreaterThanOrEqual(3);
+    expect(await watch.stop('SIGINT')).toBe(0);
   });
 
-  it('status --interval rejects a bad value with a usage error', () => {
-    const r = status('--url', daemon.url, '--watch', '--interval', 'soon');
+  it('status --interval rejects a bad value with a usage error', async () => {
+    const r = await status('--url', daemon.url, '--watch', '--interval', 'soon');
     expect(r.code).toBe(64);
     expect(r.out).toContain('--interval: "soon" is not allowed');
   });
@@ -101,7 +91,7 @@ describe('status and events', () => {
       await until(() => events.some((e) => e.event === 'worker' && e.data['event'] === 'ready' && e.data['worker'] === 'worker-2'), 'worker-2 ready on the stream', 30_000);
       expect(events.some((e) => e.event === 'worker' && e.data['event'] === 'started' && e.data['worker'] === 'worker-2')).toBe(true);
       const redis = client();
-      expect((await redis.client('LIST')).toString()).toContain('worker-pool:st:events');
+      expect(String(await redis.client('LIST'))).toContain('worker-pool:st:events');
       redis.disconnect();
     } finally {
       close();
@@ -109,7 +99,7 @@ describe('status and events', () => {
     // Job events are read only while someone listens: the last client gone, their connections close.
     const redis = client();
     try {
-      await until(async () => !(await redis.client('LIST')).toString().includes('worker-pool:st:events'), 'the job-event connections to close', 10_000, 100);
+      await until(async () => !String(await redis.client('LIST')).includes('worker-pool:st:events'), 'the job-event connections to close', 10_000, 100);
     } finally {
       redis.disconnect();
     }

@@ -9,26 +9,18 @@
  * counted in worker_pool_log_dropped_bytes_total, and once stdout is read again a line says how
  * much was lost.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
 import { afterAll, describe, expect, it } from 'vitest';
-import { freePort } from '../helpers/cli-daemon.js';
-import { request } from '../helpers/http-request.js';
+import { CliProcess, freePort } from '../helpers/cli.js';
+import { healthzUntil, request, untilReady } from '../helpers/http-request.js';
 import { deletePrefix, queue, redisUrl, uniquePrefix } from '../helpers/redis.js';
 import { until } from '../helpers/wait.js';
 
 const prefix = uniquePrefix('stdout');
-let proc: ChildProcess | undefined;
+let daemon: CliProcess | undefined;
 afterAll(async () => {
-  if (proc && proc.exitCode === null && proc.signalCode === null) {
-    const exited = once(proc, 'exit');
-    proc.kill('SIGTERM');
-    proc.stdout?.resume();
-    // A frozen daemon (the bug this guards against) never gets to act on SIGTERM.
-    const late = setTimeout(() => proc?.kill('SIGKILL'), 15_000);
-    await exited;
-    clearTimeout(late);
-  }
+  daemon?.proc.stdout!.resume();
+  // A frozen daemon (the bug this guards against) never gets to act on SIGTERM.
+  await daemon?.stop('SIGTERM', 15_000);
   await deletePrefix(prefix);
 });
 
@@ -37,23 +29,14 @@ describe('stdout on a pipe nobody reads', () => {
     const port = await freePort();
     const url = `http://127.0.0.1:${port}`;
     // A short scaling period: the supervisor has lines of its own to write (scaling changes) while the pipe is full.
-    proc = spawn(process.execPath, ['bin/worker-pool', '--redis-url', redisUrl(), '--prefix', prefix, '--queues', 'q', '--processor', 'test/fixtures/big-result.mjs', '--concurrency', '10', '--min-workers', '1', '--max-workers', '3', '--scaling-period', '0.5', '--window', '1', '--metrics-port', String(port), '--log-format', 'json'], {
-      stdio: ['ignore', 'pipe', 'ignore'],
-    });
-    proc.stdout!.pause();
-    await until(async () => (await request(`${url}/readyz`).catch(() => ({ status: 0 }))).status === 200, 'the pool ready', 30_000);
+    const d = (daemon = new CliProcess(['--redis-url', redisUrl(), '--prefix', prefix, '--queues', 'q', '--processor', 'test/fixtures/big-result.mjs', '--concurrency', '10', '--min-workers', '1', '--max-workers', '3', '--scaling-period', '0.5', '--window', '1', '--metrics-port', String(port), '--log-format', 'json'], { unreadStdout: true }));
+    await untilReady(url);
 
     const q = queue('q', prefix);
     await q.addBulk(Array.from({ length: 3000 }, (_, n) => ({ name: 'fail', data: { n, failBytes: 2000 }, opts: { attempts: 1 } })));
-    const probes: number[] = [];
-    await until(
-      async () => {
-        const t = performance.now();
-        const r = await request(`${url}/healthz`);
-        probes.push(performance.now() - t);
-        expect(r.status).toBe(200);
-        return (await q.getJobCounts('failed')).failed === 3000;
-      },
+    const probes = await healthzUntil(
+      url,
+      async () => (await q.getJobCounts('failed')).failed === 3000,
       'all 3,000 jobs to end (failed, as asked) while stdout is not read',
       120_000,
       200,
@@ -69,8 +52,7 @@ describe('stdout on a pipe nobody reads', () => {
 
     // Read stdout again: the backlog drains, then a line says how much was lost.
     let out = '';
-    proc.stdout!.on('data', (c: Buffer) => (out += c.toString()));
-    proc.stdout!.resume();
+    d.proc.stdout!.on('data', (c: Buffer) => (out += c.toString()));
     await until(() => /"msg":"\d+ bytes of log output dropped \(stdout was not read fast enough\)"/.test(out), 'the dropped-log notice on stdout', 20_000);
     const notice = out.split('\n').find((l) => l.includes('bytes of log output dropped'))!;
     // A worker's notice names the worker; each process says what it lost of its own lines.

@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CliProcess, runCli } from '../helpers/cli.js';
-import { fixture } from '../helpers/daemon.js';
+import { fixture } from '../helpers/pool.js';
 import { redisUrl } from '../helpers/redis.js';
 
 const REFUSAL = /workerOptions\.telemetry must be an object, got "yes"; give a Telemetry object such as new BullMQOtel/;
@@ -24,13 +24,10 @@ describe('a bad workerOptions value', () => {
 
   it('is refused by start before anything runs (exit 78, one line on stderr)', async () => {
     const p = new CliProcess(['--processor', fixture('bad-telemetry.mjs'), '--redis-url', redisUrl(), '--prefix', `wp-options-${process.pid}`, '--metrics-port', '0']);
-    // Either it exits (refused) or it says it is starting (accepted): whichever comes first.
-    const outcome = await Promise.race([p.exited.then((e) => ({ exited: e.code })), p.waitForLog((l) => l.msg === 'worker-pool starting').then(() => ({ started: true }))]);
-    if ('started' in outcome) {
-      p.kill('SIGKILL');
-      await p.exited;
-    }
-    expect(outcome).toEqual({ exited: 78 });
+    // Either it says it is starting (accepted) or it exits first (refused: waitForLog rejects).
+    const started = await p.waitForLog('worker-pool starting').then(() => true, () => false);
+    if (started) await p.stop('SIGKILL');
+    expect({ started, exited: (await p.exited).code }).toEqual({ started: false, exited: 78 });
     expect(p.stderr.trim().split('\n')).toHaveLength(1);
     expect(p.stderr).toMatch(REFUSAL);
   });

@@ -6,9 +6,9 @@
  * `npm test` runs 60 s with an event every 10 s; `npm run soak` (CHAOS_SCALE > 1) the issue's
  * 5 minutes with an event every 30 s.
  */
-import { afterEach, describe, expect, it } from 'vitest';
-import { Queue } from 'bullmq';
-import { FIXTURES, Lab, type Host, type HostDaemon } from './lab.js';
+import { describe, expect, it } from 'vitest';
+import { until } from '../helpers/wait.js';
+import { FIXTURES, Lab, labPerTest, type Host, type HostDaemon } from './lab.js';
 
 const SOAK = Number(process.env['CHAOS_SCALE'] ?? 1) > 1;
 const DURATION_S = SOAK ? 300 : 60;
@@ -16,22 +16,14 @@ const PERIOD_S = SOAK ? 30 : 10;
 const CAP = 4;
 const LEASE_S = 5;
 
-let lab: Lab | undefined;
-let q: Queue | undefined;
-afterEach(async () => {
-  await q?.close().catch(() => undefined);
-  q = undefined;
-  await lab?.close();
-  lab = undefined;
-});
+const openLab = labPerTest();
 
 describe('fleet cap across network namespaces', () => {
   it(`three hosts wanting 3 workers each under --fleet-max-workers ${CAP}, a random host killed or cut off every ${PERIOD_S} s for ${DURATION_S} s: never more than ${CAP} workers`, { timeout: (DURATION_S + 120) * 1000 }, async () => {
-    lab = await Lab.open();
-    const l = lab;
+    const l = await openLab();
     const url = await l.startRedis();
     const prefix = `cap${l.id}`;
-    q = new Queue('q', { connection: { url, maxRetriesPerRequest: null } as never, prefix });
+    const q = l.queue(url, prefix);
     // Far more work than the cap can do in the run: every host wants its max all along.
     for (let i = 0; i < 6; i++) await q.addBulk(Array.from({ length: 500 }, (_, j) => ({ name: 'short', data: { ms: 250 }, opts: { jobId: `j-${i}-${j}` } })));
     const args = ['--redis-url', url, '--prefix', prefix, '--queues', 'q', '--processor', `${FIXTURES}/record.mjs`, '--name', 'capped', '--concurrency', '1', '--min-workers', '3', '--max-workers', '3', '--fleet-max-workers', String(CAP), '--scaling-period', '1', '--window', '1', '--stop-timeout', '2'];
@@ -49,7 +41,7 @@ describe('fleet cap across network namespaces', () => {
       sum = 0;
       for (const h of hosts) {
         const d = daemonOf.get(h)!;
-        const n = l.workerCount(Lab.childrenOf(new Set([d.pid])));
+        const n = l.workerCount(Lab.childrenOf(new Set([d.proc.pid!])));
         perHost.set(h, n);
         sum += n;
       }
@@ -58,13 +50,10 @@ describe('fleet cap across network namespaces', () => {
       worst = Math.max(worst, sum);
     };
     const sampler = setInterval(sample, 100);
+    /** How long until `cond` held, or undefined if it did not within `ms`. */
     const waitFor = async (cond: () => boolean, ms: number): Promise<number | undefined> => {
       const t0 = Date.now();
-      while (Date.now() - t0 < ms) {
-        if (cond()) return Date.now() - t0;
-        await new Promise((r) => setTimeout(r, 50));
-      }
-      return undefined;
+      return until(cond, 'a condition', ms).then(() => Date.now() - t0, () => undefined);
     };
     const events: string[] = [];
     const reuse: number[] = [];

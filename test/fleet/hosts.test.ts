@@ -4,22 +4,15 @@
  * partition, a pause of twice the lease (SIGSTOP/SIGCONT), and the fleet view. Times are printed
  * (README's table), and bounded only generously: well below BullMQ's stalled check (30–60 s).
  */
-import { afterEach, describe, expect, it } from 'vitest';
-import { Queue } from 'bullmq';
+import { describe, expect, it } from 'vitest';
+import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { FleetInstance, FleetView } from '../../src/fleet/view.js';
-import { FIXTURES, Lab, type Host, type HostDaemon } from './lab.js';
+import { until } from '../helpers/wait.js';
+import { FIXTURES, labPerTest, type Host, type HostDaemon, type Lab } from './lab.js';
 
 const LEASE_S = 5;
-let lab: Lab | undefined;
-let q: Queue | undefined;
-
-afterEach(async () => {
-  await q?.close().catch(() => undefined);
-  q = undefined;
-  await lab?.close();
-  lab = undefined;
-});
+const openLab = labPerTest();
 
 interface World {
   lab: Lab;
@@ -32,11 +25,10 @@ interface World {
 }
 
 async function world(): Promise<World> {
-  lab = await Lab.open();
-  const url = await lab.startRedis();
-  const prefix = `fleet${lab.id}`;
-  q = new Queue('q', { connection: { url, maxRetriesPerRequest: null } as never, prefix });
-  const l = lab;
+  const l = await openLab();
+  const url = await l.startRedis();
+  const prefix = `fleet${l.id}`;
+  const q = l.queue(url, prefix);
   const args = ['--redis-url', url, '--prefix', prefix, '--queues', 'q', '--processor', `${FIXTURES}/record.mjs`, '--name', 'pool', '--concurrency', '2', '--min-workers', '2', '--max-workers', '2', '--stop-timeout', '2'];
   return { lab: l, url, redis: l.client(url), prefix, q, runs: `${prefix}:runs`, start: (host, extra = []) => l.startDaemon(host, [...args, ...extra]) };
 }
@@ -46,23 +38,16 @@ async function fleet(d: HostDaemon): Promise<FleetView> {
   return (await res.json()) as FleetView;
 }
 
-async function until<T>(check: () => Promise<T> | T, what: string, timeoutMs: number, everyMs = 50): Promise<NonNullable<T>> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await check();
-      if (v) return v as NonNullable<T>;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what} (${String(last ?? '')})`);
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
-}
-
 /** The instance of a host in a fleet view. */
 const on = (v: FleetView, host: Host): FleetInstance | undefined => v.instances.find((i) => i.host === host.name);
+
+/** Until `host` is live in the fleet `peer` sees, registered again under an epoch newer than `epoch`. */
+function rejoined(peer: HostDaemon, host: Host, epoch: number, what: string): Promise<FleetInstance> {
+  return until(async () => {
+    const i = on(await fleet(peer), host);
+    return i?.state === 'live' && i.epoch > epoch ? i : undefined;
+  }, what, 30_000, 100);
+}
 
 /** Jobs `${tag}-0…n-1` of `ms` (a retry runs `retryMs`), recorded per run in w.runs. */
 async function addJobs(w: World, tag: string, n: number, ms: number): Promise<string[]> {
@@ -104,7 +89,7 @@ async function victimWithJobs(w: World, victim: Host, peers: Host[], n: number, 
   const ids = await addJobs(w, 'job', n, ms);
   await until(async () => (await lockedBy(w, ids, self.epoch)).length === n, `the victim running all ${n} jobs`, 30_000).catch(async (err: Error) => {
     const locks = await Promise.all(ids.map((id) => w.redis.get(`${w.prefix}:q:${id}:lock`)));
-    throw new Error(`${err.message}; locks ${JSON.stringify(locks)}, epoch ${self.epoch}; log:\n${dv.lines.slice(-15).join('\n')}`);
+    throw new Error(`${err.message}; locks ${JSON.stringify(locks)}, epoch ${self.epoch}; log:\n${dv.output.split('\n').slice(-15).join('\n')}`);
   });
   const dps = await Promise.all(peers.map((p) => w.start(p)));
   await until(async () => (await fleet(dps[0]!)).instances.filter((i) => i.state === 'live').length === peers.length + 1, 'every host registered', 20_000);
@@ -181,10 +166,7 @@ describe('fleet across network namespaces', () => {
     await new Promise((r) => setTimeout(r, Math.max(0, 20_000 - (Date.now() - cutAt))));
     await w.lab.linkUp(a!);
     const upAt = Date.now();
-    const again = await until(async () => {
-      const i = on(await fleet(dps[0]!), a!);
-      return i?.state === 'live' && i.epoch > epoch ? i : undefined;
-    }, 'the cut-off host registered again', 30_000, 100);
+    const again = await rejoined(dps[0]!, a!, epoch, 'the cut-off host registered again');
     const rejoinMs = Date.now() - upAt;
     await idleOn(dv);
     const { duplicates } = await settle(w, ids);
@@ -202,10 +184,7 @@ describe('fleet across network namespaces', () => {
     await new Promise((r) => setTimeout(r, Math.max(0, 2 * LEASE_S * 1000 - (Date.now() - stopAt))));
     await w.lab.signalAll(a!, 'SIGCONT');
     const contAt = Date.now();
-    const again = await until(async () => {
-      const i = on(await fleet(dps[0]!), a!);
-      return i?.state === 'live' && i.epoch > epoch ? i : undefined;
-    }, 'the paused host registered again', 30_000, 100);
+    const again = await rejoined(dps[0]!, a!, epoch, 'the paused host registered again');
     const rejoinMs = Date.now() - contAt;
     await idleOn(dv);
     const { duplicates } = await settle(w, ids);

@@ -9,14 +9,16 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomInt } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
+import { afterEach } from 'vitest';
+import { BIN, startCli, type CliProcess } from '../helpers/cli.js';
+import { until } from '../helpers/wait.js';
+
+export { FIXTURES } from '../helpers/pool.js';
 
 const run = promisify(execFile);
-export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-export const FIXTURES = path.join(ROOT, 'test/fixtures');
 
 async function ip(...args: string[]): Promise<string> {
   try {
@@ -35,13 +37,8 @@ export interface Host {
   addr: string;
 }
 
-export interface HostDaemon {
-  host: Host;
-  proc: ChildProcess;
-  pid: number;
-  url: string;
-  lines: string[];
-}
+/** worker-pool running inside a host. */
+export type HostDaemon = CliProcess & { host: Host };
 
 export class Lab {
   readonly id = randomBytes(3).toString('hex');
@@ -53,6 +50,7 @@ export class Lab {
   private redisNs: Host | undefined;
   private nextAddr = 10;
   private clients: Redis[] = [];
+  private queues: Queue[] = [];
 
   static async open(): Promise<Lab> {
     const lab = new Lab();
@@ -90,21 +88,17 @@ export class Lab {
     this.redisNs = host;
     this.redisProc = spawn('ip', ['netns', 'exec', host.ns, 'redis-server', '--port', '6379', '--bind', host.addr, '--save', '', '--appendonly', 'no', '--protected-mode', 'no'], { stdio: 'ignore' });
     const url = `redis://${host.addr}:6379`;
-    const deadline = Date.now() + 15_000;
-    for (;;) {
+    await until(async () => {
       const c = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
       c.on('error', () => undefined);
       try {
         await c.connect();
-        await c.ping();
+        return (await c.ping()) === 'PONG';
+      } finally {
         c.disconnect();
-        return url;
-      } catch {
-        c.disconnect();
-        if (Date.now() > deadline) throw new Error(`redis-server did not answer at ${url} within 15 s`);
-        await new Promise((r) => setTimeout(r, 100));
       }
-    }
+    }, `redis-server to answer at ${url}`, 15_000, 100);
+    return url;
   }
 
   /** A client of the lab's Redis from the test's own (root) namespace, closed with the lab. */
@@ -115,35 +109,19 @@ export class Lab {
     return c;
   }
 
+  /** A BullMQ queue on the lab's Redis from the test's own namespace, closed with the lab. */
+  queue(url: string, prefix: string, name = 'q'): Queue {
+    const q = new Queue(name, { connection: { url, maxRetriesPerRequest: null } as never, prefix });
+    this.queues.push(q);
+    return q;
+  }
+
   /** Run `worker-pool` inside a host (its own host name), HTTP on the host's address; resolves when it listens. */
   async startDaemon(host: Host, args: string[], timeoutMs = 45_000): Promise<HostDaemon> {
-    const cmd = [process.execPath, path.join(ROOT, 'bin/worker-pool'), ...args, '--metrics-host', host.addr, '--http-insecure', '--metrics-port', '9464', '--log-format', 'json'];
-    const script = `hostname ${host.name} && exec "$@"`;
-    const proc = spawn('ip', ['netns', 'exec', host.ns, 'unshare', '--uts', 'sh', '-c', script, 'sh', ...cmd], { stdio: ['ignore', 'pipe', 'pipe'] });
-    const lines: string[] = [];
-    let buf = '';
-    const url = await new Promise<string>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`daemon on ${host.name} did not start within ${timeoutMs} ms:\n${lines.slice(-20).join('\n')}`)), timeoutMs);
-      proc.stdout!.on('data', (chunk: Buffer) => {
-        buf += chunk.toString();
-        let nl;
-        while ((nl = buf.indexOf('\n')) >= 0) {
-          const line = buf.slice(0, nl);
-          buf = buf.slice(nl + 1);
-          lines.push(line);
-          if (line.includes('"worker-pool starting"')) {
-            clearTimeout(timer);
-            resolve(`http://${host.addr}:9464`);
-          }
-        }
-      });
-      proc.stderr!.on('data', (chunk: Buffer) => lines.push(chunk.toString()));
-      proc.once('exit', (code) => {
-        clearTimeout(timer);
-        reject(new Error(`daemon on ${host.name} exited with ${code} before listening:\n${lines.slice(-20).join('\n')}`));
-      });
-    });
-    const d: HostDaemon = { host, proc, pid: proc.pid!, url, lines };
+    // ip netns exec, unshare and sh each exec the next: the process is the daemon itself.
+    const inHost = ['ip', 'netns', 'exec', host.ns, 'unshare', '--uts', 'sh', '-c', `hostname ${host.name} && exec "$@"`, 'sh', process.execPath, BIN];
+    const cli = await startCli([...args, '--metrics-host', host.addr, '--http-insecure', '--metrics-port', '9464'], { command: inHost, timeoutMs });
+    const d = Object.assign(cli, { host });
     this.daemons.push(d);
     return d;
   }
@@ -219,6 +197,7 @@ export class Lab {
   }
 
   async close(): Promise<void> {
+    for (const q of this.queues) await q.close().catch(() => undefined);
     for (const c of this.clients) c.disconnect();
     for (const h of this.hosts) {
       await ip('link', 'set', h.veth, 'up').catch(() => undefined);
@@ -236,4 +215,14 @@ export class Lab {
     await ip('link', 'del', this.bridge).catch(() => undefined);
     void this.redisNs;
   }
+}
+
+/** For a test file whose tests each build a lab: returns Lab.open, and registers an afterEach that closes the test's lab. */
+export function labPerTest(): () => Promise<Lab> {
+  let lab: Lab | undefined;
+  afterEach(async () => {
+    await lab?.close();
+    lab = undefined;
+  });
+  return async () => (lab = await Lab.open());
 }

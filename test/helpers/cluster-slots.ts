@@ -1,4 +1,5 @@
-/** Redis Cluster slots for tests: a tag's slot, a tag for a slot, who owns which slots, filling a slot with keys. */
+/** Redis Cluster slots for tests: a tag's slot, a tag for a slot, who owns which slots, filling a slot with keys, moving slots. */
+import { spawnSync } from 'node:child_process';
 import { Redis } from 'ioredis';
 
 /** Redis Cluster's key slot: CRC16 (XMODEM) of the hash tag, mod 16384. */
@@ -47,4 +48,11 @@ export async function fillSlot(port: number, tag: string, count: number): Promis
   } finally {
     c.disconnect();
   }
+}
+
+/** `redis-cli --cluster reshard` of `slots` slots (the lowest first) from one master to another: its exit status and output, and how long it took. */
+export function reshard(from: SlotRange, to: SlotRange, slots = 1): { status: number | null; output: string; ms: number } {
+  const t0 = Date.now();
+  const r = spawnSync('redis-cli', ['--cluster', 'reshard', `127.0.0.1:${from.port}`, '--cluster-from', from.id, '--cluster-to', to.id, '--cluster-slots', String(slots), '--cluster-yes'], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+  return { status: r.status, output: r.stdout + r.stderr, ms: Date.now() - t0 };
 }

@@ -8,7 +8,8 @@
  */
 import { EventEmitter } from 'node:events';
 import type { Redis } from 'ioredis';
-import { client } from './redis.js';
+import { client, redisUrl } from './redis.js';
+import { once } from './wait.js';
 
 export interface JobEvent {
   type: 'job-start' | 'job-end';
@@ -42,10 +43,11 @@ export class JobEvents extends EventEmitter<{ event: [JobEvent] }> {
   constructor(
     private readonly prefix: string,
     private readonly queues: readonly string[],
+    url = redisUrl(),
   ) {
     super();
-    this.conn = client();
-    this.reader = client();
+    this.conn = client(url);
+    this.reader = client(url);
     this.loop = this.run();
   }
 
@@ -58,18 +60,10 @@ export class JobEvents extends EventEmitter<{ event: [JobEvent] }> {
     return this.events.filter((e) => e.type === 'job-end');
   }
 
-  /** The next start (from now on, or already recorded if `past`) that `match` accepts. */
-  nextStart(match: (e: JobEvent) => boolean, timeoutMs = 30_000): Promise<JobEvent> {
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => (this.off('event', on), reject(new Error(`timed out after ${timeoutMs} ms waiting for a job start`))), timeoutMs);
-      const on = (e: JobEvent) => {
-        if (e.type !== 'job-start' || !match(e)) return;
-        clearTimeout(timer);
-        this.off('event', on);
-        resolve(e);
-      };
-      this.on('event', on);
-    });
+  /** The next start from now on that `match` accepts. */
+  async nextStart(match: (e: JobEvent) => boolean, timeoutMs = 30_000): Promise<JobEvent> {
+    const [e] = await once<[JobEvent]>(this, 'event', (x) => x.type === 'job-start' && match(x), timeoutMs);
+    return e;
   }
 
   async close(): Promise<void> {

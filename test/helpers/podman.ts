@@ -1,11 +1,19 @@
 /**
  * podman for the container tests: every call goes through the project's containers.conf (runc, no
  * default ulimits: scripts/podman/containers.conf), the image is the one `npm run image` builds,
- * and each container has a unique name and is removed by that name.
+ * and each container has a unique name and is removed by that name. containerPools gives a test
+ * file its pools in containers, on a Redis of its own outside them.
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
+import type { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
+import { afterAll, afterEach, beforeAll } from 'vitest';
+import { freePort, startEmbeddedRedis, type EmbeddedRedis } from '../../src/redis/embedded.js';
+import { fixture } from './pool.js';
+import { queue as openQueue, uniquePrefix } from './redis.js';
+import { until } from './wait.js';
 
 /** The image `npm run image` tags: WP_IMAGE names another (scripts/image.sh reads the same). */
 export const IMAGE = process.env['WP_IMAGE'] ?? 'localhost/bullmq-worker-pool:dev';
@@ -145,4 +153,96 @@ export class Container {
   async remove(): Promise<void> {
     await podman(['rm', '--force', '--time', '0', this.name]);
   }
+}
+
+/** A pool in a container from the image: its container, HTTP port, key prefix and its queue q on the file's Redis. */
+export interface ContainerPool {
+  container: Container;
+  port: number;
+  prefix: string;
+  queue: Queue;
+}
+
+export interface ContainerPoolOptions {
+  /** podman run options (before the image). */
+  options?: string[];
+  /** Arguments before the pool's own (after an --entrypoint among the options). */
+  args?: string[];
+  /** Its key prefix (default a fresh one): a second container on the first one's jobs. */
+  prefix?: string;
+}
+
+export interface ContainerPools {
+  /** The file's Redis, outside the containers, which they reach over the host's network (--network host). */
+  readonly redis: EmbeddedRedis;
+  /** A client on it. */
+  readonly db: Redis;
+  /** A pool in a container on queue q, its processor the fixture mounted as /app/jobs/NAME; resolves once /readyz says ready. */
+  start(processor: string, flags?: string[], o?: ContainerPoolOptions): Promise<ContainerPool>;
+}
+
+/**
+ * For a container test file: before its tests, `npm run image` and a Redis of its own; after each
+ * test, `beforeCleanup` (e.g. wake a stopped Redis), then its containers removed and its queues
+ * closed; after all, the Redis stopped. `jobs`: the fixtures mounted at /app/jobs (beside the
+ * image's node_modules, so that they may import ioredis).
+ */
+export function containerPools(label: string, jobs: string[], beforeCleanup: (pools: ContainerPools) => void = () => undefined): ContainerPools {
+  let redis: EmbeddedRedis | undefined;
+  let db: Redis | undefined;
+  const containers: Container[] = [];
+  const queues: Queue[] = [];
+  const mounts = Object.fromEntries(jobs.map((name) => [fixture(name), `/app/jobs/${name}`]));
+  const pools: ContainerPools = {
+    get redis() {
+      if (!redis) throw new Error("the file's Redis is not started yet (containerPools starts it in beforeAll)");
+      return redis;
+    },
+    get db() {
+      if (!db) throw new Error("the file's Redis is not started yet (containerPools starts it in beforeAll)");
+      return db;
+    },
+    async start(processor, flags = [], o = {}) {
+      const port = await freePort();
+      const prefix = o.prefix ?? uniquePrefix(label);
+      const container = await Container.start({
+        env: { WORKER_POOL_REDIS_URL: pools.redis.url, WORKER_POOL_METRICS_PORT: String(port) },
+        mounts,
+        options: o.options ?? [],
+        args: [...(o.args ?? []), '--queues', 'q', '--processor', `/app/jobs/${processor}`, '--prefix', prefix, ...flags],
+      });
+      containers.push(container);
+      const queue = openQueue('q', prefix, pools.redis.url);
+      queues.push(queue);
+      let exited: { exitCode: number } | undefined;
+      await until(
+        async () => {
+          const s = await container.state();
+          if (!s.running) return (exited = s);
+          return (await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => undefined))?.status === 200;
+        },
+        'the pool in the container to be ready',
+        60_000,
+        100,
+      );
+      if (exited) throw new Error(`the container exited ${exited.exitCode}:\n${await container.logs()}`);
+      return { container, port, prefix, queue };
+    },
+  };
+  beforeAll(async () => {
+    const built = await buildImage();
+    console.log(`npm run image: ${built.seconds.toFixed(1)} s`);
+    redis = await startEmbeddedRedis();
+    db = new Redis(redis.url);
+  }, 20 * 60_000);
+  afterEach(async () => {
+    if (redis) beforeCleanup(pools);
+    for (const c of containers.splice(0)) await c.remove();
+    for (const q of queues.splice(0)) await q.close();
+  });
+  afterAll(async () => {
+    db?.disconnect();
+    await redis?.stop();
+  });
+  return pools;
 }

@@ -1,7 +1,8 @@
 /**
- * Real Redis topologies for the HA tests: one redis-server per node on a free loopback port with
- * its own data directory, stopped by pid. A Sentinel rig (a master, two replicas, three sentinels,
- * down-after 1 s, failover-timeout 3 s) and a Cluster rig (three masters, no replicas).
+ * Real Redis topologies for the HA and TLS tests: one redis-server per node on a free loopback port
+ * with its own data directory and config file, stopped by pid. A Sentinel rig (a master, two
+ * replicas, three sentinels, down-after 1 s, failover-timeout 3 s), a Cluster rig (three masters, no
+ * replicas), and a TLS-only node. (A plain private server is src/redis/embedded.ts.)
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
@@ -10,7 +11,9 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
+import { connect } from '../../src/redis/connection.js';
 import { redisServerPath } from '../../src/redis/embedded.js';
+import { until } from './wait.js';
 
 export interface RigNode {
   port: number;
@@ -61,13 +64,24 @@ function requireRedisServer(): string {
   return bin;
 }
 
+export interface RigNodeOptions {
+  /** A sentinel, not a server. */
+  sentinel?: boolean;
+  /** TLS only: `port` is the TLS port (no plain one), with this certificate and key (clients need no certificate). */
+  tls?: { cert: string; key: string };
+}
+
 /** One redis-server (or sentinel) with a config file written once; `start` may be called again after a kill. */
-export function rigNode(root: string, name: string, port: number, conf: string[], sentinel = false): RigNode {
+export function rigNode(root: string, name: string, port: number, conf: string[], opts: RigNodeOptions = {}): RigNode {
   const bin = requireRedisServer();
+  const sentinel = opts.sentinel ?? false;
   const dir = path.join(root, name);
   spawnSync('mkdir', ['-p', dir]);
   const file = path.join(dir, sentinel ? 'sentinel.conf' : 'redis.conf');
-  writeFileSync(file, [`port ${port}`, 'bind 127.0.0.1', `dir ${dir}`, 'daemonize no', 'save ""', 'appendonly no', ...conf].join('\n') + '\n');
+  const ports = opts.tls
+    ? ['port 0', `tls-port ${port}`, `tls-cert-file ${opts.tls.cert}`, `tls-key-file ${opts.tls.key}`, `tls-ca-cert-file ${opts.tls.cert}`, 'tls-auth-clients no']
+    : [`port ${port}`];
+  writeFileSync(file, [...ports, 'bind 127.0.0.1', `dir ${dir}`, 'daemonize no', 'save ""', 'appendonly no', ...conf].join('\n') + '\n');
   const node: RigNode = {
     port,
     dir,
@@ -104,16 +118,6 @@ export interface SentinelRig {
   stop(): Promise<void>;
 }
 
-async function waitFor<T>(f: () => Promise<T | undefined>, what: string, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await f().catch(() => undefined);
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
 export async function startSentinelRig(name = 'mymaster'): Promise<SentinelRig> {
   const root = mkdtempSync(path.join(os.tmpdir(), 'wp-sentinel-'));
   const ports = [await freeRigPort(), await freeRigPort(), await freeRigPort()];
@@ -127,7 +131,7 @@ export async function startSentinelRig(name = 'mymaster'): Promise<SentinelRig> 
       `sentinel down-after-milliseconds ${name} 1000`,
       `sentinel failover-timeout ${name} 3000`,
       `sentinel parallel-syncs ${name} 1`,
-    ], true);
+    ], { sentinel: true });
     await s.start();
     sentinels.push(s);
   }
@@ -141,7 +145,7 @@ export async function startSentinelRig(name = 'mymaster'): Promise<SentinelRig> 
     }
   };
   // Ready when every sentinel knows both replicas and the other sentinels.
-  await waitFor(async () => {
+  await until(async () => {
     for (const s of sentinels) {
       const c = new Redis(s.port, '127.0.0.1', { lazyConnect: true, maxRetriesPerRequest: 1 });
       try {
@@ -154,7 +158,7 @@ export async function startSentinelRig(name = 'mymaster'): Promise<SentinelRig> 
       }
     }
     return true;
-  }, 'the sentinels to see the replicas and each other');
+  }, 'the sentinels to see the replicas and each other', 20_000, 100);
   const rig: SentinelRig = {
     name,
     nodes,
@@ -167,7 +171,7 @@ export async function startSentinelRig(name = 'mymaster'): Promise<SentinelRig> 
       return node;
     },
     async waitHealthy(timeoutMs = 30_000) {
-      await waitFor(async () => {
+      await until(async () => {
         const m = await rig.master();
         const c = new Redis(m.port, '127.0.0.1', { lazyConnect: true, maxRetriesPerRequest: 1 });
         try {
@@ -178,7 +182,7 @@ export async function startSentinelRig(name = 'mymaster'): Promise<SentinelRig> 
         } finally {
           c.disconnect();
         }
-      }, 'the master to have every replica online', timeoutMs);
+      }, 'the master to have every replica online', timeoutMs, 100);
     },
     async stop() {
       for (const n of [...sentinels, ...nodes]) await n.stop();
@@ -192,6 +196,8 @@ export interface ClusterRig {
   nodes: RigNode[];
   /** "127.0.0.1:P,…" of every node. */
   nodeList: string;
+  /** A cluster client on every node, as the daemon connects (its connection errors are ignored: commands say them). */
+  connect(): Redis;
   stop(): Promise<void>;
 }
 
@@ -207,7 +213,7 @@ export async function startClusterRig(masters = 3): Promise<ClusterRig> {
   const create = spawnSync('redis-cli', ['--cluster', 'create', ...nodes.map((n) => `127.0.0.1:${n.port}`), '--cluster-replicas', '0', '--cluster-yes'], { encoding: 'utf8' });
   if (create.status !== 0) throw new Error(`redis-cli --cluster create failed: ${create.stdout}${create.stderr}`);
   // Ready when every node says the cluster is ok.
-  await waitFor(async () => {
+  await until(async () => {
     for (const n of nodes) {
       const c = new Redis(n.port, '127.0.0.1', { lazyConnect: true, maxRetriesPerRequest: 1 });
       try {
@@ -219,10 +225,15 @@ export async function startClusterRig(masters = 3): Promise<ClusterRig> {
       }
     }
     return true;
-  }, 'the cluster to be ok');
+  }, 'the cluster to be ok', 20_000, 100);
   return {
     nodes,
     nodeList: nodes.map((n) => `127.0.0.1:${n.port}`).join(','),
+    connect() {
+      const client = connect({ url: 'redis://', clusterNodes: nodes.map((n) => ({ host: '127.0.0.1', port: n.port })) }, { connectionName: 'test' });
+      client.on('error', () => undefined);
+      return client;
+    },
     async stop() {
       for (const n of nodes) await n.stop();
       rmSync(root, { recursive: true, force: true });

@@ -1,8 +1,9 @@
-/** Redis for tests: the run's shared server, a unique key prefix per test, and cleanup. */
+/** Redis for tests: the run's shared server, a unique key prefix per test, cleanup, and a private server with one password user. */
 import { randomBytes } from 'node:crypto';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { inject } from 'vitest';
+import { startEmbeddedRedis, type EmbeddedRedis } from '../../src/redis/embedded.js';
 
 export function redisUrl(): string {
   return inject('redisUrl');
@@ -34,4 +35,17 @@ export async function deletePrefix(prefix: string, url = redisUrl()): Promise<vo
 
 export function queue(name: string, prefix: string, url = redisUrl()): Queue {
   return new Queue(name, { connection: { url, maxRetriesPerRequest: null } as never, prefix });
+}
+
+/** A private redis-server whose only user is `user` with this password (no anonymous access). */
+export async function startRedisWithUser(user: string, password: string): Promise<EmbeddedRedis> {
+  const redis = await startEmbeddedRedis();
+  const admin = new Redis(redis.url);
+  try {
+    await admin.call('ACL', 'SETUSER', user, 'on', `>${password}`, '~*', '&*', '+@all');
+    await admin.call('ACL', 'SETUSER', 'default', 'off');
+  } finally {
+    admin.disconnect();
+  }
+  return redis;
 }

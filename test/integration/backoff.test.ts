@@ -3,18 +3,14 @@
  * the fifth failed start makes the slot fatal (status, metrics, readyz, one error log line with the
  * load error); after the (shortened) cooldown it is tried again. Real children, real clock.
  */
-import { afterEach, describe, expect, it } from 'vitest';
-import type { Daemon } from '../../src/daemon/daemon.js';
-import type { WorkerExit } from '../../src/supervisor/supervisor.js';
-import { fixture, startDaemon, type LogLines } from '../helpers/daemon.js';
-import { redisUrl, uniquePrefix } from '../helpers/redis.js';
+import { describe, expect, it } from 'vitest';
+import type { WorkerProcess } from '../../src/supervisor/worker-process.js';
+import type { Slot, WorkerExit } from '../../src/supervisor/supervisor.js';
+import { fixture, poolPerTest } from '../helpers/pool.js';
 import { once } from '../helpers/wait.js';
+import { readStatus } from '../helpers/http-request.js';
 
-let daemon: (Daemon & { logs: LogLines }) | undefined;
-afterEach(async () => {
-  await daemon?.stop();
-  daemon = undefined;
-});
+const startPool = poolPerTest();
 
 describe('crash back-off and the fatal state', () => {
   it('restarts a failing start after 1, 2, 4, 8 s, goes fatal at the 5th, and retries after the cooldown', async () => {
@@ -22,14 +18,13 @@ describe('crash back-off and the fatal state', () => {
     const exits: WorkerExit[] = [];
     const cpuBefore = process.cpuUsage();
     const t0 = performance.now();
-    daemon = await startDaemon({ 'redis-url': redisUrl(), prefix: uniquePrefix('backoff'), queues: 'q', processor: fixture('exit-on-load.mjs'), 'min-workers': '1', 'max-workers': '1', 'fatal-cooldown': '3' });
-    const d = daemon;
+    const { daemon: d, logs } = await startPool({ queues: 'q', processor: fixture('exit-on-load.mjs'), 'min-workers': '1', 'max-workers': '1', 'fatal-cooldown': '3' }, { waitReady: false });
     d.supervisor.on('worker-started', (w) => forks.push(w.forkedAt));
     d.supervisor.on('worker-exit', (e) => exits.push(e));
     // The first child may have been forked before we listened.
     if (forks.length === 0) for (const w of d.supervisor.workers()) forks.push(w.forkedAt);
 
-    const [slot] = await once(d.supervisor, 'slot-fatal', () => true, 40_000);
+    const [slot] = await once<[Slot]>(d.supervisor, 'slot-fatal', () => true, 40_000);
     const fatalAt = performance.now();
     expect(exits.map((e) => e.reason)).toEqual(['failed_start', 'failed_start', 'failed_start', 'failed_start', 'failed_start']);
     expect(forks).toHaveLength(5);
@@ -45,7 +40,7 @@ describe('crash back-off and the fatal state', () => {
 
     // Fatal is visible everywhere an operator looks.
     expect(slot.failedStarts).toBe(5);
-    const status = (await (await fetch(`${d.url}/status`)).json()) as { fatalSlots: Array<{ id: string; lastError?: string; failedStarts: number }>; ready: boolean };
+    const status = await readStatus(d.url);
     expect(status.fatalSlots).toHaveLength(1);
     // A loopback-only pool without an access file shows the reason to every client (issue 27.6).
     expect(status.fatalSlots[0]!.lastError).toMatch(/this processor refuses to load/);
@@ -55,7 +50,7 @@ describe('crash back-off and the fatal state', () => {
     const metrics = await (await fetch(`${d.url}/metrics`)).text();
     expect(metrics).toMatch(/worker_pool_workers\{state="fatal",pool="default"\} 1/);
     expect(metrics).toMatch(/worker_pool_worker_exits_total\{reason="failed_start",pool="default"\} 5/);
-    const errors = d.logs.filter((l) => l['level'] === 50 && /slot is fatal/.test(String(l['msg'])));
+    const errors = logs.filter((l) => l['level'] === 50 && /slot is fatal/.test(String(l['msg'])));
     expect(errors).toHaveLength(1);
     expect(String(errors[0]!['loadError'])).toMatch(/this processor refuses to load/);
 
@@ -68,9 +63,8 @@ describe('crash back-off and the fatal state', () => {
   }, 60_000);
 
   it('a child that ran fine and then dies is replaced at once and counted as a crash', async () => {
-    daemon = await startDaemon({ 'redis-url': redisUrl(), prefix: uniquePrefix('backoff'), queues: 'q', processor: fixture('record.mjs'), 'min-workers': '1', 'max-workers': '1', 'start-seconds': '0.5' });
-    const d = daemon;
-    const [first] = await once(d.supervisor, 'worker-ready', () => true);
+    const { daemon: d } = await startPool({ queues: 'q', processor: fixture('record.mjs'), 'min-workers': '1', 'max-workers': '1', 'start-seconds': '0.5' }, { waitReady: false });
+    const [first] = await once<[WorkerProcess]>(d.supervisor, 'worker-ready', () => true);
     await new Promise((r) => setTimeout(r, 600)); // outlive start-seconds: this is what makes it a crash, not a failed start
     const exited = once<[WorkerExit]>(d.supervisor, 'worker-exit');
     const started = once(d.supervisor, 'worker-started');

@@ -3,14 +3,14 @@
  * job that kills its worker every time fails after a bounded number of tries (poison pill).
  */
 import { describe, expect, it } from 'vitest';
-import { fixture, poolPerTest } from '../helpers/daemon.js';
+import { fixture, poolPerTest } from '../helpers/pool.js';
 import { until } from '../helpers/wait.js';
 
 const startPool = poolPerTest();
 
 describe('bad jobs', () => {
   it('no handler, wrong data, throws, hangs, exits, throws in a timer: each fails with its reason; the pool stays up', async () => {
-    const { d, q } = await startPool('bad', { processor: fixture('bad-jobs.mjs'), concurrency: '1', 'min-workers': '2', 'max-workers': '2', 'job-timeout': '1', 'max-stalled-count': '1', 'start-seconds': '0.2' });
+    const { daemon: d, queue: q } = await startPool({ queues: 'q', processor: fixture('bad-jobs.mjs'), concurrency: '1', 'min-workers': '2', 'max-workers': '2', 'job-timeout': '1', 'max-stalled-count': '1', 'start-seconds': '0.2' });
     await until(() => d.supervisor.runningCount() === 2, 'two workers running');
     await q.add('nobody-handles-this', {}, { jobId: 'no-handler' });
     await q.add('sum', { items: 'not a list' }, { jobId: 'bad-data' });

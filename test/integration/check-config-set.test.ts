@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runCheckConfig } from '../../src/cli/check-config.js';
-import { ROOT } from '../helpers/spawn-daemon.js';
+import { ROOT } from '../helpers/cli.js';
 
 describe('check-config on a set of instance files', () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'wp-set-'));

@@ -4,25 +4,17 @@
  * 20 MB to stderr must leave /healthz answering, finish, and have what could not be passed on
  * counted (worker_pool_worker_output_dropped_bytes_total) and announced.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
 import { afterAll, describe, expect, it } from 'vitest';
+import { CliProcess, freePort } from '../helpers/cli.js';
 import { deletePrefix, queue, redisUrl, uniquePrefix } from '../helpers/redis.js';
-import { request } from '../helpers/http-request.js';
+import { healthzUntil, request, untilReady } from '../helpers/http-request.js';
 import { until } from '../helpers/wait.js';
-import { freePort } from '../helpers/cli-daemon.js';
 
 const prefix = uniquePrefix('output');
-let proc: ChildProcess | undefined;
+let daemon: CliProcess | undefined;
 afterAll(async () => {
-  if (proc && proc.exitCode === null && proc.signalCode === null) {
-    const exited = once(proc, 'exit');
-    proc.kill('SIGTERM');
-    // A frozen daemon (the bug this guards against) never gets to act on SIGTERM.
-    const late = setTimeout(() => proc?.kill('SIGKILL'), 15_000);
-    await exited;
-    clearTimeout(late);
-  }
+  // A frozen daemon (the bug this guards against) never gets to act on SIGTERM.
+  await daemon?.stop('SIGTERM', 15_000);
   await deletePrefix(prefix);
 });
 
@@ -31,26 +23,18 @@ describe('worker output', () => {
     const port = await freePort();
     const url = `http://127.0.0.1:${port}`;
     // At warn the supervisor itself says nearly nothing: what fills its stdout is the worker's output.
-    proc = spawn(process.execPath, ['bin/worker-pool', '--redis-url', redisUrl(), '--prefix', prefix, '--queues', 'out', '--processor', 'test/fixtures/big-output.mjs', '--scaling-period', '0.5', '--window', '1', '--metrics-port', String(port), '--log-format', 'json', '--log-level', 'warn'], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
     // stdout is left unread: the pipe fills after ~64 KB, as with a stuck log reader.
+    const p = (daemon = new CliProcess(['--redis-url', redisUrl(), '--prefix', prefix, '--queues', 'out', '--processor', 'test/fixtures/big-output.mjs', '--scaling-period', '0.5', '--window', '1', '--metrics-port', String(port), '--log-format', 'json', '--log-level', 'warn'], { unreadStdout: true }));
     try {
-      await until(async () => (await request(`${url}/readyz`).catch(() => ({ status: 0 }))).status === 200, 'a worker ready', 30_000, 200);
+      await untilReady(url);
       const q = queue('out', prefix);
       const job = await q.add('stderr', { bytes: 20 * 1024 * 1024 });
-      let slowest = 0;
-      let answers = 0;
       let dropped = 0;
       const droppedNow = async () => Number(/worker_pool_worker_output_dropped_bytes_total\{pool="default"\} (\d+)/.exec((await request(`${url}/metrics`)).body)?.[1]);
       // The child may still be writing after its job returns: wait for the output, not the job.
-      await until(
+      const probes = await healthzUntil(
+        url,
         async () => {
-          const t = performance.now();
-          const r = await request(`${url}/healthz`);
-          slowest = Math.max(slowest, performance.now() - t);
-          expect(r.status).toBe(200);
-          answers++;
           dropped = await droppedNow();
           // Lines are cut to 32 KiB (the rest is counted in each event's cutBytes): of 20 MB about 10 MB of events are left to drop.
           return dropped > 5 * 1024 * 1024 && (await q.getJob(job.id!))?.finishedOn !== undefined;
@@ -61,16 +45,16 @@ describe('worker output', () => {
       );
       expect((await q.getJob(job.id!))!.returnvalue).toMatchObject({ written: expect.any(Number) });
       await q.close();
-      console.log(`/healthz answered ${answers} times during the burst; slowest ${slowest.toFixed(0)} ms; worker output dropped: ${dropped} bytes`);
+      console.log(`/healthz answered ${probes.length} times during the burst; slowest ${Math.max(...probes).toFixed(0)} ms; worker output dropped: ${dropped} bytes`);
       // Once stdout is read again, what was lost is said there, as a log line.
       let out = '';
-      proc.stdout!.on('data', (c: Buffer) => (out += c.toString()));
+      p.proc.stdout!.on('data', (c: Buffer) => (out += c.toString()));
       await until(() => /"workerOutputBytes":\d+,"msg":"\d+ bytes of log output dropped/.test(out), 'the dropped-output notice on stdout', 20_000);
       // What did get through are log events (cut to the line cap), not raw bytes.
       const first = out.split('\n').find((l) => l.includes('"stream":"stderr"'));
       expect(JSON.parse(first!)).toMatchObject({ level: 40, worker: 'worker-1', stream: 'stderr', cutBytes: expect.any(Number) });
     } finally {
-      proc.stdout!.resume();
+      p.proc.stdout!.resume();
     }
   });
 });

@@ -9,17 +9,13 @@
  */
 import { spawn } from 'node:child_process';
 import os from 'node:os';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { DecisionRecord } from '../../src/scaling/control-loop.js';
 import { HostCpu } from '../../src/scaling/host-cpu.js';
-import { fixture, startPool, type TestPool } from '../helpers/pool.js';
+import { fixture, poolPerTest } from '../helpers/pool.js';
 import { client, queue, redisUrl } from '../helpers/redis.js';
 
-let pool: TestPool | undefined;
-afterEach(async () => {
-  await pool?.stop();
-  pool = undefined;
-});
+const startPool = poolPerTest();
 
 const SETTINGS = {
   'min-workers': 1, 'max-workers': 8, concurrency: 1, 'scaling-period': 1, window: 3,
@@ -40,7 +36,7 @@ interface Run {
  * `seconds`); completions counted after `measureFrom` s.
  */
 async function run(processor: string, data: object, jobs: number, flags: Record<string, unknown>, seconds: number, measureFrom: number, done?: (d: DecisionRecord) => boolean): Promise<Run> {
-  pool = await startPool({ processor: fixture(processor), ...SETTINGS, ...flags });
+  const pool = await startPool({ processor: fixture(processor), ...SETTINGS, ...flags });
   const { daemon } = pool;
   const decisions: DecisionRecord[] = [];
   daemon.loop.onDecision((d) => decisions.push(d));
@@ -83,8 +79,7 @@ async function run(processor: string, data: object, jobs: number, flags: Record<
   const othersCores = atMeasure && reading.busy !== null ? Math.max(0, reading.busy * reading.cores - ours) : NaN;
   const rate = (ends.filter((t) => t >= from && t <= to).length * 1000) / (to - from);
   await q.close();
-  await pool.stop();
-  pool = undefined;
+  await pool.close();
   return { decisions, rate, othersCores, sizes: decisions.map((d) => `${d.workersAfter}${d.guard ? `(${d.guard})` : ''}`).join(' ') };
 }
 
@@ -143,9 +138,9 @@ describe('CPU-saturation guard on a real pool', () => {
     const conn = client();
     let record = '';
     try {
-      pool = await startPool({ processor: fixture('spin-record.mjs'), ...SETTINGS });
+      const pool = await startPool({ processor: fixture('spin-record.mjs'), ...SETTINGS });
       const { daemon } = pool;
-      // Outside the pool's prefix, which stopping the test pool deletes.
+      // Outside the pool's prefix, which closing the test pool deletes.
       record = `${pool.prefix}-ran`;
       const decisions: DecisionRecord[] = [];
       daemon.loop.onDecision((d) => decisions.push(d));
@@ -158,8 +153,7 @@ describe('CPU-saturation guard on a real pool', () => {
       await new Promise<void>((resolve) => daemon.loop.onDecision(() => performance.now() - t0 >= 15_000 && resolve()));
       clearInterval(sampler);
       await q.close();
-      await pool.stop();
-      pool = undefined;
+      await pool.close();
       const ran = processesAtOnce(await conn.lrange(record, 0, -1));
       const context = `cores ${cores}, another process burning a core; most worker processes ${Math.max(...sizes)}; processes running jobs at once ${ran.instant} (spans overlapping ${ran.spans}, ${ran.pids} processes ran jobs); sizes ${decisions.map((d) => `${d.workersAfter}${d.guard ? `(${d.guard})` : ''}`).join(' ')}\n${decisions.filter((d) => d.guard).map((d) => d.reason).slice(0, 2).join('\n')}`;
       console.log(context);

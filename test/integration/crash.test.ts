@@ -1,21 +1,17 @@
 /** A worker that dies is replaced; one that cannot start is retried with back-off, not in a spin. */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { WorkerExit } from '../../src/supervisor/supervisor.js';
 import { queue } from '../helpers/redis.js';
-import { fixture, startPool, type TestPool } from '../helpers/pool.js';
+import { fixture, poolPerTest } from '../helpers/pool.js';
 import { once, until } from '../helpers/wait.js';
 
-let pool: TestPool | undefined;
-afterEach(async () => {
-  await pool?.stop();
-  pool = undefined;
-});
+const startPool = poolPerTest();
 
 describe('worker deaths', () => {
   it('replaces a worker killed by its job, keeping min workers', async () => {
     // max-stalled-count 0: the supervisor fails the job at its first death instead of handing it
     // back (where it would kill the other worker too; hand-back.test.ts covers that path).
-    pool = await startPool({ processor: fixture('crash.mjs'), 'min-workers': 2, 'max-workers': 2, 'scaling-period': 60, window: 60, 'max-stalled-count': 0 });
+    const pool = await startPool({ processor: fixture('crash.mjs'), 'min-workers': 2, 'max-workers': 2, 'scaling-period': 60, window: 60, 'max-stalled-count': 0 });
     const { supervisor } = pool.daemon;
     const before = supervisor.workers().map((w) => w.pid);
     // Let the workers live past the start window, so the death counts as a crash, not a failed start.
@@ -33,7 +29,7 @@ describe('worker deaths', () => {
   });
 
   it('backs off a processor that keeps failing to load instead of spinning', async () => {
-    pool = await startPool({ processor: fixture('sleep.mjs'), 'min-workers': 1, 'max-workers': 1, 'scaling-period': 60, window: 60 });
+    const pool = await startPool({ processor: fixture('sleep.mjs'), 'min-workers': 1, 'max-workers': 1, 'scaling-period': 60, window: 60 });
     const { supervisor } = pool.daemon;
     // Point new children at a module that throws on import, then kill the running worker.
     (supervisor.settings as { processor: string }).processor = fixture('exit-on-load.mjs');

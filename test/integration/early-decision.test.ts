@@ -3,16 +3,17 @@
  * the scaling period. A pool with a 30 s period on a full queue reaches 3 workers, one step per
  * decision, long before its first periodic decision could have added even one. Times are printed.
  */
-import { afterEach, describe, expect, it } from 'vitest';
-import type { DecisionRecord } from '../../src/scaling/control-loop.js';
-import { fixture, startPool, type TestPool } from '../helpers/pool.js';
+import { describe, expect, it } from 'vitest';
+import type { ChildMessage } from '../../src/ipc/messages.js';
+import type { ControlLoop, DecisionRecord } from '../../src/scaling/control-loop.js';
+import type { WorkerProcess } from '../../src/supervisor/worker-process.js';
+import { fixture, poolPerTest } from '../helpers/pool.js';
 import { queue } from '../helpers/redis.js';
 import { once } from '../helpers/wait.js';
-import type { ControlLoop } from '../../src/scaling/control-loop.js';
 
 const PERIOD_S = 30;
 
-let pool: TestPool | undefined;
+const startPool = poolPerTest();
 
 /** The first decision (from now on) that matches. */
 function decision(loop: ControlLoop, match: (d: DecisionRecord) => boolean, what: string, timeoutMs: number): Promise<DecisionRecord> {
@@ -27,14 +28,10 @@ function decision(loop: ControlLoop, match: (d: DecisionRecord) => boolean, what
     });
   });
 }
-afterEach(async () => {
-  await pool?.stop();
-  pool = undefined;
-});
 
 describe('early decisions (every slot busy, jobs waiting)', () => {
   it(`a saturated pool with --scaling-period ${PERIOD_S} reaches 3 workers well before ${PERIOD_S} s, one step at a time`, async () => {
-    pool = await startPool({ processor: fixture('sleep.mjs'), 'min-workers': 1, 'max-workers': 3, concurrency: 2, 'scaling-period': PERIOD_S, window: PERIOD_S, 'utilization-threshold': 0.5, 'stop-timeout': 5 });
+    const pool = await startPool({ processor: fixture('sleep.mjs'), 'min-workers': 1, 'max-workers': 3, concurrency: 2, 'scaling-period': PERIOD_S, window: PERIOD_S, 'utilization-threshold': 0.5, 'stop-timeout': 5 });
     const { daemon } = pool;
     const decisions: DecisionRecord[] = [];
     daemon.loop.onDecision((d) => decisions.push(d));
@@ -49,7 +46,7 @@ describe('early decisions (every slot busy, jobs waiting)', () => {
     expect(decisions.map((d) => [d.workersBefore, d.workersAfter]), context).toEqual([[1, 2], [2, 3]]);
     for (const d of decisions) expect(d.reason, context).toMatch(/every slot busy and \d+ jobs waiting/);
     // At max-workers the pool stays there however busy it is: no early decision adds a fourth.
-    await once(daemon.supervisor, 'worker-message', (_w, m) => m.type === 'sample' && m.busySlots === 2 && performance.now() - t0 > s * 1000 + 2000, 10_000);
+    await once<[WorkerProcess, ChildMessage]>(daemon.supervisor, 'worker-message', (_w, m) => m.type === 'sample' && m.busySlots === 2 && performance.now() - t0 > s * 1000 + 2000, 10_000);
     expect(daemon.supervisor.desired).toBe(3);
     expect(daemon.supervisor.workers().length).toBe(3);
     await q.close();
@@ -58,7 +55,7 @@ describe('early decisions (every slot busy, jobs waiting)', () => {
   it('after a quiet spell longer than a period, a burst gets its first extra worker early, not when the window average catches up', async () => {
     // Issue 27: a pool idle past its window held for half a window with every slot busy, because
     // the early step needed the window's average (kept low by the idle time) above the threshold.
-    pool = await startPool({ processor: fixture('sleep.mjs'), 'min-workers': 1, 'max-workers': 3, concurrency: 5, 'scaling-period': 3, window: 20, 'utilization-threshold': 0.5, 'stop-timeout': 5 });
+    const pool = await startPool({ processor: fixture('sleep.mjs'), 'min-workers': 1, 'max-workers': 3, concurrency: 5, 'scaling-period': 3, window: 20, 'utilization-threshold': 0.5, 'stop-timeout': 5 });
     const { daemon } = pool;
     const decisions: DecisionRecord[] = [];
     daemon.loop.onDecision((d) => decisions.push(d));

@@ -4,16 +4,16 @@
  */
 import http from 'node:http';
 import { describe, expect, it } from 'vitest';
-import { fixture, poolPerTest } from '../helpers/daemon.js';
+import { fixture, poolPerTest } from '../helpers/pool.js';
 import { follow, type SseEvent } from '../helpers/sse.js';
 import { request } from '../helpers/http-request.js';
 import { until } from '../helpers/wait.js';
 
-const start = poolPerTest();
+const startPool = poolPerTest();
 
 describe('/events privacy and filters', () => {
   it('sends no return value, failure reason or progress object by default', async () => {
-    const { d, q } = await start('priv', { processor: fixture('handlers.mjs') });
+    const { daemon: d, queue: q } = await startPool({ queues: 'q', processor: fixture('handlers.mjs') });
     const events: SseEvent[] = [];
     const close = await follow(`${d.url}/events`, (e) => events.push(e));
     try {
@@ -31,7 +31,7 @@ describe('/events privacy and filters', () => {
   });
 
   it('with --events-payloads sends return values and failure reasons', async () => {
-    const { d, q } = await start('payl', { processor: fixture('handlers.mjs'), 'events-payloads': true });
+    const { daemon: d, queue: q } = await startPool({ queues: 'q', processor: fixture('handlers.mjs'), 'events-payloads': true });
     const events: SseEvent[] = [];
     const close = await follow(`${d.url}/events`, (e) => events.push(e));
     try {
@@ -45,7 +45,7 @@ describe('/events privacy and filters', () => {
   });
 
   it('?queue=Q&job=ID gets only that job\'s events (no decisions, no workers, no other job)', async () => {
-    const { d, q } = await start('filt', { processor: fixture('handlers.mjs'), 'scaling-period': 0.2, window: 1 });
+    const { daemon: d, queue: q } = await startPool({ queues: 'q', processor: fixture('handlers.mjs'), 'scaling-period': 0.2, window: 1 });
     const mine = await q.add('add', { a: 1, b: 2 }, { delay: 1500 });
     const all: SseEvent[] = [];
     const one: SseEvent[] = [];
@@ -69,7 +69,7 @@ describe('/events privacy and filters', () => {
   });
 
   it('HEAD /events answers at once with the stream\'s headers and no body', async () => {
-    const { d } = await start('head', { processor: fixture('handlers.mjs') });
+    const { daemon: d } = await startPool({ queues: 'q', processor: fixture('handlers.mjs') });
     const r = await request(`${d.url}/events`, { method: 'HEAD' });
     expect(r.status).toBe(200);
     expect(r.headers['content-type']).toContain('text/event-stream');
@@ -78,7 +78,7 @@ describe('/events privacy and filters', () => {
   });
 
   it('answers 503 once --events-max-clients streams are open, and takes a new one when one leaves', async () => {
-    const { d } = await start('max', { processor: fixture('handlers.mjs'), 'events-max-clients': 2 });
+    const { daemon: d } = await startPool({ queues: 'q', processor: fixture('handlers.mjs'), 'events-max-clients': 2 });
     const open: http.ClientRequest[] = [];
     const openStream = () =>
       new Promise<number>((resolve, reject) => {

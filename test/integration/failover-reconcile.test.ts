@@ -5,15 +5,15 @@
  * to active with a lock in a live child's token space. A job the child does run is left alone.
  */
 import { describe, expect, it } from 'vitest';
-import { fixture, poolPerTest } from '../helpers/daemon.js';
+import { fixture, poolPerTest } from '../helpers/pool.js';
 import { client } from '../helpers/redis.js';
 import { until } from '../helpers/wait.js';
 
-const start = poolPerTest();
+const startPool = poolPerTest();
 
 describe('reconcile after a failover', () => {
   it("a job locked by a live child that does not run it goes back to waiting at once and completes; the child's own running job is untouched", async () => {
-    const { d, q, prefix } = await start('reconcile', { queues: 'q', processor: fixture('record.mjs'), concurrency: '2', 'min-workers': '1', 'max-workers': '1' });
+    const { daemon: d, queue: q, prefix } = await startPool({ queues: 'q', processor: fixture('record.mjs'), concurrency: '2', 'min-workers': '1', 'max-workers': '1' });
     await q.add('ok', { ms: 3000 }, { jobId: 'running' });
     const w = await until(() => d.supervisor.workers().find((x) => x.busySlots > 0), 'the child running its job', 20_000);
     // A job "completed" on a master that was then demoted: active, locked by the child's token space.

@@ -9,16 +9,17 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
 import type { Daemon } from '../../src/daemon/daemon.js';
 import { startEmbeddedRedis, type EmbeddedRedis } from '../../src/redis/embedded.js';
-import { fixture, startDaemon } from '../helpers/daemon.js';
-import { redisUrl, uniquePrefix } from '../helpers/redis.js';
+import { fixture, startPool, type TestPool } from '../helpers/pool.js';
+import { redisUrl } from '../helpers/redis.js';
 import { until } from '../helpers/wait.js';
+import { readStatus } from '../helpers/http-request.js';
 
-let daemon: Daemon | undefined;
+let pool: TestPool | undefined;
 const servers: EmbeddedRedis[] = [];
 const cleanups: Array<() => Promise<unknown>> = [];
 afterEach(async () => {
-  await daemon?.stop();
-  daemon = undefined;
+  await pool?.close();
+  pool = undefined;
   for (const s of servers.splice(0)) await s.stop();
   for (const c of cleanups.splice(0)) await c();
 });
@@ -42,8 +43,9 @@ describe('readiness follows fetch health', () => {
     await r.call('REPLICAOF', '127.0.0.1', String(master.port));
     await r.config('SET', 'maxmemory-policy', 'allkeys-lru');
     r.disconnect();
-    daemon = await startDaemon({ 'redis-url': replica.url, prefix: uniquePrefix('ro'), queues: 'q', processor: fixture('record.mjs'), 'min-workers': '1', 'max-workers': '1' });
-    const d = daemon;
+    // No worker starts: the fleet registration is a write, refused too.
+    pool = await startPool({ 'redis-url': replica.url, queues: 'q', processor: fixture('record.mjs'), 'min-workers': '1', 'max-workers': '1' }, { waitReady: false });
+    const d = pool.daemon;
     const seen = await until(async () => {
       const r = await readyz(d);
       return r.status === 503 && /fails to fetch|read-only replica/.test(r.body) ? r : undefined;
@@ -51,7 +53,7 @@ describe('readiness follows fetch health', () => {
     console.log(`READONLY: /readyz ${seen.status} ${seen.body.trim()}`);
     expect(seen.body).toMatch(/read-only replica/);
     expect(seen.body).toMatch(/not registered in the fleet registry yet/);
-    const status = (await (await fetch(`${d.url}/status`)).json()) as { redis: { warning: string | null; evictionPolicy: string | null }; readyReasons: string[] };
+    const status = await readStatus(d.url);
     expect(status.redis.evictionPolicy).toBe('allkeys-lru');
     expect(status.redis.warning).toMatch(/noeviction/);
     expect(status.readyReasons.length).toBeGreaterThan(0);
@@ -69,8 +71,8 @@ describe('readiness follows fetch health', () => {
     const u = new URL(redisUrl());
     u.username = user;
     u.password = 'secret-pw';
-    daemon = await startDaemon({ 'redis-url': u.toString(), prefix: uniquePrefix('noperm'), queues: 'q', processor: fixture('record.mjs'), 'min-workers': '1', 'max-workers': '1' });
-    const d = daemon;
+    pool = await startPool({ 'redis-url': u.toString(), queues: 'q', processor: fixture('record.mjs'), 'min-workers': '1', 'max-workers': '1' }, { waitReady: false });
+    const d = pool.daemon;
     const seen = await until(async () => {
       const r = await readyz(d);
       return r.status === 503 && /fails to fetch/.test(r.body) ? r : undefined;

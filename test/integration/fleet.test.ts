@@ -7,24 +7,23 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { Queue } from 'bullmq';
 import type { Daemon } from '../../src/daemon/daemon.js';
 import type { FleetView } from '../../src/fleet/view.js';
-import { fixture, startDaemon } from '../helpers/daemon.js';
-import { startCliDaemon, type CliDaemon } from '../helpers/cli-daemon.js';
+import { fixture, startPool, type TestPool } from '../helpers/pool.js';
+import { runCli, startCli, type CliProcess } from '../helpers/cli.js';
 import { client, deletePrefix, queue as openQueue, redisUrl, uniquePrefix } from '../helpers/redis.js';
 import { startEmbeddedRedis, type EmbeddedRedis } from '../../src/redis/embedded.js';
-import { runCli } from '../helpers/cli.js';
 import { isAlive, until } from '../helpers/wait.js';
 
-let daemons: Daemon[] = [];
-let clis: CliDaemon[] = [];
+let pools: TestPool[] = [];
+let clis: CliProcess[] = [];
 let queues: Queue[] = [];
 let prefixes: string[] = [];
 
 afterEach(async () => {
-  for (const c of clis) c.proc.kill('SIGKILL');
-  await Promise.allSettled(daemons.map((d) => d.stop()));
+  for (const c of clis) c.kill('SIGKILL');
+  await Promise.allSettled(pools.map((p) => p.stop()));
   await Promise.allSettled(queues.map((q) => q.close()));
   for (const p of prefixes) await deletePrefix(p);
-  daemons = [];
+  pools = [];
   clis = [];
   queues = [];
   prefixes = [];
@@ -38,10 +37,16 @@ function setup(label: string): { prefix: string; q: Queue } {
   return { prefix, q };
 }
 
+/** An in-process daemon on this prefix (not waiting for its workers: under a fleet cap some never start). */
 async function peer(prefix: string, flags: Record<string, string> = {}): Promise<Daemon> {
-  const d = await startDaemon({ 'redis-url': redisUrl(), prefix, queues: 'q', processor: fixture('record.mjs'), 'min-workers': '1', 'max-workers': '1', 'log-level': 'info', ...flags });
-  daemons.push(d);
-  return d;
+  const p = await startPool({ prefix, queues: 'q', processor: fixture('record.mjs'), 'min-workers': '1', 'max-workers': '1', ...flags }, { waitReady: false });
+  pools.push(p);
+  return p.daemon;
+}
+
+/** Stop a peer as SIGTERM would (its pool is closed after the test). */
+async function stopPeer(d: Daemon): Promise<void> {
+  await pools.find((p) => p.daemon === d)!.stop();
 }
 
 async function fleetOf(d: Daemon): Promise<FleetView> {
@@ -51,9 +56,9 @@ async function fleetOf(d: Daemon): Promise<FleetView> {
 }
 
 /** SIGKILL a CLI daemon and every child it has at once: a host losing power, as far as Redis can tell. */
-async function powerOff(cli: CliDaemon): Promise<number[]> {
-  const status = (await (await fetch(`${cli.url}/status`)).json()) as { workers: Array<{ pid: number }> };
-  const pids = [cli.proc.pid!, ...status.workers.map((w) => w.pid)];
+async function powerOff(cli: CliProcess): Promise<number[]> {
+  const status = await cli.status();
+  const pids = [cli.proc.pid!, ...status.workers.map((w) => w.pid!)];
   for (const pid of pids) process.kill(pid, 'SIGKILL');
   await until(() => pids.every((p) => !isAlive(p)), 'every process of the dead daemon gone', 10_000);
   return pids;
@@ -90,7 +95,7 @@ describe('fleet registry', () => {
     const json = await runCli(['status', '--fleet', '--json', '--url', a.url]);
     expect((JSON.parse(json.stdout) as FleetView).instances).toHaveLength(2);
     expect((await runCli(['status', '--fleet', '--url', 'http://127.0.0.1:1'])).code).toBe(3);
-    await b.stop();
+    await stopPeer(b);
     const after = await fleetOf(a);
     expect(after.instances.map((i) => i.pool)).toEqual(['alpha']);
   });
@@ -98,7 +103,7 @@ describe('fleet registry', () => {
   it('a SIGKILLed daemon (and its children): exactly one of two peers claims it and its running jobs are back in waiting, then complete once more', async () => {
     const { prefix, q } = setup('fleet-dead');
     const runs = `${prefix}:runs`;
-    const dead = await startCliDaemon(['--redis-url', redisUrl(), '--prefix', prefix, '--queues', 'q', '--processor', fixture('record.mjs'), '--name', 'doomed', '--min-workers', '2', '--max-workers', '2', '--concurrency', '2']);
+    const dead = await startCli(['--redis-url', redisUrl(), '--prefix', prefix, '--queues', 'q', '--processor', fixture('record.mjs'), '--name', 'doomed', '--min-workers', '2', '--max-workers', '2', '--concurrency', '2']);
     clis.push(dead);
     await q.addBulk(Array.from({ length: 4 }, (_, i) => ({ name: 'long', data: { ms: 60_000, retryMs: 100, record: runs, redis: redisUrl() }, opts: { jobId: `long-${i}` } })));
     await until(async () => (await q.getActiveCount()) === 4, 'the dead-to-be daemon running all 4 jobs', 30_000);
@@ -132,20 +137,20 @@ describe('fleet registry', () => {
   it('a daemon restarted under the same name recovers its SIGKILLed predecessor at start-up, without waiting for the lease', async () => {
     const { prefix, q } = setup('fleet-restart');
     const args = ['--redis-url', redisUrl(), '--prefix', prefix, '--queues', 'q', '--processor', fixture('record.mjs'), '--name', 'same', '--min-workers', '1', '--max-workers', '1', '--concurrency', '2', '--lease-seconds', '25'];
-    const first = await startCliDaemon(args);
+    const first = await startCli(args);
     clis.push(first);
     await q.addBulk(Array.from({ length: 2 }, (_, i) => ({ name: 'long', data: { ms: 60_000, retryMs: 100 }, opts: { jobId: `r-${i}` } })));
     await until(async () => (await q.getActiveCount()) === 2, 'the first process running both jobs', 30_000);
     await powerOff(first);
     const restartedAt = Date.now();
-    const second = await startCliDaemon(args);
+    const second = await startCli(args);
     clis.push(second);
     await until(async () => (await q.getCompletedCount()) === 2, 'both jobs completed by the restarted daemon', 30_000);
     const ms = Date.now() - restartedAt;
     console.log(`restart recovery: predecessor's 2 jobs completed ${ms} ms after the restart (lease 25 s, lock 30 s)`);
     // Well before the lease (25 s) or BullMQ's stalled check (30 s lock + 30 s interval).
     expect(ms).toBeLessThan(20_000);
-    expect(second.lines.some((l) => l.includes("this instance's previous process is gone"))).toBe(true);
+    expect(second.output).toContain("this instance's previous process is gone");
   });
 });
 
@@ -153,8 +158,8 @@ describe('Redis down for everyone', () => {
   let redis: EmbeddedRedis | undefined;
   let rq: Queue | undefined;
   afterEach(async () => {
-    await Promise.allSettled(daemons.map((d) => d.stop()));
-    daemons = [];
+    await Promise.allSettled(pools.map((p) => p.stop()));
+    pools = [];
     await rq?.close();
     rq = undefined;
     await redis?.stop();
@@ -166,12 +171,14 @@ describe('Redis down for everyone', () => {
     const prefix = uniquePrefix('fleet-outage');
     const q = (rq = openQueue('q', prefix, redis.url));
     const flags = { 'redis-url': redis.url, prefix, queues: 'q', processor: fixture('record.mjs'), 'min-workers': '1', 'max-workers': '1', concurrency: '2' };
-    const a = await startDaemon({ ...flags, name: 'a' });
-    daemons.push(a);
+    const pa = await startPool({ ...flags, name: 'a' }, { waitReady: false });
+    pools.push(pa);
+    const a = pa.daemon;
     await q.addBulk(Array.from({ length: 2 }, (_, i) => ({ name: 'long', data: { ms: 12_000, record: `${prefix}:runs`, redis: redis!.url }, opts: { jobId: `a-${i}` } })));
     await until(async () => (await q.getActiveCount()) === 2, 'a running 2 jobs', 30_000);
-    const b = await startDaemon({ ...flags, name: 'b' });
-    daemons.push(b);
+    const pb = await startPool({ ...flags, name: 'b' }, { waitReady: false });
+    pools.push(pb);
+    const b = pb.daemon;
     await q.addBulk(Array.from({ length: 2 }, (_, i) => ({ name: 'long', data: { ms: 12_000, record: `${prefix}:runs`, redis: redis!.url }, opts: { jobId: `b-${i}` } })));
     await until(async () => (await q.getActiveCount()) === 4, 'both running 2 jobs', 30_000);
     const epochs = [a.fleet.epoch, b.fleet.epoch];
@@ -183,7 +190,7 @@ describe('Redis down for everyone', () => {
     await until(() => a.fleet.epoch > epochs[0]! && b.fleet.epoch > epochs[1]! && a.fleet.state === 'live' && b.fleet.state === 'live', 'both daemons registered again', 20_000);
     // A lease later, when each could claim: still nothing handed back.
     await new Promise((r) => setTimeout(r, 6000));
-    const handedBack = [...a.logs, ...b.logs].filter((l) => String(l['msg']).includes("dead host's job handed back"));
+    const handedBack = [...pa.logs, ...pb.logs].filter((l) => String(l['msg']).includes("dead host's job handed back"));
     const runs = await (async () => {
       const c = client(redis!.url);
       try {
@@ -197,7 +204,7 @@ describe('Redis down for everyone', () => {
     expect(Object.values(runs)).toEqual(['1', '1', '1', '1']);
     expect(a.fleet.epoch).toBeGreaterThan(epochs[0]!);
     expect(b.fleet.epoch).toBeGreaterThan(epochs[1]!);
-    expect([...a.logs, ...b.logs].filter((l) => l['msg'] === 'fleet: registered again under a new epoch').every((l) => l['carried'] === true)).toBe(true);
+    expect([...pa.logs, ...pb.logs].filter((l) => l['msg'] === 'fleet: registered again under a new epoch').every((l) => l['carried'] === true)).toBe(true);
   }, 120_000);
 });
 
@@ -218,8 +225,7 @@ describe('fleet cap', () => {
       const holder = ds.find((d) => d.supervisor.workers().length > 0)!;
       const freed = holder.supervisor.workers().length;
       const others = ds.filter((d) => d !== holder);
-      await holder.stop();
-      daemons = daemons.filter((d) => d !== holder);
+      await stopPeer(holder);
       await until(() => others.reduce((n, d) => n + d.supervisor.workers().length, 0) === 4, `the ${freed} freed slot(s) taken by the others`, 30_000);
       console.log(`cap 4, 3 daemons wanting 3 each: most workers seen at once ${worst}`);
     } finally {

@@ -5,52 +5,43 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Queue } from 'bullmq';
-import type { Daemon } from '../../src/daemon/daemon.js';
 import type { HandBackOutcome } from '../../src/supervisor/hand-back.js';
-import { fixture, startDaemon } from '../helpers/daemon.js';
-import { JobEvents } from '../helpers/job-events.js';
-import { client, deletePrefix, queue as openQueue, redisUrl, uniquePrefix } from '../helpers/redis.js';
+import { fixture, poolPerTest, type TestPool } from '../helpers/pool.js';
+import { client, queue as openQueue, redisUrl, uniquePrefix } from '../helpers/redis.js';
 import { until } from '../helpers/wait.js';
 
-const daemons: Daemon[] = [];
+const startPool = poolPerTest();
 let q: Queue | undefined;
 let prefix = '';
 afterEach(async () => {
-  for (const d of daemons.splice(0)) await d.stop();
   await q?.close();
-  await deletePrefix(prefix);
 });
 
-async function start(): Promise<Daemon> {
-  const d = await startDaemon({ 'redis-url': redisUrl(), prefix, queues: 'q', processor: fixture('record.mjs'), concurrency: '2', 'min-workers': '1', 'max-workers': '1', 'stop-timeout': '1' });
-  daemons.push(d);
-  return d;
+/** A pool on this test's prefix that follows its job starts (BullMQ's event stream, read from the start). */
+function start(): Promise<TestPool> {
+  return startPool({ prefix, queues: 'q', processor: fixture('record.mjs'), concurrency: '2', 'min-workers': '1', 'max-workers': '1', 'stop-timeout': '1' }, { followJobs: true });
 }
 
-/** Resolves once `n` jobs of queue q have started (BullMQ's event stream; the recorder reads it from the start). */
-async function started(_d: Daemon, n: number): Promise<void> {
-  const recorder = new JobEvents(prefix, ['q']);
-  try {
-    await until(() => recorder.starts().length >= n, `${n} jobs to start`);
-  } finally {
-    await recorder.close();
-  }
+/** Resolves once `n` jobs of queue q have started. */
+async function started(pool: TestPool, n: number): Promise<void> {
+  await until(() => pool.jobEvents!.starts().length >= n, `${n} jobs to start`);
 }
 
 describe('forced shutdown hands running jobs back', () => {
   it('jobs longer than stop-timeout return to waiting, unfailed, and finish after a restart', async () => {
     prefix = uniquePrefix('shutdown');
     q = openQueue('q', prefix);
-    const d1 = await start();
+    const pool1 = await start();
+    const d1 = pool1.daemon;
     const returned: string[] = [];
     d1.supervisor.on('worker-message', (_w, m) => m.type === 'job-returned' && returned.push(m.id));
-    const running = started(d1, 2);
+    const running = started(pool1, 2);
     const runs = `${prefix}:runs`;
     await q.add('long', { ms: 30_000, retryMs: 100, record: runs, redis: redisUrl() }, { jobId: 'a' });
     await q.add('long', { ms: 30_000, retryMs: 100, record: runs, redis: redisUrl() }, { jobId: 'b' });
     await running;
     const t0 = performance.now();
-    const { forced } = await d1.stop();
+    const { forced } = await pool1.stop();
     const stopS = (performance.now() - t0) / 1000;
     console.log(`stop with 2 jobs longer than stop-timeout (1 s): ${stopS.toFixed(2)} s`);
     expect(forced).toBe(true);
@@ -73,13 +64,13 @@ describe('forced shutdown hands running jobs back', () => {
   it('a child too stuck to answer is killed and the supervisor hands its job back', async () => {
     prefix = uniquePrefix('shutdown');
     q = openQueue('q', prefix);
-    const d = await start();
+    const pool = await start();
     const outcomes: HandBackOutcome[] = [];
-    d.handBack.on('outcome', (o) => outcomes.push(o));
-    const running = started(d, 1);
+    pool.daemon.handBack.on('outcome', (o) => outcomes.push(o));
+    const running = started(pool, 1);
     await q.add('spin', {}, { jobId: 'stuck' });
     await running;
-    const { forced } = await d.stop();
+    const { forced } = await pool.stop();
     expect(forced).toBe(true);
     expect(outcomes.map((o) => [o.kind, o.job.id])).toEqual([['returned', 'stuck']]);
     expect(await q.getJobState('stuck')).toBe('waiting');

@@ -6,9 +6,9 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { WorkerExit } from '../../src/supervisor/supervisor.js';
-import { fixture, poolPerTest } from '../helpers/daemon.js';
+import { fixture, poolPerTest } from '../helpers/pool.js';
 import { client as redisClient, redisUrl } from '../helpers/redis.js';
-import { once, until } from '../helpers/wait.js';
+import { until } from '../helpers/wait.js';
 
 const startPool = poolPerTest();
 
@@ -16,7 +16,8 @@ describe('a job that blocks its event loop', () => {
   it('runs once and completes, though it blocks for longer than its lock lasts', async () => {
     // A 2 s lock and a 1 s stalled check: without the supervisor's renewal, a 5 s block loses the
     // lock, the other worker's stalled check moves the job back, and it starts a second time.
-    const { d, q, prefix } = await startPool('frozen', {
+    const { daemon: d, queue: q, prefix, logs } = await startPool({
+      queues: 'q',
       processor: fixture('block.mjs'), 'min-workers': '2', 'max-workers': '2', 'lock-duration': '2', 'stalled-interval': '1', 'sample-interval': '0.2', 'lease-seconds': '1', 'heartbeat-seconds': '0.5',
     });
     await until(() => d.supervisor.runningCount() >= 2, 'two workers ready');
@@ -30,15 +31,14 @@ describe('a job that blocks its event loop', () => {
     expect(job!.attemptsMade).toBe(1);
     expect(job!.stalledCounter ?? 0).toBe(0);
     // The silence was noticed: counted, and logged with the pid.
-    const frozen = d.logs.find((l) => typeof l['msg'] === 'string' && (l['msg'] as string).startsWith('worker frozen'));
+    const frozen = logs.find((l) => typeof l['msg'] === 'string' && (l['msg'] as string).startsWith('worker frozen'));
     expect(frozen?.['pid']).toEqual(expect.any(Number));
     const metrics = await (await fetch(`${d.url}/metrics`)).text();
     expect(metrics).toMatch(/worker_pool_worker_frozen_total\{pool="default"\} [1-9]/);
   });
 
   it('past its time limit, is failed with the time-limit reason by the supervisor, which kills the child', async () => {
-    const { d, q, prefix } = await startPool('frozen', { processor: fixture('block.mjs'), 'min-workers': '1', 'max-workers': '1', 'job-timeout': '1' });
-    await once(d.supervisor, 'worker-ready');
+    const { daemon: d, queue: q, prefix } = await startPool({ queues: 'q', processor: fixture('block.mjs'), 'min-workers': '1', 'max-workers': '1', 'job-timeout': '1' });
     const exits: WorkerExit[] = [];
     d.supervisor.on('worker-exit', (e) => exits.push(e));
     await q.add('block', { ms: 0, redis: redisUrl(), record: `${prefix}:runs` }, { jobId: 'forever' });
@@ -56,10 +56,11 @@ describe('a job that blocks its event loop', () => {
   it('stopped by SIGSTOP with no --job-timeout, is killed after --lock-duration and its job comes back and completes (issue 26.10)', async () => {
     // The supervisor keeps a live child's locks, so a stopped child held its job for good; a plain
     // BullMQ Worker's job would come back through the stalled check once its lock expired.
-    const { d, q, prefix } = await startPool('stopped', {
+    // Resolves once its one worker is ready.
+    const { daemon: d, queue: q, prefix, logs } = await startPool({
+      queues: 'q',
       processor: fixture('block.mjs'), 'min-workers': '1', 'max-workers': '1', 'lock-duration': '2', 'sample-interval': '0.2', 'lease-seconds': '1', 'heartbeat-seconds': '0.5',
     });
-    await once(d.supervisor, 'worker-ready');
     const exits: WorkerExit[] = [];
     d.supervisor.on('worker-exit', (e) => exits.push(e));
     const record = `${prefix}:runs`;
@@ -82,7 +83,7 @@ describe('a job that blocks its event loop', () => {
     expect(await r.hget(`${record}:starts`, 'held')).toBe('2');
     expect(await r.hget(record, 'held')).toBe('1');
     expect(((await q.getJob('held'))!.returnvalue as { pid: number }).pid).not.toBe(stoppedPid);
-    const line = d.logs.find((l) => l['msg'] === 'worker stopped for longer than --lock-duration; killing it so that its jobs are handed back');
+    const line = logs.find((l) => l['msg'] === 'worker stopped for longer than --lock-duration; killing it so that its jobs are handed back');
     expect(line?.['pid']).toBe(stoppedPid);
     const metrics = await (await fetch(`${d.url}/metrics`)).text();
     expect(metrics).toMatch(/worker_pool_worker_exits_total\{reason="stopped",pool="default"\} 1/);

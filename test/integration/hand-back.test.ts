@@ -2,13 +2,13 @@
  * Issue 8: the supervisor hands a dead child's jobs back at once (real Redis, real children, real
  * SIGKILL). Recovery times are printed, never asserted beyond the issue's 2 s bound.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Worker, type Queue } from 'bullmq';
 import type { Daemon } from '../../src/daemon/daemon.js';
 import type { HandBackOutcome } from '../../src/supervisor/hand-back.js';
 import type { WorkerProcess } from '../../src/supervisor/worker-process.js';
-import { fixture, poolPerTest } from '../helpers/daemon.js';
-import { JobEvents, type JobEvent } from '../helpers/job-events.js';
+import { fixture, poolPerTest } from '../helpers/pool.js';
+import type { JobEvent, JobEvents } from '../helpers/job-events.js';
 import { client, redisUrl } from '../helpers/redis.js';
 import { once, until } from '../helpers/wait.js';
 
@@ -17,18 +17,14 @@ const startPool = poolPerTest();
 let prefix = '';
 /** Job starts and ends of the current test's queue, from BullMQ's event stream. */
 let recorder: JobEvents | undefined;
-afterEach(async () => {
-  await recorder?.close();
-  recorder = undefined;
-});
 
 async function setup(flags: Record<string, string>): Promise<{ d: Daemon; queue: Queue }> {
-  const pool = await startPool('handback', { processor: fixture('record.mjs'), concurrency: '1', 'min-workers': '2', 'max-workers': '2', 'start-seconds': '0.1', 'stop-timeout': '1', ...flags });
+  const pool = await startPool({ queues: 'q', processor: fixture('record.mjs'), concurrency: '1', 'min-workers': '2', 'max-workers': '2', 'start-seconds': '0.1', 'stop-timeout': '1', ...flags }, { waitReady: false, followJobs: true });
   prefix = pool.prefix;
-  recorder = new JobEvents(prefix, ['q']);
+  recorder = pool.jobEvents;
   const min = Number(flags['min-workers'] ?? 2);
-  await until(() => pool.d.supervisor.runningCount() === min, `${min} workers running`, 60_000);
-  return { d: pool.d, queue: pool.q };
+  await until(() => pool.daemon.supervisor.runningCount() === min, `${min} workers running`, 60_000);
+  return { d: pool.daemon, queue: pool.queue };
 }
 
 /** The next job-start of `id`, optionally from a worker other than `not`. */

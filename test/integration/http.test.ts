@@ -8,10 +8,10 @@ import { until } from '../helpers/wait.js';
 
 let pool: TestPool;
 beforeAll(async () => {
-  pool = await startPool({ name: 'web', processor: fixture('handlers.mjs'), 'min-workers': 2, 'max-workers': 3, concurrency: 2, 'scaling-period': 0.5, window: 2, 'sample-interval': 0.1 });
+  pool = await startPool({ name: 'web', processor: fixture('handlers.mjs'), 'min-workers': 2, 'max-workers': 3, concurrency: 2, 'scaling-period': 0.5, window: 2, 'sample-interval': 0.1 }, { followJobs: true });
 });
 afterAll(async () => {
-  await pool.stop();
+  await pool.close();
 });
 
 const get = (path: string) => fetch(`${pool.daemon.url}${path}`);

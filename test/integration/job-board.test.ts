@@ -7,15 +7,13 @@
  */
 import { FlowProducer } from 'bullmq';
 import { describe, expect, it } from 'vitest';
-import { fixture, poolPerTest } from '../helpers/daemon.js';
+import { fixture, poolPerTest } from '../helpers/pool.js';
 import { basicHeader, writeAccessFiles } from '../helpers/http-access.js';
 import { request } from '../helpers/http-request.js';
-import { deletePrefix, redisUrl } from '../helpers/redis.js';
+import { redisUrl } from '../helpers/redis.js';
 import { until } from '../helpers/wait.js';
-import { waitForRunning } from '../helpers/pool.js';
-import { queue } from '../helpers/redis.js';
 
-const start = poolPerTest();
+const startPool = poolPerTest();
 
 interface BoardQueues {
   queues: Array<{
@@ -30,18 +28,16 @@ const ADMIN = { name: 'operator', password: 'operator password 1' };
 
 describe('job board at /jobs', () => {
   it('without an access file is not served, and says how to get it; with --job-board open, read-only, linked from the live page', async () => {
-    const closed = await start('board-closed', { processor: fixture('handlers.mjs') });
-    const refused = await request(`${closed.d.url}/jobs/api/queues?activeQueue=q&status=failed`);
+    const closed = await startPool({ queues: 'q', processor: fixture('handlers.mjs') });
+    const refused = await request(`${closed.url}/jobs/api/queues?activeQueue=q&status=failed`);
     expect(refused.status).toBe(403);
     expect(refused.body.trim()).toBe('GET /jobs/api/queues refused: it needs a credential with role read: give --http-config FILE (docs/http.md), or --job-board open to show it read-only without one');
-    expect((await request(`${closed.d.url}/jobs`)).status).toBe(403);
+    expect((await request(`${closed.url}/jobs`)).status).toBe(403);
     // What needs no job data is served as before.
-    expect((await request(`${closed.d.url}/status`)).status).toBe(200);
-    await closed.d.stop();
-    await closed.q.close();
-    await deletePrefix(closed.prefix);
+    expect((await request(`${closed.url}/status`)).status).toBe(200);
+    await closed.close();
 
-    const { d, q } = await start('board-open', { processor: fixture('handlers.mjs'), 'job-board': 'open' });
+    const { daemon: d, queue: q } = await startPool({ queues: 'q', processor: fixture('handlers.mjs'), 'job-board': 'open' });
     await q.add('boom', {}, { attempts: 1 });
     await until(async () => (await q.getFailedCount()) === 1, 'the job failed', 20_000);
     const page = await request(`${d.url}/jobs`);
@@ -72,30 +68,26 @@ describe('job board at /jobs', () => {
   });
 
   it("lists the pool's workers on each of its queues, as BullMQ's own Queue.getWorkers() sees them (issue 27.2)", async () => {
-    const { d, q, prefix } = await start('boardworkers', { processor: fixture('handlers.mjs'), queues: 'q,second', 'min-workers': 2, 'max-workers': 2, 'job-board': 'open' });
-    await waitForRunning(d, 2);
-    const second = queue('second', prefix);
-    try {
-      for (const each of [q, second]) {
-        const workers = await each.getWorkers();
-        expect(workers.map((w) => w['rawname']).sort(), each.name).toEqual([
-          `${prefix}:${Buffer.from(each.name).toString('base64')}:w:worker-pool:default:worker-1`,
-          `${prefix}:${Buffer.from(each.name).toString('base64')}:w:worker-pool:default:worker-2`,
-        ]);
-      }
-      // The board asks the same question: the queue has workers, and its worker panel lists both.
-      const api = JSON.parse((await request(`${d.url}/jobs/api/queues`)).body) as { queues: Array<{ name: string; hasWorkers?: boolean | null }> };
-      for (const name of ['q', 'second']) expect(api.queues.find((x) => x.name === name)?.hasWorkers, name).toBe(true);
-      const panel = JSON.parse((await request(`${d.url}/jobs/api/queues/second/workers`)).body) as { workers: Array<{ name: string }> | null };
-      expect(panel.workers).toHaveLength(2);
-    } finally {
-      await second.close();
+    // Ready once both workers run.
+    const pool = await startPool({ processor: fixture('handlers.mjs'), queues: 'q,second', 'min-workers': 2, 'max-workers': 2, 'job-board': 'open' });
+    const { daemon: d, prefix } = pool;
+    for (const each of [pool.queue, pool.openQueue('second')]) {
+      const workers = await each.getWorkers();
+      expect(workers.map((w) => w['rawname']).sort(), each.name).toEqual([
+        `${prefix}:${Buffer.from(each.name).toString('base64')}:w:worker-pool:default:worker-1`,
+        `${prefix}:${Buffer.from(each.name).toString('base64')}:w:worker-pool:default:worker-2`,
+      ]);
     }
+    // The board asks the same question: the queue has workers, and its worker panel lists both.
+    const api = JSON.parse((await request(`${d.url}/jobs/api/queues`)).body) as { queues: Array<{ name: string; hasWorkers?: boolean | null }> };
+    for (const name of ['q', 'second']) expect(api.queues.find((x) => x.name === name)?.hasWorkers, name).toBe(true);
+    const panel = JSON.parse((await request(`${d.url}/jobs/api/queues/second/workers`)).body) as { workers: Array<{ name: string }> | null };
+    expect(panel.workers).toHaveLength(2);
   });
 
   it('reads for role read, changes for role admin only; the scrape credential (role metrics) does neither', async () => {
     const a = writeAccessFiles({ users: { [ADMIN.name]: ADMIN.password }, roles: { [ADMIN.name]: 'admin' }, tokenRole: 'metrics' });
-    const { d, q } = await start('board-roles', { processor: fixture('handlers.mjs'), 'http-config': a.file });
+    const { daemon: d, queue: q } = await startPool({ queues: 'q', processor: fixture('handlers.mjs'), 'http-config': a.file });
     const reader = { authorization: basicHeader(a.user, a.password) };
     const admin = { authorization: basicHeader(ADMIN.name, ADMIN.password) };
     const scraper = { authorization: `Bearer ${a.token}` };
@@ -137,7 +129,7 @@ describe('job board at /jobs', () => {
 
   it('refuses data requests a page of another site makes a browser send, but follows a link from one', async () => {
     const a = writeAccessFiles();
-    const { d } = await start('board-site', { processor: fixture('handlers.mjs'), 'http-config': a.file });
+    const { daemon: d } = await startPool({ queues: 'q', processor: fixture('handlers.mjs'), 'http-config': a.file });
     const auth = { authorization: basicHeader(a.user, a.password) };
     const fetchFromAnotherSite = await request(`${d.url}/jobs/api/queues?activeQueue=q&status=completed&jobsPerPage=2000`, { headers: { ...auth, 'sec-fetch-site': 'cross-site', 'sec-fetch-mode': 'no-cors', 'sec-fetch-dest': 'image' } });
     expect(fetchFromAnotherSite.status).toBe(403);
@@ -153,7 +145,7 @@ describe('job board at /jobs', () => {
 
   it('serves at most 100 jobs a page and leaves out fields over 32 KiB, saying where to read them', async () => {
     const a = writeAccessFiles();
-    const { d, q, prefix } = await start('board-bounds', { processor: fixture('big-result.mjs'), 'http-config': a.file, concurrency: '20' });
+    const { daemon: d, queue: q, prefix } = await startPool({ queues: 'q', processor: fixture('big-result.mjs'), 'http-config': a.file, concurrency: '20' });
     const auth = { authorization: basicHeader(a.user, a.password) };
     await q.addBulk(Array.from({ length: 150 }, (_, n) => ({ name: 'small', data: { n, bytes: 10 } })));
     await q.add('big', { n: 'big', bytes: 200_000 }, { jobId: 'big' });
@@ -194,7 +186,7 @@ describe('job board at /jobs', () => {
 
   it('off (--job-board off) answers 404 saying so, for everyone', async () => {
     const a = writeAccessFiles();
-    const { d } = await start('board-off', { processor: fixture('handlers.mjs'), 'http-config': a.file, 'job-board': 'off' });
+    const { daemon: d } = await startPool({ queues: 'q', processor: fixture('handlers.mjs'), 'http-config': a.file, 'job-board': 'off' });
     const r = await request(`${d.url}/jobs/api/queues`, { headers: { authorization: basicHeader(a.user, a.password) } });
     expect(r.status).toBe(404);
     expect(r.body.trim()).toBe('the job board is off (--job-board off); see docs/http.md');

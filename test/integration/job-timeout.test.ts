@@ -4,15 +4,14 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { WorkerExit } from '../../src/supervisor/supervisor.js';
-import { fixture, poolPerTest } from '../helpers/daemon.js';
-import { once, until } from '../helpers/wait.js';
+import { fixture, poolPerTest } from '../helpers/pool.js';
+import { until } from '../helpers/wait.js';
 
 const startPool = poolPerTest();
 
 describe('job time limit', () => {
   it('fails a hung job with a timeout error, retries it per its attempts, and replaces the child each time', async () => {
-    const { d, q } = await startPool('timeout', { processor: fixture('record.mjs'), 'min-workers': '1', 'max-workers': '1', 'job-timeout': '0.5' });
-    await once(d.supervisor, 'worker-ready');
+    const { daemon: d, queue: q } = await startPool({ queues: 'q', processor: fixture('record.mjs'), 'min-workers': '1', 'max-workers': '1', 'job-timeout': '0.5' });
     const exits: WorkerExit[] = [];
     d.supervisor.on('worker-exit', (e) => exits.push(e));
     await q.add('hang', {}, { jobId: 'h', attempts: 2 });
@@ -30,7 +29,7 @@ describe('job time limit', () => {
   });
 
   it('data.timeoutSeconds overrides --job-timeout', async () => {
-    const { q } = await startPool('timeout', { processor: fixture('record.mjs'), 'min-workers': '1', 'max-workers': '1', 'job-timeout': '0.2' });
+    const { queue: q } = await startPool({ queues: 'q', processor: fixture('record.mjs'), 'min-workers': '1', 'max-workers': '1', 'job-timeout': '0.2' });
     await q.add('slow', { ms: 600, timeoutSeconds: 5 }, { jobId: 'longer-limit' });
     await q.add('slow', { ms: 600, timeoutSeconds: 0.3 }, { jobId: 'shorter-limit' });
     await until(async () => (await q.getJobState('shorter-limit')) === 'failed', 'the job with a shorter limit failed', 20_000);

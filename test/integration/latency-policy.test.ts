@@ -7,22 +7,18 @@
  * is the target plus the slowest fork of this run plus one scaling period (the reaction time); on a
  * quiet host that is 2 + 0.3 + 0.5 s.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { DecisionRecord } from '../../src/scaling/control-loop.js';
 import { percentile } from '../../src/sim/simulate.js';
-import { fixture, startPool, type TestPool } from '../helpers/pool.js';
+import { fixture, poolPerTest } from '../helpers/pool.js';
 import { queue } from '../helpers/redis.js';
 
-let pool: TestPool | undefined;
-afterEach(async () => {
-  await pool?.stop();
-  pool = undefined;
-});
+const startPool = poolPerTest();
 
 describe('latency policy on a real daemon', () => {
   it('keeps the p95 wait under --target-wait through a step load, then scales down', async () => {
     const target = 2;
-    pool = await startPool({
+    const pool = await startPool({
       processor: fixture('sleep.mjs'), policy: 'latency', 'target-wait': target, 'min-workers': 1, 'max-workers': 10,
       concurrency: 1, 'scaling-period': 0.5, window: 4, 'sample-interval': 0.2, 'stabilization-window': 2, 'max-step': 4,
     });

@@ -5,8 +5,8 @@
  */
 import { fileURLToPath } from 'node:url';
 import { Queue } from 'bullmq';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { startPool, type TestPool } from '../helpers/pool.js';
+import { afterAll, describe, expect, it } from 'vitest';
+import { poolPerTest } from '../helpers/pool.js';
 import { client, redisUrl, uniquePrefix } from '../helpers/redis.js';
 import { until } from '../helpers/wait.js';
 
@@ -17,12 +17,8 @@ const names = Array.from({ length: N }, (_, i) => `q${String(i).padStart(3, '0')
 /** The fetch loop's longest block on the markers (src/worker/fetcher.ts). */
 const BLOCK_TIMEOUT_MS = 5000;
 
-let pool: TestPool | undefined;
+const startPool = poolPerTest();
 const conn = client();
-afterEach(async () => {
-  await pool?.stop();
-  pool = undefined;
-});
 afterAll(() => conn.disconnect());
 
 const open = (prefix: string) => names.map((n) => new Queue(n, { connection: conn, prefix }));
@@ -34,7 +30,7 @@ describe('a pool on 300 queues', () => {
     const queues = open(prefix);
     // Fill the last queue first, so insertion time cannot explain the order.
     for (const q of [...queues].reverse()) await q.add('j', { url: redisUrl(), list });
-    pool = await startPool({ prefix, processor: RECORD, queues: names.join(','), concurrency: 1, 'min-workers': 1, 'max-workers': 1, 'scaling-period': 60, window: 60 });
+    await startPool({ prefix, processor: RECORD, queues: names.join(','), concurrency: 1, 'min-workers': 1, 'max-workers': 1, 'scaling-period': 60, window: 60 });
     await until(async () => (await conn.llen(list)) === N, `all ${N} jobs`, 60_000);
     expect(await conn.lrange(list, 0, -1)).toEqual(names.map((n) => `${n}:j`));
     await Promise.all(queues.map((q) => q.close()));
@@ -43,7 +39,7 @@ describe('a pool on 300 queues', () => {
   it('takes a job added to any of them at once: none waits for a block timeout', async () => {
     const prefix = uniquePrefix('q300wait');
     const queues = open(prefix);
-    pool = await startPool({ prefix, processor: SLEEP, queues: names.join(','), concurrency: 5, 'min-workers': 2, 'max-workers': 2, 'scaling-period': 60, window: 60 });
+    await startPool({ prefix, processor: SLEEP, queues: names.join(','), concurrency: 5, 'min-workers': 2, 'max-workers': 2, 'scaling-period': 60, window: 60 });
     // 40 jobs/s of 10 ms spread at random over the queues for 3 s: the workers are idle, blocked on
     // the markers, nearly all the time.
     const ids: Array<[Queue, string]> = [];

@@ -11,7 +11,7 @@ import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'n
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Cgroup } from '../../src/scaling/cgroup.js';
-import { CliProcess, type LogLine } from '../helpers/cli.js';
+import { BIN, CliProcess, type LogLine } from '../helpers/cli.js';
 import { fixture } from '../helpers/pool.js';
 import { deletePrefix, queue, redisUrl, uniquePrefix } from '../helpers/redis.js';
 import { until } from '../helpers/wait.js';
@@ -71,13 +71,13 @@ describe('memory limit of the cgroup', () => {
       '--no-cpu-guard', '--stop-timeout', '3', '--metrics-port', '0', '--log-format', 'json', '--log-level', 'debug',
     ];
     // The daemon moves itself into the cgroup before it starts: every worker it forks is in it too.
-    const p = new CliProcess(args, {}, ['sh', '-c', 'echo $$ > "$1/cgroup.procs" && shift && exec "$@"', 'sh', cg.dir]);
+    const p = new CliProcess(args, { command: ['sh', '-c', 'echo $$ > "$1/cgroup.procs" && shift && exec "$@"', 'sh', cg.dir, process.execPath, BIN] });
     const decisions = () => p.logs.filter((l) => l.msg === 'scale decision');
     try {
       const held = await p.waitForLog((l) => l.msg === 'scale decision' && /memory guard held the step/.test(String(l['reason'])), 90_000);
       // One period more: it holds again, where the load still wants more.
       const later = await p.waitForLog((l) => l.msg === 'scale decision' && decisions().indexOf(l) > decisions().indexOf(held), 10_000);
-      const url = await p.url();
+      const url = await p.listening();
       const status = (await (await fetch(`${url}/status`)).json()) as { workers: Array<{ rssBytes: number; state: string }> };
       const workers = status.workers.filter((w) => w.state !== 'draining');
       const rssMb = status.workers.reduce((n, w) => n + w.rssBytes, 0) / MiB;
@@ -95,8 +95,7 @@ describe('memory limit of the cgroup', () => {
       expect(killed).toEqual([]);
       expect(cg.peakMb()).toBeLessThan(LIMIT_MB);
     } finally {
-      p.kill('SIGTERM');
-      await p.exited;
+      await p.stop();
       await q.obliterate({ force: true }).catch(() => undefined);
       await q.close();
       await deletePrefix(prefix);

@@ -19,7 +19,7 @@ describe('metrics before anything happened', () => {
         expect(text).toContain(`worker_pool_last_scale_event_timestamp_seconds{direction="${direction}",pool="init"} 0`);
       }
     } finally {
-      await pool.stop();
+      await pool.close();
     }
   });
 });

@@ -4,7 +4,6 @@
  * SIGKILLed part-way and run again. Every job must run exactly once, at or after its due time,
  * with its attempts and original timestamp.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -13,12 +12,11 @@ import { Queue, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { journalKey } from '../../src/migration/move-job.js';
+import { CliProcess, runCli } from '../helpers/cli.js';
 import { client, deletePrefix, redisUrl, uniquePrefix } from '../helpers/redis.js';
 import { until } from '../helpers/wait.js';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const BIN = path.join(ROOT, 'bin/worker-pool');
-const PROCESSOR = path.join(ROOT, 'test/fixtures/routed-jobs.mjs');
+const PROCESSOR = fileURLToPath(new URL('../fixtures/routed-jobs.mjs', import.meta.url));
 
 /** Jobs in the old queue. The issue's figure is 10,000; MIGRATE_TEST_JOBS overrides it. */
 const TOTAL = Number(process.env['MIGRATE_TEST_JOBS'] ?? 10_000);
@@ -45,15 +43,6 @@ interface Record {
   startedAt: number;
 }
 
-function run(args: string[], env: NodeJS.ProcessEnv): { child: ChildProcess; exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; out: string }> } {
-  const child = spawn(process.execPath, [BIN, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
-  child.stderr!.on('data', (c: Buffer) => (out += c.toString()));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; out: string }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal, out })));
-  return { child, exited };
-}
-
 describe('migrate-jobs', () => {
   const prefix = uniquePrefix('migrate');
   const recordKey = `${prefix}-records`;
@@ -64,8 +53,7 @@ describe('migrate-jobs', () => {
   beforeAll(() => {
     dir = mkdtempSync(path.join(tmpdir(), 'wp-migrate-'));
     redis = client();
-    env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('WORKER_POOL_')));
-    Object.assign(env, { REDIS_URL: redisUrl(), ROUTED_RECORD_URL: redisUrl(), ROUTED_RECORD_KEY: recordKey });
+    env = { REDIS_URL: redisUrl(), ROUTED_RECORD_URL: redisUrl(), ROUTED_RECORD_KEY: recordKey };
   });
   afterAll(async () => {
     await deletePrefix(prefix);
@@ -141,22 +129,22 @@ describe('migrate-jobs', () => {
         'log-level: warn',
       ].join('\n'),
     );
-    const pool = run(['--config', path.join(dir, 'catchall.yml')], env);
+    const pool = new CliProcess(['--config', path.join(dir, 'catchall.yml')], { env });
     try {
       // First run: SIGKILLed once it has moved a part.
       const journal = journalKey(prefix);
-      const first = run(['migrate-jobs', '--config-dir', dir, '--include-waiting', '--batch-size', '50', '--batch-pause', '0.05'], env);
+      const first = new CliProcess(['migrate-jobs', '--config-dir', dir, '--include-waiting', '--batch-size', '50', '--batch-pause', '0.05'], { env });
       await until(async () => (await redis.hlen(journal)) >= Math.round(TOTAL * 0.15), 'the first run to move some jobs', 30_000, 5);
-      first.child.kill('SIGKILL');
+      first.kill('SIGKILL');
       const killed = await first.exited;
       expect(killed.signal).toBe('SIGKILL');
       const afterKill = await redis.hlen(journal);
 
       // Second run finishes the work.
-      const second = await run(['migrate-jobs', '--config-dir', dir, '--include-waiting'], env).exited;
-      expect(second.code, second.out).toBe(0);
-      expect(second.out).toMatch(/send_email → default\s+delayed\s+\d+/);
-      expect(second.out).toMatch(/journal: \d+ jobs moved by all runs so far/);
+      const second = await runCli(['migrate-jobs', '--config-dir', dir, '--include-waiting'], { env });
+      expect(second.code, second.stdout + second.stderr).toBe(0);
+      expect(second.stdout + second.stderr).toMatch(/send_email → default\s+delayed\s+\d+/);
+      expect(second.stdout + second.stderr).toMatch(/journal: \d+ jobs moved by all runs so far/);
       expect(await redis.zcard(`${prefix}:send_email:delayed`)).toBe(0);
 
       // Moved jobs kept their fields; delayed ones still in the new queue kept their exact score
@@ -222,11 +210,10 @@ describe('migrate-jobs', () => {
       expect(records.filter((r) => r.queue === 'default' && !r.uid.startsWith('new-')).length).toBeGreaterThanOrEqual(later.length);
 
       // The old queue is empty and still listened to: routes --check passes.
-      const routes = await run(['routes', '--config-dir', dir, '--check'], env).exited;
-      expect(routes.code, routes.out).toBe(0);
+      const routes = await runCli(['routes', '--config-dir', dir, '--check'], { env });
+      expect(routes.code, routes.stdout + routes.stderr).toBe(0);
     } finally {
-      pool.child.kill('SIGTERM');
-      await pool.exited;
+      await pool.stop();
     }
   }, 120_000);
 });

@@ -4,27 +4,23 @@
  * counts as completed.
  */
 import { Queue } from 'bullmq';
-import { afterEach, describe, expect, it } from 'vitest';
-import { fixture, startPool, type TestPool } from '../helpers/pool.js';
+import { describe, expect, it } from 'vitest';
+import { fixture, poolPerTest } from '../helpers/pool.js';
 import { client } from '../helpers/redis.js';
 import { until } from '../helpers/wait.js';
 
-let pool: TestPool | undefined;
-afterEach(async () => {
-  await pool?.stop();
-  pool = undefined;
-});
+const startPool = poolPerTest();
 
 const counter = (text: string, name: string) => Number(new RegExp(`^${name}\\{queue="moves"[^}]*\\} (\\d+)$`, 'm').exec(text)?.[1] ?? NaN);
 
 describe('jobs that move themselves', () => {
   it('count as moved, not completed, until the run that completes', async () => {
-    pool = await startPool({ queues: 'moves', processor: fixture('parity/patterns.mjs'), concurrency: 1, 'min-workers': 1, 'max-workers': 1 });
+    const pool = await startPool({ queues: 'moves', processor: fixture('parity/patterns.mjs'), concurrency: 1, 'min-workers': 1, 'max-workers': 1 });
     const conn = client();
     const q = new Queue('moves', { connection: conn, prefix: pool.prefix });
     await q.add('step', { k: 's' }); // delays itself twice, then completes
     await q.add('requeue', { k: 'r' }); // goes back to wait once, then completes
-    const metrics = async () => (await fetch(`${pool!.daemon.url}/metrics`)).text();
+    const metrics = async () => (await fetch(`${pool.daemon.url}/metrics`)).text();
     const text = await until(async () => {
       const t = await metrics();
       return counter(t, 'worker_pool_jobs_completed_total') === 2 ? t : undefined;

@@ -4,12 +4,11 @@
  * Ctrl-C (SIGINT to the whole foreground group) still stops the pool cleanly: the children are
  * out of that group, so the supervisor drains them, and nothing is left behind.
  */
-import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { fixture, poolPerTest } from '../helpers/daemon.js';
+import { CliProcess } from '../helpers/cli.js';
+import { fixture, poolPerTest } from '../helpers/pool.js';
 import { deletePrefix, queue as openQueue, redisUrl, uniquePrefix } from '../helpers/redis.js';
-import { BIN, freePort } from '../helpers/spawn-daemon.js';
 import { isAlive, until } from '../helpers/wait.js';
 
 const startPool = poolPerTest();
@@ -22,7 +21,7 @@ function pgid(pid: number): number {
 
 describe('worker process groups', () => {
   it('a recycled worker takes the processes its job spawned with it', async () => {
-    const { d, q } = await startPool('pgroup', { processor: fixture('spawn-sleep.mjs'), 'min-workers': '1', 'max-workers': '1', 'max-jobs-per-worker': '1' });
+    const { daemon: d, queue: q } = await startPool({ queues: 'q', processor: fixture('spawn-sleep.mjs'), 'min-workers': '1', 'max-workers': '1', 'max-jobs-per-worker': '1' });
     const first = await until(() => d.supervisor.workers().find((w) => w.state === 'running'), 'a worker running');
     expect(pgid(first.pid!), 'the worker leads its own process group').toBe(first.pid);
     await q.add('spawn', {}, { jobId: 'one' });
@@ -34,48 +33,36 @@ describe('worker process groups', () => {
 
   it("Ctrl-C (SIGINT to the terminal's process group) drains and stops the pool, leaving no process", async () => {
     const prefix = uniquePrefix('ctrlc');
-    const port = await freePort();
-    const child = spawn(process.execPath, [BIN, '--redis-url', redisUrl(), '--prefix', prefix, '--processor', fixture('sleep.mjs'), '--min-workers', '2', '--max-workers', '2', '--metrics-port', String(port), '--log-format', 'json'], {
-      // Its own group, as a shell gives a foreground job: the "terminal" signals the whole group.
-      detached: true,
-      stdio: 'ignore',
-      env: Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('WORKER_POOL_'))),
-    });
-    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    // Its own group, as a shell gives a foreground job: the "terminal" signals the whole group.
+    const p = new CliProcess(['--redis-url', redisUrl(), '--prefix', prefix, '--processor', fixture('sleep.mjs'), '--min-workers', '2', '--max-workers', '2', '--metrics-port', '0', '--log-format', 'json'], { detached: true });
     try {
-      const status = async () => (await (await fetch(`http://127.0.0.1:${port}/status`)).json()) as { runningWorkers: number; workers: Array<{ pid: number }> };
-      await until(async () => (await status().catch(() => ({ runningWorkers: 0 }))).runningWorkers === 2, 'two workers running', 30_000, 100);
-      const pids = (await status()).workers.map((w) => w.pid);
-      process.kill(-child.pid!, 'SIGINT');
-      expect(await exited).toBe(0);
-      await until(() => pids.every((p) => !isAlive(p)), 'every worker gone', 5000);
+      await until(async () => (await p.status()).runningWorkers === 2, 'two workers running', 30_000, 100);
+      const pids = (await p.status()).workers.map((w) => w.pid!);
+      process.kill(-p.proc.pid!, 'SIGINT');
+      expect((await p.exited).code).toBe(0);
+      await until(() => pids.every((pid) => !isAlive(pid)), 'every worker gone', 5000);
     } finally {
-      if (child.exitCode === null) child.kill('SIGKILL');
+      await p.stop('SIGKILL');
       await deletePrefix(prefix);
     }
   });
 
   it('a supervisor killed with SIGKILL: its workers exit and take what their jobs spawned with them', async () => {
     const prefix = uniquePrefix('pgkill');
-    const port = await freePort();
-    const child = spawn(process.execPath, [BIN, '--redis-url', redisUrl(), '--prefix', prefix, '--queues', 'q', '--processor', fixture('spawn-sleep.mjs'), '--min-workers', '1', '--max-workers', '1', '--metrics-port', String(port), '--log-format', 'json', '--log-level', 'warn'], {
-      stdio: 'ignore',
-      env: Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('WORKER_POOL_'))),
-    });
+    const p = new CliProcess(['--redis-url', redisUrl(), '--prefix', prefix, '--queues', 'q', '--processor', fixture('spawn-sleep.mjs'), '--min-workers', '1', '--max-workers', '1', '--metrics-port', '0', '--log-format', 'json']);
     const q = openQueue('q', prefix);
     try {
-      const status = async () => (await (await fetch(`http://127.0.0.1:${port}/status`)).json()) as { runningWorkers: number; workers: Array<{ pid: number }> };
-      await until(async () => (await status().catch(() => ({ runningWorkers: 0 }))).runningWorkers === 1, 'a worker running', 30_000, 100);
-      const [worker] = (await status()).workers.map((w) => w.pid);
+      await until(async () => (await p.status()).runningWorkers === 1, 'a worker running', 30_000, 100);
+      const [worker] = (await p.status()).workers.map((w) => w.pid);
       await q.add('spawn', {}, { jobId: 'one' });
       await until(async () => (await q.getJobState('one')) === 'completed', 'the job completed');
       const { sleepPid } = (await q.getJob('one'))!.returnvalue as { sleepPid: number };
       expect(isAlive(sleepPid)).toBe(true);
-      child.kill('SIGKILL');
+      p.kill('SIGKILL');
       await until(() => !isAlive(worker!), 'the orphaned worker exited', 20_000);
       await until(() => !isAlive(sleepPid), `the job's sleep 600 (pid ${sleepPid}) ended with its worker`, 10_000);
     } finally {
-      if (child.exitCode === null) child.kill('SIGKILL');
+      await p.stop('SIGKILL');
       await q.close();
       await deletePrefix(prefix);
     }

@@ -9,7 +9,7 @@ import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registerQueueMetrics } from '../../src/observe/queue-metrics.js';
 import { QueueCountsReader } from '../../src/redis/queue-counts.js';
-import { freePort } from '../helpers/cli-daemon.js';
+import { freePort } from '../helpers/cli.js';
 import { deletePrefix, queue, redisUrl, uniquePrefix } from '../helpers/redis.js';
 import { until } from '../helpers/wait.js';
 

@@ -3,31 +3,20 @@
  * but /status and /metrics left it out: its record went into a plain object by assignment, which
  * set the object's prototype instead of a key.
  */
-import { afterEach, describe, expect, it } from 'vitest';
-import type { PoolStatus } from '../../src/daemon/status.js';
-import { fixture, startDaemon } from '../helpers/daemon.js';
-import { deletePrefix, queue, redisUrl, uniquePrefix } from '../helpers/redis.js';
+import { describe, expect, it } from 'vitest';
+import { readStatus } from '../helpers/http-request.js';
+import { fixture, poolPerTest } from '../helpers/pool.js';
 import { until } from '../helpers/wait.js';
 
-describe('a queue named __proto__', () => {
-  const prefix = uniquePrefix('proto');
-  let stop: (() => Promise<void>) | undefined;
-  afterEach(async () => {
-    await stop?.();
-    await deletePrefix(prefix);
-  });
+const startPool = poolPerTest();
 
+describe('a queue named __proto__', () => {
   it('is in /status and /metrics with its counts', async () => {
-    const d = await startDaemon({ 'redis-url': redisUrl(), prefix, queues: '__proto__,plain', processor: fixture('handlers.mjs') });
-    const proto = queue('__proto__', prefix);
-    stop = async () => {
-      await d.stop();
-      await proto.close();
-    };
+    const { daemon: d, queue: proto } = await startPool({ queues: '__proto__,plain', processor: fixture('handlers.mjs') });
     await proto.add('add', { a: 1, b: 2 });
     await until(async () => (await proto.getJobCounts('completed')).completed === 1, 'the job of __proto__ completed');
 
-    const status = (await (await fetch(`${d.url}/status`)).json()) as PoolStatus;
+    const status = await readStatus(d.url);
     expect(Object.keys(status.queueCounts!).sort()).toEqual(['__proto__', 'plain']);
     expect(Object.hasOwn(status.queueCounts!, '__proto__')).toBe(true);
     expect(status.queueCounts!['__proto__']!.completed).toBe(1);

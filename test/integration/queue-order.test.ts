@@ -4,14 +4,12 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { queue, uniquePrefix } from '../helpers/redis.js';
-import { fixture, startPool, type TestPool } from '../helpers/pool.js';
+import { fixture, poolPerTest } from '../helpers/pool.js';
 import { until } from '../helpers/wait.js';
 
-let pool: TestPool | undefined;
+const startPool = poolPerTest();
 const queues: Array<ReturnType<typeof queue>> = [];
 afterEach(async () => {
-  await pool?.stop();
-  pool = undefined;
   await Promise.all(queues.splice(0).map((q) => q.close()));
 });
 
@@ -31,8 +29,8 @@ describe('queue order and concurrency', () => {
     // Fill the second queue first, so insertion time cannot explain the order.
     await low.addBulk(Array.from({ length: 6 }, (_, i) => ({ name: `low-${i}`, data: { ms: 30 } })));
     await high.addBulk(Array.from({ length: 6 }, (_, i) => ({ name: `high-${i}`, data: { ms: 30 } })));
-    pool = await startPool({ ...fixedFlags, prefix, queues: 'high,low', concurrency: 2, 'min-workers': 1, 'max-workers': 1 });
-    await until(() => pool!.events.filter((e) => e.type === 'job-end').length === 12, 'all 12 jobs done', 20_000);
+    const pool = await startPool({ ...fixedFlags, prefix, queues: 'high,low', concurrency: 2, 'min-workers': 1, 'max-workers': 1 }, { followJobs: true });
+    await until(() => pool.events.filter((e) => e.type === 'job-end').length === 12, 'all 12 jobs done', 20_000);
     const startedQueues = pool.events.filter((e) => e.type === 'job-start').map((e) => (e as { queue: string }).queue);
     expect(startedQueues).toEqual([...Array(6).fill('high'), ...Array(6).fill('low')]);
   });
@@ -42,10 +40,10 @@ describe('queue order and concurrency', () => {
     const high = open('high', prefix);
     const low = open('low', prefix);
     await low.addBulk(Array.from({ length: 8 }, (_, i) => ({ name: `low-${i}`, data: { ms: 150 } })));
-    pool = await startPool({ ...fixedFlags, prefix, queues: 'high,low', concurrency: 1, 'min-workers': 1, 'max-workers': 1 });
-    await until(() => pool!.events.some((e) => e.type === 'job-start'), 'the first low job to start', 10_000);
+    const pool = await startPool({ ...fixedFlags, prefix, queues: 'high,low', concurrency: 1, 'min-workers': 1, 'max-workers': 1 }, { followJobs: true });
+    await until(() => pool.events.some((e) => e.type === 'job-start'), 'the first low job to start', 10_000);
     await high.add('urgent', { ms: 10 });
-    await until(() => pool!.events.filter((e) => e.type === 'job-end').length === 9, 'all 9 jobs done', 20_000);
+    await until(() => pool.events.filter((e) => e.type === 'job-end').length === 9, 'all 9 jobs done', 20_000);
     const order = pool.events.filter((e) => e.type === 'job-start').map((e) => (e as { name: string }).name);
     // The urgent job runs right after the low job that was running when it arrived.
     expect(order.indexOf('urgent')).toBeLessThanOrEqual(2);
@@ -57,8 +55,8 @@ describe('queue order and concurrency', () => {
     const b = open('b', prefix);
     await a.addBulk(Array.from({ length: 6 }, () => ({ name: 'j', data: { ms: 200 } })));
     await b.addBulk(Array.from({ length: 6 }, () => ({ name: 'j', data: { ms: 200 } })));
-    pool = await startPool({ ...fixedFlags, prefix, queues: 'a,b', concurrency: 3, 'min-workers': 2, 'max-workers': 2 });
-    await until(() => pool!.events.filter((e) => e.type === 'job-end').length === 12, 'all 12 jobs done', 20_000);
+    const pool = await startPool({ ...fixedFlags, prefix, queues: 'a,b', concurrency: 3, 'min-workers': 2, 'max-workers': 2 }, { followJobs: true });
+    await until(() => pool.events.filter((e) => e.type === 'job-end').length === 12, 'all 12 jobs done', 20_000);
     const running = new Map<string, number>();
     let peakPerWorker = 0;
     for (const e of pool.events) {
@@ -72,15 +70,15 @@ describe('queue order and concurrency', () => {
   it('fetches nothing beyond free slots: waiting jobs stay in the queue for any worker', async () => {
     const prefix = uniquePrefix('prefetch');
     const q = open('default', prefix);
-    pool = await startPool({ ...fixedFlags, prefix, concurrency: 1, 'min-workers': 2, 'max-workers': 2 });
+    const pool = await startPool({ ...fixedFlags, prefix, concurrency: 1, 'min-workers': 2, 'max-workers': 2 }, { followJobs: true });
     await q.addBulk(Array.from({ length: 5 }, () => ({ name: 'slow', data: { ms: 1500 } })));
-    await until(() => pool!.events.filter((e) => e.type === 'job-start').length === 2, 'two jobs to start', 10_000);
+    await until(() => pool.events.filter((e) => e.type === 'job-start').length === 2, 'two jobs to start', 10_000);
     // Two slots in the pool: exactly two jobs are active, the rest wait unclaimed.
     const counts = await q.getJobCounts('active', 'waiting');
     expect(counts).toEqual({ active: 2, waiting: 3 });
     // Each child reports what it runs with its next sample.
     const held = await until(() => {
-      const h = pool!.daemon.supervisor.workers().map((w) => w.busySlots);
+      const h = pool.daemon.supervisor.workers().map((w) => w.busySlots);
       return h.reduce((a, b) => a + b, 0) === 2 ? h : undefined;
     }, 'both jobs in the samples', 10_000);
     expect(held).toEqual([1, 1]);
@@ -89,11 +87,11 @@ describe('queue order and concurrency', () => {
   it('an idle worker holds no job while another is busy', async () => {
     const prefix = uniquePrefix('idle');
     const q = open('default', prefix);
-    pool = await startPool({ ...fixedFlags, prefix, concurrency: 4, 'min-workers': 3, 'max-workers': 3 });
+    const pool = await startPool({ ...fixedFlags, prefix, concurrency: 4, 'min-workers': 3, 'max-workers': 3 }, { followJobs: true });
     await q.add('slow', { ms: 1000 });
-    await until(() => pool!.events.some((e) => e.type === 'job-start'), 'the job to start', 10_000);
+    await until(() => pool.events.some((e) => e.type === 'job-start'), 'the job to start', 10_000);
     const held = await until(() => {
-      const h = pool!.daemon.supervisor.workers().map((w) => w.busySlots).sort();
+      const h = pool.daemon.supervisor.workers().map((w) => w.busySlots).sort();
       return h.reduce((a, b) => a + b, 0) >= 1 ? h : undefined;
     }, 'the job in a sample', 10_000);
     expect(held).toEqual([0, 0, 1]);

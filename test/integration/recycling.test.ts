@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { WorkerExit } from '../../src/supervisor/supervisor.js';
-import { fixture, poolPerTest } from '../helpers/daemon.js';
+import { fixture, poolPerTest } from '../helpers/pool.js';
 import { client, redisUrl } from '../helpers/redis.js';
 import { until } from '../helpers/wait.js';
 
@@ -12,7 +12,7 @@ const startPool = poolPerTest();
 
 describe('recycling', () => {
   it('--max-jobs-per-worker 5: each child runs exactly 5 jobs, its successor starts first, none lost', async () => {
-    const { d, q } = await startPool('recycle', { processor: fixture('record.mjs'), concurrency: '3', 'min-workers': '1', 'max-workers': '1', 'max-jobs-per-worker': '5' });
+    const { daemon: d, queue: q } = await startPool({ queues: 'q', processor: fixture('record.mjs'), concurrency: '3', 'min-workers': '1', 'max-workers': '1', 'max-jobs-per-worker': '5' });
     const exits: WorkerExit[] = [];
     d.supervisor.on('worker-exit', (e) => exits.push(e));
     let minActive = Infinity;
@@ -30,7 +30,7 @@ describe('recycling', () => {
   });
 
   it('--max-memory-mb: a leaking child is replaced, and no job is lost', async () => {
-    const { d, q, prefix } = await startPool('recycle', { processor: fixture('leak.mjs'), 'min-workers': '1', 'max-workers': '1', 'max-memory-mb': '160', 'sample-interval': '0.1' });
+    const { daemon: d, queue: q, prefix } = await startPool({ queues: 'q', processor: fixture('leak.mjs'), 'min-workers': '1', 'max-workers': '1', 'max-memory-mb': '160', 'sample-interval': '0.1' });
     const exits: WorkerExit[] = [];
     d.supervisor.on('worker-exit', (e) => exits.push(e));
     const runs = `${prefix}:runs`;

@@ -5,62 +5,50 @@
  * a `redis-cli --cluster reshard` of a busy queue's slot loses nothing and completions come back
  * within 5 s; no log line of any process says CROSSSLOT.
  */
-import { spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { discoverQueues, migrateJobs } from '../../src/migration/migrate.js';
-import { connect } from '../../src/redis/connection.js';
-import { startCliDaemon, type CliDaemon } from '../helpers/cli-daemon.js';
-import { runCli } from '../helpers/cli.js';
-import { fixture } from '../helpers/daemon.js';
-import { slotOf, tagFor } from '../helpers/cluster-slots.js';
+import { runCli, startCli, type CliProcess } from '../helpers/cli.js';
+import { reshard, slotOf, slotRanges, tagFor, type SlotRange } from '../helpers/cluster-slots.js';
+import { fixture } from '../helpers/pool.js';
 import { startClusterRig, type ClusterRig } from '../helpers/redis-rig.js';
 import { until } from '../helpers/wait.js';
 
 let rig: ClusterRig;
-let ranges: Array<{ from: number; to: number; port: number; id: string }>;
-const daemons: CliDaemon[] = [];
+let ranges: SlotRange[];
+const daemons: CliProcess[] = [];
 let client: Redis;
 
-async function slotRanges(): Promise<typeof ranges> {
-  const c = new Redis(rig.nodes[0]!.port, '127.0.0.1');
-  try {
-    const slots = (await c.call('CLUSTER', 'SLOTS')) as Array<[number, number, [string, number, string]]>;
-    return slots.map(([from, to, [, port, id]]) => ({ from, to, port, id })).sort((a, b) => a.from - b.from);
-  } finally {
-    c.disconnect();
-  }
-}
 const ownerOf = (slot: number) => ranges.find((r) => slot >= r.from && slot <= r.to)!;
 
 beforeAll(async () => {
   rig = await startClusterRig(3);
-  ranges = await slotRanges();
-  client = connect({ url: 'redis://', clusterNodes: rig.nodes.map((n) => ({ host: '127.0.0.1', port: n.port })) }, { connectionName: 'test' });
-  client.on('error', () => undefined);
+  ranges = await slotRanges(rig.nodes[0]!.port);
+  client = rig.connect();
 }, 60_000);
 
 afterAll(async () => {
   for (const d of daemons) await d.stop();
   client?.disconnect();
-  const logs = daemons.flatMap((d) => d.lines);
+  const lines = daemons.flatMap((d) => d.output.split('\n'));
   await rig?.stop();
   // Never a CROSSSLOT error, in the supervisors' logs or their children's.
-  expect(logs.filter((l) => /CROSSSLOT/.test(l))).toEqual([]);
+  expect(lines.filter((l) => /CROSSSLOT/.test(l))).toEqual([]);
 }, 60_000);
 
 // The busy queue's tag sits in the lowest slot of its master: `reshard --cluster-slots 1` moves that one.
 const tagA = () => tagFor(ranges[0]!.from, 'a');
 const tagB = () => tagFor(ranges[1]!.from + 100, 'b');
 
-async function startPool(prefix: string, queues: string, extra: string[] = []): Promise<CliDaemon> {
-  const d = await startCliDaemon(['--redis-cluster-nodes', rig.nodeList, '--prefix', prefix, '--queues', queues, '--processor', fixture('record.mjs'), '--concurrency', '4', '--min-workers', '2', '--max-workers', '2', ...extra]);
+/** A daemon (the CLI) on the cluster under this prefix. */
+async function startClusterPool(prefix: string, queues: string, extra: string[] = []): Promise<CliProcess> {
+  const d = await startCli(['--redis-cluster-nodes', rig.nodeList, '--prefix', prefix, '--queues', queues, '--processor', fixture('record.mjs'), '--concurrency', '4', '--min-workers', '2', '--max-workers', '2', ...extra]);
   daemons.push(d);
   return d;
 }
 
-const completedIds = async (prefix: string, queue: string) => new Set(await client.zrange(`${prefix}:${queue}:completed`, 0, -1));
+const completedIds = async (prefix: string, queue: string) => new Set(await client.zrange(`${prefix}:${queue}:completed`, '0', '-1'));
 
 describe('Redis Cluster', () => {
   it('a prefix without a {hash tag} is refused: exit 78, one line', async () => {
@@ -74,8 +62,8 @@ describe('Redis Cluster', () => {
     const pa = `{${tagA()}}`;
     const pb = `{${tagB()}}`;
     expect(ownerOf(slotOf(tagA())).port).not.toBe(ownerOf(slotOf(tagB())).port);
-    await startPool(pa, 'a,serial', ['--global-concurrency', 'serial=1']);
-    await startPool(pb, 'c');
+    await startClusterPool(pa, 'a,serial', ['--global-concurrency', 'serial=1']);
+    await startClusterPool(pb, 'c');
     const qa = new Queue('a', { connection: client, prefix: pa });
     const qs = new Queue('serial', { connection: client, prefix: pa });
     const qc = new Queue('c', { connection: client, prefix: pb });
@@ -103,11 +91,11 @@ describe('Redis Cluster', () => {
     const qa = new Queue('a', { connection: client, prefix: pa });
     await qa.add('ok', { ms: 4000 }, { jobId: 'held' });
     const holder = await until(async () => {
-      const s = (await (await fetch(`${d.url}/status`)).json()) as { workers: Array<{ pid: number; busy: number }> };
+      const s = await d.status();
       return s.workers.find((w) => w.busy > 0);
     }, 'a worker running the job', 20_000, 100);
-    process.kill(holder.pid, 'SIGKILL');
-    await until(() => d.lines.some((l) => l.includes("dead worker's job handed back")), 'the hand-back logged', 10_000);
+    process.kill(holder.pid!, 'SIGKILL');
+    await until(() => d.output.includes("dead worker's job handed back"), 'the hand-back logged', 10_000);
     await until(async () => (await qa.getJobState('held')) === 'completed', 'the handed-back job completed', 30_000, 200);
     await qa.close();
   }, 60_000);
@@ -139,10 +127,10 @@ describe('Redis Cluster', () => {
     })();
     await until(() => added.length > 300, 'the pool busy on the queue', 60_000, 200);
     const t0 = Date.now();
-    const reshard = spawnSync('redis-cli', ['--cluster', 'reshard', `127.0.0.1:${from.port}`, '--cluster-from', from.id, '--cluster-to', to.id, '--cluster-slots', '1', '--cluster-yes'], { encoding: 'utf8' });
+    const moved = reshard(from, to);
     const t1 = Date.now();
-    expect(reshard.status, reshard.stdout + reshard.stderr).toBe(0);
-    ranges = await slotRanges();
+    expect(moved.status, moved.output).toBe(0);
+    ranges = await slotRanges(rig.nodes[0]!.port);
     expect(ownerOf(slot).port).toBe(to.port); // the busy queue's slot did move
     // Completions of jobs that started after the reshard ended.
     const back = await until(async () => {
@@ -165,7 +153,7 @@ describe('Redis Cluster', () => {
     console.log(`cluster reshard of slot ${slot} (${added.length} jobs added under load): reshard took ${((t1 - t0) / 1000).toFixed(2)} s, end → first completion of a new job ${(back / 1000).toFixed(2)} s, completions in the 2 s after / the 2 s before ${(after / Math.max(1, before)).toFixed(2)}, 0 lost`);
     expect(back).toBeLessThan(5000);
     // The operator sees every master; a reshard is no failover.
-    const status = (await (await fetch(`${daemons[0]!.url}/status`)).json()) as { redis: { masters: string[]; failovers: number } };
+    const status = await daemons[0]!.status();
     expect(status.redis.masters).toHaveLength(3);
     expect(status.redis.failovers).toBe(0);
     await qa.close();

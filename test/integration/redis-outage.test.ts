@@ -7,18 +7,18 @@ import type { Queue } from 'bullmq';
 import type { Daemon } from '../../src/daemon/daemon.js';
 import { startEmbeddedRedis, type EmbeddedRedis } from '../../src/redis/embedded.js';
 import type { WorkerExit } from '../../src/supervisor/supervisor.js';
-import { fixture, startDaemon } from '../helpers/daemon.js';
-import { client, queue as openQueue, uniquePrefix } from '../helpers/redis.js';
+import { fixture, startPool, type TestPool } from '../helpers/pool.js';
+import { client, queue as openQueue } from '../helpers/redis.js';
 import { until } from '../helpers/wait.js';
 
-let daemon: Daemon | undefined;
+let pool: TestPool | undefined;
 let redis: EmbeddedRedis | undefined;
 let q: Queue | undefined;
 afterEach(async () => {
-  await daemon?.stop();
+  await pool?.close();
   await q?.close();
   await redis?.stop();
-  daemon = undefined;
+  pool = undefined;
   q = undefined;
 });
 
@@ -28,9 +28,8 @@ describe('Redis outages', () => {
   it('Redis down at start-up: the daemon waits, reports not ready, no restart storm, and processes once Redis is up', async () => {
     redis = await startEmbeddedRedis({ appendOnly: true });
     await redis.stop({ keepDir: true });
-    const prefix = uniquePrefix('outage');
-    daemon = await startDaemon({ 'redis-url': redis.url, prefix, queues: 'q', processor: fixture('record.mjs'), 'min-workers': '2', 'max-workers': '2', 'scaling-period': '0.5', window: '2' });
-    const d = daemon;
+    pool = await startPool({ 'redis-url': redis.url, queues: 'q', processor: fixture('record.mjs'), 'min-workers': '2', 'max-workers': '2', 'scaling-period': '0.5', window: '2' }, { waitReady: false });
+    const { daemon: d, prefix } = pool;
     const exits: WorkerExit[] = [];
     d.supervisor.on('worker-exit', (e) => exits.push(e));
     const t0 = performance.now();
@@ -53,28 +52,25 @@ describe('Redis outages', () => {
 
   it('stopping with Redis unreachable does not hang: it ends within stop-timeout', async () => {
     redis = await startEmbeddedRedis({ appendOnly: true });
-    const prefix = uniquePrefix('outage');
-    daemon = await startDaemon({ 'redis-url': redis.url, prefix, queues: 'q', processor: fixture('record.mjs'), 'min-workers': '2', 'max-workers': '2', 'stop-timeout': '2' });
-    const d = daemon;
+    pool = await startPool({ 'redis-url': redis.url, queues: 'q', processor: fixture('record.mjs'), 'min-workers': '2', 'max-workers': '2', 'stop-timeout': '2' }, { waitReady: false });
+    const { prefix } = pool;
     q = openQueue('q', prefix, redis.url);
     q.on('error', () => undefined);
     await q.add('long', { ms: 60_000 }, { jobId: 'held' });
-    await until(() => d.supervisor.workers().some((w) => w.busySlots > 0), 'a worker running the job');
+    await until(() => pool!.daemon.supervisor.workers().some((w) => w.busySlots > 0), 'a worker running the job');
     await redis.stop({ keepDir: true });
     const t0 = performance.now();
-    const { forced } = await d.stop();
+    const { forced } = await pool.stop();
     const s = (performance.now() - t0) / 1000;
     console.log(`stop with Redis down and a job running: ${s.toFixed(2)} s (stop-timeout 2 s)`);
     expect(forced).toBe(true);
     expect(s).toBeLessThan(2 + 0.75); // the stop timeout is the whole budget; a little slack for closing
-    daemon = undefined;
   });
 
   it('Redis restarted mid-run (stop, 5 s, start): the daemon stays up, its workers stop at their fleet lease (5 s) and are replaced once Redis is back, and every job before and after completes', async () => {
     redis = await startEmbeddedRedis({ appendOnly: true });
-    const prefix = uniquePrefix('outage');
-    daemon = await startDaemon({ 'redis-url': redis.url, prefix, queues: 'q', processor: fixture('record.mjs'), concurrency: '4', 'min-workers': '2', 'max-workers': '2', 'scaling-period': '0.5', window: '2' });
-    const d = daemon;
+    pool = await startPool({ 'redis-url': redis.url, queues: 'q', processor: fixture('record.mjs'), concurrency: '4', 'min-workers': '2', 'max-workers': '2', 'scaling-period': '0.5', window: '2' }, { waitReady: false });
+    const { daemon: d, prefix } = pool;
     q = openQueue('q', prefix, redis.url);
     q.on('error', () => undefined);
     const runs = `${prefix}:runs`;

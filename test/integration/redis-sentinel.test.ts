@@ -14,22 +14,20 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { JOB_SECONDS_BUCKETS } from '../../src/ipc/job-stats.js';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
-import type { Daemon } from '../../src/daemon/daemon.js';
 import { connect } from '../../src/redis/connection.js';
-import { fixture, startDaemon } from '../helpers/daemon.js';
-import { startSentinelRig, type SentinelRig } from '../helpers/redis-rig.js';
-import { uniquePrefix } from '../helpers/redis.js';
-
-import { until } from '../helpers/wait.js';
 import { runCli } from '../helpers/cli.js';
+import { fixture, startPool, type TestPool } from '../helpers/pool.js';
+import { startSentinelRig, type SentinelRig } from '../helpers/redis-rig.js';
+import { until } from '../helpers/wait.js';
+import { readStatus } from '../helpers/http-request.js';
 
 /** A completion reaches a sample at most this long after it happens (the trailing-sample gap, with room). */
 const TRANSITION_SLACK_MS = 100;
 
 let rig: SentinelRig | undefined;
-let daemon: Daemon | undefined;
+let pool: TestPool | undefined;
 afterAll(async () => {
-  await daemon?.stop();
+  await pool?.close();
   await rig?.stop();
 });
 
@@ -42,11 +40,9 @@ describe('Redis Sentinel', () => {
   it(`${FAILOVERS} SENTINEL FAILOVER and ${KILLS} kill -9 of the master under load: no acknowledged job lost, completions resume within 10 s of each switch, no child stuck`, async () => {
     rig = await startSentinelRig();
     const r = rig;
-    const prefix = uniquePrefix('sentinel');
-    daemon = await startDaemon({
+    pool = await startPool({
       'redis-sentinels': r.sentinelList,
       'redis-sentinel-name': r.name,
-      prefix,
       queues: 'q',
       processor: fixture('record.mjs'),
       concurrency: '4',
@@ -60,7 +56,7 @@ describe('Redis Sentinel', () => {
       'lease-seconds': '3', // below lock-duration, as the fleet requires
       'stalled-interval': '5',
     });
-    const d = daemon;
+    const { daemon: d, prefix } = pool;
     const target = { url: 'redis://', sentinels: r.sentinels.map((s) => ({ host: '127.0.0.1', port: s.port })), sentinelName: r.name };
 
     // Completions as the children's samples report them (no message per job): each with the latest
@@ -70,7 +66,7 @@ describe('Redis Sentinel', () => {
       if (m.type !== 'sample') return;
       const at = performance.now();
       for (const q of m.jobs ?? []) {
-        const top = q.ranCompleted.counts.findLastIndex((n) => n > 0);
+        const top = q.ranCompleted.counts.reduce((last, n, i) => (n > 0 ? i : last), -1);
         const upperMs = top < 0 ? 0 : top < JOB_SECONDS_BUCKETS.length ? JOB_SECONDS_BUCKETS[top]! * 1000 : 3_600_000;
         for (let k = 0; k < q.completed; k++) ends.push({ at, worker: w.id, startedAt: at - upperMs - TRANSITION_SLACK_MS });
       }
@@ -181,7 +177,7 @@ describe('Redis Sentinel', () => {
     // The operator sees the master now, the last failover, and counters of both.
     const master = await r.master();
     await until(async () => {
-      const s = (await (await fetch(`${d.url}/status`)).json()) as { redis: { masters: string[]; failovers: number; lastFailover: unknown } };
+      const s = await readStatus(d.url);
       return s.redis.masters.includes(`127.0.0.1:${master.port}`) && s.redis.failovers >= 1 && s.redis.lastFailover !== null;
     }, '/status naming the current master and the last failover', 15_000, 200);
     const readyz = await (await fetch(`${d.url}/readyz`)).text();

@@ -3,40 +3,25 @@
  * decision after a job is enqueued (the backlog is read from Redis before each tick), the job run,
  * and the pool back at zero once it is idle again.
  */
-import { fileURLToPath } from 'node:url';
-import { afterEach, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config/load.js';
-import { Daemon } from '../../src/daemon/daemon.js';
-import { createLogger } from '../../src/logger.js';
+import { describe, expect, it } from 'vitest';
 import type { DecisionRecord } from '../../src/scaling/control-loop.js';
-import { deletePrefix, queue as makeQueue, redisUrl, uniquePrefix } from '../helpers/redis.js';
+import { fixture, poolPerTest } from '../helpers/pool.js';
 import { until } from '../helpers/wait.js';
 
-const SLEEP = fileURLToPath(new URL('../fixtures/sleep.mjs', import.meta.url));
-
-let cleanup: Array<() => Promise<unknown>> = [];
-afterEach(async () => {
-  for (const fn of cleanup.reverse()) await fn().catch(() => undefined);
-  cleanup = [];
-});
+const startPool = poolPerTest();
 
 describe('scale to zero (--min-workers 0)', () => {
   for (const policy of ['threshold', 'adaptive'] as const) {
     it(`${policy}: wakes at the first tick after a job arrives and returns to zero`, async () => {
-      const prefix = uniquePrefix('zero');
-      const config = loadConfig({
-        env: {},
-        flags: {
-          'redis-url': redisUrl(), prefix, processor: SLEEP, 'min-workers': 0, 'max-workers': 2, 'scaling-period': 0.5, window: 1,
-          'sample-interval': 0.1, policy, 'stabilization-window': 0, 'metrics-port': 0, 'log-level': 'silent', 'stop-timeout': 5,
-        },
-      });
-      const daemon = new Daemon({ config, log: createLogger({ level: 'silent', pretty: false }) });
-      const q = makeQueue('default', prefix);
-      cleanup.push(() => deletePrefix(prefix), () => q.close(), () => daemon.stop());
       const decisions: DecisionRecord[] = [];
-      daemon.loop.onDecision((d) => decisions.push(d));
-      await daemon.start();
+      const pool = await startPool(
+        {
+          processor: fixture('sleep.mjs'), 'min-workers': 0, 'max-workers': 2, 'scaling-period': 0.5, window: 1,
+          'sample-interval': 0.1, policy, 'stabilization-window': 0, 'stop-timeout': 5,
+        },
+        { beforeStart: (p) => p.daemon.loop.onDecision((d) => decisions.push(d)) },
+      );
+      const { daemon, queue: q } = pool;
       // Idle at zero: a few ticks pass with no worker.
       await until(() => decisions.length >= 3, 'three idle ticks', 10_000);
       expect(daemon.supervisor.workers()).toHaveLength(0);

@@ -6,10 +6,10 @@
  * the window has passed; and both answer the same whenever they read the same registry. Both are
  * asked at once every 100 ms all along. About 30 s.
  */
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { PodSignal } from '../../src/fleet/pods.js';
-import { fixture, startPool, type TestPool } from '../helpers/pool.js';
-import { queue, uniquePrefix } from '../helpers/redis.js';
+import { fixture, poolPerTest, type TestPool } from '../helpers/pool.js';
+import { uniquePrefix } from '../helpers/redis.js';
 import { until } from '../helpers/wait.js';
 
 const WINDOW_S = 3;
@@ -17,10 +17,7 @@ const PERIOD_S = 0.5;
 const CAP = 5;
 const MAX_PODS = Math.ceil(CAP / 2);
 
-const pools: TestPool[] = [];
-afterAll(async () => {
-  for (const p of pools) await p.stop();
-});
+const startPool = poolPerTest();
 
 interface Poll {
   t: number;
@@ -40,7 +37,7 @@ describe('GET /scaler: the pods a fleet needs', () => {
       prefix, name: 'scaled', queues: 'q', processor: fixture('sleep.mjs'), concurrency: 1, 'min-workers': 1, 'max-workers': 2,
       'fleet-max-workers': CAP, 'scaling-period': PERIOD_S, window: WINDOW_S, 'stop-timeout': 2,
     };
-    pools.push(await startPool(flags), await startPool(flags));
+    const pools = [await startPool(flags), await startPool(flags)];
     const polls: Poll[] = [];
     let polling = true;
     const poller = (async () => {
@@ -56,7 +53,7 @@ describe('GET /scaler: the pods a fleet needs', () => {
       await until(() => last()?.every((a) => a.currentPods === 2 && a.instances.length === 2 && a.desiredPods === 1), 'both pods registered and asking for 1 pod', 30_000);
 
       // A load of 1 s jobs that keeps far more than 4 workers busy.
-      const q = queue('q', prefix);
+      const q = pools[0]!.queue;
       await q.addBulk(Array.from({ length: 40 }, (_, i) => ({ name: 'j', data: { ms: 1000 }, opts: { jobId: `j${i}` } })));
       const rose = await until(() => polls.find((p) => p.answers.some((a) => a.desiredPods > 2)), 'more pods than the fleet has asked for', 30_000);
       const peak = await until(() => polls.find((p) => p.answers.some((a) => a.desiredPods === MAX_PODS)), `${MAX_PODS} pods asked for`, 30_000);
@@ -78,7 +75,6 @@ describe('GET /scaler: the pods a fleet needs', () => {
       const gauge = /^worker_pool_fleet_desired_pods\{pool="scaled"\} (\d+)$/m.exec(metrics);
       expect(gauge, metrics.split('\n').filter((l) => l.includes('desired_pods')).join('\n')).not.toBeNull();
       expect([before.desiredPods, after.desiredPods]).toContain(Number(gauge![1]));
-      await q.close();
     } finally {
       polling = false;
       await poller;

@@ -3,21 +3,17 @@
  * 8 jobs/s of 250 ms keep 2 slots busy; with threshold 0.5 the pool should settle at 4 or 5
  * workers (4 → utilization 0.5, not above the threshold; 5 → 0.4), then return to min.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { DecisionRecord } from '../../src/scaling/control-loop.js';
 import { queue } from '../helpers/redis.js';
-import { fixture, startPool, type TestPool } from '../helpers/pool.js';
+import { fixture, poolPerTest } from '../helpers/pool.js';
 import { until } from '../helpers/wait.js';
 
-let pool: TestPool | undefined;
-afterEach(async () => {
-  await pool?.stop();
-  pool = undefined;
-});
+const startPool = poolPerTest();
 
 describe('scaling on a real Redis', () => {
   it('grows to 4–5 workers under 2 busy slots of load, then returns to min, losing nothing', async () => {
-    pool = await startPool({
+    const pool = await startPool({
       processor: fixture('sleep.mjs'),
       // Three workers already cover the load (utilization 0.67), so no backlog builds up while the
       // pool grows even when forking is slow on a busy host: the test is about where it settles.
@@ -30,13 +26,13 @@ describe('scaling on a real Redis', () => {
       'sample-interval': 0.1,
       'utilization-threshold': 0.5,
       concurrency: 1,
-    });
+    }, { followJobs: true });
     const { daemon } = pool;
     const decisions: DecisionRecord[] = [];
     daemon.loop.onDecision((d) => decisions.push(d));
     // When each job ended and how long it held its slot (including recording its completion).
     const ends: Array<{ at: number; ms: number }> = [];
-    pool.jobEvents.on('event', (e) => {
+    pool.jobEvents!.on('event', (e) => {
       if (e.type === 'job-end') ends.push({ at: Date.now(), ms: e.durationMs! });
     });
     const q = queue('default', pool.prefix);

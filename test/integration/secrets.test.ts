@@ -2,18 +2,20 @@
  * Issue 3, item 8: the Redis password (here an ACL user's) comes from a file or systemd's
  * credentials directory, works, and appears in no command line, log line, /status or /metrics.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Queue } from 'bullmq';
-import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadWithSecrets } from '../../src/config/secret-files.js';
 import { ConfigError } from '../../src/config/schema.js';
-import { freePort, startEmbeddedRedis, type EmbeddedRedis } from '../../src/redis/embedded.js';
-import { FIXTURES, fixture, startDaemon } from '../helpers/daemon.js';
-import { queue as openQueue, uniquePrefix } from '../helpers/redis.js';
+import { freePort, type EmbeddedRedis } from '../../src/redis/embedded.js';
+import { CliProcess } from '../helpers/cli.js';
+import { fixture, startPool } from '../helpers/pool.js';
+import { freeRigPort, rigNode } from '../helpers/redis-rig.js';
+import { startRedisWithUser, uniquePrefix } from '../helpers/redis.js';
+import { untilReady } from '../helpers/http-request.js';
 import { until } from '../helpers/wait.js';
 
 const SECRET = 'pa55-w0rd:with/odd@chars';
@@ -21,11 +23,7 @@ let redis: EmbeddedRedis;
 let dir: string;
 
 beforeAll(async () => {
-  redis = await startEmbeddedRedis();
-  const admin = new Redis(redis.url);
-  await admin.call('ACL', 'SETUSER', 'pool', 'on', `>${SECRET}`, '~*', '&*', '+@all');
-  await admin.call('ACL', 'SETUSER', 'default', 'off'); // no anonymous access from here on
-  admin.disconnect();
+  redis = await startRedisWithUser('pool', SECRET);
   dir = mkdtempSync(path.join(os.tmpdir(), 'wp-secret-'));
   writeFileSync(path.join(dir, 'redis-password'), SECRET + '\n', { mode: 0o600 });
 });
@@ -47,9 +45,8 @@ describe('Redis password', () => {
   });
 
   it('an ACL user with a password from a file works, and the password shows nowhere', async () => {
-    const prefix = uniquePrefix('secret');
-    const d = await startDaemon({ 'redis-url': `redis://pool@127.0.0.1:${redis.port}`, 'redis-password-file': path.join(dir, 'redis-password'), prefix, queues: 'q', processor: fixture('record.mjs'), 'min-workers': '2', 'max-workers': '2' });
-    const q = openQueue('q', prefix, d.config.redisUrl);
+    const pool = await startPool({ 'redis-url': `redis://pool@127.0.0.1:${redis.port}`, 'redis-password-file': path.join(dir, 'redis-password'), queues: 'q', processor: fixture('record.mjs'), 'min-workers': '2', 'max-workers': '2' }, { waitReady: false });
+    const { daemon: d, queue: q } = pool;
     try {
       await q.add('ok', { ms: 5 }, { jobId: 'a' });
       await until(async () => (await q.getJobState('a')) === 'completed', 'a job completed through the ACL user');
@@ -57,7 +54,7 @@ describe('Redis password', () => {
       const status = await (await fetch(`${d.url}/status`)).text();
       const metrics = await (await fetch(`${d.url}/metrics`)).text();
       const encoded = encodeURIComponent(SECRET);
-      for (const [where, text] of [['/status', status], ['/metrics', metrics], ['logs', JSON.stringify(d.logs)]] as const) {
+      for (const [where, text] of [['/status', status], ['/metrics', metrics], ['logs', JSON.stringify(pool.logs)]] as const) {
         expect(text.includes(SECRET) || text.includes(encoded), `${where} shows the password`).toBe(false);
       }
       expect(status).toContain('pool:***@');
@@ -68,8 +65,7 @@ describe('Redis password', () => {
         expect(environ.includes(SECRET) || environ.includes(encoded), `worker ${w.id}'s environment shows the password`).toBe(false);
       }
     } finally {
-      await q.close();
-      await d.stop();
+      await pool.close();
     }
   });
 });
@@ -81,24 +77,24 @@ describe('TLS', () => {
     const cert = path.join(tlsDir, 'cert.pem');
     const made = spawnSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1']);
     expect(made.status, `openssl failed: ${made.stderr}`).toBe(0);
-    const tlsPort = await freePort();
-    const server = spawn('redis-server', ['--port', '0', '--tls-port', String(tlsPort), '--bind', '127.0.0.1', '--tls-cert-file', cert, '--tls-key-file', key, '--tls-ca-cert-file', cert, '--tls-auth-clients', 'no', '--save', '', '--dir', tlsDir], { stdio: 'ignore' });
+    const tlsPort = await freeRigPort();
+    const server = rigNode(tlsDir, 'redis', tlsPort, [], { tls: { cert, key } });
+    await server.start();
     const metricsPort = await freePort();
     const prefix = uniquePrefix('tls');
     const url = `rediss://127.0.0.1:${tlsPort}`;
-    const cli = spawn(process.execPath, [path.join(FIXTURES, '../../bin/worker-pool'), 'start', '--redis-url', url, '--prefix', prefix, '--queues', 'q', '--processor', fixture('record.mjs'), '--metrics-port', String(metricsPort), '--log-format', 'json'], { stdio: 'ignore', env: { ...process.env, NODE_EXTRA_CA_CERTS: cert } });
+    const cli = new CliProcess(['start', '--redis-url', url, '--prefix', prefix, '--queues', 'q', '--processor', fixture('record.mjs'), '--metrics-port', String(metricsPort), '--log-format', 'json'], { env: { NODE_EXTRA_CA_CERTS: cert } });
     const q = new Queue('q', { prefix, connection: { host: '127.0.0.1', port: tlsPort, tls: { ca: readFileSync(cert) }, maxRetriesPerRequest: null } });
     q.on('error', () => undefined);
     try {
-      await until(async () => (await fetch(`http://127.0.0.1:${metricsPort}/readyz`)).status === 200, 'the daemon ready over TLS', 30_000, 200);
+      // Ready: its Redis answered over TLS.
+      await untilReady(`http://127.0.0.1:${metricsPort}`);
       await q.add('ok', { ms: 5 }, { jobId: 'tls-job' });
       await until(async () => (await q.getJobState('tls-job')) === 'completed', 'a job completed over TLS');
     } finally {
       await q.close();
-      const exited = new Promise((r) => cli.once('exit', r));
-      cli.kill('SIGTERM');
-      await exited;
-      server.kill('SIGTERM');
+      await cli.stop();
+      await server.stop();
     }
   });
 });

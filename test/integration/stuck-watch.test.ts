@@ -6,20 +6,17 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
-import type { Daemon } from '../../src/daemon/daemon.js';
-import { fixture, startDaemon } from '../helpers/daemon.js';
+import { fixture, startPool, type TestPool } from '../helpers/pool.js';
 import { startQuietProxy, type QuietProxy } from '../helpers/quiet-proxy.js';
-import { deletePrefix, queue as openQueue, redisUrl, uniquePrefix } from '../helpers/redis.js';
+import { queue as openQueue, redisUrl } from '../helpers/redis.js';
 import { until } from '../helpers/wait.js';
 
-let daemon: Daemon | undefined;
+let pool: TestPool | undefined;
 let proxy: QuietProxy | undefined;
-let prefix = '';
 afterEach(async () => {
-  await daemon?.stop();
+  await pool?.close();
   await proxy?.close();
-  await deletePrefix(prefix);
-  daemon = undefined;
+  pool = undefined;
 });
 
 const STUCK_SECONDS = 3;
@@ -29,10 +26,8 @@ describe('consumption watchdog', () => {
   it('a child whose connections went quiet is replaced within stuck-seconds + one sample, and the queue drains', async () => {
     const real = new URL(redisUrl());
     proxy = await startQuietProxy(Number(real.port || 6379));
-    prefix = uniquePrefix('stuck');
-    daemon = await startDaemon({
+    pool = await startPool({
       'redis-url': `redis://127.0.0.1:${proxy.port}`,
-      prefix,
       queues: 'q',
       processor: fixture('record.mjs'),
       concurrency: '2',
@@ -42,13 +37,13 @@ describe('consumption watchdog', () => {
       'sample-interval': String(SAMPLE_SECONDS),
       'stop-timeout': '5',
     });
-    const d = daemon;
+    const { daemon: d, logs, prefix } = pool;
     const q = openQueue('q', prefix);
     await q.add('ok', { ms: 10 }, { jobId: 'warm' });
     await until(async () => (await q.getJobState('warm')) === 'completed', 'a first job completed', 20_000);
     // Idle longer than stuck-seconds with nothing to do: not stuck.
     await new Promise((r) => setTimeout(r, (STUCK_SECONDS + 1) * 1000));
-    expect(d.logs.filter((l) => /\(stuck\)/.test(String(l['msg'])))).toEqual([]);
+    expect(logs.filter((l) => /\(stuck\)/.test(String(l['msg'])))).toEqual([]);
 
     // Every connection of the child goes quiet (the supervisor's own stay).
     const first = d.supervisor.workers()[0]!;
@@ -66,7 +61,7 @@ describe('consumption watchdog', () => {
     const quietAt = performance.now();
     await q.addBulk(Array.from({ length: 20 }, (_, i) => ({ name: 'ok', data: { ms: 10 }, opts: { jobId: `j${i}` } })));
 
-    const line = await until(() => d.logs.find((l) => /\(stuck\)/.test(String(l['msg']))), 'the stuck worker replaced', 30_000);
+    const line = await until(() => logs.find((l) => /\(stuck\)/.test(String(l['msg']))), 'the stuck worker replaced', 30_000);
     const seconds = (performance.now() - quietAt) / 1000;
     console.log(`watchdog: quiet connection → replaced in ${seconds.toFixed(2)} s (stuck-seconds ${STUCK_SECONDS}, sample ${SAMPLE_SECONDS} s): ${JSON.stringify(line)}`);
     expect(line['worker']).toBe(first.id);

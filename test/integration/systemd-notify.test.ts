@@ -10,9 +10,9 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { fixture } from '../helpers/daemon.js';
+import { CliProcess } from '../helpers/cli.js';
+import { fixture } from '../helpers/pool.js';
 import { deletePrefix, redisUrl, uniquePrefix } from '../helpers/redis.js';
-import { BIN, freePort, spawnDaemon, type RunningDaemon } from '../helpers/spawn-daemon.js';
 import { until } from '../helpers/wait.js';
 
 const FAKE_MANAGER = `
@@ -33,13 +33,10 @@ while True:
 
 describe('systemd notify and watchdog', () => {
   let manager: ChildProcess | undefined;
-  let daemon: RunningDaemon | undefined;
+  let daemon: CliProcess | undefined;
   const prefix = uniquePrefix('notify');
   afterEach(async () => {
-    if (daemon && daemon.child.exitCode === null) {
-      daemon.child.kill('SIGTERM');
-      await daemon.exited;
-    }
+    await daemon?.stop();
     manager?.kill('SIGKILL');
     await deletePrefix(prefix);
   });
@@ -55,19 +52,17 @@ describe('systemd notify and watchdog', () => {
     manager.stdout!.on('data', (c: string) => (received += c));
     await until(() => received.includes('listening'), 'the fake service manager listening');
 
-    const port = await freePort();
-    daemon = spawnDaemon(['node', BIN, '--redis-url', redisUrl(), '--prefix', prefix, '--processor', fixture('sleep.mjs'), '--min-workers', '1', '--max-workers', '1', '--scaling-period', '0.5', '--window', '1', '--metrics-port', String(port), '--log-format', 'json'], {
-      NOTIFY_SOCKET: socketPath,
-      WATCHDOG_USEC: '600000',
+    daemon = new CliProcess(['--redis-url', redisUrl(), '--prefix', prefix, '--processor', fixture('sleep.mjs'), '--min-workers', '1', '--max-workers', '1', '--scaling-period', '0.5', '--window', '1', '--metrics-port', '0', '--log-format', 'json'], {
+      env: { NOTIFY_SOCKET: socketPath, WATCHDOG_USEC: '600000' },
     });
     const lines = () => received.split('\n');
     await until(() => lines().find((l) => l.startsWith('READY=1')), 'READY=1', 30_000);
-    expect(lines().find((l) => l.startsWith('READY=1'))).toContain(`MAINPID=${daemon.child.pid}`);
+    expect(lines().find((l) => l.startsWith('READY=1'))).toContain(`MAINPID=${daemon.proc.pid}`);
     await until(() => lines().filter((l) => l.startsWith('WATCHDOG=1')).length >= 4, 'four watchdog pings', 20_000);
-    const started = await daemon.waitFor('systemd watchdog: pinging while the control loop is healthy');
+    const started = await daemon.waitForLog('systemd watchdog: pinging while the control loop is healthy');
     expect(started['everySeconds']).toBe(0.3);
 
-    const status = (await (await fetch(`http://127.0.0.1:${port}/status`)).json()) as { workers: Array<{ pid: number }> };
+    const status = await daemon.status();
     for (const w of status.workers) {
       const environ = readFileSync(`/proc/${w.pid}/environ`, 'utf8').split('\0');
       expect(environ.filter((v) => /^(NOTIFY_SOCKET|WATCHDOG_USEC|WATCHDOG_PID)=/.test(v))).toEqual([]);

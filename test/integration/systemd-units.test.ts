@@ -12,7 +12,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { OPTION_BY_KEY } from '../../src/config/schema.js';
-import { BIN, ROOT } from '../helpers/spawn-daemon.js';
+import { BIN, ROOT } from '../helpers/cli.js';
 import { last, parseUnit } from '../helpers/unit-file.js';
 
 const run = promisify(execFile);

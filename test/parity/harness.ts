@@ -162,7 +162,7 @@ export async function runPool(s: Scenario, name = 'parity'): Promise<RunOutcome>
       await until(() => settled(ctx.queue, s.finished), `pool ${s.module}: ${s.finished} jobs finished`, 30_000);
       return await outcome(ctx.queue, prefix);
     } finally {
-      await pool.daemon.stop();
+      await pool.close();
     }
   });
 }

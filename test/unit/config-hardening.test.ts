@@ -3,9 +3,6 @@
  * queue names BullMQ refuses, every key's reload effect, durations bounded by Node's timers, a
  * YAML alias bomb, prototype keys as queue names, and the one redaction every printer uses.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadConfig, type RawValues } from '../../src/config/load.js';
 import { planReload, reloadEffect } from '../../src/config/reload-plan.js';
@@ -13,13 +10,9 @@ import { childEnvironment, normalizeRedisUrl, redactText, redactUrl, redactValue
 import { OPTIONS } from '../../src/config/schema.js';
 import { clampTimerMs, MAX_TIMER_MS } from '../../src/timing.js';
 import { configErrorOf as error } from '../helpers/config-error.js';
+import { tempDir } from '../helpers/temp-files.js';
 
-const dir = mkdtempSync(path.join(os.tmpdir(), 'wp-hardening-'));
-function file(name: string, text: string): string {
-  const p = path.join(dir, name);
-  writeFileSync(p, text);
-  return p;
-}
+const { file } = tempDir('hardening');
 
 
 const load = (flags: RawValues, env: NodeJS.ProcessEnv = {}) => loadConfig({ flags, env });

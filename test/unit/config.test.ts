@@ -1,18 +1,11 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load.js';
 import { configErrorOf as error } from '../helpers/config-error.js';
+import { tempDir } from '../helpers/temp-files.js';
 
-const dir = mkdtempSync(path.join(os.tmpdir(), 'wp-config-'));
-writeFileSync(path.join(dir, 'jobs.mjs'), 'export default async () => 1;\n');
-function file(name: string, text: string): string {
-  const p = path.join(dir, name);
-  writeFileSync(p, text);
-  return p;
-}
-const processor = path.join(dir, 'jobs.mjs');
+const { dir, file } = tempDir('config');
+const processor = file('jobs.mjs', 'export default async () => 1;\n');
 
 
 describe('config loading', () => {

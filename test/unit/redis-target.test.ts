@@ -4,21 +4,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadWithSecrets } from '../../src/config/secret-files.js';
-import { ConfigError } from '../../src/config/schema.js';
 import { clusterOptions, hasHashTag, parseEndpoints, reconnectOnError } from '../../src/redis/connection.js';
 import { takeable } from '../../src/supervisor/stuck-watch.js';
 import type { QueueSnapshot } from '../../src/redis/queue-counts.js';
-
-function configError(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(ConfigError);
-    expect((err as Error).message.split('\n')).toHaveLength(1);
-    return (err as Error).message;
-  }
-  throw new Error('expected a ConfigError');
-}
+import { configErrorOf as configError } from '../helpers/config-error.js';
 
 describe('Redis Sentinel and Cluster settings', () => {
   it('Sentinel: endpoints, master name, data-node password from --redis-password-file, sentinel password from the credentials directory', () => {
