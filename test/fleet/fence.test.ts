@@ -63,14 +63,14 @@ async function fleetUnderLoad(): Promise<Fleet> {
   const hosts = await Promise.all(['h1', 'h2', 'h3'].map((n) => l.addHost(n)));
   const daemons = new Map<Host, HostDaemon>();
   for (const h of hosts) daemons.set(h, await l.startDaemon(h, args));
-  const workers = () => hosts.reduce((n, h) => n + l.workerCount(Lab.childrenOf(new Set([daemons.get(h)!.pid]))), 0);
+  const workers = () => hosts.reduce((n, h) => n + l.workerCount(Lab.childrenOf(new Set([daemons.get(h)!.proc.pid!]))), 0);
   await until(() => workers() === CAP, `${CAP} workers across the hosts`, 60_000);
   return { l, url, prefix, hosts, daemons };
 }
 
 /** The host with the most workers now, and their pids. */
 function busiest(f: Fleet): { host: Host; children: number[] } {
-  const of = (h: Host) => Lab.childrenOf(new Set([f.daemons.get(h)!.pid])).filter((p) => f.l.workerCount([p]) === 1);
+  const of = (h: Host) => Lab.childrenOf(new Set([f.daemons.get(h)!.proc.pid!])).filter((p) => f.l.workerCount([p]) === 1);
   const host = [...f.hosts].sort((a, b) => of(b).length - of(a).length)[0]!;
   return { host, children: of(host) };
 }
@@ -108,9 +108,9 @@ describe('fleet fence across network namespaces', () => {
     const { host, children } = busiest(f);
     const daemon = f.daemons.get(host)!;
     const at = mono();
-    process.kill(daemon.pid, 'SIGSTOP');
+    process.kill(daemon.proc.pid!, 'SIGSTOP');
     await new Promise((r) => setTimeout(r, 3 * LEASE_S * 1000));
-    process.kill(daemon.pid, 'SIGCONT');
+    process.kill(daemon.proc.pid!, 'SIGCONT');
     await everyJobOnce(f);
     const runs = readRuns(dir);
     const worst = mostBusyProcesses(runs);

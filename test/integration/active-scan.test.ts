@@ -8,19 +8,18 @@
  */
 import { Queue } from 'bullmq';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Daemon } from '../../src/daemon/daemon.js';
 import { startEmbeddedRedis, type EmbeddedRedis } from '../../src/redis/embedded.js';
-import { fixture, startDaemon } from '../helpers/daemon.js';
+import { fixture, startPool, type TestPool } from '../helpers/pool.js';
 import { client, uniquePrefix } from '../helpers/redis.js';
 import { until } from '../helpers/wait.js';
 
 const OTHERS = 200_000;
 let redis: EmbeddedRedis | undefined;
-let daemon: Daemon | undefined;
+let pool: TestPool | undefined;
 let q: Queue | undefined;
 afterEach(async () => {
-  await daemon?.stop();
-  daemon = undefined;
+  await pool?.stop();
+  pool = undefined;
   await q?.close();
   q = undefined;
   await redis?.stop();
@@ -43,8 +42,8 @@ describe('hand-back and lock keeper with many active jobs', () => {
       for (let i = 0; i < OTHERS; i += 10_000) await c.lpush(`${prefix}:q:active`, ...Array.from({ length: 10_000 }, (_, k) => `other-${i + k}`));
       q = new Queue('q', { connection: { url: redis.url, maxRetriesPerRequest: null } as never, prefix });
       const lockS = 3;
-      daemon = await startDaemon({ 'redis-url': redis.url, prefix, queues: 'q', processor: fixture('record.mjs'), concurrency: '1', 'min-workers': '2', 'max-workers': '2', 'lock-duration': String(lockS), 'lease-seconds': '2', 'heartbeat-seconds': '0.5' });
-      const d = daemon;
+      pool = await startPool({ 'redis-url': redis.url, prefix, queues: 'q', processor: fixture('record.mjs'), concurrency: '1', 'min-workers': '2', 'max-workers': '2', 'lock-duration': String(lockS), 'lease-seconds': '2', 'heartbeat-seconds': '0.5' }, { waitReady: false });
+      const d = pool.daemon;
       await until(() => d.supervisor.runningCount() === 2, 'two workers running', 30_000);
       await q.add('long', { ms: 30_000, retryMs: 100 }, { jobId: 'long-1' });
       const lockKey = `${prefix}:q:long-1:lock`;

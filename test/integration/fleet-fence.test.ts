@@ -17,8 +17,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Queue } from 'bullmq';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startCliDaemon, type CliDaemon } from '../helpers/cli-daemon.js';
-import { fixture } from '../helpers/daemon.js';
+import { startCli, type CliProcess } from '../helpers/cli.js';
+import { fixture } from '../helpers/pool.js';
 import { mostBusyProcesses, readRuns, type Run } from '../helpers/job-intervals.js';
 import { client, deletePrefix, queue as openQueue, redisUrl, uniquePrefix } from '../helpers/redis.js';
 import { until } from '../helpers/wait.js';
@@ -27,7 +27,7 @@ const CAP = 4;
 const LEASE_S = 5;
 const JOB_MS = 400;
 
-let daemons: CliDaemon[] = [];
+let daemons: CliProcess[] = [];
 let q: Queue | undefined;
 let prefix = '';
 let dir = '';
@@ -47,7 +47,7 @@ afterEach(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-async function statusOf(d: CliDaemon): Promise<{ workers: Array<{ pid: number; busy: number }> }> {
+async function statusOf(d: CliProcess): Promise<{ workers: Array<{ pid: number; busy: number }> }> {
   return (await (await fetch(`${d.url}/status`, { signal: AbortSignal.timeout(3000) })).json()) as never;
 }
 
@@ -58,7 +58,7 @@ async function fleetUnderLoad(label: string, jobs: number): Promise<void> {
   q = openQueue('q', prefix);
   await q.addBulk(Array.from({ length: jobs }, (_, i) => ({ name: 'j', data: { ms: JOB_MS, dir }, opts: { jobId: `j${i}` } })));
   const args = ['--redis-url', redisUrl(), '--prefix', prefix, '--queues', 'q', '--processor', fixture('intervals.mjs'), '--name', 'capped', '--concurrency', '1', '--min-workers', '3', '--max-workers', '3', '--fleet-max-workers', String(CAP), '--scaling-period', '1', '--window', '1', '--stop-timeout', '2'];
-  daemons = await Promise.all([0, 1, 2].map(() => startCliDaemon(args)));
+  daemons = await Promise.all([0, 1, 2].map(() => startCli(args)));
   await until(async () => (await Promise.all(daemons.map(statusOf))).reduce((n, s) => n + s.workers.length, 0) === CAP, `${CAP} workers across the fleet`, 30_000, 200);
 }
 
@@ -139,7 +139,7 @@ describe('fleet fence on one host', () => {
     let deletedAt = 0;
     try {
       const key = `${prefix}:fleet:slots:capped`;
-      const members = await r.zrange(key, 0, -1);
+      const members = await r.zrange(key, '0', '-1');
       expect(members).toHaveLength(CAP);
       // Delete one of a daemon's slots just after its renewal, so that a peer that wants more (each
       // wants 3) asks for a slot before the holder renews again, and is granted this one.
@@ -167,7 +167,7 @@ describe('fleet fence on one host', () => {
   it('a worker whose job keeps its event loop blocked stops at its lease too while its supervisor is paused (its watchdog thread)', { timeout: 120_000 }, async () => {
     prefix = uniquePrefix('fence-blocked');
     q = openQueue('q', prefix);
-    const d = await startCliDaemon(['--redis-url', redisUrl(), '--prefix', prefix, '--queues', 'q', '--processor', fixture('block.mjs'), '--min-workers', '1', '--max-workers', '1', '--stop-timeout', '2']);
+    const d = await startCli(['--redis-url', redisUrl(), '--prefix', prefix, '--queues', 'q', '--processor', fixture('block.mjs'), '--min-workers', '1', '--max-workers', '1', '--stop-timeout', '2']);
     daemons = [d];
     const pid = await until(async () => (await statusOf(d)).workers[0]?.pid, 'the worker started', 30_000, 100);
     const r = client();

@@ -8,9 +8,8 @@
  * "recovering" for good; each is named in one warning.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Daemon } from '../../src/daemon/daemon.js';
 import { startEmbeddedRedis, type EmbeddedRedis } from '../../src/redis/embedded.js';
-import { fixture, poolPerTest, startDaemon, type LogLines } from '../helpers/daemon.js';
+import { fixture, poolPerTest, type LogLines, type TestPool } from '../helpers/pool.js';
 import { client, deletePrefix, queue as openQueue, redisUrl, uniquePrefix } from '../helpers/redis.js';
 import { until } from '../helpers/wait.js';
 
@@ -29,7 +28,7 @@ const onceOrTwice = (n: number) => expect([1, 2]).toContain(n);
 
 describe('a fleet registry with bad entries', () => {
   it("an expired entry with tokenBases \"e\", and one naming the live daemon's own epoch: the daemon's running jobs are not handed back; both entries are removed with a warning", async () => {
-    const { d, q, prefix } = await startPool('reg-evil', { processor: fixture('record.mjs'), concurrency: '2', 'min-workers': '1', 'max-workers': '1', ...FLEET });
+    const { daemon: d, queue: q, prefix, logs } = await startPool({ queues: 'q', processor: fixture('record.mjs'), concurrency: '2', 'min-workers': '1', 'max-workers': '1', ...FLEET }, { waitReady: false });
     await q.addBulk([0, 1].map((i) => ({ name: 'long', data: { ms: 12_000, record: `${prefix}:runs`, redis: redisUrl() }, opts: { jobId: `long-${i}` } })));
     const c = client();
     try {
@@ -47,9 +46,9 @@ describe('a fleet registry with bad entries', () => {
       await new Promise((r) => setTimeout(r, 1000));
       expect(await c.mget(`${prefix}:q:long-0:lock`, `${prefix}:q:long-1:lock`)).toEqual(locks);
       expect(await q.getJobCounts('active', 'wait')).toEqual({ active: 2, wait: 0 });
-      onceOrTwice(warned(d.logs, 'evil/x#9'));
-      expect(warned(d.logs, `evil/y#${epoch}`)).toBeGreaterThan(0);
-      expect(d.logs.filter((l) => String(l['msg']).includes("dead host's job handed back"))).toEqual([]);
+      onceOrTwice(warned(logs, 'evil/x#9'));
+      expect(warned(logs, `evil/y#${epoch}`)).toBeGreaterThan(0);
+      expect(logs.filter((l) => String(l['msg']).includes("dead host's job handed back"))).toEqual([]);
     } finally {
       c.disconnect();
     }
@@ -60,11 +59,11 @@ describe('a fleet registry with bad entries', () => {
     ownPrefixes.push(prefix);
     const c = client();
     await c.set(`${prefix}:fleet:epoch`, 'garbage');
-    const { d } = await startPool('reg-garbage', { prefix, processor: fixture('record.mjs'), 'min-workers': '2', 'max-workers': '2', ...FLEET });
+    const { daemon: d, logs } = await startPool({ queues: 'q', prefix, processor: fixture('record.mjs'), 'min-workers': '2', 'max-workers': '2', ...FLEET }, { waitReady: false });
     try {
       await until(() => d.supervisor.runningCount() === 2, 'two workers running', 30_000);
       expect(d.fleet.state).toBe('live');
-      expect(warned(d.logs, 'epoch counter')).toBe(1);
+      expect(warned(logs, 'epoch counter')).toBe(1);
     } finally {
       c.disconnect();
     }
@@ -75,21 +74,21 @@ describe('a fleet registry with bad entries', () => {
     ownPrefixes.push(prefix);
     const c = client();
     await c.set(`${prefix}:fleet:epoch`, '100000000000000');
-    const { d } = await startPool('reg-huge', { prefix, processor: fixture('record.mjs'), 'min-workers': '1', 'max-workers': '1', ...FLEET });
+    const { daemon: d, logs } = await startPool({ queues: 'q', prefix, processor: fixture('record.mjs'), 'min-workers': '1', 'max-workers': '1', ...FLEET }, { waitReady: false });
     try {
       await until(() => d.supervisor.runningCount() === 1, 'the worker running', 30_000);
       const { epoch, id } = d.fleet;
       await new Promise((r) => setTimeout(r, 3000));
       expect({ epoch: d.fleet.epoch, id: d.fleet.id, state: d.fleet.state }).toEqual({ epoch, id, state: 'live' });
       expect(id).toMatch(/#\d+$/);
-      expect(d.logs.filter((l) => l['msg'] === 'fleet: registered again under a new epoch')).toEqual([]);
+      expect(logs.filter((l) => l['msg'] === 'fleet: registered again under a new epoch')).toEqual([]);
     } finally {
       c.disconnect();
     }
   });
 
   it('an expired entry whose description is not an object: removed with a warning, not left "recovering" for good', async () => {
-    const { d, prefix } = await startPool('reg-type', { processor: fixture('record.mjs'), 'min-workers': '1', 'max-workers': '1', ...FLEET });
+    const { daemon: d, prefix, logs } = await startPool({ queues: 'q', processor: fixture('record.mjs'), 'min-workers': '1', 'max-workers': '1', ...FLEET }, { waitReady: false });
     const c = client();
     try {
       await until(() => d.supervisor.runningCount() === 1, 'the worker running', 30_000);
@@ -100,8 +99,8 @@ describe('a fleet registry with bad entries', () => {
       await until(async () => (await c.zcard(`${prefix}:fleet:leases`)) === 1, 'both entries removed', 15_000, 100);
       const view = (await (await fetch(`${d.url}/fleet`)).json()) as { instances: Array<{ state: string }> };
       expect(view.instances.map((i) => i.state)).toEqual(['live']);
-      onceOrTwice(warned(d.logs, 'tc/x#3'));
-      onceOrTwice(warned(d.logs, 'tc/y#4'));
+      onceOrTwice(warned(logs, 'tc/x#3'));
+      onceOrTwice(warned(logs, 'tc/y#4'));
     } finally {
       c.disconnect();
     }
@@ -110,10 +109,10 @@ describe('a fleet registry with bad entries', () => {
 
 describe('a fleet registry with a huge entry', () => {
   let redis: EmbeddedRedis | undefined;
-  let daemon: (Daemon & { logs: LogLines }) | undefined;
+  let pool: TestPool | undefined;
   afterEach(async () => {
-    await daemon?.stop();
-    daemon = undefined;
+    await pool?.stop();
+    pool = undefined;
     await redis?.stop();
     redis = undefined;
   });
@@ -124,8 +123,8 @@ describe('a fleet registry with a huge entry', () => {
     const c = client(redis.url);
     const q = openQueue('q', prefix, redis.url);
     try {
-      daemon = await startDaemon({ 'redis-url': redis.url, prefix, queues: 'q', processor: fixture('record.mjs'), 'min-workers': '1', 'max-workers': '1', ...FLEET });
-      const d = daemon;
+      pool = await startPool({ 'redis-url': redis.url, prefix, queues: 'q', processor: fixture('record.mjs'), 'min-workers': '1', 'max-workers': '1', ...FLEET }, { waitReady: false });
+      const { daemon: d, logs } = pool;
       await until(() => d.supervisor.runningCount() === 1, 'the worker running', 30_000);
       const id = 'big/x#5';
       await c.zadd(`${prefix}:fleet:leases`, Date.now() + 3_600_000, id);
@@ -138,7 +137,7 @@ describe('a fleet registry with a huge entry', () => {
       console.log(`20 MB registry entry: Redis sent ${bytes} bytes in 8 heartbeats of one daemon`);
       expect(bytes).toBeLessThan(2 * 1024 * 1024);
       expect({ epoch: d.fleet.epoch, state: d.fleet.state }).toEqual({ epoch, state: 'live' });
-      expect(warned(d.logs, id)).toBe(1);
+      expect(warned(logs, id)).toBe(1);
     } finally {
       await q.close();
       c.disconnect();

@@ -8,7 +8,7 @@
  */
 import { Job } from 'bullmq';
 import { describe, expect, it } from 'vitest';
-import { fixture, poolPerTest } from '../helpers/daemon.js';
+import { fixture, poolPerTest } from '../helpers/pool.js';
 import { client, redisUrl } from '../helpers/redis.js';
 import { until } from '../helpers/wait.js';
 
@@ -18,7 +18,7 @@ const metric = (text: string, name: string) => Number(new RegExp(`^${name}\\{[^}
 
 describe('job ownership by lock token', () => {
   it('a job handed back while it runs and fetched again by the same child completes once, by the run holding its lock; the other run counts as lost to a peer, not failed', async () => {
-    const { d, q, prefix } = await startPool('own-refetch', { processor: fixture('record.mjs'), concurrency: '2', 'min-workers': '1', 'max-workers': '1' });
+    const { daemon: d, queue: q, prefix } = await startPool({ queues: 'q', processor: fixture('record.mjs'), concurrency: '2', 'min-workers': '1', 'max-workers': '1' }, { waitReady: false });
     await until(() => d.supervisor.runningCount() === 1, 'the worker running', 30_000);
     const runs = `${prefix}:runs`;
     // First run 1.5 s; the second (attemptsStarted 2) 2.5 s: the first ends while the second runs.
@@ -56,7 +56,7 @@ describe('job ownership by lock token', () => {
 
   it('a job whose completion and failure could both not be written is not kept alive by the lock keeper: its lock runs out while its worker lives', async () => {
     const lockS = 3;
-    const { d, q, prefix } = await startPool('own-unrecorded', { processor: fixture('record.mjs'), concurrency: '1', 'min-workers': '1', 'max-workers': '1', 'lock-duration': String(lockS), 'lease-seconds': '2', 'heartbeat-seconds': '0.5' });
+    const { daemon: d, queue: q, prefix } = await startPool({ queues: 'q', processor: fixture('record.mjs'), concurrency: '1', 'min-workers': '1', 'max-workers': '1', 'lock-duration': String(lockS), 'lease-seconds': '2', 'heartbeat-seconds': '0.5' }, { waitReady: false });
     await until(() => d.supervisor.runningCount() === 1, 'the worker running', 30_000);
     await q.add('unrecordable', { redis: redisUrl() }, { jobId: 'u' });
     const c = client();

@@ -31,7 +31,7 @@ function open(prefix: string, n: number): { watch: MarkerWatch; sides: QueueSide
     sides: s,
     connect: () => new Redis(redisUrl(), { maxRetriesPerRequest: null, connectionName: name }),
     setMarker: (key) => conn.zadd(key, 0, '0'),
-    log: createLogger({ level: 'silent', pretty: false }),
+    log: createLogger({ level: 'silent', pretty: false, base: {} }),
   });
   return { watch, sides: s, name };
 }

@@ -31,7 +31,7 @@ afterEach(async () => {
 });
 
 function start(prefix: string, queues: string[], concurrency = 1): { worker: WorkerProcess; messages: ChildMessage[] } {
-  const settings: WorkerSettings = { pool: 't', workerId: 'worker-1', redisUrl: redisUrl(), prefix, queues, processor: RECORD, concurrency, sampleIntervalMs: 1000, orphanTimeoutMs: 5000, logLevel: 'silent', logPretty: false, lockDurationMs: 30_000, stalledIntervalMs: 30_000, maxStalledCount: 2, jobTimeoutMs: 0, maxJobs: 0 };
+  const settings: Omit<WorkerSettings, 'tokenBase'> = { pool: 't', workerId: 'worker-1', redisUrl: redisUrl(), prefix, queues, processor: RECORD, concurrency, sampleIntervalMs: 1000, orphanTimeoutMs: 5000, logLevel: 'silent', logPretty: false, lockDurationMs: 30_000, stalledIntervalMs: 30_000, maxStalledCount: 2, jobTimeoutMs: 0, maxJobs: 0 };
   const worker = new WorkerProcess('worker-1', concurrency, settings, WORKER_ENTRY, () => performance.now());
   const messages: ChildMessage[] = [];
   worker.on('message', (m) => messages.push(m));

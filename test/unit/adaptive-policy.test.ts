@@ -6,7 +6,7 @@ import { decideScale } from '../../src/policy/threshold.js';
 import type { ScaleSnapshot } from '../../src/policy/types.js';
 import { Random } from '../../src/sim/random.js';
 
-const base: ScaleSnapshot = { workers: 2, minWorkers: 1, maxWorkers: 10, utilization: 0.5, threshold: 0.5, concurrency: 1 };
+const base = { workers: 2, minWorkers: 1, maxWorkers: 10, utilization: 0.5, threshold: 0.5, concurrency: 1 } as ScaleSnapshot;
 
 describe('adaptive policy: invariants over random inputs', () => {
   it('stays within [min, max], steps up by at most max-step, down by one, never down inside the stabilization window after an up', () => {
@@ -25,7 +25,7 @@ describe('adaptive policy: invariants over random inputs', () => {
       for (let tick = 0; tick < 300; tick++) {
         now += 1000 + Math.floor(rng.next() * 9000);
         const busy = rng.next() < 0.1;
-        const snapshot: ScaleSnapshot = {
+        const snapshot = {
           workers,
           minWorkers,
           maxWorkers,
@@ -40,7 +40,7 @@ describe('adaptive policy: invariants over random inputs', () => {
           busySlots: rng.next() < 0.3 ? null : rng.next() * 40,
           workerMemoryMb: workers === 0 ? null : 40 + rng.next() * 100,
           poolMemoryMb: null,
-        };
+        } as ScaleSnapshot;
         const d = policy(snapshot);
         const must = (ok: boolean, what: string) => {
           if (!ok) expect.fail(`${what}: ${JSON.stringify({ run, tick, workers, lastUpAt, stabilizationMs, maxStep, budget, snapshot, d })}`);

@@ -33,7 +33,7 @@ describe('threshold rule, early decision', () => {
     ['at max-workers', { workers: 4 }],
   ] as const)('holds when %s', (_what, over) => {
     const d = decide(over);
-    expect(d).toMatchObject({ action: 'hold', target: over.workers ?? 2 });
+    expect(d).toMatchObject({ action: 'hold', target: (over as Partial<ScaleSnapshot>).workers ?? 2 });
   });
 
   it('never removes a worker early, however idle the measured time', () => {

@@ -12,7 +12,7 @@ import { workersWanted } from '../../src/policy/workers-wanted.js';
 import type { ScaleSnapshot } from '../../src/policy/types.js';
 
 const NOW = 1_000_000;
-const row = (id: string, info: Partial<InstanceInfo>, over: Partial<RegistryRow> = {}): RegistryRow => ({ id, leaseExpiry: NOW + 5000, lastBeat: NOW - 500, claimedBy: '', info: { pool: 'p', desired: 1, ...info }, ...over });
+const row = (id: string, info: Partial<InstanceInfo>, over: Partial<RegistryRow> = {}): RegistryRow => ({ id, leaseExpiry: NOW + 5000, lastBeat: NOW - 500, claimedBy: '', info: { pool: 'p', desired: 1, ...info } as InstanceInfo, ...over });
 const own = { pool: 'p', maxWorkers: 4, fleetMaxWorkers: undefined };
 
 describe('podSignal', () => {

@@ -3,11 +3,11 @@ import { describe, expect, it } from 'vitest';
 import { formatStatus, localTime } from '../../src/cli/status.js';
 import type { PoolStatus } from '../../src/daemon/daemon.js';
 
-const base: PoolStatus = {
+const base = {
   pool: 'p', version: '0', redis: { url: 'redis://x', up: true }, queues: ['q'], concurrency: 1, globalConcurrency: {}, minWorkers: 1, maxWorkers: 4,
   desiredWorkers: 1, runningWorkers: 1, fatalSlots: [], utilization: 0.1, utilizationThreshold: 0.5, scalingPeriodSeconds: 5, windowSeconds: 30, ready: true,
   workers: [], decisions: [], changes: [], queueCounts: null, queueOldestAgeSeconds: null, pausedQueues: [], lastReload: null,
-};
+} as unknown as PoolStatus;
 
 describe('status text', () => {
   it('prints times as local HH:MM:SS, like the page (toTimeString), with how long ago', () => {
