@@ -35,6 +35,8 @@ export class OutputRelay {
   /** Bytes dropped in all, by source (for the metrics); a write error drops what waits as `own`. */
   readonly droppedBy: Record<OutputSource, number> = { own: 0, workers: 0 };
   announce: ((droppedBytes: number, workersBytes: number) => void) | undefined;
+  /** Waiting for the queue to empty (drained()). */
+  private readonly idleWaiters: Array<() => void> = [];
 
   constructor(
     private readonly fd: number,
@@ -69,6 +71,23 @@ export class OutputRelay {
   }
 
   /**
+   * Resolves once everything queued has been written, or after `timeoutMs` (a reader that has
+   * stopped must not hold an exit): for a process about to exit with its last lines still queued.
+   */
+  drained(timeoutMs: number): Promise<void> {
+    if (!this.writing && this.queued === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => (clearTimeout(timer), resolve());
+      const timer = setTimeout(done, timeoutMs);
+      this.idleWaiters.push(done);
+    });
+  }
+
+  private wakeIdleWaiters(): void {
+    for (const done of this.idleWaiters.splice(0)) done();
+  }
+
+  /**
    * At exit (process.exit() ends pending asynchronous writes): write what waits, synchronously, but
    * only when no write is under way (one under way means the reader has stopped, and a synchronous
    * write would hang the exit) and only the first 64 KiB.
@@ -95,6 +114,7 @@ export class OutputRelay {
         this.unreportedWorkers = 0;
         this.announce?.(n, w);
       }
+      if (this.queued === 0) this.wakeIdleWaiters();
       return;
     }
     this.writing = true;
@@ -110,6 +130,7 @@ export class OutputRelay {
         this.droppedBy.own += this.queued;
         this.queue.length = 0;
         this.queued = 0;
+        this.wakeIdleWaiters();
         return;
       }
       this.queued -= written;

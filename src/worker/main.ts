@@ -1,5 +1,6 @@
 /** Entry of a worker child (forked by the supervisor): waits for its settings over IPC, then runs. */
-import { isParentMessage, type ChildMessage } from '../ipc/messages.js';
+import { FENCED_EXIT_CODE, isParentMessage, type ChildMessage } from '../ipc/messages.js';
+import { stdoutRelay } from '../logger.js';
 import { WorkerRuntime } from './run-worker.js';
 
 let runtime: WorkerRuntime | undefined;
@@ -9,7 +10,14 @@ let runtime: WorkerRuntime | undefined;
  * supervisor is gone, nobody else ends what its jobs spawned, so the child takes its group with it.
  * (The signal reaches this process too, but it has exited before it could handle it.)
  */
-function exit(code: number): never {
+function exit(code: number): void {
+  // The last lines (jobs handed back, the reason it stops) are still queued to the supervisor,
+  // which reads them at once: wait for them, briefly; a fenced child leaves at its deadline.
+  if (code === FENCED_EXIT_CODE) leave(code);
+  else void stdoutRelay.drained(1000).then(() => leave(code));
+}
+
+function leave(code: number): never {
   if (!process.connected) {
     try {
       process.kill(-process.pid, 'SIGKILL');
