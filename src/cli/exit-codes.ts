@@ -3,7 +3,7 @@ import { redactText } from '../secrets.js';
 /** Exit codes, from sysexits.h where one fits, so systemd units and scripts can tell them apart. */
 export const EXIT = {
   OK: 0,
-  /** Stopped, but the stop-timeout passed and running jobs had to be handed back. */
+  /** Stopped, but not every running job finished: the stop-timeout passed and jobs were handed back, or a worker ended before its jobs did (fenced, crashed). */
   FORCED: 1,
   /** `status`: the pool answers but is not ready. */
   NOT_READY: 1,
