@@ -68,12 +68,14 @@ describe('job board at /jobs', () => {
   });
 
   it("lists the pool's workers on each of its queues, as BullMQ's own Queue.getWorkers() sees them (issue 27.2)", async () => {
-    // Ready once both workers run.
+    // Ready once both workers run; each child's connection to its second queue may name itself a
+    // moment later (BullMQ names a blocking connection when it has connected).
     const pool = await startPool({ processor: fixture('handlers.mjs'), queues: 'q,second', 'min-workers': 2, 'max-workers': 2, 'job-board': 'open' });
     const { daemon: d, prefix } = pool;
     for (const each of [pool.queue, pool.openQueue('second')]) {
-      const workers = await each.getWorkers();
-      expect(workers.map((w) => w['rawname']).sort(), each.name).toEqual([
+      const names = async () => (await each.getWorkers()).map((w) => w['rawname']).sort();
+      await until(async () => (await names()).length >= 2, `two workers on ${each.name}`, 10_000);
+      expect(await names(), each.name).toEqual([
         `${prefix}:${Buffer.from(each.name).toString('base64')}:w:worker-pool:default:worker-1`,
         `${prefix}:${Buffer.from(each.name).toString('base64')}:w:worker-pool:default:worker-2`,
       ]);
