@@ -131,6 +131,12 @@ export function withCpuGuard(inner: ScalePolicy, opts: CpuGuardOptions = DEFAULT
     if (saturated && cpuBound && s.workers > cores!) {
       return { action: 'hold', target: s.workers, reason: `${d.reason}; cpu guard held the step: ${figures()}`, guard: 'held' };
     }
+    // Past one worker per core, a CPU-bound pool with nothing waiting gains nothing from one more: the
+    // window's average still holds the backlog just drained (the host's CPU dips as it empties), and
+    // the load of now fits the workers there are.
+    if (cpuBound && cores !== null && s.workers > cores && s.backlog === 0) {
+      return { action: 'hold', target: s.workers, reason: `${d.reason}; cpu guard held the step: no job waiting and jobs CPU-bound (on or waiting for a CPU ${pct(share!)} of their busy time) with ${s.workers} workers on ${fmt(cores, 1)} cores`, guard: 'held' };
+    }
     // A policy that steps by several at once gets as far as one worker more than the cores, or, on a
     // host with CPU to spare, one more than would fill them at the CPU the pool uses now.
     if (cpuBound && cores !== null && busy !== null) {

@@ -38,6 +38,22 @@ describe('CPU-saturation guard: decision table', () => {
     }
   });
 
+  it('holds a CPU-bound pool past one worker per core when nothing waits: the window still averages the backlog just drained', () => {
+    const clock = new ManualClock(60_000);
+    const policy = withCpuGuard(decideScale);
+    // The host's CPU dips below the saturation line as the backlog empties (the simulator's calibration trace).
+    const drained = snap(clock, { workers: 3, utilization: 0.83, hostCpuBusy: 0.73, jobCpuShare: 1, backlog: 0 });
+    const d = policy(drained);
+    expect(d).toMatchObject({ action: 'hold', target: 3, guard: 'held' });
+    expect(d.reason).toMatch(/cpu guard held the step: no job waiting and jobs CPU-bound \(on or waiting for a CPU 100% of their busy time\) with 3 workers on 2 cores/);
+    // Jobs waiting, an I/O-bound pool, or one worker per core or fewer: the rule's step.
+    expect(policy({ ...drained, backlog: 12 })).toMatchObject({ action: 'up', target: 4 });
+    expect(policy({ ...drained, jobCpuShare: 0.1 })).toMatchObject({ action: 'up', target: 4 });
+    expect(policy({ ...drained, workers: 2 })).toMatchObject({ action: 'up', target: 3 });
+    // Redis unread (backlog unknown): nothing to say.
+    expect(policy({ ...drained, backlog: null })).toMatchObject({ action: 'up', target: 4 });
+  });
+
   it('passes every decision of the wrapped rule through unchanged when the guard has nothing to say', () => {
     const clock = new ManualClock(60_000);
     const policy = withCpuGuard(decideScale);
