@@ -114,9 +114,11 @@ describe('simulator calibration against the real daemon', () => {
     });
   }
 
-  // Run by `npm run soak` (WP_SOAK=1), not by `npm test`: after the rest of the suite has run, the
-  // real pool's guard does not engage and it grows to 6 workers, every time; alone, this file or this
-  // case passes every time. The cause is not found yet (see the closing note of 2026-12-01).
+  // Run by `npm run soak` (WP_SOAK=1), not by `npm test`: after the rest of the suite had run, the real
+  // pool grew to 6 workers. Both pools stepped past cores + 1 on the window's average of a backlog
+  // just drained, the host's CPU dipping under the guard's line as it emptied; the guard now holds a
+  // CPU-bound pool past one worker per core when nothing waits (2026-12-08), and the case passes
+  // alone and after the chaos and fleet-cap files. Kept in the soak until whole runs show it there.
   const soakOnly = process.env['WP_SOAK'] ? it : undefined;
   soakOnly?.('CPU-saturation guard: CPU-bound jobs, ≤ cores + 1 workers in both, counts agree within one worker at ≥ 90% of the ticks under load', async () => {
     const cores = os.availableParallelism();
