@@ -36,7 +36,7 @@ import { Rollout } from '../supervisor/rollout.js';
 import { StuckWatch } from '../supervisor/stuck-watch.js';
 import { Supervisor } from '../supervisor/supervisor.js';
 import { VERSION } from '../version.js';
-import { OtherQueues } from '../redis/other-queues.js';
+import { QueueHandles } from '../redis/queue-handles.js';
 import { fleetCapFor, fleetFacts, fleetMemberFor } from './fleet-wiring.js';
 import { registerScalerMetric } from './scaler.js';
 import type { PoolParts, PoolState } from './state.js';
@@ -107,7 +107,7 @@ export function buildParts(input: PartsInput): PoolParts {
     // Each child stops itself when the lease it was last told of runs out (the fence where the work runs).
     lease: { until: () => fleet.leaseDeadline, file: fleet.leaseFile.path },
   });
-  const otherQueues = new OtherQueues(queueCounts.client, c.prefix);
+  const otherQueues = new QueueHandles(queueCounts.client, c.prefix);
   const handBack = new HandBack({ client: queueCounts.client, prefix: c.prefix, queue: (q) => queueCounts.queue(q) ?? otherQueues.get(q), maxStalledCount: c.maxStalledCount, clock, log });
   supervisor.on('worker-exit', (e) => void handBack.recover(e.worker));
   // What a demoted master accepted and lost leaves jobs locked by children that moved on: return them now.

@@ -24,7 +24,7 @@ import type { LockKeeper } from '../supervisor/lock-keeper.js';
 import type { Rollout } from '../supervisor/rollout.js';
 import type { StuckWatch } from '../supervisor/stuck-watch.js';
 import type { Supervisor } from '../supervisor/supervisor.js';
-import type { OtherQueues } from '../redis/other-queues.js';
+import type { QueueHandles } from '../redis/queue-handles.js';
 
 /** What changes while a pool runs: its config (a reload replaces it) and whether it is stopping. */
 export interface PoolState {
@@ -43,7 +43,7 @@ export interface PoolParts {
   readonly supervisor: Supervisor;
   readonly handBack: HandBack;
   /** Queues of dead peers that are not this pool's, opened to hand their jobs back. */
-  readonly otherQueues: OtherQueues;
+  readonly otherQueues: QueueHandles;
   readonly lockKeeper: LockKeeper;
   readonly freezeWatch: FreezeWatch;
   readonly fetchHealth: FetchHealth;

@@ -1,11 +1,12 @@
 /**
- * Queues that are not this pool's, opened on demand on the supervisor's connection: a dead peer's
- * jobs are handed back to whichever queues it served.
+ * BullMQ Queue objects opened on demand on one shared connection (the supervisor's), each once, all
+ * closed together: for queues that are not this pool's (a dead peer's jobs go back to whichever
+ * queues it served) and for the global concurrency of the pool's limited queues.
  */
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 
-export class OtherQueues {
+export class QueueHandles {
   private readonly open = new Map<string, Queue>();
 
   constructor(
@@ -17,7 +18,7 @@ export class OtherQueues {
     let q = this.open.get(name);
     if (!q) {
       q = new Queue(name, { connection: this.client, prefix: this.prefix });
-      q.on('error', () => undefined);
+      q.on('error', () => undefined); // every caller awaits its commands and handles their errors
       this.open.set(name, q);
     }
     return q;
