@@ -19,6 +19,7 @@ import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Clock } from '../clock.js';
 import type { Logger } from '../logger.js';
+import { settledWithin, sleep } from '../timing.js';
 import { LockedJobs, RECENT_ACTIVE, type HandBackOutcome } from './locked-jobs.js';
 import type { HeldJob, WorkerProcess } from './worker-process.js';
 
@@ -57,31 +58,25 @@ export class HandBack extends EventEmitter<HandBackEvents> {
    * so the last sample it sent just before dying has been counted.
    */
   recover(worker: WorkerProcess): Promise<void> {
-    const p = worker.closed.then(() => this.settle(worker, false));
-    this.pending.add(p);
-    void p.finally(() => this.pending.delete(p));
-    return p;
+    return this.track(worker.closed.then(() => this.settle(worker, false)));
   }
 
   /**
    * A live child's fetch spanned a lost connection: jobs locked with its token that it does not
    * run (all but `keep`) were taken by a reply that never arrived. Return them; no stall counted.
    */
-  async returnOrphans(worker: WorkerProcess, queue: string, token: string, keep: string): Promise<void> {
-    const p = (async () => {
+  returnOrphans(worker: WorkerProcess, queue: string, token: string, keep: string): Promise<void> {
+    return this.track((async () => {
       const ids = (await this.jobs.find(queue, (lock) => lock === token, RECENT_ACTIVE)).map((j) => j.id);
       const since = this.opts.clock.now();
       for (const id of ids) {
         if (id === keep) continue;
         const held: HeldJob = { queue, id, name: '', token, startedAt: since };
-        const outcome = await this.jobs.returnOne(held, since, false).catch((err: unknown): HandBackOutcome => ({ kind: 'error', job: held, error: (err as Error).message }));
+        const outcome = await this.tryReturn(held, since, false);
         this.report(worker, outcome);
         this.emit('outcome', outcome);
       }
-    })().catch((err: unknown) => this.opts.log.warn({ worker: worker.id, queue, err: (err as Error).message }, 'could not look for jobs of a fetch cut by a lost connection; the stalled check will recover them'));
-    this.pending.add(p);
-    void p.finally(() => this.pending.delete(p));
-    return p;
+    })().catch((err: unknown) => this.opts.log.warn({ worker: worker.id, queue, err: (err as Error).message }, 'could not look for jobs of a fetch cut by a lost connection; the stalled check will recover them')));
   }
 
   /**
@@ -104,7 +99,7 @@ export class HandBack extends EventEmitter<HandBackEvents> {
     let errors = 0;
     await Promise.all(
       [...found.values()].map(async (job) => {
-        const outcome = await this.jobs.returnOne(job, since).catch((err: unknown): HandBackOutcome => ({ kind: 'error', job, error: (err as Error).message }));
+        const outcome = await this.tryReturn(job, since);
         const o: HandBackOutcome = outcome.kind === 'returned' ? { ...outcome, how: 'host' } : outcome;
         if (o.kind === 'returned') returned++;
         if (o.kind === 'error') errors++;
@@ -132,7 +127,7 @@ export class HandBack extends EventEmitter<HandBackEvents> {
    * under way has reached it by then). No stall is counted: the job did nothing wrong.
    */
   returnUnheld(workers: readonly WorkerProcess[], settleMs = 1000): Promise<void> {
-    const p = (async () => {
+    return this.track((async () => {
       const live = workers.filter((w) => w.state !== 'exited');
       const owner = (lock: string) => live.find((w) => lock.startsWith(`${w.tokenBase}:`));
       const found: Array<{ worker: WorkerProcess; job: HeldJob }> = [];
@@ -143,7 +138,7 @@ export class HandBack extends EventEmitter<HandBackEvents> {
         }
       }
       if (found.length === 0) return;
-      await new Promise((r) => setTimeout(r, settleMs));
+      await sleep(settleMs);
       // Each child names the jobs it runs (no message per job tells the supervisor): a locked job
       // it does not name is nobody's. A child that does not answer keeps its jobs (the stalled check).
       const running = new Map<WorkerProcess, Set<string> | undefined>();
@@ -151,21 +146,28 @@ export class HandBack extends EventEmitter<HandBackEvents> {
       for (const { worker, job } of found) {
         const held = running.get(worker);
         if (!held || held.has(`${job.queue}:${job.id}`)) continue;
-        const outcome = await this.jobs.returnOne(job, now, false).catch((err: unknown): HandBackOutcome => ({ kind: 'error', job, error: (err as Error).message }));
+        const outcome = await this.tryReturn(job, now, false);
         this.report(worker, outcome);
         this.emit('outcome', outcome);
       }
-    })().catch((err: unknown) => this.opts.log.warn({ err: (err as Error).message }, 'could not look for jobs a failover left locked; the stalled check will recover them'));
+    })().catch((err: unknown) => this.opts.log.warn({ err: (err as Error).message }, 'could not look for jobs a failover left locked; the stalled check will recover them')));
+  }
+
+  /** Resolves when every hand-back under way has ended (or `timeoutMs` passed). */
+  async idle(timeoutMs = 5000): Promise<void> {
+    await settledWithin(Promise.allSettled([...this.pending]), timeoutMs);
+  }
+
+  /** Count `p` among the hand-backs under way until it ends. */
+  private track(p: Promise<void>): Promise<void> {
     this.pending.add(p);
     void p.finally(() => this.pending.delete(p));
     return p;
   }
 
-  /** Resolves when every hand-back under way has ended (or `timeoutMs` passed). */
-  async idle(timeoutMs = 5000): Promise<void> {
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([Promise.allSettled([...this.pending]), new Promise((r) => (timer = setTimeout(r, timeoutMs)))]);
-    clearTimeout(timer);
+  /** returnOne, a failure (Redis trouble) as an 'error' outcome. */
+  private tryReturn(job: HeldJob, since: number, countStall?: boolean): Promise<HandBackOutcome> {
+    return this.jobs.returnOne(job, since, countStall).catch((err: unknown): HandBackOutcome => ({ kind: 'error', job, error: (err as Error).message }));
   }
 
   /**
@@ -233,7 +235,7 @@ export class HandBack extends EventEmitter<HandBackEvents> {
     const left: HeldJob[] = [];
     await Promise.all(
       [...held.values()].map(async (job) => {
-        const outcome = await this.jobs.returnOne(job, diedAt, countStall).catch((err: unknown): HandBackOutcome => ({ kind: 'error', job, error: (err as Error).message }));
+        const outcome = await this.tryReturn(job, diedAt, countStall);
         if (outcome.kind === 'error') left.push(job);
         if (outcome.kind !== 'error' || !retry) this.report(worker, outcome);
         this.emit('outcome', outcome);
@@ -260,6 +262,4 @@ export class HandBack extends EventEmitter<HandBackEvents> {
         break;
     }
   }
-
-
 }
